@@ -1,0 +1,26 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod algorithm;
+mod clock;
+mod code;
+mod error;
+mod hotp;
+mod mac;
+mod secret;
+mod totp;
+
+pub use algorithm::{Algorithm, UnknownAlgorithm};
+pub use clock::{
+    Drift, DriftingClock, ManualClock, OffsetClock, SystemClock, TimeSource, UnixTime,
+};
+pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
+pub use error::{ClockError, CodeError, OtpError, SecretError, VerifyError};
+pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
+pub use mac::{KeyedMac, MacOutput};
+pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
+pub use totp::{StepMatch, Totp, TotpParameters, Window};
