@@ -11,6 +11,7 @@ mod code;
 mod error;
 mod hotp;
 mod mac;
+mod parameters;
 mod secret;
 mod totp;
 
@@ -22,5 +23,6 @@ pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
 pub use error::{ClockError, CodeError, OtpError, SecretError, VerifyError};
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
 pub use mac::{KeyedMac, MacOutput};
+pub use parameters::OtpParameters;
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};
