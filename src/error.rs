@@ -183,3 +183,144 @@ pub enum ClockError {
         ppm: f64,
     },
 }
+
+/// What was wrong with a token identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TokenIdError {
+    /// The identifier was empty.
+    #[error("a token id must not be empty")]
+    Empty,
+    /// The identifier was longer than the limit.
+    #[error("a token id has at most {maximum} bytes, this one has {length}")]
+    TooLong {
+        /// Its length in bytes.
+        length: usize,
+        /// The limit.
+        maximum: usize,
+    },
+    /// A control character or white space stood at this position.
+    #[error("a token id may not contain white space or control characters (position {position})")]
+    InvalidCharacter {
+        /// Zero-based position, in characters.
+        position: usize,
+    },
+}
+
+/// Why a secret could not be sealed or opened.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// No key in the keyring has the key id the sealed secret names.
+    #[error("no sealing key with id {key_id} is in the keyring")]
+    UnknownKey {
+        /// The key id the sealed secret names.
+        key_id: u32,
+    },
+    /// The ciphertext, its nonce, its token id or the key is not the one it was sealed
+    /// with: tampered data, a record moved to another token id, or the wrong key.
+    #[error("the sealed secret of token {token} does not authenticate")]
+    Unauthentic {
+        /// The token whose secret failed to open.
+        token: String,
+    },
+    /// A sealing key of the wrong length.
+    #[error("a sealing key has 32 bytes, {length} were given")]
+    KeyLength {
+        /// The length given.
+        length: usize,
+    },
+    /// Two keys in one keyring share a key id.
+    #[error("key id {key_id} appears twice in the keyring")]
+    DuplicateKeyId {
+        /// The repeated id.
+        key_id: u32,
+    },
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {reason}")]
+    RandomSource {
+        /// The error the operating system reported.
+        reason: String,
+    },
+}
+
+/// What went wrong in a token store. Every store error makes the validator reject.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A token with this id is already enrolled.
+    #[error("token {token} is already enrolled")]
+    AlreadyEnrolled {
+        /// The token id.
+        token: String,
+    },
+    /// No token with this id is enrolled.
+    #[error("token {token} is not enrolled")]
+    NotEnrolled {
+        /// The token id.
+        token: String,
+    },
+    /// A stored record could not be read back into a valid record.
+    #[error("the stored record of token {token} is corrupt: {reason}")]
+    Corrupt {
+        /// The token id.
+        token: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The store's database or file failed (I/O, connection, timeout, lock).
+    #[error("the store failed: {reason}")]
+    Backend {
+        /// What the database reported.
+        reason: String,
+    },
+    /// The database's schema is newer than this library understands.
+    #[error(
+        "the database schema is version {found}, newer than the {supported} this library supports"
+    )]
+    SchemaTooNew {
+        /// The schema version found.
+        found: i64,
+        /// The newest version this library knows.
+        supported: i64,
+    },
+}
+
+/// What was wrong with a validator request that is not a verification: enrolment,
+/// administration, PIN setting.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ValidatorError {
+    /// The token id was not valid.
+    #[error(transparent)]
+    TokenId(#[from] TokenIdError),
+    /// The token's parameters were not valid.
+    #[error(transparent)]
+    Parameters(#[from] OtpError),
+    /// The secret could not be sealed or opened.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The server-side PIN could not be hashed or was malformed.
+    #[error("server-side PIN rejected: {reason}")]
+    Pin {
+        /// What was wrong (never the PIN).
+        reason: String,
+    },
+    /// The policy's values contradict each other or are out of range.
+    #[error("invalid policy: {reason}")]
+    Policy {
+        /// What was wrong.
+        reason: String,
+    },
+    /// Other validator nodes kept changing the token; the request gave up.
+    #[error("token {token} changed under {attempts} attempts; gave up")]
+    Contention {
+        /// The token id.
+        token: String,
+        /// How many compare-and-swap attempts were made.
+        attempts: u32,
+    },
+}

@@ -13,16 +13,35 @@ mod hotp;
 mod mac;
 mod parameters;
 mod secret;
+mod store;
 mod totp;
+mod validator;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use clock::{
     Drift, DriftingClock, ManualClock, OffsetClock, SystemClock, TimeSource, UnixTime,
 };
 pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
-pub use error::{ClockError, CodeError, OtpError, SecretError, VerifyError};
+pub use error::{
+    ClockError, CodeError, OtpError, SealError, SecretError, StoreError, TokenIdError,
+    ValidatorError, VerifyError,
+};
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
 pub use mac::{KeyedMac, MacOutput};
 pub use parameters::OtpParameters;
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
+pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore, Store, Swap};
+#[cfg(feature = "sqlite")]
+pub use store::{SQLITE_SCHEMA_VERSION, SqliteStore};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};
+pub use validator::audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
+pub use validator::decision::{Acceptance, Decision, RejectReason, Verdict, decide, decide_resync};
+pub use validator::pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
+pub use validator::policy::{Lockout, MAX_WINDOW, Policy};
+pub use validator::record::{
+    Lock, MAX_TOKEN_ID_LEN, Status, TokenId, TokenKind, TokenRecord, TokenState,
+};
+pub use validator::seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
+pub use validator::service::{
+    DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Rejected, Validator,
+};

@@ -1,0 +1,135 @@
+//! A concurrent in-process store, for tests, simulations and single-process use.
+
+use std::collections::HashMap;
+use std::collections::hash_map::{DefaultHasher, Entry};
+use std::hash::{Hash, Hasher};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::error::StoreError;
+use crate::store::{Store, Swap};
+use crate::validator::audit::{AuditEvent, AuditLog};
+use crate::validator::record::{TokenId, TokenRecord};
+
+/// Shards: enough that 8 to 16 threads rarely wait on one another.
+const SHARDS: usize = 64;
+
+/// The newest audit events a `MemoryStore` keeps by default.
+pub const DEFAULT_AUDIT_CAPACITY: usize = 100_000;
+
+type Shard = RwLock<HashMap<TokenId, TokenRecord>>;
+
+/// Token records in memory, behind 64 independently locked shards.
+///
+/// Nothing survives the process: use it for tests, simulations, and services whose
+/// records are rebuilt at start. Its compare-and-swap is atomic under the shard's
+/// write lock, so it is exactly-once across threads of one process.
+#[derive(Debug)]
+pub struct MemoryStore {
+    shards: Vec<Shard>,
+    audit: AuditLog,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store keeping the newest [`DEFAULT_AUDIT_CAPACITY`] audit events.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_audit_capacity(DEFAULT_AUDIT_CAPACITY)
+    }
+
+    /// An empty store keeping the newest `capacity` audit events.
+    #[must_use]
+    pub fn with_audit_capacity(capacity: usize) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            audit: AuditLog::new(capacity),
+        }
+    }
+
+    fn shard(&self, id: &TokenId) -> &Shard {
+        let mut hasher = DefaultHasher::new();
+        id.hash(&mut hasher);
+        let index = (hasher.finish() % SHARDS as u64) as usize;
+        // `index < SHARDS == self.shards.len()`.
+        &self.shards[index]
+    }
+
+    fn read(shard: &Shard) -> RwLockReadGuard<'_, HashMap<TokenId, TokenRecord>> {
+        // A panic while holding the lock cannot leave a half-written record: every
+        // write below is a single insert or remove.
+        shard.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(shard: &Shard) -> RwLockWriteGuard<'_, HashMap<TokenId, TokenRecord>> {
+        shard.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Store for MemoryStore {
+    fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+        let mut shard = Self::write(self.shard(&record.id));
+        match shard.entry(record.id.clone()) {
+            Entry::Occupied(_) => Err(StoreError::AlreadyEnrolled {
+                token: record.id.to_string(),
+            }),
+            Entry::Vacant(slot) => {
+                slot.insert(record.clone());
+                self.audit.push(audit.clone());
+                Ok(())
+            }
+        }
+    }
+
+    fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(Self::read(self.shard(id)).get(id).cloned())
+    }
+
+    fn compare_and_swap(
+        &self,
+        record: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<Swap, StoreError> {
+        let mut shard = Self::write(self.shard(&record.id));
+        match shard.get_mut(&record.id) {
+            Some(stored) if stored.version == expected_version => {
+                *stored = record.clone();
+                self.audit.push(audit.clone());
+                Ok(Swap::Swapped)
+            }
+            _ => Ok(Swap::Conflict),
+        }
+    }
+
+    fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
+        let removed = Self::write(self.shard(id)).remove(id).is_some();
+        if removed {
+            self.audit.push(audit.clone());
+        }
+        Ok(removed)
+    }
+
+    fn list(&self) -> Result<Vec<TokenId>, StoreError> {
+        let mut ids: Vec<TokenId> = self
+            .shards
+            .iter()
+            .flat_map(|shard| Self::read(shard).keys().cloned().collect::<Vec<_>>())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.audit.push(event.clone());
+        Ok(())
+    }
+
+    fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(self.audit.events_of(id, limit))
+    }
+}

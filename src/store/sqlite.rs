@@ -1,0 +1,397 @@
+//! The durable embedded store: one SQLite file, in WAL mode with full synchronisation.
+
+use std::path::Path;
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::error::StoreError;
+use crate::store::row::{AuditRow, TokenRow, to_sql};
+use crate::store::{Store, Swap};
+use crate::validator::audit::AuditEvent;
+use crate::validator::record::{TokenId, TokenRecord};
+
+/// The schema version this library writes and reads (`PRAGMA user_version`).
+pub const SQLITE_SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tokens (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    version            INTEGER NOT NULL,
+    kind               TEXT NOT NULL CHECK (kind IN ('event', 'time')),
+    algorithm          TEXT NOT NULL,
+    digits             INTEGER NOT NULL,
+    time_step          INTEGER,
+    t0                 INTEGER,
+    next_counter       INTEGER,
+    last_accepted_step INTEGER,
+    drift_steps        INTEGER,
+    synced_seconds     INTEGER,
+    synced_nanos       INTEGER,
+    failures           INTEGER NOT NULL,
+    lockouts           INTEGER NOT NULL,
+    lock_kind          TEXT NOT NULL,
+    lock_seconds       INTEGER,
+    lock_nanos         INTEGER,
+    status             TEXT NOT NULL,
+    seal_key_id        INTEGER NOT NULL,
+    seal_nonce         BLOB NOT NULL,
+    seal_ciphertext    BLOB NOT NULL,
+    pin_hash           TEXT,
+    enrolled_seconds   INTEGER NOT NULL,
+    enrolled_nanos     INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS audit (
+    sequence   INTEGER PRIMARY KEY AUTOINCREMENT,
+    token      TEXT NOT NULL,
+    at_seconds INTEGER NOT NULL,
+    at_nanos   INTEGER NOT NULL,
+    operation  TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    reason     TEXT,
+    offset     INTEGER
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_by_token ON audit (token, sequence);
+";
+
+const TOKEN_COLUMNS: &str = "id, version, kind, algorithm, digits, time_step, t0, next_counter, \
+    last_accepted_step, drift_steps, synced_seconds, synced_nanos, failures, lockouts, lock_kind, \
+    lock_seconds, lock_nanos, status, seal_key_id, seal_nonce, seal_ciphertext, pin_hash, \
+    enrolled_seconds, enrolled_nanos";
+
+/// `INSERT` of every column, parameters ?1 to ?24 in `TOKEN_COLUMNS` order.
+static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
+    let placeholders: Vec<String> = (1..=24).map(|index| format!("?{index}")).collect();
+    format!(
+        "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
+        placeholders.join(", ")
+    )
+});
+
+/// The compare-and-swap: every column but the id from ?2 to ?24, if the version is ?25.
+static SWAP_TOKEN: LazyLock<String> = LazyLock::new(|| {
+    let assignments: Vec<String> = TOKEN_COLUMNS
+        .split(", ")
+        .enumerate()
+        .skip(1)
+        .map(|(index, column)| format!("{} = ?{}", column.trim(), index + 1))
+        .collect();
+    format!(
+        "UPDATE tokens SET {} WHERE id = ?1 AND version = ?25",
+        assignments.join(", ")
+    )
+});
+
+/// Token records in one SQLite file: the durable default for a single validator
+/// process (or several processes on one machine, which SQLite's file locks serialise).
+///
+/// The file is opened in WAL mode with `synchronous = FULL`, so every committed
+/// compare-and-swap has been flushed to disk before `compare_and_swap` returns: a
+/// process killed at any point and restarted never accepts the same code again. The
+/// audit table is written in the same transaction as each change. The schema version
+/// is kept in `PRAGMA user_version`; a newer file is refused.
+///
+/// ```
+/// use otpfob::{SqliteStore, Store};
+///
+/// let directory = std::env::temp_dir().join(format!("otpfob-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&directory)?;
+/// let store = SqliteStore::open(directory.join("tokens.db"))?;
+/// assert!(store.list()?.is_empty());
+/// # std::fs::remove_dir_all(&directory)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Mutex<Connection>,
+}
+
+fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend {
+        reason: error.to_string(),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in the file at `path` and brings its
+    /// schema up to date.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the file cannot be opened or configured, and
+    /// [`StoreError::SchemaTooNew`] for a file written by a newer library.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let connection = Connection::open(path).map_err(backend)?;
+        Self::configure(connection)
+    }
+
+    /// A store in memory only, for tests: the same SQL, no durability.
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`].
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::configure(Connection::open_in_memory().map_err(backend)?)
+    }
+
+    fn configure(connection: Connection) -> Result<Self, StoreError> {
+        connection
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(backend)?;
+        // WAL keeps readers and the writer apart; FULL makes each commit durable.
+        let mode: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(backend)?;
+        if mode != "wal" && mode != "memory" {
+            return Err(StoreError::Backend {
+                reason: format!("could not switch the journal to WAL (got {mode})"),
+            });
+        }
+        connection
+            .execute_batch("PRAGMA synchronous = FULL;")
+            .map_err(backend)?;
+        let store = Self {
+            connection: Mutex::new(connection),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection();
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let found: i64 = transaction
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(backend)?;
+        if found > SQLITE_SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: SQLITE_SCHEMA_VERSION,
+            });
+        }
+        if found < SQLITE_SCHEMA_VERSION {
+            transaction.execute_batch(SCHEMA).map_err(backend)?;
+            transaction
+                .execute_batch(&format!("PRAGMA user_version = {SQLITE_SCHEMA_VERSION}"))
+                .map_err(backend)?;
+        }
+        transaction.commit().map_err(backend)
+    }
+
+    fn connection(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the connection was held leaves SQLite's own state consistent:
+        // an open transaction is rolled back when its guard drops.
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn read_token(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok(TokenRow {
+        id: row.get(0)?,
+        version: row.get(1)?,
+        kind: row.get(2)?,
+        algorithm: row.get(3)?,
+        digits: row.get(4)?,
+        time_step: row.get(5)?,
+        t0: row.get(6)?,
+        next_counter: row.get(7)?,
+        last_accepted_step: row.get(8)?,
+        drift_steps: row.get(9)?,
+        synced_seconds: row.get(10)?,
+        synced_nanos: row.get(11)?,
+        failures: row.get(12)?,
+        lockouts: row.get(13)?,
+        lock_kind: row.get(14)?,
+        lock_seconds: row.get(15)?,
+        lock_nanos: row.get(16)?,
+        status: row.get(17)?,
+        seal_key_id: row.get(18)?,
+        seal_nonce: row.get(19)?,
+        seal_ciphertext: row.get(20)?,
+        pin_hash: row.get(21)?,
+        enrolled_seconds: row.get(22)?,
+        enrolled_nanos: row.get(23)?,
+    })
+}
+
+fn insert_audit(connection: &Connection, event: &AuditEvent) -> Result<(), StoreError> {
+    let row = AuditRow::from_event(event);
+    connection
+        .execute(
+            "INSERT INTO audit (token, at_seconds, at_nanos, operation, outcome, reason, offset) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                row.token,
+                row.at_seconds,
+                row.at_nanos,
+                row.operation,
+                row.outcome,
+                row.reason,
+                row.offset
+            ],
+        )
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Writes every column of `row` into the statement's parameters ?1 to ?24.
+fn token_params(row: &TokenRow) -> [&dyn rusqlite::ToSql; 24] {
+    [
+        &row.id,
+        &row.version,
+        &row.kind,
+        &row.algorithm,
+        &row.digits,
+        &row.time_step,
+        &row.t0,
+        &row.next_counter,
+        &row.last_accepted_step,
+        &row.drift_steps,
+        &row.synced_seconds,
+        &row.synced_nanos,
+        &row.failures,
+        &row.lockouts,
+        &row.lock_kind,
+        &row.lock_seconds,
+        &row.lock_nanos,
+        &row.status,
+        &row.seal_key_id,
+        &row.seal_nonce,
+        &row.seal_ciphertext,
+        &row.pin_hash,
+        &row.enrolled_seconds,
+        &row.enrolled_nanos,
+    ]
+}
+
+impl Store for SqliteStore {
+    fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+        let row = TokenRow::from_record(record);
+        let mut connection = self.connection();
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let inserted = transaction
+            .execute(&INSERT_TOKEN, &token_params(&row)[..])
+            .map_err(backend)?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyEnrolled { token: row.id });
+        }
+        insert_audit(&transaction, audit)?;
+        transaction.commit().map_err(backend)
+    }
+
+    fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        let connection = self.connection();
+        let row = connection
+            .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"))
+            .map_err(backend)?
+            .query_row([id.as_str()], read_token)
+            .optional()
+            .map_err(backend)?;
+        row.map(TokenRow::into_record).transpose()
+    }
+
+    fn compare_and_swap(
+        &self,
+        record: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<Swap, StoreError> {
+        let row = TokenRow::from_record(record);
+        let mut connection = self.connection();
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let updated = {
+            let mut statement = transaction.prepare_cached(&SWAP_TOKEN).map_err(backend)?;
+            let expected = to_sql(expected_version);
+            let mut values: Vec<&dyn rusqlite::ToSql> = token_params(&row).to_vec();
+            values.push(&expected);
+            statement.execute(&values[..]).map_err(backend)?
+        };
+        if updated == 0 {
+            return Ok(Swap::Conflict);
+        }
+        insert_audit(&transaction, audit)?;
+        transaction.commit().map_err(backend)?;
+        Ok(Swap::Swapped)
+    }
+
+    fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
+        let mut connection = self.connection();
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let deleted = transaction
+            .execute("DELETE FROM tokens WHERE id = ?1", [id.as_str()])
+            .map_err(backend)?;
+        if deleted == 0 {
+            return Ok(false);
+        }
+        insert_audit(&transaction, audit)?;
+        transaction.commit().map_err(backend)?;
+        Ok(true)
+    }
+
+    fn list(&self) -> Result<Vec<TokenId>, StoreError> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached("SELECT id FROM tokens ORDER BY id")
+            .map_err(backend)?;
+        let ids = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(backend)?;
+        ids.into_iter()
+            .map(|id| {
+                TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
+                    token: id,
+                    reason: "invalid token id".to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        insert_audit(&self.connection(), event)
+    }
+
+    fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT token, at_seconds, at_nanos, operation, outcome, reason, offset FROM audit \
+                 WHERE token = ?1 ORDER BY sequence DESC LIMIT ?2",
+            )
+            .map_err(backend)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement
+            .query_map(params![id.as_str(), limit], |row| {
+                Ok(AuditRow {
+                    token: row.get(0)?,
+                    at_seconds: row.get(1)?,
+                    at_nanos: row.get(2)?,
+                    operation: row.get(3)?,
+                    outcome: row.get(4)?,
+                    reason: row.get(5)?,
+                    offset: row.get(6)?,
+                })
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<AuditRow>, _>>()
+            .map_err(backend)?;
+        let mut events = rows
+            .into_iter()
+            .map(AuditRow::into_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        events.reverse();
+        Ok(events)
+    }
+}

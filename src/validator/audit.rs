@@ -1,0 +1,202 @@
+//! The audit trail: who, when, what, verdict, reason, matched offset. Never a code,
+//! a PIN or a secret.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
+
+use crate::clock::UnixTime;
+use crate::validator::decision::RejectReason;
+use crate::validator::record::TokenId;
+
+/// What was done to a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// A code was checked.
+    Verify,
+    /// Two consecutive codes were checked to resynchronise.
+    Resync,
+    /// The token was enrolled.
+    Enrol,
+    /// An administrator cleared the throttling lock.
+    Unlock,
+    /// An administrator took the token out of service.
+    Disable,
+    /// An administrator put the token back in service.
+    Enable,
+    /// The token was deleted.
+    Delete,
+    /// The secret was sealed again under the current key.
+    Reseal,
+    /// The server-side PIN was set, changed or removed.
+    SetPin,
+}
+
+impl Operation {
+    /// A short stable name for audit tables.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Operation::Verify => "verify",
+            Operation::Resync => "resync",
+            Operation::Enrol => "enrol",
+            Operation::Unlock => "unlock",
+            Operation::Disable => "disable",
+            Operation::Enable => "enable",
+            Operation::Delete => "delete",
+            Operation::Reseal => "reseal",
+            Operation::SetPin => "set_pin",
+        }
+    }
+
+    /// The operation named by [`Operation::as_str`].
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Operation::Verify,
+            Operation::Resync,
+            Operation::Enrol,
+            Operation::Unlock,
+            Operation::Disable,
+            Operation::Enable,
+            Operation::Delete,
+            Operation::Reseal,
+            Operation::SetPin,
+        ]
+        .into_iter()
+        .find(|operation| operation.as_str() == name)
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// A code (or a resync pair) was accepted.
+    Accepted,
+    /// A code was rejected, for this reason.
+    Rejected(RejectReason),
+    /// An administrative operation was carried out.
+    Done,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AuditEvent {
+    /// The token concerned.
+    pub token: TokenId,
+    /// When, by the validator's clock.
+    pub at: UnixTime,
+    /// What was done.
+    pub operation: Operation,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// For accepted codes, the matched offset (see `Acceptance::offset`).
+    pub offset: Option<i64>,
+}
+
+/// Somewhere audit events go besides the store's own audit table: a log file, a SIEM.
+///
+/// Recording is best effort and cannot change a verdict: the store's audit rows,
+/// written in the same transaction as the state change, are the authoritative trail.
+pub trait AuditSink: Send + Sync {
+    /// Records one event.
+    fn record(&self, event: &AuditEvent);
+}
+
+/// A bounded in-memory audit trail, oldest events dropped first: for tests, demos and
+/// the memory store.
+#[derive(Debug)]
+pub struct AuditLog {
+    capacity: usize,
+    events: Mutex<VecDeque<AuditEvent>>,
+}
+
+impl AuditLog {
+    /// A log keeping the newest `capacity` events.
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            events: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Appends an event, dropping the oldest when full.
+    pub fn push(&self, event: AuditEvent) {
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.capacity == 0 {
+            return;
+        }
+        if events.len() == self.capacity {
+            events.pop_front();
+        }
+        events.push_back(event);
+    }
+
+    /// The newest `limit` events of `token`, oldest first.
+    #[must_use]
+    pub fn events_of(&self, token: &TokenId, limit: usize) -> Vec<AuditEvent> {
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut found: Vec<AuditEvent> = events
+            .iter()
+            .rev()
+            .filter(|event| &event.token == token)
+            .take(limit)
+            .cloned()
+            .collect();
+        found.reverse();
+        found
+    }
+
+    /// Every event held, oldest first.
+    #[must_use]
+    pub fn all(&self) -> Vec<AuditEvent> {
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        events.iter().cloned().collect()
+    }
+}
+
+impl AuditSink for AuditLog {
+    fn record(&self, event: &AuditEvent) {
+        self.push(event.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(token: &str, seconds: i64) -> AuditEvent {
+        AuditEvent {
+            token: TokenId::new(token).unwrap(),
+            at: UnixTime::from_secs(seconds),
+            operation: Operation::Verify,
+            outcome: Outcome::Rejected(RejectReason::WrongCode),
+            offset: None,
+        }
+    }
+
+    #[test]
+    fn log_is_bounded_and_filtered() {
+        let log = AuditLog::new(3);
+        for second in 0..5 {
+            log.push(event(if second % 2 == 0 { "a" } else { "b" }, second));
+        }
+        assert_eq!(log.all().len(), 3);
+        let a = log.events_of(&TokenId::new("a").unwrap(), 10);
+        assert_eq!(
+            a.iter().map(|event| event.at.as_secs()).collect::<Vec<_>>(),
+            [2, 4]
+        );
+    }
+
+    #[test]
+    fn operation_names_round_trip() {
+        for name in [
+            "verify", "resync", "enrol", "unlock", "disable", "enable", "delete", "reseal",
+            "set_pin",
+        ] {
+            assert_eq!(Operation::from_name(name).unwrap().as_str(), name);
+        }
+    }
+}

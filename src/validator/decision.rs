@@ -1,0 +1,626 @@
+//! The validator's decision as a pure function: policy, state, code and time in;
+//! verdict and new state out. No I/O, no clock reads, no allocation.
+
+use core::fmt;
+
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+use crate::clock::UnixTime;
+use crate::code::Code;
+use crate::hotp::Hotp;
+use crate::totp::signed_difference;
+use crate::validator::policy::{Lockout, Policy};
+use crate::validator::record::{Lock, Status, TokenKind, TokenState};
+
+/// Why a code was rejected.
+///
+/// # Security
+///
+/// For audit trails and server logs only. The person who typed the code is told only
+/// that it was rejected: telling them "locked" or "replayed" would tell an attacker
+/// which guesses are worth making.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// No unspent counter or step in the window produced the code.
+    WrongCode,
+    /// The code is that of a step or counter already accepted (one-time use).
+    Replayed,
+    /// The server-side PIN was missing or wrong.
+    WrongPin,
+    /// The code had another number of digits than the token's, or was not a code.
+    Malformed,
+    /// The token is locked after too many failures.
+    Locked,
+    /// An administrator disabled the token.
+    Disabled,
+    /// The validator's clock reads before the token's T0.
+    ClockBeforeT0,
+    /// The HOTP counter cannot move further without overflowing.
+    CounterExhausted,
+    /// A resynchronisation found no two consecutive codes in its window.
+    ResyncFailed,
+    /// No token with this id is enrolled.
+    UnknownToken,
+    /// The token's secret did not open: wrong sealing key or tampered record.
+    SealBroken,
+    /// The store failed or returned a record that does not make sense.
+    StoreFailure,
+    /// Other validator nodes kept changing the token; the request gave up.
+    Contention,
+}
+
+impl RejectReason {
+    /// A short stable name for logs and audit tables (`wrong_code`, `replayed`, …).
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RejectReason::WrongCode => "wrong_code",
+            RejectReason::Replayed => "replayed",
+            RejectReason::WrongPin => "wrong_pin",
+            RejectReason::Malformed => "malformed",
+            RejectReason::Locked => "locked",
+            RejectReason::Disabled => "disabled",
+            RejectReason::ClockBeforeT0 => "clock_before_t0",
+            RejectReason::CounterExhausted => "counter_exhausted",
+            RejectReason::ResyncFailed => "resync_failed",
+            RejectReason::UnknownToken => "unknown_token",
+            RejectReason::SealBroken => "seal_broken",
+            RejectReason::StoreFailure => "store_failure",
+            RejectReason::Contention => "contention",
+        }
+    }
+
+    /// The reason named by [`RejectReason::as_str`], for stores reading audit rows.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        ALL_REASONS
+            .iter()
+            .copied()
+            .find(|reason| reason.as_str() == name)
+    }
+}
+
+const ALL_REASONS: [RejectReason; 13] = [
+    RejectReason::WrongCode,
+    RejectReason::Replayed,
+    RejectReason::WrongPin,
+    RejectReason::Malformed,
+    RejectReason::Locked,
+    RejectReason::Disabled,
+    RejectReason::ClockBeforeT0,
+    RejectReason::CounterExhausted,
+    RejectReason::ResyncFailed,
+    RejectReason::UnknownToken,
+    RejectReason::SealBroken,
+    RejectReason::StoreFailure,
+    RejectReason::Contention,
+];
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Where an accepted code matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Acceptance {
+    /// The step (TOTP) or counter (HOTP) accepted; it and everything before it are
+    /// now spent.
+    pub position: u64,
+    /// How far that was from what the bank expected: for TOTP the step minus the
+    /// bank's current step (the token's clock offset), for HOTP the counter minus the
+    /// next expected counter (presses that were never used).
+    pub offset: i64,
+}
+
+/// The outcome of one decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use]
+pub enum Verdict {
+    /// The code is good and is now spent.
+    Accepted(Acceptance),
+    /// The code is not accepted.
+    Rejected(RejectReason),
+}
+
+/// A verdict and the token state that must be stored for it to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use]
+pub struct Decision {
+    /// Accepted or rejected, and why.
+    pub verdict: Verdict,
+    /// The state after the decision; equal to the state before when nothing changed.
+    pub state: TokenState,
+}
+
+/// Decides whether `code` is accepted for a token in `state` at time `now`.
+///
+/// `generator` must make the token's codes (its secret, algorithm and digits);
+/// `pin_ok` says whether the server-side PIN check, done by the caller, passed (true
+/// for a token without a PIN). The rules, in order:
+///
+/// 1. The whole window is always computed, whatever the state, so the time taken
+///    says nothing about locks, PINs or matches.
+/// 2. A disabled token, or a locked one, is rejected without counting a failure.
+/// 3. A wrong PIN, a wrong code, a replayed code or a malformed one counts a failure;
+///    at the policy's limit the token locks.
+/// 4. A TOTP code is accepted if it matches a step after the last accepted step,
+///    within the window around the current step shifted by the learned drift and
+///    widened by the drift tolerance; the step becomes the last accepted step and,
+///    with drift learning, its offset the new drift (RFC 6238 §5.2, §6).
+/// 5. An HOTP code is accepted if it matches a counter in the look-ahead window; the
+///    counter moves past it (RFC 4226 §7.4).
+/// 6. Success clears the failure count.
+pub fn decide(
+    policy: &Policy,
+    state: &TokenState,
+    generator: &Hotp,
+    code: &Code,
+    pin_ok: bool,
+    now: UnixTime,
+) -> Decision {
+    let search = search_window(policy, state, now);
+    let found = match search {
+        Ok(window) if code.digits() == generator.parameters().digits => {
+            Some(scan(generator, code, window))
+        }
+        _ => None,
+    };
+    let mut next = *state;
+    if let Some(rejection) = refuse_without_counting(&mut next, now) {
+        return Decision {
+            verdict: Verdict::Rejected(rejection),
+            state: next,
+        };
+    }
+    let window = match search {
+        Ok(window) => window,
+        Err(reason) => {
+            return Decision {
+                verdict: Verdict::Rejected(reason),
+                state: next,
+            };
+        }
+    };
+    let Some(found) = found else {
+        return fail(policy, next, RejectReason::Malformed, now);
+    };
+    if !pin_ok {
+        return fail(policy, next, RejectReason::WrongPin, now);
+    }
+    match found.fresh {
+        Some(position) => accept(policy, next, window.reference, position, now),
+        None if found.spent => fail(policy, next, RejectReason::Replayed, now),
+        None => fail(policy, next, RejectReason::WrongCode, now),
+    }
+}
+
+/// Decides a resynchronisation: `first` and `second` must be the codes of two
+/// consecutive counters or steps, unspent, within the policy's resync window around
+/// the next expected counter or the bank's current step (RFC 4226 §7.4). Both are then
+/// spent and, for TOTP, the drift is set from them.
+///
+/// A locked or disabled token is refused: an administrator unlocks first. A failed
+/// resync counts as a failure.
+pub fn decide_resync(
+    policy: &Policy,
+    state: &TokenState,
+    generator: &Hotp,
+    first: &Code,
+    second: &Code,
+    pin_ok: bool,
+    now: UnixTime,
+) -> Decision {
+    let mut next = *state;
+    let digits = generator.parameters().digits;
+    let well_formed = first.digits() == digits && second.digits() == digits;
+    let wide = Policy {
+        totp_window: crate::totp::Window::symmetric(policy.resync_window),
+        hotp_look_ahead: policy.resync_window,
+        drift_tolerance_ppm: 0,
+        ..*policy
+    };
+    let search = resync_window(&wide, state, now);
+    let found = match search {
+        Ok(window) if well_formed => consecutive_pair(generator, first, second, window),
+        _ => None,
+    };
+    if let Some(rejection) = refuse_without_counting(&mut next, now) {
+        return Decision {
+            verdict: Verdict::Rejected(rejection),
+            state: next,
+        };
+    }
+    let window = match search {
+        Ok(window) => window,
+        Err(reason) => {
+            return Decision {
+                verdict: Verdict::Rejected(reason),
+                state: next,
+            };
+        }
+    };
+    if !well_formed {
+        return fail(policy, next, RejectReason::Malformed, now);
+    }
+    if !pin_ok {
+        return fail(policy, next, RejectReason::WrongPin, now);
+    }
+    match found {
+        Some(first_position) => match first_position.checked_add(1) {
+            Some(second_position) => {
+                // A resync always learns the drift: that is what it is for.
+                let learning = Policy {
+                    learn_drift: true,
+                    ..*policy
+                };
+                accept(&learning, next, window.reference, second_position, now)
+            }
+            None => fail(policy, next, RejectReason::CounterExhausted, now),
+        },
+        None => fail(policy, next, RejectReason::ResyncFailed, now),
+    }
+}
+
+/// The positions to search, and the position the offsets are measured from.
+#[derive(Debug, Clone, Copy)]
+struct SearchWindow {
+    first: u64,
+    last: u64,
+    /// The bank's current step (TOTP) or the next expected counter (HOTP).
+    reference: u64,
+    /// Everything at or before this is spent.
+    spent_through: Option<u64>,
+}
+
+fn current_step(parameters: &crate::totp::TotpParameters, now: UnixTime) -> Option<u64> {
+    let seconds = u64::try_from(now.as_secs()).ok()?;
+    let since_t0 = seconds.checked_sub(parameters.t0)?;
+    since_t0.checked_div(parameters.time_step)
+}
+
+fn search_window(
+    policy: &Policy,
+    state: &TokenState,
+    now: UnixTime,
+) -> Result<SearchWindow, RejectReason> {
+    match state.kind {
+        TokenKind::Event { next_counter, .. } => {
+            let last = next_counter
+                .checked_add(policy.hotp_look_ahead)
+                .ok_or(RejectReason::CounterExhausted)?;
+            Ok(SearchWindow {
+                first: next_counter,
+                last,
+                reference: next_counter,
+                spent_through: next_counter.checked_sub(1),
+            })
+        }
+        TokenKind::Time {
+            parameters,
+            last_accepted_step,
+            drift_steps,
+            synced_at,
+        } => {
+            let current = current_step(&parameters, now).ok_or(RejectReason::ClockBeforeT0)?;
+            let centre =
+                current.saturating_add_signed(if policy.learn_drift { drift_steps } else { 0 });
+            let extension = drift_extension(policy, parameters.time_step, synced_at, now);
+            let back = policy.totp_window.back.saturating_add(extension);
+            let forward = policy.totp_window.forward.saturating_add(extension);
+            Ok(SearchWindow {
+                first: centre.saturating_sub(back),
+                last: centre.saturating_add(forward),
+                reference: current,
+                spent_through: last_accepted_step,
+            })
+        }
+    }
+}
+
+fn resync_window(
+    wide: &Policy,
+    state: &TokenState,
+    now: UnixTime,
+) -> Result<SearchWindow, RejectReason> {
+    let mut window = search_window(wide, state, now)?;
+    if let TokenKind::Time { .. } = state.kind {
+        // Around the bank's own clock, not the learned drift: the drift is what a
+        // resync replaces.
+        window.first = window.reference.saturating_sub(wide.resync_window);
+        window.last = window.reference.saturating_add(wide.resync_window);
+    }
+    // The second code sits one position after the first, which must therefore stop
+    // one short of the end.
+    window.last = window.last.saturating_sub(1).max(window.first);
+    Ok(window)
+}
+
+/// The extra steps each way a crystal off by `drift_tolerance_ppm` could have moved
+/// since the drift was last learned, rounded up and capped.
+fn drift_extension(policy: &Policy, time_step: u64, synced_at: UnixTime, now: UnixTime) -> u64 {
+    if policy.drift_tolerance_ppm == 0 || time_step == 0 {
+        return 0;
+    }
+    let elapsed_nanos = now.nanos_since(synced_at).max(0) as u128;
+    let moved_nanos =
+        elapsed_nanos.saturating_mul(u128::from(policy.drift_tolerance_ppm)) / 1_000_000;
+    let step_nanos = u128::from(time_step) * 1_000_000_000;
+    let steps = moved_nanos.div_ceil(step_nanos);
+    u64::try_from(steps)
+        .unwrap_or(u64::MAX)
+        .min(policy.max_drift_extension)
+}
+
+struct ScanResult {
+    /// The first unspent position whose code matched.
+    fresh: Option<u64>,
+    /// Whether a spent position's code matched.
+    spent: bool,
+}
+
+/// Computes the code of every position in the window and compares each in constant
+/// time; which positions are spent is public, whether and where the code matched is
+/// not, so neither decides what is computed.
+fn scan(generator: &Hotp, code: &Code, window: SearchWindow) -> ScanResult {
+    let mut fresh_found = Choice::from(0);
+    let mut fresh_position = 0u64;
+    let mut spent_found = Choice::from(0);
+    let mut position = window.first;
+    loop {
+        let equal = generator.at(position).ct_eq(code);
+        let spent = Choice::from(u8::from(
+            window.spent_through.is_some_and(|spent| position <= spent),
+        ));
+        let first_fresh = equal & !spent & !fresh_found;
+        fresh_position.conditional_assign(&position, first_fresh);
+        fresh_found |= equal & !spent;
+        spent_found |= equal & spent;
+        if position >= window.last {
+            break;
+        }
+        position += 1;
+    }
+    ScanResult {
+        fresh: bool::from(fresh_found).then_some(fresh_position),
+        spent: spent_found.into(),
+    }
+}
+
+/// The first unspent position `p` in the window whose code is `first` and whose
+/// successor's code is `second`.
+fn consecutive_pair(
+    generator: &Hotp,
+    first: &Code,
+    second: &Code,
+    window: SearchWindow,
+) -> Option<u64> {
+    let start = match window.spent_through {
+        Some(spent) => spent.checked_add(1)?.max(window.first),
+        None => window.first,
+    };
+    if start > window.last {
+        return None;
+    }
+    let mut found = Choice::from(0);
+    let mut found_at = 0u64;
+    let mut previous_matched_first = Choice::from(0);
+    let mut position = start;
+    // Walk one past the last start so its successor is compared too.
+    let end = window.last.checked_add(1)?;
+    loop {
+        let code = generator.at(position);
+        let pair = previous_matched_first & code.ct_eq(second) & !found;
+        found_at.conditional_assign(&position.wrapping_sub(1), pair);
+        found |= pair;
+        previous_matched_first = code.ct_eq(first);
+        if position >= end {
+            break;
+        }
+        position += 1;
+    }
+    bool::from(found).then_some(found_at)
+}
+
+/// Rejects a disabled or locked token; clears a back-off lock that has run out.
+fn refuse_without_counting(state: &mut TokenState, now: UnixTime) -> Option<RejectReason> {
+    if state.status == Status::Disabled {
+        return Some(RejectReason::Disabled);
+    }
+    if state.lock.holds_at(now) {
+        return Some(RejectReason::Locked);
+    }
+    state.lock = Lock::Unlocked;
+    None
+}
+
+fn accept(
+    policy: &Policy,
+    mut state: TokenState,
+    reference: u64,
+    position: u64,
+    now: UnixTime,
+) -> Decision {
+    match &mut state.kind {
+        TokenKind::Event { next_counter, .. } => match position.checked_add(1) {
+            Some(after) => *next_counter = after,
+            None => return fail(policy, state, RejectReason::CounterExhausted, now),
+        },
+        TokenKind::Time {
+            last_accepted_step,
+            drift_steps,
+            synced_at,
+            ..
+        } => {
+            *last_accepted_step = Some(position);
+            if policy.learn_drift {
+                *drift_steps = signed_difference(position, reference);
+                *synced_at = now;
+            }
+        }
+    }
+    state.failures = 0;
+    state.lockouts = 0;
+    state.lock = Lock::Unlocked;
+    Decision {
+        verdict: Verdict::Accepted(Acceptance {
+            position,
+            offset: signed_difference(position, reference),
+        }),
+        state,
+    }
+}
+
+fn fail(policy: &Policy, mut state: TokenState, reason: RejectReason, now: UnixTime) -> Decision {
+    state.failures = state.failures.saturating_add(1);
+    if state.failures >= policy.failure_limit {
+        state.lock = match policy.lockout {
+            Lockout::UntilUnlocked => Lock::UntilUnlocked { since: now },
+            Lockout::Backoff { initial, maximum } => {
+                let doublings = state.lockouts.min(63);
+                let length = initial
+                    .checked_mul(1u32.checked_shl(doublings).unwrap_or(u32::MAX))
+                    .unwrap_or(maximum)
+                    .min(maximum);
+                Lock::Until {
+                    until: now.plus(length),
+                }
+            }
+        };
+        state.lockouts = state.lockouts.saturating_add(1);
+    }
+    Decision {
+        verdict: Verdict::Rejected(reason),
+        state,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hotp::HotpParameters;
+    use crate::secret::Secret;
+    use crate::totp::{Totp, TotpParameters};
+    use core::time::Duration;
+
+    fn secret() -> Secret {
+        Secret::from_bytes(b"12345678901234567890").unwrap()
+    }
+
+    fn time_state() -> TokenState {
+        TokenState::new(TokenKind::time(TotpParameters::default(), UnixTime::EPOCH))
+    }
+
+    fn totp() -> Totp {
+        Totp::new(&secret(), TotpParameters::default()).unwrap()
+    }
+
+    fn generator() -> Hotp {
+        Hotp::new(&secret(), HotpParameters::default()).unwrap()
+    }
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn at(seconds: i64) -> UnixTime {
+        UnixTime::from_secs(seconds)
+    }
+
+    #[test]
+    fn accepts_the_current_code_once() {
+        let policy = Policy {
+            drift_tolerance_ppm: 0,
+            ..Policy::default()
+        };
+        let code = totp().at(NOW as u64).unwrap();
+        let first = decide(&policy, &time_state(), &generator(), &code, true, at(NOW));
+        let Verdict::Accepted(acceptance) = first.verdict else {
+            panic!("{first:?}")
+        };
+        assert_eq!(acceptance.offset, 0);
+        let again = decide(
+            &policy,
+            &first.state,
+            &generator(),
+            &code,
+            true,
+            at(NOW + 5),
+        );
+        assert_eq!(again.verdict, Verdict::Rejected(RejectReason::Replayed));
+        assert_eq!(again.state.failures, 1);
+    }
+
+    #[test]
+    fn an_earlier_step_is_spent_too() {
+        let policy = Policy {
+            drift_tolerance_ppm: 0,
+            ..Policy::default()
+        };
+        let later = totp().at(NOW as u64 + 30).unwrap();
+        let earlier = totp().at(NOW as u64).unwrap();
+        let accepted = decide(
+            &policy,
+            &time_state(),
+            &generator(),
+            &later,
+            true,
+            at(NOW + 15),
+        );
+        assert!(matches!(accepted.verdict, Verdict::Accepted(_)));
+        let old = decide(
+            &policy,
+            &accepted.state,
+            &generator(),
+            &earlier,
+            true,
+            at(NOW + 15),
+        );
+        assert_eq!(old.verdict, Verdict::Rejected(RejectReason::Replayed));
+    }
+
+    #[test]
+    fn drift_extension_grows_with_idle_time() {
+        let policy = Policy::default();
+        assert_eq!(drift_extension(&policy, 30, at(0), at(0)), 0);
+        assert_eq!(drift_extension(&policy, 30, at(0), at(86_400)), 1);
+        // 15 ppm of 200 days is 259 s: 9 steps of 30 s.
+        assert_eq!(drift_extension(&policy, 30, at(0), at(200 * 86_400)), 9);
+        assert_eq!(drift_extension(&policy, 30, at(0), at(2_000 * 86_400)), 10);
+        assert_eq!(drift_extension(&policy, 30, at(100), at(0)), 0);
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let policy = Policy {
+            failure_limit: 1,
+            lockout: Lockout::Backoff {
+                initial: Duration::from_secs(60),
+                maximum: Duration::from_secs(300),
+            },
+            ..Policy::default()
+        };
+        let mut state = time_state();
+        let wrong = Code::new(0, 6).unwrap();
+        let mut now = NOW;
+        let mut lengths = Vec::new();
+        for _ in 0..5 {
+            let decision = decide(&policy, &state, &generator(), &wrong, true, at(now));
+            let Lock::Until { until } = decision.state.lock else {
+                panic!("not locked: {decision:?}")
+            };
+            lengths.push(until.as_secs() - now);
+            state = decision.state;
+            now = until.as_secs();
+        }
+        assert_eq!(lengths, [60, 120, 240, 300, 300]);
+    }
+
+    #[test]
+    fn reason_names_round_trip() {
+        for reason in ALL_REASONS {
+            assert_eq!(RejectReason::from_name(reason.as_str()), Some(reason));
+        }
+        assert_eq!(RejectReason::from_name("nope"), None);
+    }
+}

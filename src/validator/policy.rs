@@ -1,0 +1,168 @@
+//! The bank's rules for accepting codes, with defaults and where each comes from.
+
+use core::time::Duration;
+
+use crate::error::ValidatorError;
+use crate::totp::Window;
+
+/// What happens when a token reaches its failure limit (RFC 4226 §7.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lockout {
+    /// The token stays locked until an administrator unlocks it (privacyIDEA's and
+    /// LinOTP's behaviour, and the default).
+    UntilUnlocked,
+    /// The token unlocks by itself after `initial`, doubled at each further lockout up
+    /// to `maximum` (RFC 4226 §7.3's delay scheme); a success resets the doubling.
+    Backoff {
+        /// The first lockout's length.
+        initial: Duration,
+        /// The longest a lockout can grow to.
+        maximum: Duration,
+    },
+}
+
+/// The validator's rules.
+///
+/// The defaults start from what privacyIDEA and LinOTP ship (see `DESIGN.md`) and take
+/// the tighter choice where an RFC allows it:
+///
+/// | field | default | source |
+/// |---|---|---|
+/// | `totp_window` | 1 step back, 1 forward, around the learned drift | RFC 6238 §5.2 recommends at most one step back; peers accept 180–300 s, which drift learning makes unnecessary |
+/// | `hotp_look_ahead` | 10 counters | RFC 4226 §7.4; privacyIDEA and LinOTP use 10 |
+/// | `resync_window` | 1000 counters or steps | privacyIDEA's and LinOTP's sync window |
+/// | `failure_limit` | 10 consecutive failures | privacyIDEA's and LinOTP's default |
+/// | `lockout` | until an administrator unlocks | privacyIDEA, LinOTP |
+/// | `learn_drift` | on | RFC 6238 §6; peers update the time shift after every success |
+/// | `drift_tolerance_ppm` | 15 ppm | real fobs drift 4 to 12 ppm |
+/// | `max_drift_extension` | 10 steps | bounds the extra steps for long-idle tokens |
+///
+/// The window around the learned drift widens by the steps a crystal drifting by
+/// `drift_tolerance_ppm` could have moved since the token's last accepted code, at
+/// most `max_drift_extension` steps each way: a fob that is used every day keeps the
+/// ±1 window, a fob unused for a year gets about ±17 steps... capped at ±11. That is
+/// the "clock tolerance for learned drift": without it, a fob drifting 12 ppm and used
+/// every three months would fall out of a ±1 window between logins.
+///
+/// # Security
+///
+/// Every extra step in a window is one more code an attacker's guess can match. With
+/// the defaults, a guess matches with probability 3 in 10^6 for a 6-digit token in
+/// daily use, and the token locks after 10 wrong guesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Policy {
+    /// Steps searched before and after the current step, around the learned drift.
+    pub totp_window: Window,
+    /// Counters searched after the next expected one (the window is `look_ahead + 1`
+    /// counters).
+    pub hotp_look_ahead: u64,
+    /// Counters, or steps each way, searched for two consecutive codes in a resync.
+    pub resync_window: u64,
+    /// Consecutive failures that lock the token. At least 1.
+    pub failure_limit: u32,
+    /// What a lock means.
+    pub lockout: Lockout,
+    /// Whether the offset of each accepted TOTP code becomes the token's drift.
+    pub learn_drift: bool,
+    /// The crystal drift, in parts per million, the window allows for since the last
+    /// accepted code. 0 turns the widening off.
+    pub drift_tolerance_ppm: u32,
+    /// The most steps the drift tolerance adds on each side.
+    pub max_drift_extension: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            totp_window: Window::symmetric(1),
+            hotp_look_ahead: 10,
+            resync_window: 1000,
+            failure_limit: 10,
+            lockout: Lockout::UntilUnlocked,
+            learn_drift: true,
+            drift_tolerance_ppm: 15,
+            max_drift_extension: 10,
+        }
+    }
+}
+
+/// Windows larger than this are refused: each step costs an HMAC per wrong guess, so a
+/// huge window is both a guessing aid and a denial-of-service lever.
+pub const MAX_WINDOW: u64 = 100_000;
+
+impl Policy {
+    /// Checks that the values make sense together.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::Policy`] for a zero failure limit, a window over
+    /// [`MAX_WINDOW`], a resync window smaller than the look-ahead, or a back-off
+    /// whose maximum is below its initial length.
+    pub fn validate(&self) -> Result<(), ValidatorError> {
+        let fail = |reason: &str| {
+            Err(ValidatorError::Policy {
+                reason: reason.to_owned(),
+            })
+        };
+        if self.failure_limit == 0 {
+            return fail("failure_limit must be at least 1");
+        }
+        let widest = [
+            self.totp_window.back,
+            self.totp_window.forward,
+            self.hotp_look_ahead,
+            self.resync_window,
+            self.max_drift_extension,
+        ];
+        if widest.iter().any(|&steps| steps > MAX_WINDOW) {
+            return fail("windows are limited to 100000 steps or counters");
+        }
+        if self.resync_window < self.hotp_look_ahead {
+            return fail("resync_window must be at least hotp_look_ahead");
+        }
+        if let Lockout::Backoff { initial, maximum } = self.lockout {
+            if initial.is_zero() || maximum < initial {
+                return fail("a back-off needs 0 < initial <= maximum");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Policy::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn contradictions_are_refused() {
+        let zero_limit = Policy {
+            failure_limit: 0,
+            ..Policy::default()
+        };
+        assert!(zero_limit.validate().is_err());
+        let huge = Policy {
+            hotp_look_ahead: MAX_WINDOW + 1,
+            resync_window: MAX_WINDOW + 1,
+            ..Policy::default()
+        };
+        assert!(huge.validate().is_err());
+        let narrow_resync = Policy {
+            resync_window: 5,
+            ..Policy::default()
+        };
+        assert!(narrow_resync.validate().is_err());
+        let backwards = Policy {
+            lockout: Lockout::Backoff {
+                initial: Duration::from_secs(60),
+                maximum: Duration::from_secs(30),
+            },
+            ..Policy::default()
+        };
+        assert!(backwards.validate().is_err());
+    }
+}

@@ -1,0 +1,267 @@
+//! What the bank stores per token.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::clock::UnixTime;
+use crate::error::TokenIdError;
+use crate::hotp::HotpParameters;
+use crate::parameters::OtpParameters;
+use crate::totp::TotpParameters;
+use crate::validator::pin::PinHash;
+use crate::validator::seal::SealedSecret;
+
+/// The longest token id, in bytes.
+pub const MAX_TOKEN_ID_LEN: usize = 128;
+
+/// The bank's name for one token: a fob's serial number, a customer's soft-token id.
+///
+/// ```
+/// use otpfob::TokenId;
+///
+/// let id: TokenId = "FOB-0001234".parse()?;
+/// assert_eq!(id.as_str(), "FOB-0001234");
+/// assert!("two words".parse::<TokenId>().is_err());
+/// # Ok::<(), otpfob::TokenIdError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenId(String);
+
+impl TokenId {
+    /// Checks and wraps `id`: 1 to 128 bytes, no white space or control characters.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenIdError`] saying what was wrong.
+    pub fn new(id: impl Into<String>) -> Result<Self, TokenIdError> {
+        let id = id.into();
+        if id.is_empty() {
+            return Err(TokenIdError::Empty);
+        }
+        if id.len() > MAX_TOKEN_ID_LEN {
+            return Err(TokenIdError::TooLong {
+                length: id.len(),
+                maximum: MAX_TOKEN_ID_LEN,
+            });
+        }
+        if let Some(position) = id
+            .chars()
+            .position(|character| character.is_whitespace() || character.is_control())
+        {
+            return Err(TokenIdError::InvalidCharacter { position });
+        }
+        Ok(Self(id))
+    }
+
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TokenId {
+    type Err = TokenIdError;
+
+    fn from_str(id: &str) -> Result<Self, Self::Err> {
+        Self::new(id)
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// How a token makes codes, and how far it has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// An event (HOTP) token.
+    Event {
+        /// How its codes are made.
+        parameters: HotpParameters,
+        /// The next counter the bank expects: every counter below it is spent.
+        next_counter: u64,
+    },
+    /// A time (TOTP) token.
+    Time {
+        /// How its codes are made.
+        parameters: TotpParameters,
+        /// The last step accepted: it and every step before it are spent.
+        last_accepted_step: Option<u64>,
+        /// The learned offset, in steps, of the token's clock from the bank's
+        /// (positive when the token runs ahead).
+        drift_steps: i64,
+        /// When the drift was last learned (or the token enrolled): the window widens
+        /// with the time since, by the policy's drift tolerance.
+        synced_at: UnixTime,
+    },
+}
+
+impl TokenKind {
+    /// A new event token whose next code is that of `counter`.
+    #[must_use]
+    pub fn event(parameters: HotpParameters, counter: u64) -> Self {
+        TokenKind::Event {
+            parameters,
+            next_counter: counter,
+        }
+    }
+
+    /// A new time token with no code accepted yet and no drift, whose clock agreed
+    /// with the bank's at `synced_at` (its enrolment, or its factory synchronisation
+    /// if the vendor records it).
+    #[must_use]
+    pub fn time(parameters: TotpParameters, synced_at: UnixTime) -> Self {
+        TokenKind::Time {
+            parameters,
+            last_accepted_step: None,
+            drift_steps: 0,
+            synced_at,
+        }
+    }
+
+    /// How the token makes its codes.
+    #[must_use]
+    pub fn parameters(&self) -> OtpParameters {
+        match self {
+            TokenKind::Event { parameters, .. } => OtpParameters::Hotp(*parameters),
+            TokenKind::Time { parameters, .. } => OtpParameters::Totp(*parameters),
+        }
+    }
+}
+
+/// Whether a token is locked by throttling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lock {
+    /// Codes are checked.
+    Unlocked,
+    /// Locked until an administrator unlocks it.
+    UntilUnlocked {
+        /// When the lock began.
+        since: UnixTime,
+    },
+    /// Locked until a time (a back-off).
+    Until {
+        /// When the lock ends.
+        until: UnixTime,
+    },
+}
+
+impl Lock {
+    /// Whether the lock holds at `now`.
+    #[must_use]
+    pub fn holds_at(&self, now: UnixTime) -> bool {
+        match self {
+            Lock::Unlocked => false,
+            Lock::UntilUnlocked { .. } => true,
+            Lock::Until { until } => now < *until,
+        }
+    }
+}
+
+/// An administrator's switch on a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// In service.
+    Active,
+    /// Taken out of service: every code is rejected (a lost fob, a closed account).
+    Disabled,
+}
+
+/// The part of a token's record that verification changes: small, `Copy`, and all
+/// the pure decision needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenState {
+    /// How codes are made and how far the token has got.
+    pub kind: TokenKind,
+    /// Consecutive failed attempts since the last success.
+    pub failures: u32,
+    /// Lockouts since the last success, for a growing back-off.
+    pub lockouts: u32,
+    /// The throttling lock.
+    pub lock: Lock,
+    /// The administrator's switch.
+    pub status: Status,
+}
+
+impl TokenState {
+    /// A fresh, active, unlocked token of this kind.
+    #[must_use]
+    pub fn new(kind: TokenKind) -> Self {
+        Self {
+            kind,
+            failures: 0,
+            lockouts: 0,
+            lock: Lock::Unlocked,
+            status: Status::Active,
+        }
+    }
+}
+
+/// Everything the bank stores for one token.
+///
+/// # Security
+///
+/// The secret is only ever here sealed (AES-256-GCM under the application's key, with
+/// the token id as associated data), and the server-side PIN only as an Argon2id
+/// hash; a store holds nothing that yields a code. `version` increases by one with
+/// every change, and stores update a record only if its version is unchanged
+/// (compare-and-swap), which is what makes a code acceptable at most once across
+/// validator nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The token's id.
+    pub id: TokenId,
+    /// The token's secret, sealed.
+    pub sealed_secret: SealedSecret,
+    /// The optional server-side PIN, hashed.
+    pub pin: Option<PinHash>,
+    /// What verification changes.
+    pub state: TokenState,
+    /// When the token was enrolled.
+    pub enrolled_at: UnixTime,
+    /// Increases by one with every stored change; 1 when enrolled.
+    pub version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_ids_are_checked() {
+        assert_eq!(TokenId::new(""), Err(TokenIdError::Empty));
+        assert_eq!(
+            TokenId::new("a".repeat(129)),
+            Err(TokenIdError::TooLong {
+                length: 129,
+                maximum: 128
+            })
+        );
+        assert_eq!(
+            TokenId::new("ab\u{7}"),
+            Err(TokenIdError::InvalidCharacter { position: 2 })
+        );
+        assert_eq!(
+            TokenId::new("Bank:alice@example.com").unwrap().to_string(),
+            "Bank:alice@example.com"
+        );
+    }
+
+    #[test]
+    fn backoff_lock_ends() {
+        let lock = Lock::Until {
+            until: UnixTime::from_secs(100),
+        };
+        assert!(lock.holds_at(UnixTime::from_secs(99)));
+        assert!(!lock.holds_at(UnixTime::from_secs(100)));
+        assert!(
+            Lock::UntilUnlocked {
+                since: UnixTime::EPOCH
+            }
+            .holds_at(UnixTime::from_secs(1 << 40))
+        );
+    }
+}

@@ -1,0 +1,354 @@
+//! Seeds at rest: AES-256-GCM under a key the application supplies, bound to the token.
+
+use core::fmt;
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use zeroize::Zeroizing;
+
+use crate::error::SealError;
+use crate::secret::Secret;
+use crate::validator::record::{MAX_TOKEN_ID_LEN, TokenId};
+
+/// Bytes of an AES-256 key.
+pub const SEALING_KEY_LEN: usize = 32;
+
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
+/// Associated data prefix: names the format, so a future format cannot be confused
+/// with this one, and separates it from the token id.
+const ASSOCIATED_DATA_PREFIX: &[u8] = b"otpfob sealed secret v1\0";
+
+/// A token secret encrypted and authenticated under a [`SealingKey`].
+///
+/// The token id is the associated data: a sealed secret copied onto another token's
+/// record does not open.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    /// Which key of the keyring sealed it.
+    pub key_id: u32,
+    /// The random 96-bit GCM nonce, fresh for every sealing.
+    pub nonce: [u8; NONCE_LEN],
+    /// The encrypted secret followed by the 16-byte GCM tag.
+    pub ciphertext: Vec<u8>,
+}
+
+impl fmt::Debug for SealedSecret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("SealedSecret")
+            .field("key_id", &self.key_id)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An AES-256-GCM key that seals token secrets, with the id a sealed secret names it by.
+///
+/// # Security
+///
+/// Keep it outside the token store (an HSM-held or KMS-wrapped key loaded at start-up,
+/// or an environment secret): the store must never hold what opens its own seeds. The
+/// key schedule is zeroized on drop, and `Debug` prints only the id.
+#[derive(Clone)]
+pub struct SealingKey {
+    id: u32,
+    cipher: Aes256Gcm,
+}
+
+impl SealingKey {
+    /// A key from 32 bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::KeyLength`] for any other length.
+    pub fn new(id: u32, key: &[u8]) -> Result<Self, SealError> {
+        let cipher = Aes256Gcm::new_from_slice(key)
+            .map_err(|_| SealError::KeyLength { length: key.len() })?;
+        Ok(Self { id, cipher })
+    }
+
+    /// A new random key from the operating system's CSPRNG.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::RandomSource`].
+    pub fn generate(id: u32) -> Result<Self, SealError> {
+        let mut key = Zeroizing::new([0u8; SEALING_KEY_LEN]);
+        getrandom::fill(key.as_mut_slice()).map_err(|error| SealError::RandomSource {
+            reason: error.to_string(),
+        })?;
+        Self::new(id, key.as_slice())
+    }
+
+    /// The id sealed secrets name this key by.
+    #[must_use]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+impl fmt::Debug for SealingKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "SealingKey({}, [REDACTED])", self.id)
+    }
+}
+
+/// The sealing key in use and the older keys that may still open stored secrets, so
+/// keys can be rotated while the validator runs (see `Validator::reseal_all`).
+///
+/// ```
+/// use otpfob::{Keyring, Secret, SealingKey, TokenId};
+///
+/// let old = Keyring::new(SealingKey::generate(1)?);
+/// let token = TokenId::new("FOB-1")?;
+/// let sealed = old.seal(&token, &Secret::from_bytes(b"12345678901234567890")?)?;
+///
+/// let rotated = Keyring::new(SealingKey::generate(2)?).with_previous(old.current().clone())?;
+/// let resealed = rotated.reseal(&token, &sealed)?;
+/// assert_eq!(resealed.key_id, 2);
+/// assert_eq!(rotated.open(&token, &resealed)?.expose_bytes(), b"12345678901234567890");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: SealingKey,
+    previous: Vec<SealingKey>,
+}
+
+impl Keyring {
+    /// A keyring that seals and opens with `current` only.
+    #[must_use]
+    pub fn new(current: SealingKey) -> Self {
+        Self {
+            current,
+            previous: Vec::new(),
+        }
+    }
+
+    /// Adds an older key that may open stored secrets but never seals.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::DuplicateKeyId`] if a key with its id is already in the ring.
+    pub fn with_previous(mut self, key: SealingKey) -> Result<Self, SealError> {
+        if self.key(key.id).is_some() {
+            return Err(SealError::DuplicateKeyId { key_id: key.id });
+        }
+        self.previous.push(key);
+        Ok(self)
+    }
+
+    /// The key new secrets are sealed with.
+    #[must_use]
+    pub fn current(&self) -> &SealingKey {
+        &self.current
+    }
+
+    fn key(&self, id: u32) -> Option<&SealingKey> {
+        core::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|key| key.id == id)
+    }
+
+    /// Seals `secret` for token `token` under the current key, with a fresh nonce.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::RandomSource`] if no nonce can be drawn.
+    pub fn seal(&self, token: &TokenId, secret: &Secret) -> Result<SealedSecret, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|error| SealError::RandomSource {
+            reason: error.to_string(),
+        })?;
+        let mut ciphertext = Vec::with_capacity(secret.len() + TAG_LEN);
+        ciphertext.extend_from_slice(secret.expose_bytes());
+        let (associated_data, associated_len) = associated_data(token);
+        let tag = self
+            .current
+            .cipher
+            .encrypt_inout_detached(
+                &Nonce::from(nonce),
+                &associated_data[..associated_len],
+                ciphertext.as_mut_slice().into(),
+            )
+            .map_err(|_| SealError::Unauthentic {
+                token: token.to_string(),
+            })?;
+        ciphertext.extend_from_slice(&tag);
+        Ok(SealedSecret {
+            key_id: self.current.id,
+            nonce,
+            ciphertext,
+        })
+    }
+
+    /// Opens a sealed secret of token `token`.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::UnknownKey`] if its key is not in the ring, and
+    /// [`SealError::Unauthentic`] if it does not authenticate for this token.
+    pub fn open(&self, token: &TokenId, sealed: &SealedSecret) -> Result<Secret, SealError> {
+        let plaintext = self.open_bytes(token, sealed)?;
+        Secret::from_bytes(&plaintext).map_err(|_| SealError::Unauthentic {
+            token: token.to_string(),
+        })
+    }
+
+    /// Opens a sealed secret into a zeroizing buffer.
+    pub(crate) fn open_bytes(
+        &self,
+        token: &TokenId,
+        sealed: &SealedSecret,
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        let key = self.key(sealed.key_id).ok_or(SealError::UnknownKey {
+            key_id: sealed.key_id,
+        })?;
+        let unauthentic = || SealError::Unauthentic {
+            token: token.to_string(),
+        };
+        let body_len = sealed
+            .ciphertext
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or_else(unauthentic)?;
+        let (body, tag) = sealed.ciphertext.split_at(body_len);
+        let tag = Tag::try_from(tag).map_err(|_| unauthentic())?;
+        let mut plaintext = Zeroizing::new(body.to_vec());
+        let (associated_data, associated_len) = associated_data(token);
+        key.cipher
+            .decrypt_inout_detached(
+                &Nonce::from(sealed.nonce),
+                &associated_data[..associated_len],
+                plaintext.as_mut_slice().into(),
+                &tag,
+            )
+            .map_err(|_| unauthentic())?;
+        Ok(plaintext)
+    }
+
+    /// Opens `sealed` and seals it again under the current key: key rotation.
+    ///
+    /// # Errors
+    ///
+    /// As [`Keyring::open`] and [`Keyring::seal`].
+    pub fn reseal(
+        &self,
+        token: &TokenId,
+        sealed: &SealedSecret,
+    ) -> Result<SealedSecret, SealError> {
+        let secret = self.open(token, sealed)?;
+        self.seal(token, &secret)
+    }
+}
+
+/// The associated data for `token`, on the stack: the prefix, then the id's bytes.
+fn associated_data(
+    token: &TokenId,
+) -> ([u8; ASSOCIATED_DATA_PREFIX.len() + MAX_TOKEN_ID_LEN], usize) {
+    let mut data = [0u8; ASSOCIATED_DATA_PREFIX.len() + MAX_TOKEN_ID_LEN];
+    let id = token.as_str().as_bytes();
+    let total = ASSOCIATED_DATA_PREFIX.len() + id.len();
+    data[..ASSOCIATED_DATA_PREFIX.len()].copy_from_slice(ASSOCIATED_DATA_PREFIX);
+    data[ASSOCIATED_DATA_PREFIX.len()..total].copy_from_slice(id);
+    (data, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keyring() -> Keyring {
+        Keyring::new(SealingKey::new(7, &[0x42; 32]).unwrap())
+    }
+
+    fn id(text: &str) -> TokenId {
+        TokenId::new(text).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_fresh_nonces() {
+        let ring = keyring();
+        let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
+        let first = ring.seal(&id("a"), &secret).unwrap();
+        let second = ring.seal(&id("a"), &secret).unwrap();
+        assert_ne!(first.nonce, second.nonce);
+        assert_ne!(first.ciphertext, second.ciphertext);
+        assert!(
+            !first
+                .ciphertext
+                .windows(20)
+                .any(|window| window == secret.expose_bytes())
+        );
+        assert_eq!(
+            ring.open(&id("a"), &first).unwrap().expose_bytes(),
+            secret.expose_bytes()
+        );
+    }
+
+    #[test]
+    fn another_token_id_does_not_open() {
+        let ring = keyring();
+        let sealed = ring
+            .seal(&id("alice"), &Secret::from_bytes(b"k").unwrap())
+            .unwrap();
+        assert_eq!(
+            ring.open(&id("mallory"), &sealed).unwrap_err(),
+            SealError::Unauthentic {
+                token: "mallory".into()
+            }
+        );
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let ring = keyring();
+        let mut sealed = ring
+            .seal(&id("a"), &Secret::from_bytes(b"key").unwrap())
+            .unwrap();
+        sealed.ciphertext[0] ^= 1;
+        assert!(ring.open(&id("a"), &sealed).is_err());
+        sealed.ciphertext.truncate(3);
+        assert!(ring.open(&id("a"), &sealed).is_err());
+    }
+
+    #[test]
+    fn unknown_and_wrong_keys() {
+        let sealed = keyring()
+            .seal(&id("a"), &Secret::from_bytes(b"key").unwrap())
+            .unwrap();
+        let other = Keyring::new(SealingKey::new(8, &[1; 32]).unwrap());
+        assert_eq!(
+            other.open(&id("a"), &sealed).unwrap_err(),
+            SealError::UnknownKey { key_id: 7 }
+        );
+        let impostor = Keyring::new(SealingKey::new(7, &[1; 32]).unwrap());
+        assert!(matches!(
+            impostor.open(&id("a"), &sealed),
+            Err(SealError::Unauthentic { .. })
+        ));
+        assert_eq!(
+            SealingKey::new(1, &[0; 16]).unwrap_err(),
+            SealError::KeyLength { length: 16 }
+        );
+        assert_eq!(
+            keyring()
+                .with_previous(SealingKey::new(7, &[2; 32]).unwrap())
+                .unwrap_err(),
+            SealError::DuplicateKeyId { key_id: 7 }
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let ring = keyring();
+        let text = format!("{ring:?}");
+        assert!(text.contains("REDACTED"), "{text}");
+        let sealed = ring
+            .seal(&id("a"), &Secret::from_bytes(b"key").unwrap())
+            .unwrap();
+        assert!(!format!("{sealed:?}").contains("ciphertext:"));
+    }
+}

@@ -1,0 +1,320 @@
+//! One suite of tests that every `Store` implementation must pass, run against each.
+//!
+//! Each function takes a factory for a fresh, empty store. The macro at the bottom
+//! instantiates the suite for every store built with the current features.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use otpfob::{
+    Algorithm, AuditEvent, Enrolment, HotpParameters, Keyring, Lock, ManualClock, Operation,
+    Outcome, PinHashing, RejectReason, SealingKey, Secret, Status, Store, StoreError, Swap,
+    TimeSource, TokenId, TokenKind, TokenRecord, TokenState, Totp, TotpParameters, UnixTime,
+    Validator,
+};
+
+fn keyring() -> Keyring {
+    Keyring::new(SealingKey::new(1, &[7; 32]).unwrap())
+}
+
+fn id(text: &str) -> TokenId {
+    TokenId::new(text).unwrap()
+}
+
+fn event(token: &TokenId, operation: Operation, outcome: Outcome) -> AuditEvent {
+    AuditEvent {
+        token: token.clone(),
+        at: UnixTime::from_nanos(1_700_000_000_123_456_789),
+        operation,
+        outcome,
+        offset: Some(-1),
+    }
+}
+
+fn time_record(token: &str) -> TokenRecord {
+    let token = id(token);
+    let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
+    TokenRecord {
+        sealed_secret: keyring().seal(&token, &secret).unwrap(),
+        id: token,
+        pin: Some(PinHashing::insecure_fast_for_tests().hash("2468").unwrap()),
+        state: TokenState {
+            kind: TokenKind::Time {
+                parameters: TotpParameters {
+                    algorithm: Algorithm::Sha256,
+                    digits: 8,
+                    time_step: 60,
+                    t0: 17,
+                },
+                last_accepted_step: Some(u64::MAX - 3),
+                drift_steps: -42,
+                synced_at: UnixTime::from_nanos(-5),
+            },
+            failures: 3,
+            lockouts: 1,
+            lock: Lock::Until {
+                until: UnixTime::from_secs(20_000_000_000),
+            },
+            status: Status::Disabled,
+        },
+        enrolled_at: UnixTime::from_nanos(1_600_000_000_000_000_001),
+        version: 1,
+    }
+}
+
+fn event_record(token: &str) -> TokenRecord {
+    let token = id(token);
+    let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
+    TokenRecord {
+        sealed_secret: keyring().seal(&token, &secret).unwrap(),
+        id: token,
+        pin: None,
+        state: TokenState {
+            kind: TokenKind::event(
+                HotpParameters {
+                    algorithm: Algorithm::Sha512,
+                    digits: 10,
+                },
+                u64::MAX,
+            ),
+            failures: 0,
+            lockouts: 0,
+            lock: Lock::UntilUnlocked {
+                since: UnixTime::from_secs(5),
+            },
+            status: Status::Active,
+        },
+        enrolled_at: UnixTime::EPOCH,
+        version: 1,
+    }
+}
+
+fn records_round_trip<S: Store>(store: S) {
+    for record in [time_record("time-1"), event_record("event-1")] {
+        store
+            .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+            .unwrap();
+        assert_eq!(store.load(&record.id).unwrap(), Some(record));
+    }
+    assert_eq!(store.load(&id("absent")).unwrap(), None);
+}
+
+fn enrolling_twice_is_refused<S: Store>(store: S) {
+    let record = time_record("dup");
+    let audit = event(&record.id, Operation::Enrol, Outcome::Done);
+    store.enrol(&record, &audit).unwrap();
+    let mut other = event_record("dup");
+    other.version = 1;
+    assert_eq!(
+        store.enrol(&other, &audit),
+        Err(StoreError::AlreadyEnrolled {
+            token: "dup".into()
+        })
+    );
+    assert_eq!(store.load(&record.id).unwrap(), Some(record));
+}
+
+fn compare_and_swap_checks_the_version<S: Store>(store: S) {
+    let record = event_record("cas");
+    store
+        .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+        .unwrap();
+    let audit = event(&record.id, Operation::Verify, Outcome::Accepted);
+    let mut next = record.clone();
+    next.state.failures = 9;
+    next.version = 2;
+    assert_eq!(
+        store.compare_and_swap(&next, 5, &audit).unwrap(),
+        Swap::Conflict
+    );
+    assert_eq!(store.load(&record.id).unwrap(), Some(record.clone()));
+    assert_eq!(
+        store.compare_and_swap(&next, 1, &audit).unwrap(),
+        Swap::Swapped
+    );
+    assert_eq!(store.load(&record.id).unwrap(), Some(next.clone()));
+    // The old version is gone: swapping from it again conflicts.
+    assert_eq!(
+        store.compare_and_swap(&next, 1, &audit).unwrap(),
+        Swap::Conflict
+    );
+    let mut ghost = event_record("ghost");
+    ghost.version = 2;
+    assert_eq!(
+        store.compare_and_swap(&ghost, 1, &audit).unwrap(),
+        Swap::Conflict
+    );
+    assert_eq!(store.load(&ghost.id).unwrap(), None);
+}
+
+fn delete_and_list<S: Store>(store: S) {
+    for name in ["c", "a", "b"] {
+        let record = event_record(name);
+        store
+            .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+            .unwrap();
+    }
+    assert_eq!(store.list().unwrap(), vec![id("a"), id("b"), id("c")]);
+    let audit = event(&id("b"), Operation::Delete, Outcome::Done);
+    assert!(store.delete(&id("b"), &audit).unwrap());
+    assert!(!store.delete(&id("b"), &audit).unwrap());
+    assert_eq!(store.list().unwrap(), vec![id("a"), id("c")]);
+    assert_eq!(store.load(&id("b")).unwrap(), None);
+}
+
+fn audit_goes_with_changes<S: Store>(store: S) {
+    let record = event_record("audited");
+    let token = record.id.clone();
+    store
+        .enrol(&record, &event(&token, Operation::Enrol, Outcome::Done))
+        .unwrap();
+    let mut next = record.clone();
+    next.version = 2;
+    let accepted = event(&token, Operation::Verify, Outcome::Accepted);
+    assert_eq!(
+        store.compare_and_swap(&next, 1, &accepted).unwrap(),
+        Swap::Swapped
+    );
+    // A conflicting swap writes no audit row.
+    let lost = event(&token, Operation::Unlock, Outcome::Done);
+    assert_eq!(
+        store.compare_and_swap(&next, 1, &lost).unwrap(),
+        Swap::Conflict
+    );
+    let locked = event(
+        &token,
+        Operation::Verify,
+        Outcome::Rejected(RejectReason::Locked),
+    );
+    store.append_audit(&locked).unwrap();
+    let trail = store.audit_trail(&token, 10).unwrap();
+    let operations: Vec<_> = trail
+        .iter()
+        .map(|event| (event.operation, event.outcome))
+        .collect();
+    assert_eq!(
+        operations,
+        [
+            (Operation::Enrol, Outcome::Done),
+            (Operation::Verify, Outcome::Accepted),
+            (Operation::Verify, Outcome::Rejected(RejectReason::Locked)),
+        ]
+    );
+    assert_eq!(trail[1], accepted);
+    assert_eq!(store.audit_trail(&token, 1).unwrap(), vec![locked]);
+    assert!(store.audit_trail(&id("nobody"), 10).unwrap().is_empty());
+}
+
+fn concurrent_swaps_have_one_winner<S: Store + 'static>(store: S) {
+    let store = Arc::new(store);
+    let record = event_record("race");
+    store
+        .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+        .unwrap();
+    for round in 1..=5u64 {
+        let barrier = Arc::new(Barrier::new(8));
+        let winners: usize = (0..8u32)
+            .map(|thread_index| {
+                let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
+                let mut next = record.clone();
+                next.version = round + 1;
+                next.state.failures = thread_index;
+                thread::spawn(move || {
+                    let audit = event(&next.id, Operation::Verify, Outcome::Accepted);
+                    barrier.wait();
+                    usize::from(
+                        store.compare_and_swap(&next, round, &audit).unwrap() == Swap::Swapped,
+                    )
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .sum();
+        assert_eq!(winners, 1, "round {round}");
+        assert_eq!(store.load(&record.id).unwrap().unwrap().version, round + 1);
+    }
+}
+
+/// Eight threads submit the same valid code to one validator: exactly one is accepted.
+fn one_code_is_accepted_once_across_threads<S: Store + 'static>(store: S) {
+    let clock = ManualClock::at_secs(1_700_000_000);
+    let validator = Arc::new(Validator::new(store, clock.clone(), keyring()));
+    let secret = Secret::generate_default().unwrap();
+    for round in 0..5 {
+        let token = id(&format!("shared-{round}"));
+        validator
+            .enrol(Enrolment {
+                id: token.clone(),
+                secret: &secret,
+                kind: TokenKind::time(TotpParameters::default(), clock.now()),
+                pin: None,
+            })
+            .unwrap();
+        let code = Totp::new(&secret, TotpParameters::default())
+            .unwrap()
+            .now(&clock)
+            .unwrap()
+            .to_string();
+        let barrier = Arc::new(Barrier::new(8));
+        let results: Vec<_> = (0..8)
+            .map(|_| {
+                let validator = Arc::clone(&validator);
+                let barrier = Arc::clone(&barrier);
+                let token = token.clone();
+                let code = code.clone();
+                thread::spawn(move || {
+                    barrier.wait();
+                    validator.verify(&token, &code, None)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect();
+        let accepted = results.iter().filter(|result| result.is_ok()).count();
+        assert_eq!(accepted, 1, "round {round}: {results:?}");
+        for rejected in results.iter().filter_map(|result| result.err()) {
+            assert_eq!(rejected.reason(), RejectReason::Replayed);
+        }
+    }
+}
+
+macro_rules! store_suite {
+    ($($store:ident => $make:expr;)*) => {$(
+        mod $store {
+            #[test]
+            fn records_round_trip() { super::records_round_trip($make); }
+            #[test]
+            fn enrolling_twice_is_refused() { super::enrolling_twice_is_refused($make); }
+            #[test]
+            fn compare_and_swap_checks_the_version() { super::compare_and_swap_checks_the_version($make); }
+            #[test]
+            fn delete_and_list() { super::delete_and_list($make); }
+            #[test]
+            fn audit_goes_with_changes() { super::audit_goes_with_changes($make); }
+            #[test]
+            fn concurrent_swaps_have_one_winner() { super::concurrent_swaps_have_one_winner($make); }
+            #[test]
+            fn one_code_is_accepted_once_across_threads() { super::one_code_is_accepted_once_across_threads($make); }
+        }
+    )*};
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_store() -> otpfob::SqliteStore {
+    // The directory must outlive the store; leaking it keeps the file for the test's
+    // life, and the OS temp cleaner removes it later.
+    let directory = tempfile::tempdir().unwrap().keep();
+    otpfob::SqliteStore::open(directory.join("tokens.db")).unwrap()
+}
+
+store_suite! {
+    memory => otpfob::MemoryStore::new();
+}
+
+#[cfg(feature = "sqlite")]
+store_suite! {
+    sqlite => super::sqlite_store();
+}
