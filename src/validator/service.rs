@@ -351,12 +351,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             },
         };
         let key = CacheKey {
-            token: record.id.clone(),
             key_id: record.sealed_secret.key_id,
             nonce: record.sealed_secret.nonce,
             parameters,
         };
-        if let Some(generator) = self.generators.get(&key) {
+        if let Some(generator) = self.generators.get(&record.id, &key) {
             return Ok(generator);
         }
         let secret = self
@@ -365,7 +364,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             .map_err(|_| RejectReason::SealBroken)?;
         let generator =
             Arc::new(Hotp::new(&secret, parameters).map_err(|_| RejectReason::StoreFailure)?);
-        self.generators.insert(key, Arc::clone(&generator));
+        self.generators
+            .insert(record.id.clone(), key, Arc::clone(&generator));
         Ok(generator)
     }
 
@@ -565,18 +565,19 @@ fn malformed_code(generator: &Hotp) -> Code {
     Code::from_truncated(0, crate::hotp::MIN_OTP_DIGITS - 1)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What a cached generator was opened from: the exact sealed secret (its key and its
+/// nonce, fresh at every sealing) and the code parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct CacheKey {
-    token: TokenId,
     key_id: u32,
     nonce: [u8; 12],
     parameters: HotpParameters,
 }
 
-/// Opened generators by the exact sealed secret they came from.
+/// Opened generators by token, each with what it was opened from.
 struct GeneratorCache {
     capacity: usize,
-    entries: Mutex<HashMap<CacheKey, Arc<Hotp>>>,
+    entries: Mutex<HashMap<TokenId, (CacheKey, Arc<Hotp>)>>,
 }
 
 impl GeneratorCache {
@@ -587,25 +588,29 @@ impl GeneratorCache {
         }
     }
 
-    fn get(&self, key: &CacheKey) -> Option<Arc<Hotp>> {
+    /// The cached generator of `token`, if it was opened from exactly `key`.
+    fn get(&self, token: &TokenId, key: &CacheKey) -> Option<Arc<Hotp>> {
         if self.capacity == 0 {
             return None;
         }
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(key).cloned()
+        match entries.get(token) {
+            Some((cached_from, generator)) if cached_from == key => Some(Arc::clone(generator)),
+            _ => None,
+        }
     }
 
-    fn insert(&self, key: CacheKey, generator: Arc<Hotp>) {
+    fn insert(&self, token: TokenId, key: CacheKey, generator: Arc<Hotp>) {
         if self.capacity == 0 {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity {
+        if entries.len() >= self.capacity && !entries.contains_key(&token) {
             // Any entry will do: a miss costs one unsealing, not a wrong answer.
             if let Some(victim) = entries.keys().next().cloned() {
                 entries.remove(&victim);
             }
         }
-        entries.insert(key, generator);
+        entries.insert(token, (key, generator));
     }
 }
