@@ -1,51 +1,5 @@
-//! Transaction signing: a signature challenge derived from a transfer's fields.
-//!
-//! # Why a hash and not the fields typed in
-//!
-//! Two designs are common. In "sign what you see" the customer types a canonical
-//! numeric form of a few fields (say the amount and the last digits of the account)
-//! into the fob, which confirms exactly what the customer read but covers only what
-//! fits on a keypad. Here every field is encoded, hashed and reduced to one challenge
-//! of the suite's length: the response then commits to the whole transfer (full
-//! account, currency, reference) and the customer types one number. The price is that
-//! the customer cannot read the transfer from the challenge, so the bank must show the
-//! transfer beside it.
-//!
-//! # The encoding (version 1)
-//!
-//! All integers big-endian:
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 27 | the domain tag `otpfob OCRA transaction v1` and a zero byte |
-//! | 16 | the signing nonce |
-//! | 8 | the amount in minor units (cents for EUR) |
-//! | 3 | the ISO 4217 currency code, upper-case ASCII |
-//! | 4 + n | the beneficiary account's length n, then its UTF-8 bytes |
-//! | 1 | 0 without a reference, 1 with one, and then |
-//! | 4 + m | the reference's length m, then its UTF-8 bytes |
-//!
-//! Every field has a fixed width or a length prefix and the optional one a presence
-//! byte, so the bytes can be read back into exactly one transfer: two different
-//! transfers (or nonces) never encode to the same bytes. The domain tag keeps these
-//! bytes from meaning anything in another protocol, and its version lets the format
-//! change without ambiguity.
-//!
-//! # The challenge
-//!
-//! SHA-256 of the encoding, reduced to the suite's full question length `xx`: for `QN`
-//! the digest as a 256-bit number modulo 10^xx, written with leading zeros (the bias is
-//! below 10^64 / 2^256, about 10^-13); for `QH` and `QA` the first `xx` hex digits of
-//! the digest, upper case. Two transfers get the same challenge, and so the same
-//! response, with probability 10^-xx for `QN` (16^-xx otherwise): choose `QN08` or
-//! longer for signing.
-//!
-//! # The nonce
-//!
-//! A fresh random nonce per signing request makes each challenge single-use even for
-//! a transfer repeated the next month, and stops anyone from searching offline for a
-//! harmless-looking transfer whose challenge equals that of a harmful one. The bank
-//! keeps the nonce with the pending transfer until the response arrives.
+//! Transaction signing: a signature challenge derived from a transfer's fields, in
+//! the encoding documented on [`Transaction`].
 
 use core::fmt;
 use core::str::FromStr;
@@ -161,11 +115,56 @@ impl SigningNonce {
 }
 
 /// A transfer to be signed: amount, currency, beneficiary account and an optional
-/// reference.
+/// reference. [`Transaction::signing_bytes`] gives its encoding and
+/// [`Transaction::signature_challenge`] hashes it into a challenge for
+/// [`Ocra::sign`](crate::Ocra::sign).
 ///
-/// See the module documentation in the README's "Transaction signing" section for the
-/// encoding; [`Transaction::signing_bytes`] gives it and
-/// [`Transaction::signature_challenge`] hashes it into a challenge.
+/// # Why a hash and not the fields typed in
+///
+/// Two designs are common. In "sign what you see" the customer types a canonical
+/// numeric form of a few fields (say the amount and the last digits of the account)
+/// into the fob, which confirms exactly what the customer read but covers only what
+/// fits on a keypad. Here every field is encoded, hashed and reduced to one challenge
+/// of the suite's length: the response then commits to the whole transfer (full
+/// account, currency, reference) and the customer types one number. The price is that
+/// the customer cannot read the transfer from the challenge, so the bank must show the
+/// transfer beside it.
+///
+/// # The encoding (version 1)
+///
+/// All integers big-endian:
+///
+/// | bytes | field |
+/// |---|---|
+/// | 27 | the domain tag `otpfob OCRA transaction v1` and a zero byte |
+/// | 16 | the signing nonce |
+/// | 8 | the amount in minor units (cents for EUR) |
+/// | 3 | the ISO 4217 currency code, upper-case ASCII |
+/// | 4 + n | the beneficiary account's length n, then its UTF-8 bytes |
+/// | 1 | 0 without a reference, 1 with one, and then |
+/// | 4 + m | the reference's length m, then its UTF-8 bytes |
+///
+/// Every field has a fixed width or a length prefix and the optional one a presence
+/// byte, so the bytes can be read back into exactly one transfer: two different
+/// transfers (or nonces) never encode to the same bytes. The domain tag keeps these
+/// bytes from meaning anything in another protocol, and its version lets the format
+/// change without ambiguity.
+///
+/// # The challenge
+///
+/// SHA-256 of the encoding, reduced to the suite's full question length `xx`: for `QN`
+/// the digest as a 256-bit number modulo 10^xx, written with leading zeros (the bias is
+/// below 10^64 / 2^256, about 10^-13); for `QH` and `QA` the first `xx` hex digits of
+/// the digest, upper case. Two transfers get the same challenge, and so the same
+/// response, with probability 10^-xx for `QN` (16^-xx otherwise): choose `QN08` or
+/// longer for signing.
+///
+/// # The nonce
+///
+/// A fresh random nonce per signing request makes each challenge single-use even for
+/// a transfer repeated the next month, and stops anyone from searching offline for a
+/// harmless-looking transfer whose challenge equals that of a harmful one. The bank
+/// keeps the nonce with the pending transfer until the response arrives.
 ///
 /// ```
 /// use otpfob::{Currency, Ocra, OcraInput, Secret, SigningNonce, Transaction};
