@@ -11,6 +11,7 @@ mod code;
 mod error;
 mod hotp;
 mod mac;
+mod ocra;
 mod parameters;
 mod secret;
 mod store;
@@ -23,11 +24,17 @@ pub use clock::{
 };
 pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
 pub use error::{
-    ClockError, CodeError, OtpError, SealError, SecretError, StoreError, TokenIdError,
-    ValidatorError, VerifyError,
+    ClockError, CodeError, DataInputPart, OcraError, OcraVerifyError, OtpError, SealError,
+    SecretError, StoreError, SuiteError, TokenIdError, TransactionError, ValidatorError,
+    VerifyError,
 };
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
 pub use mac::{KeyedMac, MacOutput};
+pub use ocra::{
+    Challenge, Currency, FullMac, MAX_TRANSACTION_FIELD_BYTES, Ocra, OcraInput, OcraMatch,
+    OcraQuestion, OcraResponse, OcraSuite, OcraWindow, Password, QuestionFormat, QuestionKind,
+    SigningNonce, TimeStep, TimeUnit, Timestamp, Transaction,
+};
 pub use parameters::OtpParameters;
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore, Store, Swap};

@@ -120,10 +120,10 @@ impl Policy {
         if self.resync_window < self.hotp_look_ahead {
             return fail("resync_window must be at least hotp_look_ahead");
         }
-        if let Lockout::Backoff { initial, maximum } = self.lockout {
-            if initial.is_zero() || maximum < initial {
-                return fail("a back-off needs 0 < initial <= maximum");
-            }
+        if let Lockout::Backoff { initial, maximum } = self.lockout
+            && (initial.is_zero() || maximum < initial)
+        {
+            return fail("a back-off needs 0 < initial <= maximum");
         }
         Ok(())
     }

@@ -1,0 +1,20 @@
+//! RFC 6287 OCRA: challenge-response and signatures over HOTP's HMAC and truncation.
+//!
+//! One file per job: the suite string (`suite`), the data input laid out against it
+//! (`input`), the response (`response`), the computation and its verification
+//! (`compute`), challenge questions (`challenge`), and challenges derived from
+//! transfers (`transaction`).
+
+mod challenge;
+mod compute;
+mod input;
+mod response;
+mod suite;
+mod transaction;
+
+pub use challenge::Challenge;
+pub use compute::{Ocra, OcraMatch, OcraWindow};
+pub use input::{OcraInput, OcraQuestion, Password, Timestamp};
+pub use response::{FullMac, OcraResponse};
+pub use suite::{OcraSuite, QuestionFormat, QuestionKind, TimeStep, TimeUnit};
+pub use transaction::{Currency, MAX_TRANSACTION_FIELD_BYTES, SigningNonce, Transaction};
