@@ -406,3 +406,329 @@ impl KeyFobBuilder {
         Ok((fob, record))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        Hotp, HotpParameters, ManualClock, OtpError, Totp, TotpParameters, UNLOCK_CODE_DIGITS,
+    };
+
+    const ISSUED: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+    fn secret() -> Secret {
+        Secret::from_bytes(b"12345678901234567890").unwrap()
+    }
+
+    fn time_fob(world: &ManualClock) -> (KeyFob<ManualClock>, FactoryRecord) {
+        KeyFob::builder("OTPF-0000000001", TotpParameters::default())
+            .secret(secret())
+            .pin("2468")
+            .build(world.clone())
+            .unwrap()
+    }
+
+    fn lock(fob: &mut KeyFob<ManualClock>) {
+        assert_eq!(
+            fob.enter_pin("1111"),
+            Err(DeviceError::WrongPin { tries_left: 2 })
+        );
+        assert_eq!(
+            fob.enter_pin("2222"),
+            Err(DeviceError::WrongPin { tries_left: 1 })
+        );
+        assert_eq!(
+            fob.enter_pin("3333"),
+            Err(DeviceError::WrongPin { tries_left: 0 })
+        );
+    }
+
+    #[test]
+    fn locks_after_the_third_wrong_pin() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (mut fob, _) = time_fob(&world);
+        assert_eq!(fob.state(), DeviceState::Ready);
+        lock(&mut fob);
+        assert_eq!(fob.state(), DeviceState::Locked);
+        // Locked means locked: the right PIN is refused without saying it was right.
+        assert_eq!(fob.enter_pin("2468"), Err(DeviceError::Locked));
+        assert_eq!(fob.press(), Err(DeviceError::Locked));
+        assert_eq!(fob.change_pin("2468", "1357"), Err(DeviceError::Locked));
+        assert!(fob.unlock_challenge().is_ok());
+    }
+
+    #[test]
+    fn pin_tries_are_configurable() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (mut fob, _) = KeyFob::builder("OTPF-2", TotpParameters::default())
+            .pin("2468")
+            .pin_tries(1)
+            .build(world)
+            .unwrap();
+        assert_eq!(
+            fob.enter_pin("0000"),
+            Err(DeviceError::WrongPin { tries_left: 0 })
+        );
+        assert_eq!(fob.state(), DeviceState::Locked);
+    }
+
+    #[test]
+    fn unlock_procedure_end_to_end() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (mut fob, record) = time_fob(&world);
+        assert_eq!(fob.unlock_challenge(), Err(DeviceError::NotLocked));
+        let unused = Code::new(0, UNLOCK_CODE_DIGITS).unwrap();
+        assert_eq!(fob.unlock(&unused, "1357"), Err(DeviceError::NotLocked));
+        lock(&mut fob);
+
+        let first = fob.unlock_challenge().unwrap();
+        assert_eq!(fob.unlock_challenge().unwrap(), first, "stable until answered");
+        let right = record.unlock_code(&first);
+
+        // A malformed new PIN is refused first and does not spend the challenge.
+        assert_eq!(
+            fob.unlock(&right, "12"),
+            Err(DeviceError::PinLength {
+                length: 2,
+                minimum: 4,
+                maximum: 8
+            })
+        );
+        assert_eq!(fob.unlock_challenge().unwrap(), first);
+
+        // A wrong answer moves the fob to a new challenge, and the answer to the old
+        // challenge no longer opens it.
+        let wrong = Code::new((right.value() + 1) % 100_000_000, UNLOCK_CODE_DIGITS).unwrap();
+        assert_eq!(fob.unlock(&wrong, "1357"), Err(DeviceError::BadUnlockCode));
+        let second = fob.unlock_challenge().unwrap();
+        assert_ne!(second, first);
+        assert_eq!(fob.unlock(&right, "1357"), Err(DeviceError::BadUnlockCode));
+        let third = fob.unlock_challenge().unwrap();
+        assert_eq!(fob.state(), DeviceState::Locked);
+
+        fob.unlock(&record.unlock_code(&third), "1357").unwrap();
+        assert_eq!(fob.state(), DeviceState::Ready);
+        assert_eq!(fob.press(), Err(DeviceError::PinRequired));
+        assert_eq!(
+            fob.enter_pin("2468"),
+            Err(DeviceError::WrongPin { tries_left: 2 }),
+            "the old PIN is gone and the tries start afresh"
+        );
+        fob.enter_pin("1357").unwrap();
+        let bank = Totp::new(&record.secret, TotpParameters::default()).unwrap();
+        assert_eq!(fob.press().unwrap().code(), bank.now(&world).unwrap());
+
+        // A second lockout shows a challenge never shown before.
+        lock(&mut fob);
+        let fourth = fob.unlock_challenge().unwrap();
+        assert!(![first, second, third].contains(&fourth));
+    }
+
+    #[test]
+    fn pin_change_needs_the_old_pin() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (mut fob, _) = time_fob(&world);
+        assert_eq!(
+            fob.change_pin("0000", "1357"),
+            Err(DeviceError::WrongPin { tries_left: 2 })
+        );
+        assert_eq!(
+            fob.change_pin("2468", "13a7"),
+            Err(DeviceError::PinCharacter { position: 2 })
+        );
+        fob.change_pin("2468", "13572468").unwrap();
+        assert_eq!(fob.press(), Err(DeviceError::PinRequired), "a change is not a press");
+        fob.enter_pin("13572468").unwrap();
+        assert!(fob.press().is_ok());
+    }
+
+    #[test]
+    fn event_fob_advances_per_press_used_or_not() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (mut fob, record) = KeyFob::builder("OTPF-3", HotpParameters::default())
+            .secret(secret())
+            .initial_counter(3)
+            .build(world)
+            .unwrap();
+        assert_eq!(fob.kind(), DeviceKind::event());
+        assert_eq!(record.initial_counter, 3);
+        let hotp = Hotp::new(&record.secret, HotpParameters::default()).unwrap();
+        for counter in 3..13 {
+            assert_eq!(fob.counter(), Some(counter));
+            let reading = fob.press().unwrap();
+            assert_eq!(reading.code(), hotp.at(counter));
+            assert_eq!(reading.valid_for(), None);
+        }
+        // RFC 4226 Appendix D, counter 9, was the seventh press.
+        assert_eq!(hotp.at(9).to_string(), "520489");
+    }
+
+    #[test]
+    fn expired_fob_refuses_everything() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (mut fob, record) = KeyFob::builder("OTPF-4", TotpParameters::default())
+            .pin("2468")
+            .lifetime(Duration::from_secs(3 * 365 * 86_400))
+            .build(world.clone())
+            .unwrap();
+        assert_eq!(
+            record.expires_at,
+            UnixTime::from_secs(ISSUED + 3 * 365 * 86_400)
+        );
+        world.set(UnixTime::from_nanos(record.expires_at.as_nanos() - 1));
+        assert_eq!(fob.state(), DeviceState::Ready);
+        fob.enter_pin("2468").unwrap();
+        world.set(record.expires_at);
+        let expired = DeviceError::Expired {
+            expired_at: record.expires_at,
+        };
+        assert_eq!(fob.state(), DeviceState::Expired);
+        assert_eq!(fob.press(), Err(expired.clone()));
+        assert_eq!(fob.enter_pin("2468"), Err(expired.clone()));
+        assert_eq!(fob.change_pin("2468", "1357"), Err(expired.clone()));
+        assert_eq!(fob.respond("1234"), Err(expired.clone()));
+        assert_eq!(fob.unlock_challenge(), Err(expired.clone()));
+        let code = Code::new(0, UNLOCK_CODE_DIGITS).unwrap();
+        assert_eq!(fob.unlock(&code, "1357"), Err(expired));
+        // Expiry wins over a lock too.
+        let (mut locked, record) = time_fob(&world);
+        lock(&mut locked);
+        assert_eq!(locked.expires_at(), record.expires_at);
+        world.set(record.expires_at);
+        assert_eq!(locked.state(), DeviceState::Expired);
+    }
+
+    #[test]
+    fn bad_builds_are_typed_errors() {
+        let world = ManualClock::at_secs(ISSUED);
+        let build = |builder: KeyFobBuilder| builder.build(world.clone()).map(|_| ()).unwrap_err();
+        let zero_digits = TotpParameters {
+            digits: 0,
+            ..TotpParameters::default()
+        };
+        assert_eq!(
+            build(KeyFob::builder("OTPF-5", zero_digits)),
+            DeviceError::Parameters(OtpError::DigitCount { digits: 0 })
+        );
+        let zero_step = TotpParameters {
+            time_step: 0,
+            ..TotpParameters::default()
+        };
+        assert_eq!(
+            build(KeyFob::builder("OTPF-5", zero_step)),
+            DeviceError::Parameters(OtpError::ZeroTimeStep)
+        );
+        assert_eq!(
+            build(KeyFob::builder("OTPF 5", TotpParameters::default())),
+            DeviceError::SerialCharacter { position: 4 }
+        );
+        assert_eq!(
+            build(KeyFob::builder("OTPF-5", TotpParameters::default()).pin("123456789")),
+            DeviceError::PinLength {
+                length: 9,
+                minimum: 4,
+                maximum: 8
+            }
+        );
+        assert_eq!(
+            build(
+                KeyFob::builder("OTPF-5", TotpParameters::default())
+                    .pin("1234")
+                    .pin_tries(0)
+            ),
+            DeviceError::PinTries { tries: 0 }
+        );
+    }
+
+    #[test]
+    fn time_before_t0_is_a_typed_error() {
+        let world = ManualClock::at_secs(ISSUED);
+        let later_t0 = TotpParameters {
+            t0: ISSUED as u64 + 60,
+            ..TotpParameters::default()
+        };
+        let (mut fob, _) = KeyFob::builder("OTPF-6", later_t0).build(world).unwrap();
+        assert_eq!(
+            fob.press(),
+            Err(DeviceError::Parameters(OtpError::TimeBeforeT0 {
+                time: ISSUED,
+                t0: ISSUED as u64 + 60
+            }))
+        );
+    }
+
+    #[derive(Debug)]
+    struct Reverse;
+
+    impl ChallengeResponder for Reverse {
+        fn respond(
+            &mut self,
+            challenge: &str,
+            context: &ChallengeContext,
+        ) -> Result<Code, DeviceError> {
+            let value: u32 = challenge
+                .parse()
+                .map_err(|_| DeviceError::ChallengeRejected {
+                    reason: "not a number".into(),
+                })?;
+            let mixed = value ^ (context.device_time.as_secs() as u32);
+            Ok(Code::new(mixed % 1_000_000, 6).unwrap())
+        }
+    }
+
+    #[test]
+    fn challenges_go_through_the_pin_gate_to_the_responder() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (mut plain, _) = time_fob(&world);
+        plain.enter_pin("2468").unwrap();
+        assert_eq!(
+            plain.respond("1234"),
+            Err(DeviceError::Unsupported {
+                operation: "challenge-response"
+            })
+        );
+        let (mut keypad, _) = KeyFob::builder("OTPF-7", TotpParameters::default())
+            .pin("2468")
+            .challenge_responder(Box::new(Reverse))
+            .build(world.clone())
+            .unwrap();
+        assert!(keypad.kind().challenge_response);
+        assert_eq!(keypad.respond("1234"), Err(DeviceError::PinRequired));
+        keypad.enter_pin("2468").unwrap();
+        let reading = keypad.respond("1234").unwrap();
+        assert_eq!(reading.code().value(), (1234 ^ ISSUED as u32) % 1_000_000);
+        assert_eq!(reading.valid_for(), None);
+        keypad.enter_pin("2468").unwrap();
+        assert!(matches!(
+            keypad.respond("x"),
+            Err(DeviceError::ChallengeRejected { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_shows_no_secret_and_no_pin() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (fob, record) = time_fob(&world);
+        let text = format!("{fob:?} {record:?}");
+        assert!(text.contains("REDACTED"));
+        assert!(!text.contains("2468"), "{text}");
+        assert!(!text.contains("3132333435"), "{text}");
+    }
+
+    #[test]
+    fn from_record_makes_the_same_fob() {
+        let world = ManualClock::at_secs(ISSUED);
+        let (mut original, record) = time_fob(&world);
+        let (mut copy, copy_record) = KeyFob::from_record(&record)
+            .pin("2468")
+            .build(world.clone())
+            .unwrap();
+        assert_eq!(copy_record.serial, record.serial);
+        assert_eq!(copy_record.expires_at, record.expires_at);
+        world.advance(Duration::from_secs(1000));
+        original.enter_pin("2468").unwrap();
+        copy.enter_pin("2468").unwrap();
+        assert_eq!(original.press().unwrap(), copy.press().unwrap());
+        assert_eq!(copy.serial().as_str(), "OTPF-0000000001");
+    }
+}
