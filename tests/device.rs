@@ -22,9 +22,9 @@ fn secret() -> Secret {
 fn drift_over_years_is_exact_to_the_nanosecond() {
     // (ppm, years, nanoseconds gained): elapsed seconds × ppb exactly.
     let cases: [(f64, u64, i128); 4] = [
-        (12.0, 3, 1_136_073_600_000),   // 94,672,800 s × 12,000 ppb
-        (-7.5, 5, -1_183_410_000_000),  // 157,788,000 s × -7,500 ppb
-        (4.0, 1, 126_230_400_000),      // a quiet crystal: two minutes a year
+        (12.0, 3, 1_136_073_600_000),    // 94,672,800 s × 12,000 ppb
+        (-7.5, 5, -1_183_410_000_000),   // 157,788,000 s × -7,500 ppb
+        (4.0, 1, 126_230_400_000),       // a quiet crystal: two minutes a year
         (1000.0, 1, 31_557_600_000_000), // the worst accepted: 8.8 hours a year
     ];
     for (ppm, years, gained) in cases {
@@ -34,7 +34,11 @@ fn drift_over_years_is_exact_to_the_nanosecond() {
             .build(world.clone())
             .unwrap();
         world.advance(Duration::from_secs(years * JULIAN_YEAR));
-        assert_eq!(fob.local_time().nanos_since(world.now()), gained, "{ppm} ppm");
+        assert_eq!(
+            fob.local_time().nanos_since(world.now()),
+            gained,
+            "{ppm} ppm"
+        );
         // The same arithmetic as the core's DriftingClock.
         let crystal = DriftingClock::new(
             world.clone(),
@@ -139,8 +143,8 @@ fn backends_swap_behind_the_trait() {
         .secret(secret())
         .build(world.clone())
         .unwrap();
-    let phone = SoftToken::new("APP-5", &secret(), TotpParameters::default(), world.clone())
-        .unwrap();
+    let phone =
+        SoftToken::new("APP-5", &secret(), TotpParameters::default(), world.clone()).unwrap();
     let mut devices: Vec<Box<dyn Device>> = vec![Box::new(fob), Box::new(phone)];
     world.advance(Duration::from_secs(12_345));
     let codes: Vec<Code> = devices

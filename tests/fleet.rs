@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use otpfob::{
-    Device, DeviceError, Fleet, Hotp, HotpParameters, KeyFob, ManualClock, TotpParameters,
-    UnixTime,
+    Device, DeviceError, Fleet, Hotp, HotpParameters, KeyFob, ManualClock, TotpParameters, UnixTime,
 };
 
 const ISSUED: i64 = 1_767_225_600;
@@ -69,7 +68,11 @@ fn fleet_members_show_what_a_single_fob_from_their_record_shows() {
         world.set(UnixTime::from_secs(ISSUED + elapsed));
         let readings: Vec<_> = fleet.press_all().unwrap().map(Result::unwrap).collect();
         for (index, fob) in fobs.iter_mut().enumerate() {
-            assert_eq!(readings[index], fob.press().unwrap(), "fob {index} at +{elapsed} s");
+            assert_eq!(
+                readings[index],
+                fob.press().unwrap(),
+                "fob {index} at +{elapsed} s"
+            );
         }
         assert_eq!(fleet.press(7).unwrap().unwrap(), readings[7]);
     }
@@ -108,7 +111,11 @@ fn drifts_follow_the_configured_distribution() {
     // of 2e-9). 2 % of 20,000 is 400 ± 20; nearly all outliers pass 6 σ = 48 ppm.
     let outliers = drifts.iter().filter(|ppm| ppm.abs() > 48.0).count();
     assert!((320..=480).contains(&outliers), "{outliers} outliers");
-    let ordinary: Vec<f64> = drifts.iter().copied().filter(|ppm| ppm.abs() <= 48.0).collect();
+    let ordinary: Vec<f64> = drifts
+        .iter()
+        .copied()
+        .filter(|ppm| ppm.abs() <= 48.0)
+        .collect();
     let mean = ordinary.iter().sum::<f64>() / ordinary.len() as f64;
     let sigma = (ordinary.iter().map(|ppm| (ppm - mean).powi(2)).sum::<f64>()
         / ordinary.len() as f64)
@@ -130,7 +137,8 @@ fn drifts_follow_the_configured_distribution() {
 #[test]
 fn bad_fleet_settings_are_typed() {
     let world = ManualClock::at_secs(ISSUED);
-    let error = |builder: otpfob::FleetBuilder| builder.build(world.clone()).map(|_| ()).unwrap_err();
+    let error =
+        |builder: otpfob::FleetBuilder| builder.build(world.clone()).map(|_| ()).unwrap_err();
     let base = || Fleet::builder(3, TotpParameters::default());
     assert_eq!(
         error(base().drift_sigma_ppm(-1.0)),
@@ -142,15 +150,24 @@ fn bad_fleet_settings_are_typed() {
     );
     assert!(matches!(
         error(base().drift_sigma_ppm(f64::NAN)),
-        DeviceError::FleetSetting { setting: "drift_sigma_ppm", .. }
+        DeviceError::FleetSetting {
+            setting: "drift_sigma_ppm",
+            ..
+        }
     ));
     assert!(matches!(
         error(base().outliers(1.5, 10.0)),
-        DeviceError::FleetSetting { setting: "outlier_fraction", .. }
+        DeviceError::FleetSetting {
+            setting: "outlier_fraction",
+            ..
+        }
     ));
     assert!(matches!(
         error(base().outliers(0.1, 2000.0)),
-        DeviceError::FleetSetting { setting: "outlier_sigma_ppm", .. }
+        DeviceError::FleetSetting {
+            setting: "outlier_sigma_ppm",
+            ..
+        }
     ));
     assert_eq!(
         error(base().serial_prefix("BAD PREFIX")),

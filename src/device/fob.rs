@@ -45,7 +45,7 @@ const UNLOCK_KEY_BITS: usize = 256;
 /// [`FactoryRecord`], the only other copy.
 ///
 /// ```
-/// use otpfob::{Crystal, Device, KeyFob, ManualClock, Totp, TotpParameters};
+/// use otpfob::{Crystal, Device, KeyFob, ManualClock, TimeSource, Totp, TotpParameters};
 /// use std::time::Duration;
 ///
 /// let world = ManualClock::at_secs(1_767_225_600);
@@ -482,7 +482,11 @@ mod tests {
         lock(&mut fob);
 
         let first = fob.unlock_challenge().unwrap();
-        assert_eq!(fob.unlock_challenge().unwrap(), first, "stable until answered");
+        assert_eq!(
+            fob.unlock_challenge().unwrap(),
+            first,
+            "stable until answered"
+        );
         let right = record.unlock_code(&first);
 
         // A malformed new PIN is refused first and does not spend the challenge.
@@ -537,7 +541,11 @@ mod tests {
             Err(DeviceError::PinCharacter { position: 2 })
         );
         fob.change_pin("2468", "13572468").unwrap();
-        assert_eq!(fob.press(), Err(DeviceError::PinRequired), "a change is not a press");
+        assert_eq!(
+            fob.press(),
+            Err(DeviceError::PinRequired),
+            "a change is not a press"
+        );
         fob.enter_pin("13572468").unwrap();
         assert!(fob.press().is_ok());
     }
