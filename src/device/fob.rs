@@ -158,15 +158,6 @@ impl<T: TimeSource> KeyFob<T> {
             None => Ok(()),
         }
     }
-
-    fn locked_gate(&mut self) -> Result<&mut PinGate, DeviceError> {
-        self.check_alive()?;
-        let gate = self.gate("the unlock procedure")?;
-        if !gate.is_locked() {
-            return Err(DeviceError::NotLocked);
-        }
-        Ok(gate)
-    }
 }
 
 impl<T: TimeSource> Device for KeyFob<T> {
@@ -248,7 +239,7 @@ impl<T: TimeSource> Device for KeyFob<T> {
         // The new PIN first: a typo in it must not spend the unlock code.
         let new_pin = Pin::parse(new_pin)?;
         let expected = unlock_code_with(&self.unlock_key, &challenge);
-        let gate = self.locked_gate()?;
+        let gate = self.gate("the unlock procedure")?;
         // `Code` equality is constant-time.
         if *unlock_code == expected {
             gate.reset(new_pin);
