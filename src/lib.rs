@@ -8,6 +8,7 @@
 mod algorithm;
 mod clock;
 mod code;
+mod device;
 mod error;
 mod hotp;
 mod mac;
@@ -23,9 +24,17 @@ pub use clock::{
     Drift, DriftingClock, ManualClock, OffsetClock, SystemClock, TimeSource, UnixTime,
 };
 pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
+pub use device::{
+    ChallengeContext, ChallengeResponder, Crystal, DEFAULT_LIFETIME, DEFAULT_PIN_TRIES, Device,
+    DeviceKind, DeviceState, FactoryRecord, KeyFob, KeyFobBuilder, MAX_DRIFT_PPM, MAX_PIN_DIGITS,
+    MAX_SERIAL_LEN, MIN_PIN_DIGITS, OtpMode, Reading, Screen, SerialNumber, SoftToken,
+    UNLOCK_CODE_DIGITS, UnlockChallenge, unlock_code,
+};
+#[cfg(feature = "fleet")]
+pub use device::{Fleet, FleetBuilder};
 pub use error::{
-    ClockError, CodeError, DataInputPart, OcraError, OcraVerifyError, OtpError, SealError,
-    SecretError, StoreError, SuiteError, TokenIdError, TransactionError, ValidatorError,
+    ClockError, CodeError, DataInputPart, DeviceError, OcraError, OcraVerifyError, OtpError,
+    SealError, SecretError, StoreError, SuiteError, TokenIdError, TransactionError, ValidatorError,
     VerifyError,
 };
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};

@@ -1,0 +1,57 @@
+//! The vendor's record of one fob: what the bank receives to enrol it.
+
+use crate::clock::UnixTime;
+use crate::code::Code;
+use crate::parameters::OtpParameters;
+use crate::secret::Secret;
+
+use super::serial::SerialNumber;
+use super::unlock::{UnlockChallenge, unlock_code};
+
+/// The vendor's record of one fob, made at the same time as the fob and the only copy
+/// of its secret outside it (the seed file a vendor ships with a batch of fobs).
+///
+/// It holds what the bank needs and nothing it cannot know: the crystal's drift and
+/// offset are physical properties of the fob ([`Crystal`](crate::Crystal)), which
+/// the bank learns only from the codes the customer types.
+///
+/// ```
+/// use otpfob::{KeyFob, ManualClock, OtpParameters, TotpParameters};
+///
+/// let (_fob, record) = KeyFob::builder("OTPF-0000000007", TotpParameters::default())
+///     .build(ManualClock::at_secs(1_767_225_600))?;
+/// assert_eq!(record.serial.as_str(), "OTPF-0000000007");
+/// assert!(matches!(record.parameters, OtpParameters::Totp(_)));
+/// assert_eq!(format!("{:?}", record.secret), "Secret([REDACTED; 20 bytes])");
+/// # Ok::<(), otpfob::DeviceError>(())
+/// ```
+///
+/// # Security
+///
+/// `secret` makes the fob's codes and `unlock_key` opens its PIN gate: seal both at
+/// rest and destroy the record's plaintext once enrolled. `Debug` redacts both.
+#[derive(Debug, Clone)]
+pub struct FactoryRecord {
+    /// The serial number printed on the fob.
+    pub serial: SerialNumber,
+    /// The OTP secret burned into the fob.
+    pub secret: Secret,
+    /// How the fob makes its codes: HOTP or TOTP, algorithm, digits, time step, T0.
+    pub parameters: OtpParameters,
+    /// The counter of an event fob's first press (ignored for time fobs).
+    pub initial_counter: u64,
+    /// The key of the unlock procedure ([`unlock_code`]), separate from `secret`.
+    pub unlock_key: Secret,
+    /// When the fob's clock was set at the factory (the start of its drift).
+    pub issued_at: UnixTime,
+    /// The end of the fob's life (its battery), after which it shows nothing.
+    pub expires_at: UnixTime,
+}
+
+impl FactoryRecord {
+    /// The bank's answer to the unlock challenge the fob of this record shows:
+    /// [`unlock_code`] with this record's unlock key.
+    pub fn unlock_code(&self, challenge: &UnlockChallenge) -> Code {
+        unlock_code(&self.unlock_key, challenge)
+    }
+}

@@ -1,0 +1,30 @@
+//! Devices that show one-time codes: the [`Device`] trait every backend implements,
+//! the simulated physical key fob, the phone app's soft token, fleets of simulated
+//! fobs, and a terminal renderer for a fob's display.
+
+mod backend;
+mod challenge;
+mod crystal;
+mod display;
+mod factory;
+#[cfg(feature = "fleet")]
+mod fleet;
+mod fob;
+mod generator;
+mod pin;
+mod serial;
+mod soft_token;
+mod unlock;
+
+pub use backend::{Device, DeviceKind, DeviceState, OtpMode, Reading};
+pub use challenge::{ChallengeContext, ChallengeResponder};
+pub use crystal::{Crystal, MAX_DRIFT_PPM};
+pub use display::Screen;
+pub use factory::FactoryRecord;
+#[cfg(feature = "fleet")]
+pub use fleet::{Fleet, FleetBuilder};
+pub use fob::{DEFAULT_LIFETIME, KeyFob, KeyFobBuilder};
+pub use pin::{DEFAULT_PIN_TRIES, MAX_PIN_DIGITS, MIN_PIN_DIGITS};
+pub use serial::{MAX_SERIAL_LEN, SerialNumber};
+pub use soft_token::SoftToken;
+pub use unlock::{UNLOCK_CODE_DIGITS, UnlockChallenge, unlock_code};
