@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::clock::{SystemClock, TimeSource, UnixTime};
 use crate::code::Code;
+use crate::device::FactoryRecord;
 use crate::error::{StoreError, ValidatorError};
 use crate::hotp::{Hotp, HotpParameters};
+use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 use crate::store::{Store, Swap};
 use crate::validator::audit::{AuditEvent, AuditSink, Operation, Outcome};
@@ -224,6 +226,98 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         self.store.enrol(&record, &event)?;
         self.publish(&event);
         Ok(())
+    }
+
+    /// Enrols a fob from its vendor's factory record: the serial becomes the token id;
+    /// an event fob starts at the record's first counter; a time fob's drift tolerance
+    /// counts from the record's issue time, when the factory set its clock.
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::enrol`], and [`ValidatorError::TokenId`] for a serial that is
+    /// not a valid token id.
+    ///
+    /// ```
+    /// use otpfob::{Device, KeyFob, Keyring, ManualClock, MemoryStore, SealingKey};
+    /// use otpfob::{TotpParameters, Validator};
+    ///
+    /// let world = ManualClock::at_secs(1_767_225_600);
+    /// let (mut fob, record) = KeyFob::builder("FOB-0001234", TotpParameters::default())
+    ///     .pin("4821")
+    ///     .build(world.clone())?;
+    /// let bank = Validator::new(MemoryStore::new(), world.clone(), Keyring::new(SealingKey::generate(1)?));
+    /// let id = bank.enrol_factory_record(&record, None)?;
+    ///
+    /// fob.enter_pin("4821")?;
+    /// let reading = fob.press()?;
+    /// assert!(bank.verify(&id, &reading.code().to_string(), None).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn enrol_factory_record(
+        &self,
+        record: &FactoryRecord,
+        pin: Option<&str>,
+    ) -> Result<TokenId, ValidatorError> {
+        let id = TokenId::new(record.serial.as_str())?;
+        let kind = match record.parameters {
+            OtpParameters::Hotp(parameters) => TokenKind::event(parameters, record.initial_counter),
+            OtpParameters::Totp(parameters) => TokenKind::time(parameters, record.issued_at),
+        };
+        self.enrol(Enrolment {
+            id: id.clone(),
+            secret: &record.secret,
+            kind,
+            pin,
+        })?;
+        Ok(id)
+    }
+
+    /// Enrols a token with a fresh 160-bit secret from the operating system's CSPRNG
+    /// and returns the secret, to be delivered once to the customer's device: a
+    /// virtual token in an authenticator app (as a key URI or QR code) or a
+    /// [`SoftToken`](crate::SoftToken). Only the sealed copy is kept.
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::enrol`], and [`ValidatorError::Seal`] if the operating system
+    /// cannot supply randomness.
+    ///
+    /// ```
+    /// use otpfob::{Device, Keyring, ManualClock, MemoryStore, SealingKey, SoftToken};
+    /// use otpfob::{TokenId, TotpParameters, Validator};
+    ///
+    /// let clock = ManualClock::at_secs(1_767_225_600);
+    /// let bank = Validator::new(MemoryStore::new(), clock.clone(), Keyring::new(SealingKey::generate(1)?));
+    /// let id = TokenId::new("alice-phone")?;
+    /// let secret = bank.enrol_generated(&id, TotpParameters::default().into(), None)?;
+    ///
+    /// let mut phone = SoftToken::new(id.as_str(), &secret, TotpParameters::default(), clock.clone())?;
+    /// let code = phone.press()?.code().to_string();
+    /// assert!(bank.verify(&id, &code, None).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn enrol_generated(
+        &self,
+        id: &TokenId,
+        parameters: OtpParameters,
+        pin: Option<&str>,
+    ) -> Result<Secret, ValidatorError> {
+        let secret = Secret::generate_default().map_err(|error| {
+            ValidatorError::Seal(crate::error::SealError::RandomSource {
+                reason: error.to_string(),
+            })
+        })?;
+        let kind = match parameters {
+            OtpParameters::Hotp(parameters) => TokenKind::event(parameters, 0),
+            OtpParameters::Totp(parameters) => TokenKind::time(parameters, self.clock.now()),
+        };
+        self.enrol(Enrolment {
+            id: id.clone(),
+            secret: &secret,
+            kind,
+            pin,
+        })?;
+        Ok(secret)
     }
 
     /// Checks a code as typed (`"123 456"` is fine) with the server-side PIN, if the
