@@ -12,6 +12,7 @@ mod error;
 mod hotp;
 mod mac;
 mod parameters;
+mod provision;
 mod secret;
 mod totp;
 
@@ -20,9 +21,10 @@ pub use clock::{
     Drift, DriftingClock, ManualClock, OffsetClock, SystemClock, TimeSource, UnixTime,
 };
 pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
-pub use error::{ClockError, CodeError, OtpError, SecretError, VerifyError};
+pub use error::{ClockError, CodeError, KeyUriError, OtpError, SecretError, VerifyError};
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
 pub use mac::{KeyedMac, MacOutput};
 pub use parameters::OtpParameters;
+pub use provision::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};

@@ -1,0 +1,7 @@
+//! Provisioning: getting a token's secret and parameters from one system to another.
+//! Key URIs for authenticator apps, their QR codes (feature `qr`), and RFC 6030 PSKC
+//! key containers for hardware fobs (feature `pskc`).
+
+mod key_uri;
+
+pub use key_uri::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
