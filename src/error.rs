@@ -322,3 +322,38 @@ pub enum KeyUriError {
     #[error(transparent)]
     Parameters(#[from] OtpError),
 }
+
+/// Why a QR code could not be made or rendered.
+#[cfg(feature = "qr")]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum QrError {
+    /// The text does not fit in the largest QR code (version 40) at error-correction
+    /// level M.
+    #[error("{length} bytes do not fit in a QR code at error-correction level M")]
+    TooLong {
+        /// The length of the text in bytes.
+        length: usize,
+    },
+    /// The QR encoder refused the text for another reason.
+    #[error("the QR encoder failed: {reason}")]
+    Encoding {
+        /// What the encoder reported.
+        reason: String,
+    },
+    /// A module size outside 1 to [`MAX_QR_MODULE_PIXELS`](crate::MAX_QR_MODULE_PIXELS)
+    /// pixels.
+    #[error("a QR module is 1 to {maximum} pixels wide, not {pixels}")]
+    ModuleSize {
+        /// The size asked for.
+        pixels: u32,
+        /// The largest size accepted.
+        maximum: u32,
+    },
+    /// The PNG encoder failed.
+    #[error("PNG encoding failed: {reason}")]
+    Png {
+        /// What the encoder reported.
+        reason: String,
+    },
+}

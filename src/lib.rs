@@ -21,10 +21,14 @@ pub use clock::{
     Drift, DriftingClock, ManualClock, OffsetClock, SystemClock, TimeSource, UnixTime,
 };
 pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
+#[cfg(feature = "qr")]
+pub use error::QrError;
 pub use error::{ClockError, CodeError, KeyUriError, OtpError, SecretError, VerifyError};
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
 pub use mac::{KeyedMac, MacOutput};
 pub use parameters::OtpParameters;
 pub use provision::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
+#[cfg(feature = "qr")]
+pub use provision::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};

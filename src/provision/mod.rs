@@ -3,5 +3,9 @@
 //! key containers for hardware fobs (feature `pskc`).
 
 mod key_uri;
+#[cfg(feature = "qr")]
+mod qr;
 
 pub use key_uri::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
+#[cfg(feature = "qr")]
+pub use qr::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
