@@ -21,6 +21,8 @@ pub use clock::{
     Drift, DriftingClock, ManualClock, OffsetClock, SystemClock, TimeSource, UnixTime,
 };
 pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
+#[cfg(feature = "pskc")]
+pub use error::PskcError;
 #[cfg(feature = "qr")]
 pub use error::QrError;
 pub use error::{ClockError, CodeError, KeyUriError, OtpError, SecretError, VerifyError};
@@ -30,5 +32,11 @@ pub use parameters::OtpParameters;
 pub use provision::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
 #[cfg(feature = "qr")]
 pub use provision::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
+#[cfg(feature = "pskc")]
+pub use provision::{
+    PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,
+    PskcEncoding, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy, PskcProtection,
+    PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
+};
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};

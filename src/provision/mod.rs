@@ -3,9 +3,17 @@
 //! key containers for hardware fobs (feature `pskc`).
 
 mod key_uri;
+#[cfg(feature = "pskc")]
+mod pskc;
 #[cfg(feature = "qr")]
 mod qr;
 
 pub use key_uri::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
+#[cfg(feature = "pskc")]
+pub use pskc::{
+    PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,
+    PskcEncoding, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy, PskcProtection,
+    PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
+};
 #[cfg(feature = "qr")]
 pub use qr::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
