@@ -1,6 +1,7 @@
 //! Writing tokens as an RFC 6030 container.
 
 use quick_xml::escape::escape;
+use std::borrow::Cow;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
@@ -143,11 +144,13 @@ impl Output {
     }
 
     /// `<pskc:NAME>text</pskc:NAME>` at `indent` levels, the text escaped.
-    fn element(&mut self, indent: usize, name: &str, text: &str) {
+    fn element(&mut self, indent: usize, name: &'static str, text: &str) -> Result<(), PskcError> {
+        let escaped = xml_escape(text, name)?;
         self.indent(indent);
         self.push(&format!("<pskc:{name}>"));
-        self.push(&escape(text));
+        self.push(&escaped);
         self.push(&format!("</pskc:{name}>\n"));
+        Ok(())
     }
 
     fn indent(&mut self, levels: usize) {
@@ -220,7 +223,7 @@ impl<'a> Encryption<'a> {
             PskcProtection::PreSharedKey { key_name, .. } => {
                 out.indent(2);
                 out.push("<ds:KeyName>");
-                out.push(&escape(key_name.as_str()));
+                out.push(&xml_escape(key_name, "KeyName")?);
                 out.push("</ds:KeyName>\n");
             }
             PskcProtection::Password {
@@ -254,7 +257,7 @@ impl<'a> Encryption<'a> {
                 out.line(3, "</xenc11:KeyDerivationMethod>");
                 out.indent(3);
                 out.push("<xenc11:MasterKeyName>");
-                out.push(&escape(key_name.as_str()));
+                out.push(&xml_escape(key_name, "KeyName")?);
                 out.push("</xenc11:MasterKeyName>\n");
                 out.line(2, "</xenc11:DerivedKey>");
             }
@@ -302,13 +305,13 @@ fn write_token(
     if token.manufacturer.is_some() || token.serial.is_some() || token.model.is_some() {
         out.line(2, "<pskc:DeviceInfo>");
         if let Some(manufacturer) = &token.manufacturer {
-            out.element(3, "Manufacturer", manufacturer);
+            out.element(3, "Manufacturer", manufacturer)?;
         }
         if let Some(serial) = &token.serial {
-            out.element(3, "SerialNo", serial);
+            out.element(3, "SerialNo", serial)?;
         }
         if let Some(model) = &token.model {
-            out.element(3, "Model", model);
+            out.element(3, "Model", model)?;
         }
         out.line(2, "</pskc:DeviceInfo>");
     }
@@ -320,15 +323,15 @@ fn write_token(
         2,
         &format!(
             "<pskc:Key Id=\"{}\" Algorithm=\"{uri}\">",
-            escape(token.key_id.as_str())
+            xml_escape(&token.key_id, "Key@Id")?
         ),
     );
     if let Some(issuer) = &token.issuer {
-        out.element(3, "Issuer", issuer);
+        out.element(3, "Issuer", issuer)?;
     }
     out.line(3, "<pskc:AlgorithmParameters>");
     if algorithm != Algorithm::Sha1 {
-        out.element(4, "Suite", &format!("HMAC-{}", algorithm.name()));
+        out.element(4, "Suite", &format!("HMAC-{}", algorithm.name()))?;
     }
     out.line(
         4,
@@ -353,13 +356,13 @@ fn write_token(
             encryption.write_cipher_data(out, 6, &value);
             out.line(5, "</pskc:EncryptedValue>");
             let mac = HmacAlgorithm::Sha1.mac(&encryption.mac_key, &value);
-            out.element(5, "ValueMAC", &encode_base64(&mac));
+            out.element(5, "ValueMAC", &encode_base64(&mac))?;
         }
     }
     out.line(4, "</pskc:Secret>");
     let mut plain = |name: &str, value: &str| {
         out.line(4, &format!("<pskc:{name}>"));
-        out.element(5, "PlainValue", value);
+        out.line(5, &format!("<pskc:PlainValue>{value}</pskc:PlainValue>"));
         out.line(4, &format!("</pskc:{name}>"));
     };
     match token.parameters {
@@ -374,16 +377,43 @@ fn write_token(
     if token.start_date.is_some() || token.expiry_date.is_some() {
         out.line(3, "<pskc:Policy>");
         if let Some(start) = token.start_date {
-            out.element(4, "StartDate", &date(start)?);
+            out.element(4, "StartDate", &date(start)?)?;
         }
         if let Some(expiry) = token.expiry_date {
-            out.element(4, "ExpiryDate", &date(expiry)?);
+            out.element(4, "ExpiryDate", &date(expiry)?)?;
         }
         out.line(3, "</pskc:Policy>");
     }
     out.line(2, "</pskc:Key>");
     out.line(1, "</pskc:KeyPackage>");
     Ok(())
+}
+
+/// `text` escaped for XML text or a double-quoted attribute: the five markup
+/// characters as entities, and tab, line feed and carriage return as character
+/// references, so that attribute-value and end-of-line normalisation give them back
+/// unchanged. Characters XML 1.0 cannot carry at all (most control characters,
+/// U+FFFE, U+FFFF) are an error.
+fn xml_escape<'a>(text: &'a str, element: &'static str) -> Result<Cow<'a, str>, PskcError> {
+    if let Some(bad) = text.chars().find(|character| {
+        matches!(*character, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+    }) {
+        return Err(PskcError::InvalidValue {
+            element: element.to_owned(),
+            value: format!("U+{:04X}", u32::from(bad)),
+            reason: "XML 1.0 cannot carry this character",
+        });
+    }
+    let escaped = escape(text);
+    if !escaped.contains(['\t', '\n', '\r']) {
+        return Ok(escaped);
+    }
+    Ok(Cow::Owned(
+        escaped
+            .replace('\t', "&#9;")
+            .replace('\n', "&#10;")
+            .replace('\r', "&#13;"),
+    ))
 }
 
 /// An RFC 3339 UTC date, whole seconds.
