@@ -332,6 +332,12 @@ fn not_otpauth() {
         KeyUriError::Scheme { scheme: None }
     );
     assert_eq!(parse_error(""), KeyUriError::Scheme { scheme: None });
+    assert_eq!(
+        parse_error("otpauth-migration://offline?data=CjEKCkhlbGxvId6tvu8"),
+        KeyUriError::Scheme {
+            scheme: Some("otpauth-migration".to_owned())
+        }
+    );
 }
 
 #[test]
@@ -698,5 +704,23 @@ mod round_trip {
             let _ = KeyUri::parse(&format!("otpauth://totp/{input}"));
             let _ = KeyUri::parse(&format!("otpauth://hotp/a?secret=JBSWY3DP&counter=1&{input}"));
         }
+    }
+}
+
+#[test]
+fn error_messages_never_show_the_secret() {
+    for uri in [
+        "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXQ1",
+        "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXQ=A",
+        "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXQ&secret=JBSWY3DPEHPK3PXQ",
+        "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXQ%",
+        "JBSWY3DPEHPK3PXQ",
+        "JBSWY3DPEHPK3PXQ:otpauth",
+        "jbswy3dpehpk3pxq:otpauth",
+        "JBSWY3DP:otpauth",
+    ] {
+        let error = KeyUri::parse(uri).unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("JBSWY3DPEHPK3PXQ"), "{shown}");
     }
 }

@@ -474,3 +474,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn error_messages_never_show_the_secret() {
+    let secret = "U0VDUkVUU0VDUkVUU0VDUkVU";
+    for value in [
+        format!("{secret}*"),
+        format!("{secret}="),
+        "QUFB".repeat(500) + secret,
+    ] {
+        let document = container(&format!(
+            "<Data><Secret><PlainValue>{value}</PlainValue></Secret></Data>"
+        ));
+        let error = read(&document).unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}

@@ -517,18 +517,22 @@ fn strip_scheme(uri: &str) -> Result<&str, KeyUriError> {
     match uri.get(..PREFIX.len()) {
         Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => Ok(&uri[PREFIX.len()..]),
         _ => {
-            // Name the scheme only when there plainly is one: a bare secret pasted
-            // by mistake must not end up in an error message.
+            // Name the scheme only when it plainly is one: a short lower-case word
+            // (`https`, `otpauth` without `//`), or Google's export format. A secret
+            // pasted by mistake (base32 is upper-case, and 16 or more characters)
+            // must not end up in an error message.
             let scheme = uri
                 .split_once(':')
                 .map(|(scheme, _)| scheme)
                 .filter(|scheme| {
-                    !scheme.is_empty()
-                        && scheme.len() <= 16
-                        && scheme.starts_with(|character: char| character.is_ascii_alphabetic())
-                        && scheme.chars().all(|character| {
-                            character.is_ascii_alphanumeric() || "+-.".contains(character)
-                        })
+                    scheme.eq_ignore_ascii_case("otpauth-migration")
+                        || ((1..=8).contains(&scheme.len())
+                            && scheme.starts_with(|character: char| character.is_ascii_lowercase())
+                            && scheme.chars().all(|character| {
+                                character.is_ascii_lowercase()
+                                    || character.is_ascii_digit()
+                                    || "+-.".contains(character)
+                            }))
                 });
             Err(KeyUriError::Scheme {
                 scheme: scheme.map(str::to_owned),

@@ -20,8 +20,10 @@ const QUIET_ZONE: usize = 4;
 /// cameras read it, and a terminal's background continues the margin.
 const TERMINAL_QUIET_ZONE: usize = 2;
 
-/// The largest module size [`QrCode::to_png`] and [`QrCode::to_svg`] accept, in pixels.
-pub const MAX_QR_MODULE_PIXELS: u32 = 64;
+/// The largest module size [`QrCode::to_png`] and [`QrCode::to_svg`] accept, in pixels:
+/// a version 40 code is then 5920 pixels wide, a 35 MB greyscale image before
+/// compression.
+pub const MAX_QR_MODULE_PIXELS: u32 = 32;
 
 /// Which way round a terminal draws a QR code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -45,8 +45,9 @@ pub struct PskcLimits {
     pub max_text_bytes: usize,
     /// The longest secret, in bytes. Default 1024 (HMAC-SHA-512 needs 64).
     pub max_secret_bytes: usize,
-    /// The highest PBKDF2 iteration count. Default 10 000 000, a few seconds of work;
-    /// OWASP asks for 1 300 000 with HMAC-SHA-1.
+    /// The highest PBKDF2 iteration count. Default 10 000 000: about 1.5 s of
+    /// PBKDF2-HMAC-SHA1 (measured at 0.16 ms per 1000 iterations), the most a file can
+    /// make a reader spend; OWASP asks for 1 300 000 with HMAC-SHA-1.
     pub max_pbkdf2_iterations: u32,
 }
 
