@@ -14,6 +14,7 @@ mod hotp;
 mod mac;
 mod ocra;
 mod parameters;
+mod provision;
 mod secret;
 mod store;
 mod totp;
@@ -32,10 +33,14 @@ pub use device::{
 };
 #[cfg(feature = "fleet")]
 pub use device::{Fleet, FleetBuilder};
+#[cfg(feature = "pskc")]
+pub use error::PskcError;
+#[cfg(feature = "qr")]
+pub use error::QrError;
 pub use error::{
-    ClockError, CodeError, DataInputPart, DeviceError, OcraError, OcraVerifyError, OtpError,
-    SealError, SecretError, StoreError, SuiteError, TokenIdError, TransactionError, ValidatorError,
-    VerifyError,
+    ClockError, CodeError, DataInputPart, DeviceError, KeyUriError, OcraError, OcraVerifyError,
+    OtpError, SealError, SecretError, StoreError, SuiteError, TokenIdError, TransactionError,
+    ValidatorError, VerifyError,
 };
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
 pub use mac::{KeyedMac, MacOutput};
@@ -45,6 +50,15 @@ pub use ocra::{
     SigningNonce, TimeStep, TimeUnit, Timestamp, Transaction,
 };
 pub use parameters::OtpParameters;
+pub use provision::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
+#[cfg(feature = "qr")]
+pub use provision::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
+#[cfg(feature = "pskc")]
+pub use provision::{
+    PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,
+    PskcEncoding, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy, PskcProtection,
+    PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
+};
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore, Store, Swap};
 #[cfg(feature = "sqlite")]

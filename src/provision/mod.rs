@@ -1,0 +1,19 @@
+//! Provisioning: getting a token's secret and parameters from one system to another.
+//! Key URIs for authenticator apps, their QR codes (feature `qr`), and RFC 6030 PSKC
+//! key containers for hardware fobs (feature `pskc`).
+
+mod key_uri;
+#[cfg(feature = "pskc")]
+mod pskc;
+#[cfg(feature = "qr")]
+mod qr;
+
+pub use key_uri::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
+#[cfg(feature = "pskc")]
+pub use pskc::{
+    PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,
+    PskcEncoding, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy, PskcProtection,
+    PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
+};
+#[cfg(feature = "qr")]
+pub use qr::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
