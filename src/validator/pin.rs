@@ -2,6 +2,7 @@
 //! code, stored only as an Argon2id hash.
 
 use core::fmt;
+use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::{Algorithm as Argon2Algorithm, Argon2, Params, Version};
@@ -16,7 +17,7 @@ pub const MAX_PIN_CHARS: usize = 64;
 /// A server-side PIN hashed with Argon2id, in the PHC string format
 /// (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), which carries its own parameters.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PinHash(String);
+pub struct PinHash(Arc<str>);
 
 impl PinHash {
     /// Wraps a stored PHC string, checking that it is an Argon2id hash.
@@ -34,7 +35,7 @@ impl PinHash {
                 reason: format!("stored PIN hash uses {}, not argon2id", parsed.algorithm),
             });
         }
-        Ok(Self(phc))
+        Ok(Self(Arc::from(phc)))
     }
 
     /// The PHC string, for storage.
@@ -110,7 +111,7 @@ impl PinHashing {
             .map_err(|error| ValidatorError::Pin {
                 reason: format!("hashing failed: {error}"),
             })?;
-        Ok(PinHash(phc.to_string()))
+        Ok(PinHash(Arc::from(phc.to_string())))
     }
 }
 

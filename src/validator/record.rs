@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::str::FromStr;
+use std::sync::Arc;
 
 use crate::clock::UnixTime;
 use crate::error::TokenIdError;
@@ -15,6 +16,7 @@ use crate::validator::seal::SealedSecret;
 pub const MAX_TOKEN_ID_LEN: usize = 128;
 
 /// The bank's name for one token: a fob's serial number, a customer's soft-token id.
+/// Cloning is cheap (a shared, immutable string), since every audit event carries one.
 ///
 /// ```
 /// use otpfob::TokenId;
@@ -25,7 +27,7 @@ pub const MAX_TOKEN_ID_LEN: usize = 128;
 /// # Ok::<(), otpfob::TokenIdError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TokenId(String);
+pub struct TokenId(Arc<str>);
 
 impl TokenId {
     /// Checks and wraps `id`: 1 to 128 bytes, no white space or control characters.
@@ -50,7 +52,7 @@ impl TokenId {
         {
             return Err(TokenIdError::InvalidCharacter { position });
         }
-        Ok(Self(id))
+        Ok(Self(Arc::from(id)))
     }
 
     /// The id as text.

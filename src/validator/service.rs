@@ -2,7 +2,7 @@
 
 use core::fmt;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::clock::{SystemClock, TimeSource, UnixTime};
 use crate::code::Code;
@@ -671,14 +671,14 @@ struct CacheKey {
 /// Opened generators by token, each with what it was opened from.
 struct GeneratorCache {
     capacity: usize,
-    entries: Mutex<HashMap<TokenId, (CacheKey, Arc<Hotp>)>>,
+    entries: RwLock<HashMap<TokenId, (CacheKey, Arc<Hotp>)>>,
 }
 
 impl GeneratorCache {
     fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::new(HashMap::new()),
+            entries: RwLock::new(HashMap::new()),
         }
     }
 
@@ -687,7 +687,7 @@ impl GeneratorCache {
         if self.capacity == 0 {
             return None;
         }
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         match entries.get(token) {
             Some((cached_from, generator)) if cached_from == key => Some(Arc::clone(generator)),
             _ => None,
@@ -698,7 +698,7 @@ impl GeneratorCache {
         if self.capacity == 0 {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= self.capacity && !entries.contains_key(&token) {
             // Any entry will do: a miss costs one unsealing, not a wrong answer.
             if let Some(victim) = entries.keys().next().cloned() {
