@@ -320,8 +320,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         Ok(secret)
     }
 
-    /// Checks a code as typed (`"123 456"` is fine) with the server-side PIN, if the
-    /// token has one.
+    /// Checks a code as typed (`"123 456"` is fine, and white space around it, as web
+    /// forms send it, is ignored) with the server-side PIN, if the token has one.
     ///
     /// # Errors
     ///
@@ -339,7 +339,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             pin,
             |policy, state, generator, pin_ok, now| {
                 // Unparseable input counts like any wrong code: a garbled guess is a guess.
-                let code = Code::parse(code, generator.parameters().digits)
+                let code = Code::parse(code.trim(), generator.parameters().digits)
                     .unwrap_or_else(|_| malformed_code(generator));
                 decide(policy, state, generator, &code, pin_ok, now)
             },
