@@ -23,6 +23,8 @@ pub use clock::{
     Drift, DriftingClock, ManualClock, OffsetClock, SystemClock, TimeSource, UnixTime,
 };
 pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
+#[cfg(feature = "postgres")]
+pub use error::PgConfigError;
 pub use error::{
     ClockError, CodeError, DataInputPart, OcraError, OcraVerifyError, OtpError, SealError,
     SecretError, StoreError, SuiteError, TokenIdError, TransactionError, ValidatorError,
@@ -38,6 +40,11 @@ pub use ocra::{
 pub use parameters::OtpParameters;
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore, Store, Swap};
+#[cfg(feature = "postgres")]
+pub use store::{
+    DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, POSTGRES_SCHEMA_VERSION, PgConfig,
+    PgStore,
+};
 #[cfg(feature = "sqlite")]
 pub use store::{SQLITE_SCHEMA_VERSION, SqliteStore};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};
