@@ -354,7 +354,7 @@ struct Submission {
 }
 
 fn is_time_token(index: usize) -> bool {
-    index % 2 == 0
+    index.is_multiple_of(2)
 }
 
 fn kind_of(index: usize, now: UnixTime) -> TokenKind {
