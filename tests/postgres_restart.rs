@@ -61,6 +61,9 @@ struct Attempt {
     result: Result<u64, RejectReason>,
 }
 
+/// A worker's validator: its own clock, over one of the shared stores.
+type Node = Validator<Arc<PgStore>, ManualClock>;
+
 /// The time at which step `step` (counted from `START`) is current.
 fn time_of(step: u64) -> UnixTime {
     UnixTime::from_secs(START + step as i64 * 30)
@@ -97,7 +100,7 @@ fn an_immediate_restart_loses_no_acceptance_and_recovers() {
     let nodes: Vec<Arc<PgStore>> = (0..2)
         .map(|_| Arc::new(pg_support::connect(&config)))
         .collect();
-    let validators: Vec<Validator<Arc<PgStore>, ManualClock>> = (0..WORKERS)
+    let validators: Vec<Node> = (0..WORKERS)
         .map(|worker| {
             let clock = ManualClock::new(time_of(0));
             let validator = Validator::new(
@@ -204,7 +207,7 @@ fn an_immediate_restart_loses_no_acceptance_and_recovers() {
     *outage_ended.lock().unwrap() = Some(Instant::now());
     control("start");
 
-    let finished: Vec<(Vec<Attempt>, Validator<Arc<PgStore>, ManualClock>)> = workers
+    let finished: Vec<(Vec<Attempt>, Node)> = workers
         .into_iter()
         .map(|handle| handle.join().unwrap())
         .collect();
