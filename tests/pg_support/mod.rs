@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use otpfob::{PgConfig, PgStore};
@@ -22,9 +23,28 @@ pub(crate) fn required(variable: &str) -> String {
     }
 }
 
-/// The shared test server's connection string.
+/// The shared test server's connection string, once it has answered.
 pub(crate) fn url() -> String {
-    required("OTPFOB_PG_URL")
+    reachable("OTPFOB_PG_URL")
+}
+
+/// The connection string in `variable`, checked once per test process to reach a
+/// server, so that a test fails with directions rather than a bare timeout.
+pub(crate) fn reachable(variable: &str) -> String {
+    static CHECKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let url = required(variable);
+    let mut checked = CHECKED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !checked.contains(&url) {
+        let mut config: postgres::Config = url
+            .parse()
+            .unwrap_or_else(|error| panic!("{variable} is not a connection string ({error})"));
+        config.connect_timeout(Duration::from_secs(5));
+        if let Err(error) = config.connect(postgres::NoTls) {
+            panic!("no PostgreSQL server answers at {variable} ({url}): {error}; {HOW}");
+        }
+        checked.push(url.clone());
+    }
+    url
 }
 
 /// A schema name no other test, and no earlier run on the same server, uses.
