@@ -42,6 +42,15 @@ type Parameter<'a> = &'a (dyn ToSql + Sync);
 /// The connection that failed is dropped; the pool opens new ones as soon as the
 /// server answers again, without anyone restarting the node.
 ///
+/// # Security
+///
+/// The database holds only sealed secrets and Argon2id PIN hashes, never a seed or a
+/// PIN. Whoever can write to it can still unlock a token or roll its state back (and
+/// so make a spent code acceptable again): give the validators' role only `SELECT`,
+/// `INSERT`, `UPDATE` and `DELETE` on the schema's tables, and the migrating role the
+/// right to create them. The connection is not encrypted (TLS is not built in yet):
+/// reach the server over loopback, a Unix socket or a network you trust.
+///
 /// ```no_run
 /// use otpfob::{Keyring, PgConfig, PgStore, SealingKey, SystemClock, Validator};
 ///
