@@ -33,6 +33,8 @@ pub use device::{
 };
 #[cfg(feature = "fleet")]
 pub use device::{Fleet, FleetBuilder};
+#[cfg(feature = "postgres")]
+pub use error::PgConfigError;
 #[cfg(feature = "pskc")]
 pub use error::PskcError;
 #[cfg(feature = "qr")]
@@ -61,6 +63,11 @@ pub use provision::{
 };
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore, Store, Swap};
+#[cfg(feature = "postgres")]
+pub use store::{
+    DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, POSTGRES_SCHEMA_VERSION, PgConfig,
+    PgStore,
+};
 #[cfg(feature = "sqlite")]
 pub use store::{SQLITE_SCHEMA_VERSION, SqliteStore};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};

@@ -302,6 +302,9 @@ macro_rules! store_suite {
     )*};
 }
 
+#[cfg(feature = "postgres")]
+mod pg_support;
+
 #[cfg(feature = "sqlite")]
 fn sqlite_store() -> otpfob::SqliteStore {
     // The directory must outlive the store; leaking it keeps the file for the test's
@@ -317,4 +320,9 @@ store_suite! {
 #[cfg(feature = "sqlite")]
 store_suite! {
     sqlite => super::sqlite_store();
+}
+
+#[cfg(feature = "postgres")]
+store_suite! {
+    postgres => super::pg_support::store("suite");
 }

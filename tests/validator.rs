@@ -325,7 +325,15 @@ fn a_backoff_lock_ends_by_itself_and_grows() {
 #[test]
 fn malformed_input_counts_as_a_failure() {
     let bank = time_bank();
-    for bad in ["", "12345", "1234567", "12a456", "123 4 56", "١٢٣٤٥٦", " 12 345 "] {
+    for bad in [
+        "",
+        "12345",
+        "1234567",
+        "12a456",
+        "123 4 56",
+        "١٢٣٤٥٦",
+        " 12 345 ",
+    ] {
         assert_eq!(bank.reason(bad), RejectReason::Malformed, "{bad:?}");
     }
     assert_eq!(bank.validator.state(&id()).unwrap().unwrap().failures, 7);

@@ -1,12 +1,19 @@
 //! Where token records live: the `Store` trait and its implementations.
 
 mod memory;
-#[cfg(feature = "sqlite")]
+#[cfg(feature = "postgres")]
+mod pg;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod row;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
+#[cfg(feature = "postgres")]
+pub use pg::{
+    DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, POSTGRES_SCHEMA_VERSION, PgConfig,
+    PgStore,
+};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteStore};
 

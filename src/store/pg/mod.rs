@@ -1,0 +1,373 @@
+//! The shared store: one PostgreSQL database for any number of validator nodes.
+
+mod config;
+mod pool;
+mod schema;
+
+pub use config::{DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, PgConfig};
+pub use schema::POSTGRES_SCHEMA_VERSION;
+
+use std::fmt;
+use std::sync::Arc;
+
+use postgres::Row;
+use postgres::types::ToSql;
+
+use crate::error::StoreError;
+use crate::store::pg::pool::{Connection, Manager, describe};
+use crate::store::pg::schema::{Query, Statements};
+use crate::store::row::{AuditRow, TokenRow, to_sql};
+use crate::store::{Store, Swap};
+use crate::validator::audit::AuditEvent;
+use crate::validator::record::{TokenId, TokenRecord};
+
+type Parameter<'a> = &'a (dyn ToSql + Sync);
+
+/// Token records in PostgreSQL, shared by every validator node that connects to the
+/// same database and schema.
+///
+/// Each node keeps a pool of connections ([`PgConfig::pool_size`]). A verification
+/// reads the record with one `SELECT`, and stores the new state with one `UPDATE …
+/// WHERE id = $1 AND version = $2`, written in the same statement (so the same
+/// transaction) as its audit row; PostgreSQL's row lock makes that compare-and-swap
+/// atomic across nodes, and it is committed, with `synchronous_commit` on, before
+/// `compare_and_swap` returns. Sessions run at READ COMMITTED: see the README for why
+/// that level is the right one.
+///
+/// # Errors and recovery
+///
+/// A lost connection, a timeout ([`PgConfig::connect_timeout`],
+/// [`PgConfig::statement_timeout`]) or a server shutting down is a
+/// [`StoreError::Backend`], so the validator rejects the verification in progress.
+/// The connection that failed is dropped; the pool opens new ones as soon as the
+/// server answers again, without anyone restarting the node.
+///
+/// # Security
+///
+/// The database holds only sealed secrets and Argon2id PIN hashes, never a seed or a
+/// PIN. Whoever can write to it can still unlock a token or roll its state back (and
+/// so make a spent code acceptable again): give the validators' role only `SELECT`,
+/// `INSERT`, `UPDATE` and `DELETE` on the schema's tables, and the migrating role the
+/// right to create them. The connection is not encrypted (TLS is not built in yet):
+/// reach the server over loopback, a Unix socket or a network you trust.
+///
+/// ```no_run
+/// use otpfob::{Keyring, PgConfig, PgStore, SealingKey, SystemClock, Validator};
+///
+/// let config = PgConfig::new("postgresql://otpfob@db.internal/bank")?.pool_size(32)?;
+/// // Creates or upgrades the schema, then serves: every node does the same.
+/// let store = PgStore::connect(&config)?;
+/// let keyring = Keyring::new(SealingKey::new(1, &[0x42; 32])?);
+/// let validator = Validator::new(store, SystemClock, keyring);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PgStore {
+    pool: r2d2::Pool<Manager>,
+    schema: String,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.pool.state();
+        formatter
+            .debug_struct("PgStore")
+            .field("schema", &self.schema)
+            .field("connections", &state.connections)
+            .field("idle_connections", &state.idle_connections)
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Opens a pool to the server in `config`, then brings the schema up to date with
+    /// [`PgStore::migrate`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if no connection can be made within the connect
+    /// timeout (the server is down, refuses the credentials, requires TLS, or has
+    /// `synchronous_commit = off`, which could lose accepted codes in a crash), or the
+    /// migration fails; [`StoreError::SchemaTooNew`] if a newer library has upgraded
+    /// the schema.
+    pub fn connect(config: &PgConfig) -> Result<Self, StoreError> {
+        let store = Self::connect_without_migrating(config)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens a pool without touching the schema: for nodes that must not run DDL,
+    /// when a deployment step migrates. [`PgStore::schema_version`] tells what they
+    /// found.
+    ///
+    /// # Errors
+    ///
+    /// None today: connections are opened on first use. The `Result` leaves room for
+    /// a check at opening without breaking callers.
+    pub fn connect_without_migrating(config: &PgConfig) -> Result<Self, StoreError> {
+        let statements = Arc::new(Statements::new(config.get_schema()));
+        let manager = Manager::new(
+            config.connection(),
+            config.get_statement_timeout().as_millis(),
+            statements,
+        );
+        let pool = r2d2::Pool::builder()
+            .max_size(config.get_pool_size())
+            // Opened on demand: a node starts even while the server is down, and fails
+            // (closed) each request until it is back.
+            .min_idle(Some(0))
+            .connection_timeout(config.get_connect_timeout())
+            .test_on_check_out(false)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(manager);
+        Ok(Self {
+            pool,
+            schema: config.get_schema().to_owned(),
+        })
+    }
+
+    /// Creates the schema, or upgrades it to [`POSTGRES_SCHEMA_VERSION`], and returns
+    /// how many migrations it applied: 0 when it was up to date, so running it again
+    /// is harmless.
+    ///
+    /// The migrations and the `schema_version` row of each run in one transaction
+    /// behind an advisory lock on the schema: nodes that start together migrate one
+    /// at a time, and a failed migration leaves the schema as it was.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::SchemaTooNew`] if a newer library has upgraded the schema (this
+    /// one would misread it); [`StoreError::Backend`] if the server fails or the
+    /// role lacks the privilege to create the schema or its tables.
+    pub fn migrate(&self) -> Result<u32, StoreError> {
+        // A connection the failure closed is dropped when it returns to the pool.
+        let mut connection = self.connection()?;
+        schema::migrate(&mut connection.client, &self.schema)
+    }
+
+    /// The schema's version: the highest migration applied, 0 for a database never
+    /// migrated.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if the server fails.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.with_connection(|connection| schema::version(&mut connection.client, &self.schema))
+    }
+
+    /// The PostgreSQL schema holding the tables.
+    #[must_use]
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+        self.pool.get().map_err(|error| StoreError::Backend {
+            reason: format!(
+                "no PostgreSQL connection within {} ms: {error}",
+                self.pool.connection_timeout().as_millis()
+            ),
+        })
+    }
+
+    /// Runs `work` on a pooled connection; a failure is a backend error and, unless
+    /// it was a plain SQL error, retires the connection.
+    fn with_connection<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection()?;
+        work(&mut connection).map_err(|error| {
+            connection.note_failure(&error);
+            StoreError::Backend {
+                reason: describe(&error),
+            }
+        })
+    }
+
+    /// Executes `query` with `parameters`, returning the rows it changed.
+    fn execute(&self, query: Query, parameters: &[Parameter<'_>]) -> Result<u64, StoreError> {
+        self.with_connection(|connection| {
+            let statement = connection.statement(query)?;
+            connection.client.execute(&statement, parameters)
+        })
+    }
+}
+
+fn token_parameters(row: &TokenRow) -> [Parameter<'_>; 24] {
+    [
+        &row.id,
+        &row.version,
+        &row.kind,
+        &row.algorithm,
+        &row.digits,
+        &row.time_step,
+        &row.t0,
+        &row.next_counter,
+        &row.last_accepted_step,
+        &row.drift_steps,
+        &row.synced_seconds,
+        &row.synced_nanos,
+        &row.failures,
+        &row.lockouts,
+        &row.lock_kind,
+        &row.lock_seconds,
+        &row.lock_nanos,
+        &row.status,
+        &row.seal_key_id,
+        &row.seal_nonce,
+        &row.seal_ciphertext,
+        &row.pin_hash,
+        &row.enrolled_seconds,
+        &row.enrolled_nanos,
+    ]
+}
+
+fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 7] {
+    [
+        &row.token,
+        &row.at_seconds,
+        &row.at_nanos,
+        &row.operation,
+        &row.outcome,
+        &row.reason,
+        &row.offset,
+    ]
+}
+
+fn read_token(row: &Row) -> Result<TokenRow, postgres::Error> {
+    Ok(TokenRow {
+        id: row.try_get(0)?,
+        version: row.try_get(1)?,
+        kind: row.try_get(2)?,
+        algorithm: row.try_get(3)?,
+        digits: row.try_get(4)?,
+        time_step: row.try_get(5)?,
+        t0: row.try_get(6)?,
+        next_counter: row.try_get(7)?,
+        last_accepted_step: row.try_get(8)?,
+        drift_steps: row.try_get(9)?,
+        synced_seconds: row.try_get(10)?,
+        synced_nanos: row.try_get(11)?,
+        failures: row.try_get(12)?,
+        lockouts: row.try_get(13)?,
+        lock_kind: row.try_get(14)?,
+        lock_seconds: row.try_get(15)?,
+        lock_nanos: row.try_get(16)?,
+        status: row.try_get(17)?,
+        seal_key_id: row.try_get(18)?,
+        seal_nonce: row.try_get(19)?,
+        seal_ciphertext: row.try_get(20)?,
+        pin_hash: row.try_get(21)?,
+        enrolled_seconds: row.try_get(22)?,
+        enrolled_nanos: row.try_get(23)?,
+    })
+}
+
+fn read_audit(row: &Row) -> Result<AuditRow, postgres::Error> {
+    Ok(AuditRow {
+        token: row.try_get(0)?,
+        at_seconds: row.try_get(1)?,
+        at_nanos: row.try_get(2)?,
+        operation: row.try_get(3)?,
+        outcome: row.try_get(4)?,
+        reason: row.try_get(5)?,
+        offset: row.try_get(6)?,
+    })
+}
+
+impl Store for PgStore {
+    fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+        let row = TokenRow::from_record(record);
+        let audit = AuditRow::from_event(audit);
+        let mut parameters: Vec<Parameter<'_>> = token_parameters(&row).to_vec();
+        parameters.extend(audit_parameters(&audit));
+        if self.execute(Query::Enrol, &parameters)? == 0 {
+            return Err(StoreError::AlreadyEnrolled { token: row.id });
+        }
+        Ok(())
+    }
+
+    fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        let row = self.with_connection(|connection| {
+            let statement = connection.statement(Query::Load)?;
+            connection
+                .client
+                .query_opt(&statement, &[&id.as_str()])?
+                .map(|row| read_token(&row))
+                .transpose()
+        })?;
+        row.map(TokenRow::into_record).transpose()
+    }
+
+    fn compare_and_swap(
+        &self,
+        record: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<Swap, StoreError> {
+        let row = TokenRow::from_record(record);
+        let audit = AuditRow::from_event(audit);
+        let expected = to_sql(expected_version);
+        let columns = token_parameters(&row);
+        let mut parameters: Vec<Parameter<'_>> = vec![columns[0], &expected];
+        parameters.extend_from_slice(&columns[1..]);
+        parameters.extend(audit_parameters(&audit));
+        match self.execute(Query::Swap, &parameters)? {
+            0 => Ok(Swap::Conflict),
+            _ => Ok(Swap::Swapped),
+        }
+    }
+
+    fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
+        let audit = AuditRow::from_event(audit);
+        let id = id.as_str();
+        let mut parameters: Vec<Parameter<'_>> = vec![&id];
+        parameters.extend(audit_parameters(&audit));
+        Ok(self.execute(Query::Delete, &parameters)? > 0)
+    }
+
+    fn list(&self) -> Result<Vec<TokenId>, StoreError> {
+        let ids = self.with_connection(|connection| {
+            let statement = connection.statement(Query::List)?;
+            connection
+                .client
+                .query(&statement, &[])?
+                .iter()
+                .map(|row| row.try_get::<_, String>(0))
+                .collect::<Result<Vec<String>, _>>()
+        })?;
+        ids.into_iter()
+            .map(|id| {
+                TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
+                    token: id,
+                    reason: "invalid token id".to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let audit = AuditRow::from_event(event);
+        self.execute(Query::AppendAudit, &audit_parameters(&audit))?;
+        Ok(())
+    }
+
+    fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.with_connection(|connection| {
+            let statement = connection.statement(Query::AuditTrail)?;
+            connection
+                .client
+                .query(&statement, &[&id.as_str(), &limit])?
+                .iter()
+                .map(read_audit)
+                .collect::<Result<Vec<AuditRow>, _>>()
+        })?;
+        let mut events = rows
+            .into_iter()
+            .map(AuditRow::into_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        events.reverse();
+        Ok(events)
+    }
+}

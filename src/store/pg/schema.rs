@@ -1,0 +1,339 @@
+//! The PostgreSQL schema: its versioned migrations, and the store's statements.
+
+use postgres::{Client, IsolationLevel};
+
+use crate::error::StoreError;
+use crate::store::pg::pool::describe;
+
+/// The schema version this library writes and reads (the highest `version` in the
+/// `schema_version` table).
+pub const POSTGRES_SCHEMA_VERSION: i64 = 1;
+
+/// Each migration in order: the version it brings the schema to, and its SQL, with
+/// `{schema}` standing for the schema name. Append only; never edit a shipped one.
+const MIGRATIONS: [(i64, &str); 1] = [(1, SCHEMA_V1)];
+
+/// The same columns as the SQLite store, with the same meaning (`store::row`).
+/// Unsigned 64-bit values are stored as the signed `bigint` with the same bits.
+const SCHEMA_V1: &str = r#"
+CREATE TABLE {schema}.tokens (
+    id                 text COLLATE "C" PRIMARY KEY,
+    version            bigint NOT NULL,
+    kind               text NOT NULL CHECK (kind IN ('event', 'time')),
+    algorithm          text NOT NULL,
+    digits             bigint NOT NULL,
+    time_step          bigint,
+    t0                 bigint,
+    next_counter       bigint,
+    last_accepted_step bigint,
+    drift_steps        bigint,
+    synced_seconds     bigint,
+    synced_nanos       bigint,
+    failures           bigint NOT NULL,
+    lockouts           bigint NOT NULL,
+    lock_kind          text NOT NULL CHECK (lock_kind IN ('unlocked', 'until_unlocked', 'until')),
+    lock_seconds       bigint,
+    lock_nanos         bigint,
+    status             text NOT NULL CHECK (status IN ('active', 'disabled')),
+    seal_key_id        bigint NOT NULL,
+    seal_nonce         bytea NOT NULL,
+    seal_ciphertext    bytea NOT NULL,
+    pin_hash           text,
+    enrolled_seconds   bigint NOT NULL,
+    enrolled_nanos     bigint NOT NULL
+) WITH (fillfactor = 80);
+CREATE TABLE {schema}.audit (
+    sequence   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token      text COLLATE "C" NOT NULL,
+    at_seconds bigint NOT NULL,
+    at_nanos   bigint NOT NULL,
+    operation  text NOT NULL,
+    outcome    text NOT NULL,
+    reason     text,
+    "offset"   bigint
+);
+CREATE INDEX audit_by_token ON {schema}.audit (token, sequence);
+"#;
+
+/// The first key of the advisory lock migrations take ("otpf"); the second is a
+/// hash of the schema name, so schemas migrate independently.
+const MIGRATION_LOCK: i32 = 0x6f74_7066;
+
+/// Brings the schema in `schema` up to [`POSTGRES_SCHEMA_VERSION`] and returns how
+/// many migrations it applied (0 if it was up to date).
+///
+/// Everything happens in one transaction that first takes an advisory lock on the
+/// schema, so nodes starting together migrate one after the other, and the later ones
+/// find nothing to do; a failure leaves the schema as it was.
+pub(crate) fn migrate(client: &mut Client, schema: &str) -> Result<u32, StoreError> {
+    let backend = |error: postgres::Error| StoreError::Backend {
+        reason: format!("migrating schema {schema}: {}", describe(&error)),
+    };
+    // READ COMMITTED so that each statement after the lock sees what the node that
+    // held it before committed.
+    let mut transaction = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .map_err(backend)?;
+    transaction
+        .execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&MIGRATION_LOCK, &schema],
+        )
+        .map_err(backend)?;
+    let versioned: bool = transaction
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&format!("{schema}.schema_version")],
+        )
+        .map_err(backend)?
+        .get(0);
+    if !versioned {
+        // Only when missing: a node without the CREATE privilege can still start
+        // against a schema that is up to date.
+        transaction
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema};
+                 CREATE TABLE {schema}.schema_version (
+                     version    bigint PRIMARY KEY,
+                     applied_at timestamptz NOT NULL DEFAULT now(),
+                     applied_by text NOT NULL
+                 );"
+            ))
+            .map_err(backend)?;
+    }
+    let found: i64 = transaction
+        .query_one(
+            &format!("SELECT coalesce(max(version), 0) FROM {schema}.schema_version"),
+            &[],
+        )
+        .map_err(backend)?
+        .get(0);
+    if found > POSTGRES_SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: POSTGRES_SCHEMA_VERSION,
+        });
+    }
+    let mut applied = 0;
+    for (version, sql) in MIGRATIONS {
+        if version <= found {
+            continue;
+        }
+        transaction
+            .batch_execute(&sql.replace("{schema}", schema))
+            .map_err(backend)?;
+        transaction
+            .execute(
+                &format!(
+                    "INSERT INTO {schema}.schema_version (version, applied_by) VALUES ($1, $2)"
+                ),
+                &[&version, &concat!("otpfob ", env!("CARGO_PKG_VERSION"))],
+            )
+            .map_err(backend)?;
+        applied += 1;
+    }
+    transaction.commit().map_err(backend)?;
+    Ok(applied)
+}
+
+/// The schema's version: the highest applied migration, 0 for none.
+pub(crate) fn version(client: &mut Client, schema: &str) -> Result<i64, postgres::Error> {
+    let versioned: bool = client
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&format!("{schema}.schema_version")],
+        )?
+        .get(0);
+    if !versioned {
+        return Ok(0);
+    }
+    Ok(client
+        .query_one(
+            &format!("SELECT coalesce(max(version), 0) FROM {schema}.schema_version"),
+            &[],
+        )?
+        .get(0))
+}
+
+/// The statements the store runs, by what they do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Query {
+    Load,
+    Enrol,
+    Swap,
+    Delete,
+    List,
+    AppendAudit,
+    AuditTrail,
+}
+
+pub(crate) const QUERY_COUNT: usize = 7;
+
+/// The token columns in the order of `TokenRow`'s fields.
+pub(crate) const TOKEN_COLUMNS: [&str; 24] = [
+    "id",
+    "version",
+    "kind",
+    "algorithm",
+    "digits",
+    "time_step",
+    "t0",
+    "next_counter",
+    "last_accepted_step",
+    "drift_steps",
+    "synced_seconds",
+    "synced_nanos",
+    "failures",
+    "lockouts",
+    "lock_kind",
+    "lock_seconds",
+    "lock_nanos",
+    "status",
+    "seal_key_id",
+    "seal_nonce",
+    "seal_ciphertext",
+    "pin_hash",
+    "enrolled_seconds",
+    "enrolled_nanos",
+];
+
+const AUDIT_COLUMNS: &str = r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset""#;
+
+/// The audit values as parameters from `first` on, typed: in `SELECT $n` the server
+/// could not infer them.
+fn audit_parameters(first: usize) -> String {
+    let types = ["text", "bigint", "bigint", "text", "text", "text", "bigint"];
+    types
+        .iter()
+        .enumerate()
+        .map(|(index, kind)| format!("${}::{kind}", first + index))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The SQL of every statement, for one schema.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    texts: [String; QUERY_COUNT],
+}
+
+impl Statements {
+    pub(crate) fn new(schema: &str) -> Self {
+        let tokens = format!("{schema}.tokens");
+        let audit = format!("{schema}.audit");
+        let columns = TOKEN_COLUMNS.join(", ");
+        let insert_values = (1..=TOKEN_COLUMNS.len())
+            .map(|index| format!("${index}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // $1 is the id and $2 the expected version; every other column follows from $3.
+        let assignments = TOKEN_COLUMNS
+            .iter()
+            .skip(1)
+            .enumerate()
+            .map(|(index, column)| format!("{column} = ${}", index + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let after_swap = TOKEN_COLUMNS.len() + 2;
+        let text = |query: Query| match query {
+            Query::Load => format!("SELECT {columns} FROM {tokens} WHERE id = $1"),
+            // Each change and its audit row are one statement, so one implicit
+            // transaction: the audit row exists exactly when the change happened.
+            Query::Enrol => format!(
+                "WITH enrolled AS (\
+                     INSERT INTO {tokens} ({columns}) VALUES ({insert_values}) \
+                     ON CONFLICT (id) DO NOTHING RETURNING id) \
+                 INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} FROM enrolled",
+                audit_parameters(TOKEN_COLUMNS.len() + 1)
+            ),
+            // The compare-and-swap: one UPDATE on the id and the expected version.
+            Query::Swap => format!(
+                "WITH swapped AS (\
+                     UPDATE {tokens} SET {assignments} \
+                     WHERE id = $1 AND version = $2 RETURNING id) \
+                 INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} FROM swapped",
+                audit_parameters(after_swap)
+            ),
+            Query::Delete => format!(
+                "WITH deleted AS (DELETE FROM {tokens} WHERE id = $1 RETURNING id) \
+                 INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} FROM deleted",
+                audit_parameters(2)
+            ),
+            // The id's "C" collation orders by bytes, as Rust orders strings.
+            Query::List => format!("SELECT id FROM {tokens} ORDER BY id"),
+            Query::AppendAudit => format!(
+                "INSERT INTO {audit} ({AUDIT_COLUMNS}) VALUES ({})",
+                audit_parameters(1)
+            ),
+            Query::AuditTrail => format!(
+                "SELECT {AUDIT_COLUMNS} FROM {audit} WHERE token = $1 \
+                 ORDER BY sequence DESC LIMIT $2"
+            ),
+        };
+        let all = [
+            Query::Load,
+            Query::Enrol,
+            Query::Swap,
+            Query::Delete,
+            Query::List,
+            Query::AppendAudit,
+            Query::AuditTrail,
+        ];
+        Self {
+            texts: all.map(text),
+        }
+    }
+
+    pub(crate) fn text(&self, query: Query) -> &str {
+        &self.texts[query as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_swap_is_one_update_on_id_and_version() {
+        let statements = Statements::new("bank");
+        let swap = statements.text(Query::Swap);
+        assert!(swap.contains("UPDATE bank.tokens SET version = $3, kind = $4,"));
+        assert!(swap.contains("enrolled_nanos = $25 WHERE id = $1 AND version = $2"));
+        assert!(swap.contains("SELECT $26::text, $27::bigint"));
+        assert!(swap.ends_with("$32::bigint FROM swapped"));
+        assert_eq!(swap.matches("UPDATE").count(), 1);
+    }
+
+    #[test]
+    fn statements_are_in_query_order() {
+        let statements = Statements::new("s");
+        assert!(
+            statements
+                .text(Query::Load)
+                .starts_with("SELECT id, version")
+        );
+        assert!(statements.text(Query::Enrol).contains("$24) ON CONFLICT"));
+        assert!(
+            statements
+                .text(Query::Enrol)
+                .contains("$31::bigint FROM enrolled")
+        );
+        assert!(
+            statements
+                .text(Query::Delete)
+                .contains("$8::bigint FROM deleted")
+        );
+        assert!(statements.text(Query::List).ends_with("ORDER BY id"));
+        assert!(statements.text(Query::AppendAudit).ends_with("$7::bigint)"));
+        assert!(statements.text(Query::AuditTrail).ends_with("LIMIT $2"));
+    }
+
+    #[test]
+    fn migrations_are_numbered_in_order_up_to_the_supported_version() {
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|(version, _)| *version).collect();
+        let expected: Vec<i64> = (1..=POSTGRES_SCHEMA_VERSION).collect();
+        assert_eq!(versions, expected);
+    }
+}

@@ -1,0 +1,620 @@
+//! `PgStore` against a real PostgreSQL server (started by `scripts/with-postgres`):
+//! migrations, fail-closed errors, exactly-once acceptance across validator nodes, and
+//! random concurrent traffic checked against a sequential model.
+#![cfg(feature = "postgres")]
+
+mod pg_support;
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Mutex, RwLock};
+use std::thread;
+use std::time::Duration;
+
+use otpfob::{
+    Acceptance, Code, Enrolment, Hotp, HotpParameters, Keyring, Lockout, ManualClock, Operation,
+    Outcome, POSTGRES_SCHEMA_VERSION, PgConfig, PgStore, Policy, RejectReason, Rejected,
+    SealingKey, Secret, Store, StoreError, TimeSource, TokenId, TokenKind, TokenState, Totp,
+    TotpParameters, UnixTime, Validator, ValidatorError, Verdict, decide,
+};
+
+const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+fn keyring() -> Keyring {
+    Keyring::new(SealingKey::new(1, &[3; 32]).unwrap())
+}
+
+fn token(index: usize) -> TokenId {
+    TokenId::new(format!("FOB-{index:06}")).unwrap()
+}
+
+fn secret(index: usize) -> Secret {
+    Secret::from_bytes(format!("secret-of-token-{index:08}").as_bytes()).unwrap()
+}
+
+/// How many rows of `schema.schema_version` there are.
+fn version_rows(config: &PgConfig) -> i64 {
+    let mut client = pg_support::client_at(&pg_support::url());
+    client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM {}.schema_version",
+                config.get_schema()
+            ),
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn migrating_twice_is_a_no_op() {
+    let config = pg_support::config("migrate", 2);
+    let store = PgStore::connect_without_migrating(&config).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 0);
+    assert_eq!(store.migrate().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
+    let validator = Validator::new(store, ManualClock::at_secs(START), keyring());
+    validator
+        .enrol(Enrolment {
+            id: token(1),
+            secret: &secret(1),
+            kind: TokenKind::event(HotpParameters::default(), 0),
+            pin: None,
+        })
+        .unwrap();
+    // Again, through the same store and through another node's: nothing to do, and
+    // the data stays.
+    assert_eq!(validator.store().migrate().unwrap(), 0);
+    let other = pg_support::connect(&config);
+    assert_eq!(other.migrate().unwrap(), 0);
+    assert_eq!(other.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
+    assert_eq!(version_rows(&config), POSTGRES_SCHEMA_VERSION);
+    assert_eq!(other.list().unwrap(), vec![token(1)]);
+}
+
+#[test]
+fn nodes_starting_together_migrate_once() {
+    let config = pg_support::config("together", 2);
+    let barrier = Arc::new(Barrier::new(6));
+    let applied: u32 = (0..6)
+        .map(|_| {
+            let config = config.clone();
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                let store = PgStore::connect_without_migrating(&config).unwrap();
+                barrier.wait();
+                store.migrate().unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|handle| handle.join().unwrap())
+        .sum();
+    assert_eq!(applied, 1);
+    assert_eq!(version_rows(&config), POSTGRES_SCHEMA_VERSION);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let config = pg_support::config("newer", 2);
+    let store = pg_support::connect(&config);
+    let newer = POSTGRES_SCHEMA_VERSION + 1;
+    pg_support::client_at(&pg_support::url())
+        .execute(
+            &format!(
+                "INSERT INTO {}.schema_version (version, applied_by) VALUES ($1, 'a newer otpfob')",
+                config.get_schema()
+            ),
+            &[&newer],
+        )
+        .unwrap();
+    let refused = StoreError::SchemaTooNew {
+        found: newer,
+        supported: POSTGRES_SCHEMA_VERSION,
+    };
+    assert_eq!(PgStore::connect(&config).unwrap_err(), refused);
+    assert_eq!(store.migrate().unwrap_err(), refused);
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "the database schema is version {newer}, newer than the {POSTGRES_SCHEMA_VERSION} this library supports"
+        )
+    );
+    // Refusing changed nothing.
+    assert_eq!(store.schema_version().unwrap(), newer);
+}
+
+/// A port on which nothing listens.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_unreachable_server_fails_closed() {
+    let config = PgConfig::new(&format!(
+        "postgresql://postgres@127.0.0.1:{}/postgres",
+        closed_port()
+    ))
+    .unwrap()
+    .connect_timeout(Duration::from_millis(300))
+    .unwrap();
+    let error = PgStore::connect(&config).unwrap_err();
+    let StoreError::Backend { reason } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(
+        reason.contains("no PostgreSQL connection within 300 ms"),
+        "{reason}"
+    );
+    assert!(reason.contains("error connecting to server"), "{reason}");
+
+    // A node started while the server is down rejects, whatever it is asked.
+    let store = PgStore::connect_without_migrating(&config).unwrap();
+    let validator = Validator::new(store, ManualClock::at_secs(START), keyring());
+    assert_eq!(
+        validator
+            .verify(&token(1), "123456", None)
+            .unwrap_err()
+            .reason(),
+        RejectReason::StoreFailure
+    );
+    assert!(matches!(
+        validator.enrol(Enrolment {
+            id: token(1),
+            secret: &secret(1),
+            kind: TokenKind::event(HotpParameters::default(), 0),
+            pin: None,
+        }),
+        Err(ValidatorError::Store(StoreError::Backend { .. }))
+    ));
+}
+
+#[test]
+fn a_server_that_could_lose_commits_is_refused() {
+    let url = pg_support::url();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let config = PgConfig::new(&format!(
+        "{url}{separator}options=-c%20synchronous_commit%3Doff"
+    ))
+    .unwrap()
+    .connect_timeout(Duration::from_millis(500))
+    .unwrap();
+    let error = PgStore::connect(&config).unwrap_err();
+    let StoreError::Backend { reason } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(reason.contains("synchronous_commit = off"), "{reason}");
+}
+
+#[test]
+fn a_statement_timeout_fails_closed_and_the_pool_carries_on() {
+    let config = pg_support::config("timeout", 2)
+        .statement_timeout(Duration::from_millis(200))
+        .unwrap();
+    let store = pg_support::connect(&config);
+    let clock = ManualClock::at_secs(START);
+    let validator = Validator::new(store, clock.clone(), keyring());
+    validator
+        .enrol(Enrolment {
+            id: token(7),
+            secret: &secret(7),
+            kind: TokenKind::event(HotpParameters::default(), 0),
+            pin: None,
+        })
+        .unwrap();
+    let hotp = Hotp::new(&secret(7), HotpParameters::default()).unwrap();
+
+    // Another session holds the row: the compare-and-swap waits, then is cancelled.
+    let mut holder = pg_support::client_at(&pg_support::url());
+    let mut transaction = holder.transaction().unwrap();
+    transaction
+        .execute(
+            &format!(
+                "SELECT 1 FROM {}.tokens WHERE id = $1 FOR UPDATE",
+                config.get_schema()
+            ),
+            &[&token(7).as_str()],
+        )
+        .unwrap();
+    let code = hotp.at(0).to_string();
+    assert_eq!(
+        validator
+            .verify(&token(7), &code, None)
+            .unwrap_err()
+            .reason(),
+        RejectReason::StoreFailure
+    );
+    transaction.rollback().unwrap();
+
+    // The timed-out statement changed nothing, and the same pool serves on.
+    assert_eq!(
+        validator.verify(&token(7), &code, None).unwrap().position,
+        0
+    );
+    let trail = validator.store().audit_trail(&token(7), 10).unwrap();
+    let outcomes: Vec<Outcome> = trail.iter().map(|event| event.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Done,
+            Outcome::Rejected(RejectReason::StoreFailure),
+            Outcome::Accepted
+        ]
+    );
+}
+
+/// Four validator nodes, each with its own pool, and eight threads on each submit
+/// the same valid code at once: exactly one is accepted, round after round.
+#[test]
+fn four_nodes_accept_a_code_exactly_once() {
+    let config = pg_support::config("nodes", 8);
+    let clock = ManualClock::at_secs(START);
+    // The losers' replays must not lock the token between rounds.
+    let policy = Policy {
+        failure_limit: u32::MAX,
+        ..Policy::default()
+    };
+    let nodes: Vec<Arc<Validator<PgStore, ManualClock>>> = (0..4)
+        .map(|_| {
+            Arc::new(
+                Validator::new(pg_support::connect(&config), clock.clone(), keyring())
+                    .with_policy(policy)
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let id = token(42);
+    nodes[0]
+        .enrol(Enrolment {
+            id: id.clone(),
+            secret: &secret(42),
+            kind: TokenKind::time(TotpParameters::default(), clock.now()),
+            pin: None,
+        })
+        .unwrap();
+    let totp = Totp::new(&secret(42), TotpParameters::default()).unwrap();
+    for round in 0..4 {
+        clock.advance(Duration::from_secs(30));
+        let code = totp.now(&clock).unwrap().to_string();
+        let barrier = Arc::new(Barrier::new(32));
+        let results: Vec<Result<Acceptance, Rejected>> = nodes
+            .iter()
+            .flat_map(|node| (0..8).map(move |_| Arc::clone(node)))
+            .map(|node| {
+                let barrier = Arc::clone(&barrier);
+                let id = id.clone();
+                let code = code.clone();
+                thread::spawn(move || {
+                    barrier.wait();
+                    node.verify(&id, &code, None)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect();
+        let accepted = results.iter().filter(|result| result.is_ok()).count();
+        assert_eq!(accepted, 1, "round {round}: {results:?}");
+        for result in &results {
+            if let Err(rejected) = result {
+                // Replayed once the winner committed; a loser that kept losing the
+                // race to record its failure gives up, which is still a rejection.
+                assert!(
+                    matches!(
+                        rejected.reason(),
+                        RejectReason::Replayed | RejectReason::Contention
+                    ),
+                    "round {round}: {results:?}"
+                );
+            }
+        }
+    }
+    let trail = nodes[3].store().audit_trail(&id, usize::MAX).unwrap();
+    let acceptances = trail
+        .iter()
+        .filter(|event| event.outcome == Outcome::Accepted)
+        .count();
+    assert_eq!(acceptances, 4);
+}
+
+/// A tiny deterministic generator: the traffic is random but reproducible per thread.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut value = self.0;
+        value = (value ^ (value >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        value = (value ^ (value >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        value ^ (value >> 31)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+const TOKENS: usize = 10_000;
+const HOT_TOKENS: u64 = 16;
+const WORKERS: usize = 8;
+const SUBMISSIONS_PER_WORKER: usize = 1_500;
+
+/// One verification as a client saw it: which token, what was typed, the
+/// validator's time (held still while it ran), and the verdict.
+#[derive(Debug, Clone)]
+struct Submission {
+    token: usize,
+    code: String,
+    at: UnixTime,
+    verdict: Verdict,
+}
+
+fn is_time_token(index: usize) -> bool {
+    index.is_multiple_of(2)
+}
+
+fn kind_of(index: usize, now: UnixTime) -> TokenKind {
+    if is_time_token(index) {
+        TokenKind::time(TotpParameters::default(), now)
+    } else {
+        TokenKind::event(HotpParameters::default(), 0)
+    }
+}
+
+/// What a random client types for token `index` at `now`: mostly the right code, and
+/// codes of nearby or spent positions, wrong codes and garbage.
+fn typed_code(
+    random: &mut SplitMix,
+    generator: &Hotp,
+    index: usize,
+    now: UnixTime,
+    counter_hint: u64,
+) -> String {
+    let position = if is_time_token(index) {
+        (now.as_secs() as u64) / 30
+    } else {
+        counter_hint
+    };
+    let pick = random.below(100);
+    let shifted = |offset: i64| {
+        generator
+            .at(position.saturating_add_signed(offset))
+            .to_string()
+    };
+    match pick {
+        0..=54 => shifted(random.below(2) as i64),
+        55..=69 => shifted(2 + random.below(11) as i64),
+        70..=84 => shifted(-1 - random.below(3) as i64),
+        85..=94 => format!("{:06}", random.below(1_000_000)),
+        _ => ["12345", "12a456", ""][random.below(3) as usize].to_owned(),
+    }
+}
+
+thread_local! {
+    /// Nanoseconds this thread's verifications add to the shared clock.
+    static STAMP: Cell<i128> = const { Cell::new(0) };
+}
+
+/// The shared `ManualClock` plus a stamp of a few nanoseconds that each verification
+/// sets on its own thread, unique among all of them: it moves no code into another
+/// step, but it tells the audit rows of two verifications apart.
+#[derive(Debug, Clone)]
+struct StampedClock {
+    shared: ManualClock,
+}
+
+impl TimeSource for StampedClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_nanos(self.shared.now().as_nanos() + STAMP.with(Cell::get))
+    }
+}
+
+/// The state the pure decision gives for `submissions` applied one at a time in the
+/// order of the token's audit trail, checking each one's verdict on the way.
+fn replay(
+    policy: &Policy,
+    index: usize,
+    initial: TokenState,
+    trail: &[otpfob::AuditEvent],
+    submissions: Vec<Submission>,
+) -> TokenState {
+    let generator = Hotp::new(&secret(index), HotpParameters::default()).unwrap();
+    let mut by_time: HashMap<UnixTime, Submission> = submissions
+        .into_iter()
+        .map(|submission| (submission.at, submission))
+        .collect();
+    let mut state = initial;
+    assert_eq!(trail[0].operation, Operation::Enrol, "token {index}");
+    for event in &trail[1..] {
+        assert_eq!(event.operation, Operation::Verify, "token {index}");
+        let submission = by_time
+            .remove(&event.at)
+            .unwrap_or_else(|| panic!("token {index}: no submission for {event:?}"));
+        let logged = match submission.verdict {
+            Verdict::Accepted(acceptance) => (Outcome::Accepted, Some(acceptance.offset)),
+            Verdict::Rejected(reason) => (Outcome::Rejected(reason), None),
+        };
+        assert_eq!(
+            (event.outcome, event.offset),
+            logged,
+            "token {index}: {submission:?}"
+        );
+        if matches!(
+            event.outcome,
+            Outcome::Rejected(RejectReason::Locked | RejectReason::Contention)
+        ) {
+            // Decided on a snapshot and stored nothing: it takes no place in the
+            // sequence of changes.
+            continue;
+        }
+        let code = Code::parse(&submission.code, 6).unwrap_or_else(|_| Code::new(0, 5).unwrap());
+        let decision = decide(policy, &state, &generator, &code, true, submission.at);
+        assert_eq!(
+            decision.verdict, submission.verdict,
+            "token {index}: replaying {submission:?} on {state:?}"
+        );
+        assert_ne!(
+            decision.state, state,
+            "token {index}: {submission:?} changed nothing"
+        );
+        state = decision.state;
+    }
+    assert!(
+        by_time.is_empty(),
+        "token {index}: submissions missing from the audit trail: {by_time:?}"
+    );
+    state
+}
+
+/// 10,000 tokens, four validator nodes, eight threads of random traffic while time
+/// moves on: the final state of every token is what a sequential model of the same
+/// submissions gives, in the order the store recorded them.
+#[test]
+fn random_traffic_matches_a_sequential_model() {
+    let config = pg_support::config("traffic", 4);
+    let clock = ManualClock::at_secs(START);
+    let stamped = StampedClock {
+        shared: clock.clone(),
+    };
+    // Three failures lock for a while: locks come and go under the traffic.
+    let policy = Policy {
+        failure_limit: 3,
+        lockout: Lockout::Backoff {
+            initial: Duration::from_secs(60),
+            maximum: Duration::from_secs(600),
+        },
+        ..Policy::default()
+    };
+    let nodes: Vec<Arc<Validator<PgStore, StampedClock>>> = (0..4)
+        .map(|_| {
+            Arc::new(
+                Validator::new(pg_support::connect(&config), stamped.clone(), keyring())
+                    .with_policy(policy)
+                    .unwrap(),
+            )
+        })
+        .collect();
+
+    // Enrol in parallel: 10,000 commits one at a time would take too long.
+    let enrolled_at = clock.now();
+    thread::scope(|scope| {
+        for worker in 0..WORKERS {
+            let node = Arc::clone(&nodes[worker % nodes.len()]);
+            scope.spawn(move || {
+                for index in (worker..TOKENS).step_by(WORKERS) {
+                    node.enrol(Enrolment {
+                        id: token(index),
+                        secret: &secret(index),
+                        kind: kind_of(index, enrolled_at),
+                        pin: None,
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+
+    let generators: Vec<Hotp> = (0..TOKENS)
+        .map(|index| Hotp::new(&secret(index), HotpParameters::default()).unwrap())
+        .collect();
+    let counter_hints: Vec<AtomicU64> = (0..TOKENS).map(|_| AtomicU64::new(0)).collect();
+    // Readers verify; the writer moves time. So a verification's time is exactly
+    // the clock reading its thread took.
+    let time_gate = RwLock::new(());
+    let log: Mutex<Vec<Submission>> = Mutex::new(Vec::new());
+    let stamps = AtomicU64::new(0);
+    thread::scope(|scope| {
+        for worker in 0..WORKERS {
+            let node = Arc::clone(&nodes[worker % nodes.len()]);
+            let (generators, counter_hints, time_gate, log, clock, stamps) = (
+                &generators,
+                &counter_hints,
+                &time_gate,
+                &log,
+                &clock,
+                &stamps,
+            );
+            scope.spawn(move || {
+                let mut random = SplitMix(0x5eed_0000 + worker as u64);
+                let mut mine = Vec::with_capacity(SUBMISSIONS_PER_WORKER);
+                for _ in 0..SUBMISSIONS_PER_WORKER {
+                    if random.below(10) == 0 {
+                        let _moving = time_gate.write().unwrap();
+                        clock.advance(Duration::from_secs(1 + random.below(40)));
+                    }
+                    let index = if random.below(4) == 0 {
+                        random.below(HOT_TOKENS) as usize
+                    } else {
+                        random.below(TOKENS as u64) as usize
+                    };
+                    let _still = time_gate.read().unwrap();
+                    let stamp = i128::from(stamps.fetch_add(1, Ordering::Relaxed) + 1);
+                    STAMP.with(|cell| cell.set(stamp));
+                    let at = UnixTime::from_nanos(clock.now().as_nanos() + stamp);
+                    let hint = counter_hints[index].load(Ordering::Relaxed);
+                    let code = typed_code(&mut random, &generators[index], index, at, hint);
+                    let verdict = match node.verify(&token(index), &code, None) {
+                        Ok(acceptance) => {
+                            if !is_time_token(index) {
+                                counter_hints[index]
+                                    .fetch_max(acceptance.position + 1, Ordering::Relaxed);
+                            }
+                            Verdict::Accepted(acceptance)
+                        }
+                        Err(rejected) => Verdict::Rejected(rejected.reason()),
+                    };
+                    mine.push(Submission {
+                        token: index,
+                        code,
+                        at,
+                        verdict,
+                    });
+                }
+                log.lock().unwrap().extend(mine);
+            });
+        }
+    });
+
+    let log = log.into_inner().unwrap();
+    assert_eq!(log.len(), WORKERS * SUBMISSIONS_PER_WORKER);
+    let count = |wanted: fn(&Verdict) -> bool| log.iter().filter(|s| wanted(&s.verdict)).count();
+    let accepted = count(|verdict| matches!(verdict, Verdict::Accepted(_)));
+    let locked = count(|verdict| *verdict == Verdict::Rejected(RejectReason::Locked));
+    let failures = count(|verdict| *verdict == Verdict::Rejected(RejectReason::StoreFailure));
+    // The mix really exercised acceptances and locks, and the store never failed.
+    assert!(accepted > 2_000, "only {accepted} acceptances");
+    assert!(locked > 50, "only {locked} locked rejections");
+    assert_eq!(failures, 0);
+
+    let mut by_token: HashMap<usize, Vec<Submission>> = HashMap::new();
+    for submission in log {
+        by_token
+            .entry(submission.token)
+            .or_default()
+            .push(submission);
+    }
+    let by_token = Mutex::new(by_token);
+    let checked = AtomicU64::new(0);
+    thread::scope(|scope| {
+        for worker in 0..WORKERS {
+            let (node, by_token, checked, policy) =
+                (&nodes[worker % 4], &by_token, &checked, &policy);
+            scope.spawn(move || {
+                for index in (worker..TOKENS).step_by(WORKERS) {
+                    let submissions = by_token.lock().unwrap().remove(&index).unwrap_or_default();
+                    let trail = node.store().audit_trail(&token(index), usize::MAX).unwrap();
+                    let stored = node.state(&token(index)).unwrap().unwrap();
+                    let initial = TokenState::new(kind_of(index, enrolled_at));
+                    let model = replay(policy, index, initial, &trail, submissions);
+                    assert_eq!(stored, model, "token {index}");
+                    checked.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(checked.into_inner(), TOKENS as u64);
+}
