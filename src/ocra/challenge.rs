@@ -72,6 +72,17 @@ impl Challenge {
         Ok(challenge)
     }
 
+    /// The challenge `text` if it fits `format` (1 to `xx` characters the format
+    /// allows), as a store reads one back.
+    pub(crate) fn parse(format: QuestionFormat, text: &str) -> Option<Self> {
+        let fits = !text.is_empty()
+            && text.len() <= usize::from(format.max_length())
+            && text
+                .chars()
+                .all(|character| format.kind().allows(character));
+        fits.then(|| Self::from_ascii(text.bytes()))
+    }
+
     /// A challenge of these ASCII characters, which the caller made to fit the format.
     pub(crate) fn from_ascii(characters: impl Iterator<Item = u8>) -> Self {
         let mut challenge = Self {
@@ -143,6 +154,19 @@ mod tests {
                 assert_ne!(first, second);
             }
         }
+    }
+
+    #[test]
+    fn parse_checks_the_format() {
+        let numeric = format("OCRA-1:HOTP-SHA1-6:QN08");
+        assert_eq!(
+            Challenge::parse(numeric, "12345678").map(|c| c.to_string()),
+            Some("12345678".into())
+        );
+        for bad in ["", "123456789", "1234567a", "١٢"] {
+            assert_eq!(Challenge::parse(numeric, bad), None, "{bad:?}");
+        }
+        assert!(Challenge::parse(format("OCRA-1:HOTP-SHA1-6:QA08"), "SIG1a").is_some());
     }
 
     #[test]

@@ -13,9 +13,13 @@ use crate::validator::audit::AuditEvent;
 use crate::validator::record::{TokenId, TokenRecord};
 
 /// The schema version this library writes and reads (`PRAGMA user_version`).
-pub const SQLITE_SCHEMA_VERSION: i64 = 1;
+///
+/// Version 2 added the nullable `ocra_*` columns of keypad tokens; a version-1 file
+/// is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 2;
 
-const SCHEMA: &str = "
+/// Version 1: the tokens and the audit trail.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tokens (
     id                 TEXT PRIMARY KEY NOT NULL,
     version            INTEGER NOT NULL,
@@ -55,21 +59,52 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_by_token ON audit (token, sequence);
 ";
 
+/// Version 2: a keypad token's OCRA suite, counter, drift, open challenge and sealed
+/// PIN hash, all nullable (null for tokens without a keypad), so version-1 rows read
+/// back unchanged.
+const MIGRATION_V2: &str = "
+ALTER TABLE tokens ADD COLUMN ocra_suite TEXT;
+ALTER TABLE tokens ADD COLUMN ocra_counter INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_drift_steps INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_synced_seconds INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_synced_nanos INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_challenge_state TEXT;
+ALTER TABLE tokens ADD COLUMN ocra_challenge TEXT;
+ALTER TABLE tokens ADD COLUMN ocra_challenge_expires_seconds INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_challenge_expires_nanos INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_transaction_nonce BLOB;
+ALTER TABLE tokens ADD COLUMN ocra_transaction_digest BLOB;
+ALTER TABLE tokens ADD COLUMN ocra_pin_key_id INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_pin_nonce BLOB;
+ALTER TABLE tokens ADD COLUMN ocra_pin_ciphertext BLOB;
+";
+
+/// Each schema version and the SQL that brings the previous version to it, in order.
+const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, MIGRATION_V2)];
+
+/// Columns of the `tokens` table.
+const TOKEN_COLUMN_COUNT: usize = 38;
+
 const TOKEN_COLUMNS: &str = "id, version, kind, algorithm, digits, time_step, t0, next_counter, \
     last_accepted_step, drift_steps, synced_seconds, synced_nanos, failures, lockouts, lock_kind, \
     lock_seconds, lock_nanos, status, seal_key_id, seal_nonce, seal_ciphertext, pin_hash, \
-    enrolled_seconds, enrolled_nanos";
+    enrolled_seconds, enrolled_nanos, ocra_suite, ocra_counter, ocra_drift_steps, \
+    ocra_synced_seconds, ocra_synced_nanos, ocra_challenge_state, ocra_challenge, \
+    ocra_challenge_expires_seconds, ocra_challenge_expires_nanos, ocra_transaction_nonce, \
+    ocra_transaction_digest, ocra_pin_key_id, ocra_pin_nonce, ocra_pin_ciphertext";
 
-/// `INSERT` of every column, parameters ?1 to ?24 in `TOKEN_COLUMNS` order.
+/// `INSERT` of every column, parameters ?1 to ?38 in `TOKEN_COLUMNS` order.
 static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    let placeholders: Vec<String> = (1..=24).map(|index| format!("?{index}")).collect();
+    let placeholders: Vec<String> = (1..=TOKEN_COLUMN_COUNT)
+        .map(|index| format!("?{index}"))
+        .collect();
     format!(
         "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
         placeholders.join(", ")
     )
 });
 
-/// The compare-and-swap: every column but the id from ?2 to ?24, if the version is ?25.
+/// The compare-and-swap: every column but the id from ?2 to ?38, if the version is ?39.
 static SWAP_TOKEN: LazyLock<String> = LazyLock::new(|| {
     let assignments: Vec<String> = TOKEN_COLUMNS
         .split(", ")
@@ -78,8 +113,9 @@ static SWAP_TOKEN: LazyLock<String> = LazyLock::new(|| {
         .map(|(index, column)| format!("{} = ?{}", column.trim(), index + 1))
         .collect();
     format!(
-        "UPDATE tokens SET {} WHERE id = ?1 AND version = ?25",
-        assignments.join(", ")
+        "UPDATE tokens SET {} WHERE id = ?1 AND version = ?{}",
+        assignments.join(", "),
+        TOKEN_COLUMN_COUNT + 1
     )
 });
 
@@ -173,7 +209,13 @@ impl SqliteStore {
             });
         }
         if found < SQLITE_SCHEMA_VERSION {
-            transaction.execute_batch(SCHEMA).map_err(backend)?;
+            // Every step from the file's version on, in the one transaction: a crash
+            // mid-way leaves the file at its old version.
+            for (version, sql) in MIGRATIONS {
+                if found < version {
+                    transaction.execute_batch(sql).map_err(backend)?;
+                }
+            }
             transaction
                 .execute_batch(&format!("PRAGMA user_version = {SQLITE_SCHEMA_VERSION}"))
                 .map_err(backend)?;
@@ -216,6 +258,20 @@ fn read_token(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
         pin_hash: row.get(21)?,
         enrolled_seconds: row.get(22)?,
         enrolled_nanos: row.get(23)?,
+        ocra_suite: row.get(24)?,
+        ocra_counter: row.get(25)?,
+        ocra_drift_steps: row.get(26)?,
+        ocra_synced_seconds: row.get(27)?,
+        ocra_synced_nanos: row.get(28)?,
+        ocra_challenge_state: row.get(29)?,
+        ocra_challenge: row.get(30)?,
+        ocra_challenge_expires_seconds: row.get(31)?,
+        ocra_challenge_expires_nanos: row.get(32)?,
+        ocra_transaction_nonce: row.get(33)?,
+        ocra_transaction_digest: row.get(34)?,
+        ocra_pin_key_id: row.get(35)?,
+        ocra_pin_nonce: row.get(36)?,
+        ocra_pin_ciphertext: row.get(37)?,
     })
 }
 
@@ -239,8 +295,8 @@ fn insert_audit(connection: &Connection, event: &AuditEvent) -> Result<(), Store
     Ok(())
 }
 
-/// Writes every column of `row` into the statement's parameters ?1 to ?24.
-fn token_params(row: &TokenRow) -> [&dyn rusqlite::ToSql; 24] {
+/// Writes every column of `row` into the statement's parameters ?1 to ?38.
+fn token_params(row: &TokenRow) -> [&dyn rusqlite::ToSql; TOKEN_COLUMN_COUNT] {
     [
         &row.id,
         &row.version,
@@ -266,6 +322,20 @@ fn token_params(row: &TokenRow) -> [&dyn rusqlite::ToSql; 24] {
         &row.pin_hash,
         &row.enrolled_seconds,
         &row.enrolled_nanos,
+        &row.ocra_suite,
+        &row.ocra_counter,
+        &row.ocra_drift_steps,
+        &row.ocra_synced_seconds,
+        &row.ocra_synced_nanos,
+        &row.ocra_challenge_state,
+        &row.ocra_challenge,
+        &row.ocra_challenge_expires_seconds,
+        &row.ocra_challenge_expires_nanos,
+        &row.ocra_transaction_nonce,
+        &row.ocra_transaction_digest,
+        &row.ocra_pin_key_id,
+        &row.ocra_pin_nonce,
+        &row.ocra_pin_ciphertext,
     ]
 }
 
