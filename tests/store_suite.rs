@@ -8,10 +8,10 @@ use std::thread;
 
 use otpfob::{
     Algorithm, AuditEvent, ChallengeSlot, Currency, Enrolment, HotpParameters, IssuedChallenge,
-    Keyring, Lock, ManualClock, OcraState, OcraSuite, Operation, Outcome, PinHashing,
-    RejectReason, SealingKey, Secret, SigningNonce, Status, Store, StoreError, Swap, TimeSource,
-    TokenId, TokenKind, TokenRecord, TokenState, Totp, TotpParameters, Transaction,
-    TransactionCommitment, UnixTime, Validator,
+    Keyring, Lock, ManualClock, OcraState, OcraSuite, Operation, Outcome, PinHashing, RejectReason,
+    SealingKey, Secret, SigningNonce, Status, Store, StoreError, Swap, TimeSource, TokenId,
+    TokenKind, TokenRecord, TokenState, Totp, TotpParameters, Transaction, TransactionCommitment,
+    UnixTime, Validator,
 };
 
 fn keyring() -> Keyring {
@@ -129,9 +129,11 @@ fn ocra_records(token: &str) -> Vec<TokenRecord> {
         .enumerate()
         .map(|(index, (suite, challenge, counter))| {
             let mut record = time_record(&format!("{token}-{index}"));
-            record.ocra_pin = suite
-                .pin_hash()
-                .map(|_| keyring().seal_ocra_pin_hash(&record.id, &[0x71; 32]).unwrap());
+            record.ocra_pin = suite.pin_hash().map(|_| {
+                keyring()
+                    .seal_ocra_pin_hash(&record.id, &[0x71; 32])
+                    .unwrap()
+            });
             record.state.ocra = Some(OcraState {
                 challenge,
                 drift_steps: i64::MIN,

@@ -506,6 +506,129 @@ mod tests {
         }
     }
 
+    fn ocra_row() -> (TokenRecord, TokenRow) {
+        use crate::ocra::{Currency, Transaction};
+        use crate::secret::Secret;
+        use crate::validator::seal::{Keyring, SealingKey};
+        let id = TokenId::new("FOB-1").unwrap();
+        let keyring = Keyring::new(SealingKey::new(3, &[1; 32]).unwrap());
+        let suite: OcraSuite = "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1-T1M".parse().unwrap();
+        let transfer = Transaction::new(1, Currency::new("EUR").unwrap(), "DE89", None).unwrap();
+        let nonce = SigningNonce::from_bytes([2; 16]);
+        let mut keypad = OcraState::new(suite, 41, UnixTime::from_secs(5));
+        keypad.drift_steps = -2;
+        keypad.challenge = ChallengeSlot::Open(IssuedChallenge {
+            challenge: transfer.signature_challenge(&suite, &nonce),
+            expires_at: UnixTime::from_nanos(300_000_000_001),
+            transaction: Some(TransactionCommitment::new(&transfer, nonce)),
+        });
+        let mut state = TokenState::new(TokenKind::event(HotpParameters::default(), 3));
+        state.ocra = Some(keypad);
+        let record = TokenRecord {
+            sealed_secret: keyring
+                .seal(&id, &Secret::from_bytes(b"12345678901234567890").unwrap())
+                .unwrap(),
+            ocra_pin: Some(keyring.seal_ocra_pin_hash(&id, &[7; 20]).unwrap()),
+            id,
+            pin: None,
+            state,
+            enrolled_at: UnixTime::EPOCH,
+            version: 4,
+        };
+        let row = TokenRow::from_record(&record);
+        (record, row)
+    }
+
+    #[test]
+    fn ocra_rows_round_trip_and_keypadless_rows_have_no_ocra_columns() {
+        let (record, row) = ocra_row();
+        assert_eq!(
+            row.ocra_suite.as_deref(),
+            Some("OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1-T1M")
+        );
+        assert_eq!(row.ocra_challenge_state.as_deref(), Some("open"));
+        assert_eq!(row.ocra_transaction_digest.as_ref().map(Vec::len), Some(32));
+        assert_eq!(row.clone().into_record().unwrap(), record);
+        let mut plain = record.clone();
+        plain.state.ocra = None;
+        plain.ocra_pin = None;
+        let plain_row = TokenRow::from_record(&plain);
+        assert_eq!(
+            (
+                &plain_row.ocra_suite,
+                &plain_row.ocra_challenge_state,
+                &plain_row.ocra_pin_ciphertext
+            ),
+            (&None, &None, &None)
+        );
+        assert_eq!(plain_row.into_record().unwrap(), plain);
+    }
+
+    #[test]
+    fn inconsistent_ocra_columns_are_corruption() {
+        let cases: Vec<(&str, fn(&mut TokenRow))> = vec![
+            ("OCRA columns without an OCRA suite", |row| {
+                row.ocra_suite = None
+            }),
+            ("invalid OCRA suite", |row| {
+                row.ocra_suite = Some("OCRA-1:HOTP-SHA1-6:QN8".into())
+            }),
+            ("OCRA counter does not match the suite", |row| {
+                row.ocra_counter = None
+            }),
+            ("OCRA PIN hash for a suite without P", |row| {
+                row.ocra_suite = Some("OCRA-1:HOTP-SHA256-8:C-QN08".into())
+            }),
+            ("incomplete sealed OCRA PIN hash", |row| {
+                row.ocra_pin_nonce = None
+            }),
+            ("OCRA PIN nonce is not 12 bytes", |row| {
+                row.ocra_pin_nonce = Some(vec![0; 11])
+            }),
+            ("OCRA token without sync time", |row| {
+                row.ocra_synced_seconds = None
+            }),
+            ("OCRA token without drift", |row| {
+                row.ocra_drift_steps = None
+            }),
+            ("unknown OCRA challenge state", |row| {
+                row.ocra_challenge_state = Some("half-open".into())
+            }),
+            ("open OCRA challenge without its text", |row| {
+                row.ocra_challenge = None
+            }),
+            ("OCRA challenge does not fit the suite", |row| {
+                row.ocra_challenge = Some("1234567A".into())
+            }),
+            ("open OCRA challenge without expiry", |row| {
+                row.ocra_challenge_expires_seconds = None
+            }),
+            ("incomplete transaction commitment", |row| {
+                row.ocra_transaction_digest = None
+            }),
+            ("signing nonce is not 16 bytes", |row| {
+                row.ocra_transaction_nonce = Some(vec![0; 15])
+            }),
+            ("transaction digest is not 32 bytes", |row| {
+                row.ocra_transaction_digest = Some(vec![0; 31])
+            }),
+            ("OCRA challenge columns without an open challenge", |row| {
+                row.ocra_challenge_state = Some("spent".into())
+            }),
+        ];
+        for (reason, damage) in cases {
+            let (_, mut row) = ocra_row();
+            damage(&mut row);
+            assert_eq!(
+                row.into_record().unwrap_err(),
+                StoreError::Corrupt {
+                    token: "FOB-1".into(),
+                    reason: reason.into()
+                }
+            );
+        }
+    }
+
     #[test]
     fn times_round_trip() {
         for nanos in [

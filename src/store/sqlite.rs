@@ -465,3 +465,103 @@ impl Store for SqliteStore {
         Ok(events)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::UnixTime;
+    use crate::hotp::HotpParameters;
+    use crate::ocra::OcraSuite;
+    use crate::secret::Secret;
+    use crate::validator::audit::{Operation, Outcome};
+    use crate::validator::challenge::OcraState;
+    use crate::validator::record::{TokenKind, TokenState};
+    use crate::validator::seal::{Keyring, SealingKey};
+
+    fn record(id: &str) -> TokenRecord {
+        let id = TokenId::new(id).unwrap();
+        let keyring = Keyring::new(SealingKey::new(1, &[4; 32]).unwrap());
+        TokenRecord {
+            sealed_secret: keyring
+                .seal(&id, &Secret::from_bytes(b"12345678901234567890").unwrap())
+                .unwrap(),
+            id,
+            pin: None,
+            ocra_pin: None,
+            state: TokenState::new(TokenKind::event(HotpParameters::default(), 9)),
+            enrolled_at: UnixTime::from_secs(77),
+            version: 1,
+        }
+    }
+
+    fn enrolled(record: &TokenRecord) -> AuditEvent {
+        AuditEvent {
+            token: record.id.clone(),
+            at: UnixTime::from_secs(77),
+            operation: Operation::Enrol,
+            outcome: Outcome::Done,
+            offset: None,
+        }
+    }
+
+    #[test]
+    fn a_version_1_file_is_migrated_and_keeps_its_records() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v1.db");
+        let old = record("FOB-OLD");
+        {
+            // A file as version 1 of this library wrote it.
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(SCHEMA_V1).unwrap();
+            connection.execute_batch("PRAGMA user_version = 1").unwrap();
+            let row = TokenRow::from_record(&old);
+            let all = token_params(&row);
+            let v1_columns: Vec<&str> = TOKEN_COLUMNS.split(", ").take(24).collect();
+            let placeholders: Vec<String> = (1..=24).map(|index| format!("?{index}")).collect();
+            connection
+                .execute(
+                    &format!(
+                        "INSERT INTO tokens ({}) VALUES ({})",
+                        v1_columns.join(", "),
+                        placeholders.join(", ")
+                    ),
+                    &all[..24],
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .connection()
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SQLITE_SCHEMA_VERSION);
+        assert_eq!(store.load(&old.id).unwrap(), Some(old));
+        // The new columns take a keypad token.
+        let mut keypad = record("FOB-NEW");
+        let suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:C-QN08".parse().unwrap();
+        keypad.state.ocra = Some(OcraState::new(suite, 5, UnixTime::EPOCH));
+        store.enrol(&keypad, &enrolled(&keypad)).unwrap();
+        drop(store);
+        // Opening again migrates nothing and reads both back.
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.load(&keypad.id).unwrap(), Some(keypad));
+        assert_eq!(store.list().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_newer_file_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v3.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 3")
+            .unwrap();
+        assert_eq!(
+            SqliteStore::open(&path).unwrap_err(),
+            StoreError::SchemaTooNew {
+                found: 3,
+                supported: 2
+            }
+        );
+    }
+}

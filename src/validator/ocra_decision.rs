@@ -278,3 +278,333 @@ fn accept(
     }
     succeed(state, acceptance)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ocra::{Currency, OcraSuite, SigningNonce};
+    use crate::secret::Secret;
+    use crate::totp::TotpParameters;
+    use crate::validator::challenge::TransactionCommitment;
+    use crate::validator::record::{Lock, Status, TokenKind};
+
+    const NOW: i64 = 1_767_225_600;
+
+    fn at(seconds: i64) -> UnixTime {
+        UnixTime::from_secs(seconds)
+    }
+
+    fn secret() -> Secret {
+        Secret::from_bytes(b"12345678901234567890").unwrap()
+    }
+
+    fn suite(text: &str) -> OcraSuite {
+        text.parse().unwrap()
+    }
+
+    /// A token with `suite`, counter 10, and `question` open until NOW + 300.
+    fn state_with(
+        suite: OcraSuite,
+        question: &str,
+        transaction: Option<TransactionCommitment>,
+    ) -> TokenState {
+        let mut state = TokenState::new(TokenKind::time(TotpParameters::default(), at(NOW)));
+        let mut keypad = OcraState::new(suite, 10, at(NOW));
+        keypad.challenge = ChallengeSlot::Open(IssuedChallenge {
+            challenge: Challenge::parse(suite.question(), question).unwrap(),
+            expires_at: at(NOW + 300),
+            transaction,
+        });
+        state.ocra = Some(keypad);
+        state
+    }
+
+    fn attempt(response: &OcraResponse) -> OcraAttempt<'_> {
+        OcraAttempt {
+            response: Some(response),
+            transaction: None,
+            pin_hash: None,
+            pin_ok: true,
+        }
+    }
+
+    fn counter_response(ocra: &Ocra, question: &str, counter: u64) -> OcraResponse {
+        let input = OcraInput {
+            counter: Some(counter),
+            ..OcraInput::default()
+        };
+        ocra.one_way(question, &input).unwrap()
+    }
+
+    fn reason(decision: &Decision) -> Option<RejectReason> {
+        match decision.verdict {
+            crate::validator::decision::Verdict::Rejected(reason) => Some(reason),
+            crate::validator::decision::Verdict::Accepted(_) => None,
+        }
+    }
+
+    fn slot(decision: &Decision) -> ChallengeSlot {
+        decision.state.ocra.unwrap().challenge
+    }
+
+    #[test]
+    fn a_right_response_is_accepted_once_and_moves_the_counter() {
+        let suite = suite("OCRA-1:HOTP-SHA1-6:C-QN08");
+        let ocra = Ocra::new(&secret(), suite);
+        let state = state_with(suite, "31415926", None);
+        // The fob answered three challenges the bank never saw: counter 13.
+        let response = counter_response(&ocra, "31415926", 13);
+        let policy = Policy::default();
+        let first = decide_ocra(&policy, &state, &ocra, &attempt(&response), at(NOW + 20));
+        assert_eq!(
+            first.verdict,
+            crate::validator::decision::Verdict::Accepted(Acceptance {
+                position: 13,
+                offset: 3
+            })
+        );
+        assert_eq!(first.state.ocra.unwrap().next_counter, Some(14));
+        assert_eq!(slot(&first), ChallengeSlot::Spent);
+        let again = decide_ocra(
+            &policy,
+            &first.state,
+            &ocra,
+            &attempt(&response),
+            at(NOW + 21),
+        );
+        assert_eq!(reason(&again), Some(RejectReason::ChallengeSpent));
+        assert_eq!(again.state.failures, 1);
+    }
+
+    #[test]
+    fn counters_outside_the_look_ahead_are_wrong() {
+        let suite = suite("OCRA-1:HOTP-SHA1-6:C-QN08");
+        let ocra = Ocra::new(&secret(), suite);
+        let state = state_with(suite, "31415926", None);
+        let policy = Policy::default();
+        for counter in [9, 21] {
+            let response = counter_response(&ocra, "31415926", counter);
+            let decision = decide_ocra(&policy, &state, &ocra, &attempt(&response), at(NOW));
+            assert_eq!(
+                reason(&decision),
+                Some(RejectReason::WrongCode),
+                "{counter}"
+            );
+            assert_eq!(decision.state.ocra.unwrap().next_counter, Some(10));
+            assert_eq!(slot(&decision), ChallengeSlot::Spent);
+            assert_eq!(decision.state.failures, 1);
+        }
+        let edge = counter_response(&ocra, "31415926", 20);
+        let decision = decide_ocra(&policy, &state, &ocra, &attempt(&edge), at(NOW));
+        assert_eq!(reason(&decision), None);
+    }
+
+    #[test]
+    fn every_unavailable_challenge_is_a_counted_failure() {
+        let suite = suite("OCRA-1:HOTP-SHA1-6:C-QN08");
+        let ocra = Ocra::new(&secret(), suite);
+        let response = counter_response(&ocra, "31415926", 10);
+        let policy = Policy::default();
+        let open = state_with(suite, "31415926", None);
+        let expired = decide_ocra(&policy, &open, &ocra, &attempt(&response), at(NOW + 300));
+        assert_eq!(reason(&expired), Some(RejectReason::ChallengeExpired));
+        assert_eq!(slot(&expired), ChallengeSlot::Spent);
+        assert_eq!(expired.state.failures, 1);
+        let just_in_time = decide_ocra(&policy, &open, &ocra, &attempt(&response), at(NOW + 299));
+        assert_eq!(reason(&just_in_time), None);
+
+        let mut empty = open;
+        empty.ocra.as_mut().unwrap().challenge = ChallengeSlot::Empty;
+        let none = decide_ocra(&policy, &empty, &ocra, &attempt(&response), at(NOW));
+        assert_eq!(reason(&none), Some(RejectReason::NoChallenge));
+        assert_eq!(slot(&none), ChallengeSlot::Empty);
+        assert_eq!(none.state.failures, 1);
+
+        let mut keypadless = open;
+        keypadless.ocra = None;
+        let without = decide_ocra(&policy, &keypadless, &ocra, &attempt(&response), at(NOW));
+        assert_eq!(reason(&without), Some(RejectReason::NoChallenge));
+        assert_eq!(without.state.failures, 1);
+    }
+
+    #[test]
+    fn locked_and_disabled_tokens_spend_the_challenge_without_counting() {
+        let suite = suite("OCRA-1:HOTP-SHA1-6:C-QN08");
+        let ocra = Ocra::new(&secret(), suite);
+        let response = counter_response(&ocra, "31415926", 10);
+        let policy = Policy::default();
+        let mut locked = state_with(suite, "31415926", None);
+        locked.lock = Lock::UntilUnlocked { since: at(NOW - 1) };
+        locked.failures = 10;
+        let decision = decide_ocra(&policy, &locked, &ocra, &attempt(&response), at(NOW));
+        assert_eq!(reason(&decision), Some(RejectReason::Locked));
+        assert_eq!(decision.state.failures, 10);
+        assert_eq!(decision.state.ocra.unwrap().next_counter, Some(10));
+        assert_eq!(slot(&decision), ChallengeSlot::Spent);
+
+        let mut disabled = state_with(suite, "31415926", None);
+        disabled.status = Status::Disabled;
+        let decision = decide_ocra(&policy, &disabled, &ocra, &attempt(&response), at(NOW));
+        assert_eq!(reason(&decision), Some(RejectReason::Disabled));
+        assert_eq!(decision.state.failures, 0);
+        assert_eq!(slot(&decision), ChallengeSlot::Spent);
+    }
+
+    #[test]
+    fn failures_lock_the_token_at_the_shared_limit() {
+        let suite = suite("OCRA-1:HOTP-SHA1-6:C-QN08");
+        let ocra = Ocra::new(&secret(), suite);
+        let wrong = OcraResponse::Code(crate::code::Code::new(0, 6).unwrap());
+        let policy = Policy {
+            failure_limit: 3,
+            ..Policy::default()
+        };
+        let mut state = state_with(suite, "31415926", None);
+        for _ in 0..3 {
+            state = decide_ocra(&policy, &state, &ocra, &attempt(&wrong), at(NOW)).state;
+        }
+        assert_eq!(state.lock, Lock::UntilUnlocked { since: at(NOW) });
+    }
+
+    #[test]
+    fn a_signature_is_checked_for_its_own_transfer_only() {
+        let suite = suite("OCRA-1:HOTP-SHA256-8:QN08");
+        let ocra = Ocra::new(&secret(), suite);
+        let euro = Currency::new("EUR").unwrap();
+        let transfer = Transaction::new(125_000, euro, "DE89370400440532013000", None).unwrap();
+        let tampered = Transaction::new(125_001, euro, "DE89370400440532013000", None).unwrap();
+        let nonce = SigningNonce::from_bytes([9; 16]);
+        let challenge = transfer.signature_challenge(&suite, &nonce);
+        let signature = ocra
+            .sign(challenge.as_str(), &OcraInput::default())
+            .unwrap();
+        let commitment = TransactionCommitment::new(&transfer, nonce);
+        let signing = state_with(suite, challenge.as_str(), Some(commitment));
+        let login = state_with(suite, challenge.as_str(), None);
+        let policy = Policy::default();
+        let with = |transaction| OcraAttempt {
+            transaction,
+            ..attempt(&signature)
+        };
+        for (state, transaction, expected) in [
+            (signing, Some(&transfer), None),
+            (
+                signing,
+                Some(&tampered),
+                Some(RejectReason::TransactionMismatch),
+            ),
+            (signing, None, Some(RejectReason::TransactionMismatch)),
+            (
+                login,
+                Some(&transfer),
+                Some(RejectReason::TransactionMismatch),
+            ),
+            (login, None, None),
+        ] {
+            let decision = decide_ocra(&policy, &state, &ocra, &with(transaction), at(NOW));
+            assert_eq!(reason(&decision), expected, "{transaction:?}");
+            assert_eq!(slot(&decision), ChallengeSlot::Spent);
+        }
+    }
+
+    #[test]
+    fn malformed_responses_and_wrong_pins_are_counted() {
+        let suite = suite("OCRA-1:HOTP-SHA1-6:C-QN08");
+        let ocra = Ocra::new(&secret(), suite);
+        let response = counter_response(&ocra, "31415926", 10);
+        let state = state_with(suite, "31415926", None);
+        let policy = Policy::default();
+        let garbled = OcraAttempt {
+            response: None,
+            ..attempt(&response)
+        };
+        let decision = decide_ocra(&policy, &state, &ocra, &garbled, at(NOW));
+        assert_eq!(reason(&decision), Some(RejectReason::Malformed));
+        assert_eq!(decision.state.failures, 1);
+        let eight = OcraResponse::Code(crate::code::Code::new(1, 8).unwrap());
+        let decision = decide_ocra(&policy, &state, &ocra, &attempt(&eight), at(NOW));
+        assert_eq!(reason(&decision), Some(RejectReason::Malformed));
+        let wrong_pin = OcraAttempt {
+            pin_ok: false,
+            ..attempt(&response)
+        };
+        let decision = decide_ocra(&policy, &state, &ocra, &wrong_pin, at(NOW));
+        assert_eq!(reason(&decision), Some(RejectReason::WrongPin));
+        assert_eq!(decision.state.failures, 1);
+    }
+
+    #[test]
+    fn time_suites_learn_the_drift_of_the_device_clock() {
+        let suite = suite("OCRA-1:HOTP-SHA512-8:QN08-T1M");
+        let ocra = Ocra::new(&secret(), suite);
+        let policy = Policy {
+            drift_tolerance_ppm: 0,
+            ..Policy::default()
+        };
+        let current = NOW as u64 / 60;
+        let response_at = |step: u64| {
+            let input = OcraInput {
+                timestamp: Some(Timestamp::Steps(step)),
+                ..OcraInput::default()
+            };
+            ocra.one_way("11111111", &input).unwrap()
+        };
+        let state = state_with(suite, "11111111", None);
+        let two_ahead = response_at(current + 2);
+        let decision = decide_ocra(&policy, &state, &ocra, &attempt(&two_ahead), at(NOW));
+        assert_eq!(reason(&decision), Some(RejectReason::WrongCode));
+        let one_ahead = response_at(current + 1);
+        let decision = decide_ocra(&policy, &state, &ocra, &attempt(&one_ahead), at(NOW));
+        let crate::validator::decision::Verdict::Accepted(acceptance) = decision.verdict else {
+            panic!("{decision:?}")
+        };
+        assert_eq!((acceptance.position, acceptance.offset), (current + 1, 1));
+        let keypad = decision.state.ocra.unwrap();
+        assert_eq!((keypad.drift_steps, keypad.synced_at), (1, at(NOW)));
+        // With the drift learned, two steps ahead is in the window.
+        let mut next = decision.state;
+        next.ocra.as_mut().unwrap().challenge = state.ocra.unwrap().challenge;
+        let decision = decide_ocra(&policy, &next, &ocra, &attempt(&two_ahead), at(NOW));
+        assert_eq!(reason(&decision), None);
+    }
+
+    #[test]
+    fn records_that_do_not_fit_their_suite_reject_without_counting() {
+        let with_pin = suite("OCRA-1:HOTP-SHA1-6:QN08-PSHA1");
+        let ocra = Ocra::new(&secret(), with_pin);
+        let hash =
+            crate::ocra::password_hash(crate::algorithm::Algorithm::Sha1, Password::Pin(b"1234"))
+                .unwrap();
+        let input = OcraInput {
+            password: Some(Password::Hash(&hash)),
+            ..OcraInput::default()
+        };
+        let response = ocra.one_way("12345678", &input).unwrap();
+        let state = state_with(with_pin, "12345678", None);
+        let policy = Policy::default();
+        let decision = decide_ocra(&policy, &state, &ocra, &attempt(&response), at(NOW));
+        assert_eq!(reason(&decision), Some(RejectReason::StoreFailure));
+        assert_eq!(decision.state.failures, 0);
+        let with_hash = OcraAttempt {
+            pin_hash: Some(&hash),
+            ..attempt(&response)
+        };
+        let decision = decide_ocra(&policy, &state, &ocra, &with_hash, at(NOW));
+        assert_eq!(reason(&decision), None);
+        // Another suite than the record's.
+        let other = Ocra::new(&secret(), suite("OCRA-1:HOTP-SHA1-6:QN08"));
+        let decision = decide_ocra(&policy, &state, &other, &with_hash, at(NOW));
+        assert_eq!(reason(&decision), Some(RejectReason::StoreFailure));
+    }
+
+    #[test]
+    fn debug_shows_neither_response_nor_pin_hash() {
+        let response = OcraResponse::Code(crate::code::Code::new(123_456, 6).unwrap());
+        let attempt = OcraAttempt {
+            pin_hash: Some(&[0xab; 20]),
+            ..attempt(&response)
+        };
+        let text = format!("{attempt:?}");
+        assert!(!text.contains("123456") && !text.contains("171"), "{text}");
+    }
+}
