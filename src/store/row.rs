@@ -566,7 +566,8 @@ mod tests {
 
     #[test]
     fn inconsistent_ocra_columns_are_corruption() {
-        let cases: Vec<(&str, fn(&mut TokenRow))> = vec![
+        type Damage = fn(&mut TokenRow);
+        let cases: Vec<(&str, Damage)> = vec![
             ("OCRA columns without an OCRA suite", |row| {
                 row.ocra_suite = None
             }),
