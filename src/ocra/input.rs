@@ -339,7 +339,7 @@ fn encode_questions(
     Ok(())
 }
 
-fn check_question(format: QuestionFormat, question: &str) -> Result<(), OcraError> {
+pub(crate) fn check_question(format: QuestionFormat, question: &str) -> Result<(), OcraError> {
     if question.is_empty() {
         return Err(OcraError::EmptyQuestion);
     }

@@ -279,7 +279,7 @@ impl TokenRow {
                     .take()
                     .ok_or_else(|| corrupt("open OCRA challenge without its text"))?;
                 let challenge = Challenge::parse(suite.question(), &text)
-                    .ok_or_else(|| corrupt("OCRA challenge does not fit the suite"))?;
+                    .map_err(|_| corrupt("OCRA challenge does not fit the suite"))?;
                 let expires_at = time_from_sql(
                     self.ocra_challenge_expires_seconds
                         .ok_or_else(|| corrupt("open OCRA challenge without expiry"))?,
