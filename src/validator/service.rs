@@ -220,7 +220,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// the device PIN's hash, sealed like the secret (never stored in the clear).
     ///
     /// One record carries both ways the device answers, so they share one failure
-    /// count, one lock and one status (see [`TokenState`]).
+    /// count, one lock and one status (see [`TokenState`]). Every token has codes
+    /// (`enrolment.kind`): a device that only answers challenges is enrolled with the
+    /// parameters it would show codes with, and [`Validator::verify`] then checks codes
+    /// nobody without the secret can make, under the same failure limit.
     ///
     /// # Errors
     ///
@@ -576,7 +579,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Checks an OCRA response, as typed (`"1234 5678"` is fine), to the challenge
     /// [`Validator::issue_challenge`] issued for the token, with the server-side PIN if
     /// the token has one. The first response spends the challenge, whether it is
-    /// accepted or not; see [`decide_ocra`] for every rule.
+    /// accepted or not; see [`decide_ocra`] for every rule. A request that fails
+    /// before the decision (an unknown token, a seal that does not open, a store
+    /// failure) changes nothing and is rejected.
     ///
     /// # Errors
     ///
