@@ -5,10 +5,13 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use std::cell::Cell;
+
 use otpfob::{
-    Code, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore, Policy, SealingKey,
-    Secret, Store, TimeSource, TokenId, TokenKind, TokenState, Totp, TotpParameters, UnixTime,
-    Validator, Window, decide,
+    ChallengeSlot, Code, Currency, Enrolment, Hotp, HotpParameters, IssuedChallenge, Keyring,
+    ManualClock, MemoryStore, Ocra, OcraAttempt, OcraEnrolment, OcraInput, OcraState, OcraSuite,
+    Policy, SealingKey, Secret, Store, TimeSource, TokenId, TokenKind, TokenState, Totp,
+    TotpParameters, Transaction, UnixTime, Validator, Window, decide, decide_ocra,
 };
 
 const NOW: i64 = 1_767_225_600;
@@ -135,5 +138,93 @@ fn sqlite_store(criterion: &mut Criterion) {
 #[cfg(not(feature = "sqlite"))]
 fn sqlite_store(_: &mut Criterion) {}
 
-criterion_group!(benches, decision, memory_store, sqlite_store);
+const SIGNING_SUITE: &str = "OCRA-1:HOTP-SHA256-8:C-QN08";
+
+/// OCRA transaction signing: the pure decision over a look-ahead of 10 counters, and a
+/// whole signing round (issue the challenge, sign as the fob would, verify) through the
+/// memory store.
+fn ocra_signing(criterion: &mut Criterion) {
+    let suite: OcraSuite = SIGNING_SUITE.parse().expect("valid suite");
+    let ocra = Ocra::new(&secret(), suite);
+    let now = UnixTime::from_secs(NOW);
+    let transfer = Transaction::new(
+        125_000,
+        Currency::new("EUR").expect("currency"),
+        "DE89370400440532013000",
+        None,
+    )
+    .expect("transfer");
+    let challenge =
+        transfer.signature_challenge(&suite, &otpfob::SigningNonce::from_bytes([1; 16]));
+    let mut keypad = OcraState::new(suite, 0, now);
+    keypad.challenge = ChallengeSlot::Open(IssuedChallenge {
+        challenge,
+        expires_at: now.plus(Duration::from_secs(300)),
+        transaction: None,
+    });
+    let mut state = TokenState::new(TokenKind::time(TotpParameters::default(), now));
+    state.ocra = Some(keypad);
+    let response = ocra
+        .sign(
+            challenge.as_str(),
+            &OcraInput {
+                counter: Some(0),
+                ..OcraInput::default()
+            },
+        )
+        .expect("signed");
+    let attempt = OcraAttempt {
+        response: Some(&response),
+        transaction: None,
+        pin_hash: None,
+        pin_ok: true,
+    };
+    let policy = Policy::default();
+    let mut group = criterion.benchmark_group("ocra_signing");
+    group.bench_function("decide_ocra_accept", |bencher| {
+        bencher.iter(|| decide_ocra(&policy, black_box(&state), &ocra, &attempt, now))
+    });
+
+    let clock = ManualClock::at_secs(NOW);
+    let keyring = Keyring::new(SealingKey::new(1, &[1; 32]).expect("32 bytes"));
+    let validator = Validator::new(MemoryStore::new(), clock.clone(), keyring);
+    let id = TokenId::new("bench-keypad").expect("valid id");
+    validator
+        .enrol_with_ocra(
+            Enrolment {
+                id: id.clone(),
+                secret: &secret(),
+                kind: TokenKind::time(TotpParameters::default(), clock.now()),
+                pin: None,
+            },
+            OcraEnrolment {
+                suite,
+                counter: 0,
+                pin: None,
+            },
+        )
+        .expect("enrolled");
+    let counter = Cell::new(0u64);
+    group.bench_function("issue_sign_verify_memory", |bencher| {
+        bencher.iter(|| {
+            let issued = validator
+                .issue_signature_challenge(&id, &transfer)
+                .expect("issued");
+            let input = OcraInput {
+                counter: Some(counter.replace(counter.get() + 1)),
+                ..OcraInput::default()
+            };
+            let signature = ocra
+                .sign(issued.challenge.as_str(), &input)
+                .expect("signed")
+                .to_string();
+            validator
+                .verify_signature(&id, &transfer, &signature, None)
+                .expect("accepted")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decision, memory_store, sqlite_store, ocra_signing);
 criterion_main!(benches);

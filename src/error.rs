@@ -323,6 +323,25 @@ pub enum ValidatorError {
         /// How many compare-and-swap attempts were made.
         attempts: u32,
     },
+    /// An OCRA challenge or PIN was asked for a token enrolled without an OCRA suite.
+    #[error("token {token} has no OCRA suite: it answers no challenges")]
+    NoOcra {
+        /// The token id.
+        token: String,
+    },
+    /// An OCRA suite the validator does not verify: one with session information
+    /// (`S`), which no request carries, or a PIN change for a suite without `P`.
+    #[error("the validator cannot use OCRA suite {suite}: {reason}")]
+    OcraSuite {
+        /// The suite string.
+        suite: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An OCRA enrolment or challenge did not fit the suite (a missing or extra PIN, a
+    /// PIN hash of the wrong length), or no randomness was available for a challenge.
+    #[error(transparent)]
+    Ocra(#[from] OcraError),
 }
 
 /// What was wrong with an OCRA suite string (RFC 6287 §6).
@@ -710,11 +729,20 @@ pub enum DeviceError {
         /// The operation asked for.
         operation: &'static str,
     },
-    /// The challenge-response computation refused the challenge typed in.
-    #[error("challenge rejected: {reason}")]
-    ChallengeRejected {
-        /// Why, in words (never key material).
-        reason: String,
+    /// The OCRA computation refused the challenge typed in (a character its question
+    /// format does not allow, too long), or the fob's OCRA counter is at its end.
+    #[error("challenge refused: {0}")]
+    Ocra(#[from] OcraError),
+    /// An OCRA suite a keypad fob cannot answer with: one without truncation (a
+    /// display shows digits, not a 20-to-64-byte HMAC), one with session information
+    /// (a keypad has none to give), or one with a PIN (`P`) on a fob without a PIN
+    /// gate.
+    #[error("a keypad fob cannot use suite {suite}: {reason}")]
+    UnsupportedSuite {
+        /// The suite string.
+        suite: String,
+        /// Why the fob cannot use it.
+        reason: &'static str,
     },
     /// A fleet setting outside its range.
     #[error("fleet setting {setting} = {value} is outside {expected}")]

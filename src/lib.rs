@@ -72,9 +72,15 @@ pub use store::{
 pub use store::{SQLITE_SCHEMA_VERSION, SqliteStore};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};
 pub use validator::audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
+pub use validator::challenge::{
+    ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
+};
 pub use validator::decision::{Acceptance, Decision, RejectReason, Verdict, decide, decide_resync};
+pub use validator::ocra_decision::{OcraAttempt, decide_ocra};
 pub use validator::pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
-pub use validator::policy::{Lockout, MAX_WINDOW, Policy};
+pub use validator::policy::{
+    DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MAX_WINDOW, Policy,
+};
 pub use validator::record::{
     Lock, MAX_TOKEN_ID_LEN, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };

@@ -54,7 +54,8 @@ fn migrating_twice_is_a_no_op() {
     let config = pg_support::config("migrate", 2);
     let store = PgStore::connect_without_migrating(&config).unwrap();
     assert_eq!(store.schema_version().unwrap(), 0);
-    assert_eq!(store.migrate().unwrap(), 1);
+    // From nothing, every migration runs once.
+    assert_eq!(i64::from(store.migrate().unwrap()), POSTGRES_SCHEMA_VERSION);
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
     let validator = Validator::new(store, ManualClock::at_secs(START), keyring());
     validator
@@ -93,7 +94,8 @@ fn nodes_starting_together_migrate_once() {
         .into_iter()
         .map(|handle| handle.join().unwrap())
         .sum();
-    assert_eq!(applied, 1);
+    // One node applied every migration; the others found nothing to do.
+    assert_eq!(i64::from(applied), POSTGRES_SCHEMA_VERSION);
     assert_eq!(version_rows(&config), POSTGRES_SCHEMA_VERSION);
 }
 

@@ -7,10 +7,11 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use otpfob::{
-    Algorithm, AuditEvent, Enrolment, HotpParameters, Keyring, Lock, ManualClock, Operation,
-    Outcome, PinHashing, RejectReason, SealingKey, Secret, Status, Store, StoreError, Swap,
-    TimeSource, TokenId, TokenKind, TokenRecord, TokenState, Totp, TotpParameters, UnixTime,
-    Validator,
+    Algorithm, AuditEvent, ChallengeSlot, Currency, Enrolment, HotpParameters, IssuedChallenge,
+    Keyring, Lock, ManualClock, OcraState, OcraSuite, Operation, Outcome, PinHashing, RejectReason,
+    SealingKey, Secret, SigningNonce, Status, Store, StoreError, Swap, TimeSource, TokenId,
+    TokenKind, TokenRecord, TokenState, Totp, TotpParameters, Transaction, TransactionCommitment,
+    UnixTime, Validator,
 };
 
 fn keyring() -> Keyring {
@@ -38,6 +39,7 @@ fn time_record(token: &str) -> TokenRecord {
         sealed_secret: keyring().seal(&token, &secret).unwrap(),
         id: token,
         pin: Some(PinHashing::insecure_fast_for_tests().hash("2468").unwrap()),
+        ocra_pin: None,
         state: TokenState {
             kind: TokenKind::Time {
                 parameters: TotpParameters {
@@ -56,6 +58,7 @@ fn time_record(token: &str) -> TokenRecord {
                 until: UnixTime::from_secs(20_000_000_000),
             },
             status: Status::Disabled,
+            ocra: None,
         },
         enrolled_at: UnixTime::from_nanos(1_600_000_000_000_000_001),
         version: 1,
@@ -69,6 +72,7 @@ fn event_record(token: &str) -> TokenRecord {
         sealed_secret: keyring().seal(&token, &secret).unwrap(),
         id: token,
         pin: None,
+        ocra_pin: None,
         state: TokenState {
             kind: TokenKind::event(
                 HotpParameters {
@@ -83,10 +87,96 @@ fn event_record(token: &str) -> TokenRecord {
                 since: UnixTime::from_secs(5),
             },
             status: Status::Active,
+            ocra: None,
         },
         enrolled_at: UnixTime::EPOCH,
         version: 1,
     }
+}
+
+/// A keypad token in each challenge state, with every OCRA part the row codec stores:
+/// counter and PIN hash at the edges of their ranges, a signature challenge, a login
+/// challenge, a spent and an empty slot.
+fn ocra_records(token: &str) -> Vec<TokenRecord> {
+    let full: OcraSuite = "OCRA-1:HOTP-SHA512-8:C-QN08-PSHA256-T1M".parse().unwrap();
+    let plain: OcraSuite = "OCRA-1:HOTP-SHA1-6:QA10".parse().unwrap();
+    let transfer = Transaction::new(
+        125_000,
+        Currency::new("EUR").unwrap(),
+        "DE89370400440532013000",
+        Some("Invoice 2024-117"),
+    )
+    .unwrap();
+    let nonce = SigningNonce::from_bytes([0xa5; 16]);
+    let signature = ChallengeSlot::Open(IssuedChallenge {
+        challenge: transfer.signature_challenge(&full, &nonce),
+        expires_at: UnixTime::from_nanos(1_767_225_900_000_000_007),
+        transaction: Some(TransactionCommitment::new(&transfer, nonce)),
+    });
+    let login = ChallengeSlot::Open(IssuedChallenge {
+        challenge: otpfob::Challenge::generate(plain.question()).unwrap(),
+        expires_at: UnixTime::from_secs(-1),
+        transaction: None,
+    });
+    let cases = [
+        (full, signature, u64::MAX - 1),
+        (plain, login, 0),
+        (full, ChallengeSlot::Spent, 0),
+        (plain, ChallengeSlot::Empty, 7),
+    ];
+    cases
+        .into_iter()
+        .enumerate()
+        .map(|(index, (suite, challenge, counter))| {
+            let mut record = time_record(&format!("{token}-{index}"));
+            record.ocra_pin = suite.pin_hash().map(|_| {
+                keyring()
+                    .seal_ocra_pin_hash(&record.id, &[0x71; 32])
+                    .unwrap()
+            });
+            record.state.ocra = Some(OcraState {
+                challenge,
+                drift_steps: i64::MIN,
+                synced_at: UnixTime::from_nanos(-1_500_000_000),
+                ..OcraState::new(suite, counter, UnixTime::EPOCH)
+            });
+            record
+        })
+        .collect()
+}
+
+fn ocra_records_round_trip<S: Store>(store: S) {
+    for record in ocra_records("keypad") {
+        store
+            .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+            .unwrap();
+        assert_eq!(store.load(&record.id).unwrap(), Some(record.clone()));
+        // Spending the challenge and moving the counter go through the same swap.
+        let mut next = record.clone();
+        let keypad = next.state.ocra.as_mut().unwrap();
+        keypad.challenge = ChallengeSlot::Spent;
+        keypad.next_counter = keypad.next_counter.map(|counter| counter + 1);
+        keypad.drift_steps = 3;
+        next.version = 2;
+        let audit = event(&record.id, Operation::VerifySignature, Outcome::Accepted);
+        assert_eq!(
+            store.compare_and_swap(&next, 1, &audit).unwrap(),
+            Swap::Swapped
+        );
+        assert_eq!(store.load(&record.id).unwrap(), Some(next.clone()));
+        // And back to a keypad-less record: every OCRA column is cleared.
+        let mut plain = next.clone();
+        plain.state.ocra = None;
+        plain.ocra_pin = None;
+        plain.version = 3;
+        assert_eq!(
+            store.compare_and_swap(&plain, 2, &audit).unwrap(),
+            Swap::Swapped
+        );
+        assert_eq!(store.load(&record.id).unwrap(), Some(plain));
+    }
+    let trail = store.audit_trail(&id("keypad-0"), 10).unwrap();
+    assert_eq!(trail[1].operation, Operation::VerifySignature);
 }
 
 fn records_round_trip<S: Store>(store: S) {
@@ -286,6 +376,8 @@ macro_rules! store_suite {
         mod $store {
             #[test]
             fn records_round_trip() { super::records_round_trip($make); }
+            #[test]
+            fn ocra_records_round_trip() { super::ocra_records_round_trip($make); }
             #[test]
             fn enrolling_twice_is_refused() { super::enrolling_twice_is_refused($make); }
             #[test]

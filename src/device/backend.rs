@@ -209,15 +209,19 @@ pub trait Device: fmt::Debug + Send {
     /// counter is exhausted, [`DeviceError::Backend`] from a real device's adapter.
     fn press(&mut self) -> Result<Reading, DeviceError>;
 
-    /// Answers a challenge typed on the keypad (RFC 6287 OCRA challenge-response).
+    /// Answers a challenge typed on the keypad (RFC 6287 OCRA challenge-response, or a
+    /// transaction signature): the reading is the response, valid until used.
     ///
     /// The default returns [`DeviceError::Unsupported`]: devices without a keypad,
-    /// and key fobs given no [`ChallengeResponder`](crate::ChallengeResponder).
+    /// and key fobs built with neither
+    /// [`KeyFobBuilder::ocra`](crate::KeyFobBuilder::ocra) nor a
+    /// [`ChallengeResponder`](crate::ChallengeResponder).
     ///
     /// # Errors
     ///
-    /// As [`Device::press`], plus [`DeviceError::ChallengeRejected`] for a challenge
-    /// the device's suite does not accept and [`DeviceError::Unsupported`].
+    /// As [`Device::press`], plus [`DeviceError::Ocra`] for a challenge the device's
+    /// suite does not accept (or an OCRA counter at its end) and
+    /// [`DeviceError::Unsupported`].
     fn respond(&mut self, challenge: &str) -> Result<Reading, DeviceError> {
         let _ = challenge;
         Err(DeviceError::Unsupported {

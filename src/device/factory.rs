@@ -2,6 +2,7 @@
 
 use crate::clock::UnixTime;
 use crate::code::Code;
+use crate::ocra::OcraSuite;
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 
@@ -29,7 +30,9 @@ use super::unlock::{UnlockChallenge, unlock_code};
 /// # Security
 ///
 /// `secret` makes the fob's codes and `unlock_key` opens its PIN gate: seal both at
-/// rest and destroy the record's plaintext once enrolled. `Debug` redacts both.
+/// rest and destroy the record's plaintext once enrolled. `ocra_pin_hash` is as
+/// guessable as the PIN it hashes: treat it like the secret. `Debug` redacts all
+/// three.
 #[derive(Debug, Clone)]
 pub struct FactoryRecord {
     /// The serial number printed on the fob.
@@ -46,6 +49,18 @@ pub struct FactoryRecord {
     pub issued_at: UnixTime,
     /// The end of the fob's life (its battery), after which it shows nothing.
     pub expires_at: UnixTime,
+    /// The RFC 6287 OCRA suite of a keypad fob
+    /// ([`KeyFobBuilder::ocra`](crate::KeyFobBuilder::ocra)), which it answers
+    /// challenges and signs transfers with, from the same `secret`; `None` for a fob
+    /// without a keypad.
+    pub ocra_suite: Option<OcraSuite>,
+    /// The OCRA counter of the fob's first response, for suites with a counter (`C`).
+    pub ocra_counter: u64,
+    /// For an OCRA suite with a PIN (`P`): the fob's initial PIN hashed with the
+    /// suite's hash, which the bank needs to check responses. The customer's later
+    /// PIN changes must reach the bank too
+    /// ([`Validator::set_ocra_pin`](crate::Validator::set_ocra_pin)).
+    pub ocra_pin_hash: Option<Secret>,
 }
 
 impl FactoryRecord {

@@ -443,6 +443,9 @@ impl FleetBuilder {
                 unlock_key: Secret::generate(UNLOCK_KEY_BITS)?,
                 issued_at,
                 expires_at: fleet.expires_at,
+                ocra_suite: None,
+                ocra_counter: 0,
+                ocra_pin_hash: None,
             });
         }
         Ok(fleet)

@@ -7,6 +7,7 @@ use crate::clock::{TimeSource, UnixTime};
 use crate::code::Code;
 use crate::error::DeviceError;
 use crate::mac::KeyedMac;
+use crate::ocra::{OcraSuite, Password, password_hash};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 
@@ -15,6 +16,7 @@ use super::challenge::{ChallengeContext, ChallengeResponder};
 use super::crystal::Crystal;
 use super::factory::FactoryRecord;
 use super::generator::CodeGenerator;
+use super::keypad::{Keypad, OcraResponder};
 use super::pin::{DEFAULT_PIN_TRIES, Pin, PinGate};
 use super::serial::SerialNumber;
 use super::unlock::{UnlockChallenge, unlock_code_with, unlock_mac};
@@ -39,7 +41,9 @@ const UNLOCK_KEY_BITS: usize = 256;
 ///   [`unlock_code`](crate::unlock_code).
 /// - **End of life**: from its expiry on, every operation fails with
 ///   [`DeviceError::Expired`].
-/// - **Challenge-response** (keypad fobs): through a [`ChallengeResponder`].
+/// - **Keypad** (challenge-response and transaction signing): the RFC 6287 OCRA suite
+///   given to [`KeyFobBuilder::ocra`], answered from the fob's own secret after the
+///   PIN gate, or any other [`ChallengeResponder`].
 ///
 /// The secret cannot be read back: [`KeyFobBuilder::build`] returns the
 /// [`FactoryRecord`], the only other copy.
@@ -70,7 +74,7 @@ pub struct KeyFob<T> {
     expires_at: UnixTime,
     pin_gate: Option<PinGate>,
     unlock_key: KeyedMac,
-    responder: Option<Box<dyn ChallengeResponder>>,
+    keypad: Option<Keypad>,
 }
 
 impl KeyFob<()> {
@@ -88,13 +92,15 @@ impl KeyFob<()> {
             pin: None,
             pin_tries: DEFAULT_PIN_TRIES,
             crystal: Crystal::PERFECT,
-            responder: None,
+            keypad: None,
+            ocra_counter: 0,
         }
     }
 
     /// Starts a fob that matches an existing factory record (a vendor's seed file,
     /// or the record of a fleet member): same serial, secret, unlock key,
-    /// parameters, counter, issue and expiry times. Add a PIN and a crystal.
+    /// parameters, counter, issue and expiry times, OCRA suite and counter. Add a PIN
+    /// and a crystal.
     pub fn from_record(record: &FactoryRecord) -> KeyFobBuilder {
         KeyFobBuilder {
             serial: Ok(record.serial.clone()),
@@ -107,7 +113,8 @@ impl KeyFob<()> {
             pin: None,
             pin_tries: DEFAULT_PIN_TRIES,
             crystal: Crystal::PERFECT,
-            responder: None,
+            keypad: record.ocra_suite.map(KeypadChoice::Ocra),
+            ocra_counter: record.ocra_counter,
         }
     }
 }
@@ -129,6 +136,25 @@ impl<T: TimeSource> KeyFob<T> {
     #[must_use]
     pub fn counter(&self) -> Option<u64> {
         self.generator.counter()
+    }
+
+    /// The OCRA suite of a keypad fob made with [`KeyFobBuilder::ocra`].
+    #[must_use]
+    pub fn ocra_suite(&self) -> Option<OcraSuite> {
+        match &self.keypad {
+            Some(Keypad::Ocra(responder)) => Some(*responder.suite()),
+            _ => None,
+        }
+    }
+
+    /// The OCRA counter the next response uses, for an OCRA suite with a counter
+    /// (`C`): for simulations, a real fob does not display it.
+    #[must_use]
+    pub fn ocra_counter(&self) -> Option<u64> {
+        match &self.keypad {
+            Some(Keypad::Ocra(responder)) => responder.counter(),
+            _ => None,
+        }
     }
 
     /// When the fob's life ends.
@@ -168,7 +194,7 @@ impl<T: TimeSource> Device for KeyFob<T> {
     fn kind(&self) -> DeviceKind {
         DeviceKind {
             mode: self.generator.mode(),
-            challenge_response: self.responder.is_some(),
+            challenge_response: self.keypad.is_some(),
         }
     }
 
@@ -200,18 +226,23 @@ impl<T: TimeSource> Device for KeyFob<T> {
 
     fn respond(&mut self, challenge: &str) -> Result<Reading, DeviceError> {
         self.check_alive()?;
-        if self.responder.is_none() {
+        if self.keypad.is_none() {
             return Err(DeviceError::Unsupported {
                 operation: "challenge-response",
             });
         }
         self.pass_gate()?;
-        let context = ChallengeContext::new(self.local_time());
-        let responder = self.responder.as_mut().ok_or(DeviceError::Unsupported {
+        let device_time = self.local_time();
+        // The PIN that just opened the gate is the gate's own: only it opens.
+        let context = match &self.pin_gate {
+            Some(gate) => ChallengeContext::with_pin(device_time, gate.pin().as_bytes()),
+            None => ChallengeContext::new(device_time),
+        };
+        let keypad = self.keypad.as_mut().ok_or(DeviceError::Unsupported {
             operation: "challenge-response",
         })?;
         Ok(Reading::event_based(
-            responder.respond(challenge, &context)?,
+            keypad.responder().respond(challenge, &context)?,
         ))
     }
 
@@ -251,6 +282,13 @@ impl<T: TimeSource> Device for KeyFob<T> {
     }
 }
 
+/// What the builder was told to put behind the keypad.
+#[derive(Debug)]
+enum KeypadChoice {
+    Ocra(OcraSuite),
+    Custom(Box<dyn ChallengeResponder>),
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Expiry {
     Lifetime(Duration),
@@ -263,7 +301,8 @@ enum Expiry {
 /// Defaults: a fresh 160-bit secret and 256-bit unlock key from the operating
 /// system's CSPRNG, counter 0, issued at the world clock's time of
 /// [`KeyFobBuilder::build`], a life of [`DEFAULT_LIFETIME`], no PIN (set one with
-/// [`KeyFobBuilder::pin`]), [`DEFAULT_PIN_TRIES`] tries, a perfect crystal, no keypad.
+/// [`KeyFobBuilder::pin`]), [`DEFAULT_PIN_TRIES`] tries, a perfect crystal, no keypad
+/// (give one with [`KeyFobBuilder::ocra`]), OCRA counter 0.
 #[derive(Debug)]
 #[must_use]
 pub struct KeyFobBuilder {
@@ -277,7 +316,8 @@ pub struct KeyFobBuilder {
     pin: Option<Result<Pin, DeviceError>>,
     pin_tries: u8,
     crystal: Crystal,
-    responder: Option<Box<dyn ChallengeResponder>>,
+    keypad: Option<KeypadChoice>,
+    ocra_counter: u64,
 }
 
 impl KeyFobBuilder {
@@ -336,10 +376,53 @@ impl KeyFobBuilder {
         self
     }
 
-    /// Gives the fob a keypad and the suite that answers challenges typed on it:
-    /// the plug-in point for RFC 6287 OCRA (see [`ChallengeResponder`]).
+    /// Makes a keypad fob that answers challenges, and signs transfers, with this
+    /// RFC 6287 OCRA suite, computed from the fob's own secret (the one in the
+    /// factory record): [`Device::respond`] then runs the PIN gate and shows the
+    /// suite's response. A suite with a counter (`C`) uses the fob's OCRA counter
+    /// ([`KeyFobBuilder::ocra_counter`]) and moves it on after every response; one
+    /// with a time step (`T`) reads the fob's own drifting clock; one with a PIN (`P`)
+    /// hashes the PIN that opened the gate. Replaces any
+    /// [`KeyFobBuilder::challenge_responder`].
+    ///
+    /// The [`FactoryRecord`] carries the suite, the first OCRA counter and, for `P`
+    /// suites, the initial PIN's hash, so the bank can enrol the keypad.
+    ///
+    /// ```
+    /// use otpfob::{Device, KeyFob, ManualClock, Ocra, OcraInput, TotpParameters};
+    ///
+    /// let suite = "OCRA-1:HOTP-SHA256-8:C-QN08".parse()?;
+    /// let (mut fob, record) = KeyFob::builder("OTPF-0000000009", TotpParameters::default())
+    ///     .pin("2468")
+    ///     .ocra(suite)
+    ///     .ocra_counter(5)
+    ///     .build(ManualClock::at_secs(1_767_225_600))?;
+    /// assert!(fob.kind().challenge_response);
+    /// fob.enter_pin("2468")?;
+    /// let reading = fob.respond("31415926")?;
+    ///
+    /// let bank = Ocra::new(&record.secret, suite);
+    /// let input = OcraInput { counter: Some(5), ..OcraInput::default() };
+    /// assert_eq!(reading.code().to_string(), bank.one_way("31415926", &input)?.to_string());
+    /// assert_eq!(fob.ocra_counter(), Some(6));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ocra(mut self, suite: OcraSuite) -> Self {
+        self.keypad = Some(KeypadChoice::Ocra(suite));
+        self
+    }
+
+    /// The OCRA counter of the first response, for an OCRA suite with a counter.
+    pub fn ocra_counter(mut self, counter: u64) -> Self {
+        self.ocra_counter = counter;
+        self
+    }
+
+    /// Gives the fob a keypad answered by another scheme than the built-in OCRA one
+    /// (see [`ChallengeResponder`]). Replaces any [`KeyFobBuilder::ocra`]; the
+    /// factory record then names no OCRA suite.
     pub fn challenge_responder(mut self, responder: Box<dyn ChallengeResponder>) -> Self {
-        self.responder = Some(responder);
+        self.keypad = Some(KeypadChoice::Custom(responder));
         self
     }
 
@@ -351,7 +434,9 @@ impl KeyFobBuilder {
     /// [`DeviceError::SerialLength`] or [`DeviceError::SerialCharacter`] for the
     /// serial number, [`DeviceError::Parameters`] for bad code parameters (zero or
     /// too many digits, a zero time step), [`DeviceError::PinLength`],
-    /// [`DeviceError::PinCharacter`], [`DeviceError::PinTries`], and
+    /// [`DeviceError::PinCharacter`], [`DeviceError::PinTries`],
+    /// [`DeviceError::UnsupportedSuite`] for an OCRA suite a fob cannot answer with
+    /// (truncation 0, session information, or a PIN without a PIN gate), and
     /// [`DeviceError::Secret`] if the operating system's random source fails.
     pub fn build<T: TimeSource>(self, world: T) -> Result<(KeyFob<T>, FactoryRecord), DeviceError> {
         let serial = self.serial?;
@@ -369,6 +454,22 @@ impl KeyFobBuilder {
             None => Secret::generate(UNLOCK_KEY_BITS)?,
         };
         let generator = CodeGenerator::new(&secret, self.parameters, self.initial_counter)?;
+        let mut ocra_suite = None;
+        let mut ocra_pin_hash = None;
+        let keypad = match self.keypad {
+            None => None,
+            Some(KeypadChoice::Custom(responder)) => Some(Keypad::Custom(responder)),
+            Some(KeypadChoice::Ocra(suite)) => {
+                let responder =
+                    OcraResponder::new(&secret, suite, self.ocra_counter, pin_gate.is_some())?;
+                if let (Some(hash), Some(gate)) = (suite.pin_hash(), &pin_gate) {
+                    let hashed = password_hash(hash, Password::Pin(gate.pin().as_bytes()))?;
+                    ocra_pin_hash = Some(Secret::from_bytes(&hashed)?);
+                }
+                ocra_suite = Some(suite);
+                Some(Keypad::Ocra(Box::new(responder)))
+            }
+        };
         let issued_at = self.issued_at.unwrap_or_else(|| world.now());
         let expires_at = match self.expiry {
             Expiry::At(time) => time,
@@ -383,7 +484,7 @@ impl KeyFobBuilder {
             expires_at,
             pin_gate,
             unlock_key: unlock_mac(&unlock_key),
-            responder: self.responder,
+            keypad,
         };
         let record = FactoryRecord {
             serial,
@@ -393,6 +494,9 @@ impl KeyFobBuilder {
             unlock_key,
             issued_at,
             expires_at,
+            ocra_suite,
+            ocra_counter: self.ocra_counter,
+            ocra_pin_hash,
         };
         Ok((fob, record))
     }
@@ -663,13 +767,11 @@ mod tests {
         fn respond(
             &mut self,
             challenge: &str,
-            context: &ChallengeContext,
+            context: &ChallengeContext<'_>,
         ) -> Result<Code, DeviceError> {
-            let value: u32 = challenge
-                .parse()
-                .map_err(|_| DeviceError::ChallengeRejected {
-                    reason: "not a number".into(),
-                })?;
+            let value: u32 = challenge.parse().map_err(|_| DeviceError::Backend {
+                reason: "not a number".into(),
+            })?;
             let mixed = value ^ (context.device_time.as_secs() as u32);
             Ok(Code::new(mixed % 1_000_000, 6).unwrap())
         }
@@ -700,7 +802,7 @@ mod tests {
         keypad.enter_pin("2468").unwrap();
         assert!(matches!(
             keypad.respond("x"),
-            Err(DeviceError::ChallengeRejected { .. })
+            Err(DeviceError::Backend { .. })
         ));
     }
 

@@ -11,6 +11,7 @@ mod factory;
 mod fleet;
 mod fob;
 mod generator;
+mod keypad;
 mod pin;
 mod serial;
 mod soft_token;

@@ -50,6 +50,11 @@ impl Pin {
         })
     }
 
+    /// The digits as typed, for an OCRA suite that hashes the PIN (`P`).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.digits.get(..usize::from(self.length)).unwrap_or(&[])
+    }
+
     /// Compares every byte of both fixed-size buffers and the lengths, with no early
     /// exit, so the time taken says nothing about how much of a guess was right.
     fn matches(&self, other: &Pin) -> bool {
@@ -94,6 +99,12 @@ impl PinGate {
 
     pub(crate) fn is_locked(&self) -> bool {
         self.locked
+    }
+
+    /// The PIN the gate checks against: the one an OCRA suite with `P` hashes, since
+    /// only the right PIN opens the gate.
+    pub(crate) fn pin(&self) -> &Pin {
+        &self.pin
     }
 
     pub(crate) fn challenge_number(&self) -> u64 {

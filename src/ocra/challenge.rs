@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::error::OcraError;
+use crate::ocra::input::check_question;
 use crate::ocra::suite::{QuestionFormat, QuestionKind};
 
 /// The longest question a suite allows (`QF64`).
@@ -70,6 +71,27 @@ impl Challenge {
             }
         }
         Ok(challenge)
+    }
+
+    /// A challenge question given as text (one the bank stored, say), checked against
+    /// `format`: 1 to `xx` characters that the format allows.
+    ///
+    /// # Errors
+    ///
+    /// [`OcraError::EmptyQuestion`], [`OcraError::QuestionTooLong`] and
+    /// [`OcraError::QuestionCharacter`].
+    ///
+    /// ```
+    /// use otpfob::{Challenge, OcraSuite};
+    ///
+    /// let suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:QN08".parse()?;
+    /// assert_eq!(Challenge::parse(suite.question(), "00042")?.as_str(), "00042");
+    /// assert!(Challenge::parse(suite.question(), "4a").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse(format: QuestionFormat, text: &str) -> Result<Self, OcraError> {
+        check_question(format, text)?;
+        Ok(Self::from_ascii(text.bytes()))
     }
 
     /// A challenge of these ASCII characters, which the caller made to fit the format.
@@ -143,6 +165,33 @@ mod tests {
                 assert_ne!(first, second);
             }
         }
+    }
+
+    #[test]
+    fn parse_checks_the_format() {
+        let numeric = format("OCRA-1:HOTP-SHA1-6:QN08");
+        assert_eq!(
+            Challenge::parse(numeric, "12345678").map(|c| c.to_string()),
+            Ok("12345678".into())
+        );
+        assert_eq!(Challenge::parse(numeric, ""), Err(OcraError::EmptyQuestion));
+        assert_eq!(
+            Challenge::parse(numeric, "123456789"),
+            Err(OcraError::QuestionTooLong {
+                length: 9,
+                maximum: 8
+            })
+        );
+        for bad in ["1234567a", "١٢"] {
+            assert!(
+                matches!(
+                    Challenge::parse(numeric, bad),
+                    Err(OcraError::QuestionCharacter { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(Challenge::parse(format("OCRA-1:HOTP-SHA1-6:QA08"), "SIG1a").is_ok());
     }
 
     #[test]

@@ -256,6 +256,19 @@ fn required<T>(
     }
 }
 
+/// The PIN's hash under `hash`, as a bank stores it for a suite with `PH`: the PIN
+/// hashed, or a given hash checked for length.
+pub(crate) fn password_hash(
+    hash: Algorithm,
+    password: Password<'_>,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, OcraError> {
+    let mut output = zeroize::Zeroizing::new([0u8; MAX_PIN_HASH_LEN]);
+    let length = hash_password(hash, password, &mut output)?;
+    Ok(zeroize::Zeroizing::new(
+        output.get(..length).unwrap_or(&[]).to_vec(),
+    ))
+}
+
 /// Writes the PIN's hash into `output` and returns its length.
 fn hash_password(
     hash: Algorithm,
@@ -326,7 +339,7 @@ fn encode_questions(
     Ok(())
 }
 
-fn check_question(format: QuestionFormat, question: &str) -> Result<(), OcraError> {
+pub(crate) fn check_question(format: QuestionFormat, question: &str) -> Result<(), OcraError> {
     if question.is_empty() {
         return Err(OcraError::EmptyQuestion);
     }
@@ -483,6 +496,32 @@ mod tests {
                 length: 5,
                 maximum: 4
             })
+        );
+    }
+
+    #[test]
+    fn password_hashes_are_the_suite_hash_of_the_pin() {
+        // SHA-1 of "1234", RFC 6287 Appendix C.
+        let hash = password_hash(Algorithm::Sha1, Password::Pin(b"1234")).unwrap();
+        assert_eq!(hex(&hash), "7110EDA4D09E062AA5E4A390B0A572AC0D2C0220");
+        let given = password_hash(Algorithm::Sha1, Password::Hash(&hash)).unwrap();
+        assert_eq!(*given, *hash);
+        assert_eq!(
+            password_hash(Algorithm::Sha256, Password::Hash(&hash)).unwrap_err(),
+            OcraError::PasswordHashLength {
+                expected: 32,
+                found: 20
+            }
+        );
+        assert_eq!(
+            password_hash(Algorithm::Sha512, Password::Pin(b"")).unwrap_err(),
+            OcraError::EmptyPin
+        );
+        assert_eq!(
+            password_hash(Algorithm::Sha512, Password::Pin(b"1"))
+                .unwrap()
+                .len(),
+            64
         );
     }
 

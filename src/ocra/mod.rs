@@ -14,6 +14,7 @@ mod transaction;
 
 pub use challenge::Challenge;
 pub use compute::{Ocra, OcraMatch, OcraWindow};
+pub(crate) use input::password_hash;
 pub use input::{OcraInput, OcraQuestion, Password, Timestamp};
 pub use response::{FullMac, OcraResponse};
 pub use suite::{OcraSuite, QuestionFormat, QuestionKind, TimeStep, TimeUnit};

@@ -104,6 +104,19 @@ impl OcraResponse {
         }
     }
 
+    /// A response of `suite`'s kind and length made of zeros: a stand-in that keeps a
+    /// verifier's work the same when the typed response did not parse (its match is
+    /// never used).
+    pub(crate) fn placeholder(suite: &OcraSuite) -> Self {
+        match suite.response_digits() {
+            Some(digits) => OcraResponse::Code(Code::from_truncated(0, digits)),
+            None => OcraResponse::Full(FullMac {
+                bytes: [0; MAX_MAC_LEN],
+                len: suite.algorithm().output_len().min(MAX_MAC_LEN) as u8,
+            }),
+        }
+    }
+
     /// Digits of a code, or 0 for a full HMAC (the suite's truncation).
     #[must_use]
     pub fn digits(&self) -> u8 {

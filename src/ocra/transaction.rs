@@ -302,6 +302,16 @@ impl Transaction {
         bytes
     }
 
+    /// SHA-256 of the version-1 encoding with `nonce`: what a bank keeps to check
+    /// that a signature is checked against the transfer it was asked for. Computed
+    /// without heap allocation.
+    #[must_use]
+    pub fn digest(&self, nonce: &SigningNonce) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        self.encode(nonce, |piece| hasher.update(piece));
+        hasher.finalize().into()
+    }
+
     /// The signature challenge for this transfer and nonce, as long as `suite`'s
     /// question allows and in its format; computed without heap allocation.
     ///
@@ -311,9 +321,7 @@ impl Transaction {
     /// challenges collide, with probability 10^-xx for a `QNxx` suite; use a fresh
     /// [`SigningNonce`] per request.
     pub fn signature_challenge(&self, suite: &OcraSuite, nonce: &SigningNonce) -> Challenge {
-        let mut hasher = Sha256::new();
-        self.encode(nonce, |piece| hasher.update(piece));
-        let digest: [u8; 32] = hasher.finalize().into();
+        let digest = self.digest(nonce);
         let format = suite.question();
         let length = usize::from(format.max_length());
         match format.kind() {
@@ -417,6 +425,18 @@ mod tests {
         let without = Transaction::new(0x0102, euro(), "AB", None).unwrap();
         let bytes = without.signing_bytes(&SigningNonce::from_bytes([9; 16]));
         assert_eq!(bytes.last(), Some(&0));
+    }
+
+    #[test]
+    fn the_digest_is_sha256_of_the_signing_bytes() {
+        let transfer = Transaction::new(100, euro(), "DE89", Some("rent")).unwrap();
+        let nonce = SigningNonce::from_bytes([3; 16]);
+        let expected: [u8; 32] = Sha256::digest(transfer.signing_bytes(&nonce)).into();
+        assert_eq!(transfer.digest(&nonce), expected);
+        assert_ne!(
+            transfer.digest(&nonce),
+            transfer.digest(&SigningNonce::from_bytes([4; 16]))
+        );
     }
 
     #[test]

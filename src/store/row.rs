@@ -5,13 +5,21 @@
 //! 64-bit integer with the same bits, since SQL integers are signed: every `u64`
 //! round-trips exactly. Times are stored as whole seconds since the epoch plus the
 //! nanoseconds within that second.
+//!
+//! The `ocra_*` columns (schema version 2) hold a keypad token's OCRA state; every one
+//! is nullable and all are null for a token without an OCRA suite, so a version-1 row
+//! with the columns added reads back as the same record.
 
 use crate::algorithm::Algorithm;
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::hotp::HotpParameters;
+use crate::ocra::{Challenge, OcraSuite, SigningNonce};
 use crate::totp::TotpParameters;
 use crate::validator::audit::{AuditEvent, Operation, Outcome};
+use crate::validator::challenge::{
+    ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment,
+};
 use crate::validator::decision::RejectReason;
 use crate::validator::pin::PinHash;
 use crate::validator::record::{Lock, Status, TokenId, TokenKind, TokenRecord, TokenState};
@@ -38,6 +46,67 @@ pub(crate) fn time_to_sql(time: UnixTime) -> (i64, i64) {
 pub(crate) fn time_from_sql(seconds: i64, nanos: i64) -> UnixTime {
     UnixTime::from_nanos(i128::from(seconds) * 1_000_000_000 + i128::from(nanos))
 }
+
+/// Calls `$callback!` with every column of the `tokens` table, which are the fields of
+/// [`TokenRow`], in order: the one list from which the SQL stores name, bind and read
+/// their columns, so a new column cannot be added to one place and forgotten in another.
+macro_rules! for_each_token_column {
+    ($callback:ident) => {
+        $callback! {
+            id,
+            version,
+            kind,
+            algorithm,
+            digits,
+            time_step,
+            t0,
+            next_counter,
+            last_accepted_step,
+            drift_steps,
+            synced_seconds,
+            synced_nanos,
+            failures,
+            lockouts,
+            lock_kind,
+            lock_seconds,
+            lock_nanos,
+            status,
+            seal_key_id,
+            seal_nonce,
+            seal_ciphertext,
+            pin_hash,
+            enrolled_seconds,
+            enrolled_nanos,
+            ocra_suite,
+            ocra_counter,
+            ocra_drift_steps,
+            ocra_synced_seconds,
+            ocra_synced_nanos,
+            ocra_challenge_state,
+            ocra_challenge,
+            ocra_challenge_expires_seconds,
+            ocra_challenge_expires_nanos,
+            ocra_transaction_nonce,
+            ocra_transaction_digest,
+            ocra_pin_key_id,
+            ocra_pin_nonce,
+            ocra_pin_ciphertext
+        }
+    };
+}
+pub(crate) use for_each_token_column;
+
+macro_rules! column_names {
+    ($($column:ident),*) => {
+        [$(stringify!($column)),*]
+    };
+}
+
+/// The columns of the `tokens` table, in [`TokenRow`]'s field order.
+pub(crate) const TOKEN_COLUMNS: &[&str] = &for_each_token_column!(column_names);
+
+/// How many columns the `tokens` table has.
+pub(crate) const TOKEN_COLUMN_COUNT: usize = TOKEN_COLUMNS.len();
 
 /// One `tokens` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +138,28 @@ pub(crate) struct TokenRow {
     pub(crate) pin_hash: Option<String>,
     pub(crate) enrolled_seconds: i64,
     pub(crate) enrolled_nanos: i64,
+    /// The OCRA suite string; null for a token without a keypad, and then every other
+    /// `ocra_` column is null too.
+    pub(crate) ocra_suite: Option<String>,
+    /// The next expected OCRA counter, for suites with `C`.
+    pub(crate) ocra_counter: Option<i64>,
+    pub(crate) ocra_drift_steps: Option<i64>,
+    pub(crate) ocra_synced_seconds: Option<i64>,
+    pub(crate) ocra_synced_nanos: Option<i64>,
+    /// `empty`, `open` or `spent`.
+    pub(crate) ocra_challenge_state: Option<String>,
+    /// The open challenge's text.
+    pub(crate) ocra_challenge: Option<String>,
+    pub(crate) ocra_challenge_expires_seconds: Option<i64>,
+    pub(crate) ocra_challenge_expires_nanos: Option<i64>,
+    /// For an open signature challenge: the signing nonce, 16 bytes.
+    pub(crate) ocra_transaction_nonce: Option<Vec<u8>>,
+    /// For an open signature challenge: SHA-256 of the transfer's encoding, 32 bytes.
+    pub(crate) ocra_transaction_digest: Option<Vec<u8>>,
+    /// The sealed device PIN hash of a suite with `P`: key id, nonce, ciphertext.
+    pub(crate) ocra_pin_key_id: Option<i64>,
+    pub(crate) ocra_pin_nonce: Option<Vec<u8>>,
+    pub(crate) ocra_pin_ciphertext: Option<Vec<u8>>,
 }
 
 impl TokenRow {
@@ -109,6 +200,20 @@ impl TokenRow {
             pin_hash: record.pin.as_ref().map(|pin| pin.as_phc().to_owned()),
             enrolled_seconds: 0,
             enrolled_nanos: 0,
+            ocra_suite: None,
+            ocra_counter: None,
+            ocra_drift_steps: None,
+            ocra_synced_seconds: None,
+            ocra_synced_nanos: None,
+            ocra_challenge_state: None,
+            ocra_challenge: None,
+            ocra_challenge_expires_seconds: None,
+            ocra_challenge_expires_nanos: None,
+            ocra_transaction_nonce: None,
+            ocra_transaction_digest: None,
+            ocra_pin_key_id: None,
+            ocra_pin_nonce: None,
+            ocra_pin_ciphertext: None,
         };
         match state.kind {
             TokenKind::Event { next_counter, .. } => row.next_counter = Some(to_sql(next_counter)),
@@ -139,16 +244,162 @@ impl TokenRow {
             row.lock_nanos = Some(nanos);
         }
         (row.enrolled_seconds, row.enrolled_nanos) = time_to_sql(record.enrolled_at);
+        if let Some(keypad) = &state.ocra {
+            row.set_ocra(keypad);
+        }
+        if let Some(sealed) = &record.ocra_pin {
+            row.ocra_pin_key_id = Some(i64::from(sealed.key_id));
+            row.ocra_pin_nonce = Some(sealed.nonce.to_vec());
+            row.ocra_pin_ciphertext = Some(sealed.ciphertext.clone());
+        }
         row
     }
 
+    fn set_ocra(&mut self, keypad: &OcraState) {
+        self.ocra_suite = Some(keypad.suite.to_string());
+        self.ocra_counter = keypad.next_counter.map(to_sql);
+        self.ocra_drift_steps = Some(keypad.drift_steps);
+        let (seconds, nanos) = time_to_sql(keypad.synced_at);
+        self.ocra_synced_seconds = Some(seconds);
+        self.ocra_synced_nanos = Some(nanos);
+        let state = match keypad.challenge {
+            ChallengeSlot::Empty => "empty",
+            ChallengeSlot::Spent => "spent",
+            ChallengeSlot::Open(issued) => {
+                self.ocra_challenge = Some(issued.challenge.to_string());
+                let (seconds, nanos) = time_to_sql(issued.expires_at);
+                self.ocra_challenge_expires_seconds = Some(seconds);
+                self.ocra_challenge_expires_nanos = Some(nanos);
+                if let Some(commitment) = issued.transaction {
+                    self.ocra_transaction_nonce = Some(commitment.nonce.to_bytes().to_vec());
+                    self.ocra_transaction_digest = Some(commitment.digest.to_vec());
+                }
+                "open"
+            }
+        };
+        self.ocra_challenge_state = Some(state.to_owned());
+    }
+
+    /// Reads the `ocra_` columns back into the keypad state and the sealed PIN hash;
+    /// both `None` for a token without a keypad.
+    fn take_ocra(
+        &mut self,
+        corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<(Option<OcraState>, Option<SealedSecret>), StoreError> {
+        let sealed_pin = match (
+            self.ocra_pin_key_id.take(),
+            self.ocra_pin_nonce.take(),
+            self.ocra_pin_ciphertext.take(),
+        ) {
+            (None, None, None) => None,
+            (Some(key_id), Some(nonce), Some(ciphertext)) => Some(SealedSecret {
+                key_id: u32::try_from(key_id)
+                    .map_err(|_| corrupt("OCRA PIN key id out of range"))?,
+                nonce: nonce
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("OCRA PIN nonce is not 12 bytes"))?,
+                ciphertext,
+            }),
+            _ => return Err(corrupt("incomplete sealed OCRA PIN hash")),
+        };
+        let Some(suite_text) = self.ocra_suite.take() else {
+            let stray = self.ocra_counter.is_some()
+                || self.ocra_drift_steps.is_some()
+                || self.ocra_synced_seconds.is_some()
+                || self.ocra_challenge_state.is_some()
+                || self.ocra_challenge.is_some()
+                || self.ocra_transaction_nonce.is_some()
+                || sealed_pin.is_some();
+            if stray {
+                return Err(corrupt("OCRA columns without an OCRA suite"));
+            }
+            return Ok((None, None));
+        };
+        let suite: OcraSuite = suite_text
+            .parse()
+            .map_err(|_| corrupt("invalid OCRA suite"))?;
+        if sealed_pin.is_some() && suite.pin_hash().is_none() {
+            return Err(corrupt("OCRA PIN hash for a suite without P"));
+        }
+        let next_counter = self.ocra_counter.map(from_sql);
+        if next_counter.is_some() != suite.uses_counter() {
+            return Err(corrupt("OCRA counter does not match the suite"));
+        }
+        let synced_at = time_from_sql(
+            self.ocra_synced_seconds
+                .ok_or_else(|| corrupt("OCRA token without sync time"))?,
+            self.ocra_synced_nanos.unwrap_or(0),
+        );
+        let challenge = match self.ocra_challenge_state.as_deref() {
+            Some("empty") => ChallengeSlot::Empty,
+            Some("spent") => ChallengeSlot::Spent,
+            Some("open") => {
+                let text = self
+                    .ocra_challenge
+                    .take()
+                    .ok_or_else(|| corrupt("open OCRA challenge without its text"))?;
+                let challenge = Challenge::parse(suite.question(), &text)
+                    .map_err(|_| corrupt("OCRA challenge does not fit the suite"))?;
+                let expires_at = time_from_sql(
+                    self.ocra_challenge_expires_seconds
+                        .ok_or_else(|| corrupt("open OCRA challenge without expiry"))?,
+                    self.ocra_challenge_expires_nanos.unwrap_or(0),
+                );
+                let transaction = match (
+                    self.ocra_transaction_nonce.take(),
+                    self.ocra_transaction_digest.take(),
+                ) {
+                    (None, None) => None,
+                    (Some(nonce), Some(digest)) => Some(TransactionCommitment {
+                        nonce: SigningNonce::from_bytes(
+                            nonce
+                                .as_slice()
+                                .try_into()
+                                .map_err(|_| corrupt("signing nonce is not 16 bytes"))?,
+                        ),
+                        digest: digest
+                            .as_slice()
+                            .try_into()
+                            .map_err(|_| corrupt("transaction digest is not 32 bytes"))?,
+                    }),
+                    _ => return Err(corrupt("incomplete transaction commitment")),
+                };
+                ChallengeSlot::Open(IssuedChallenge {
+                    challenge,
+                    expires_at,
+                    transaction,
+                })
+            }
+            _ => return Err(corrupt("unknown OCRA challenge state")),
+        };
+        let stray_challenge = self.ocra_challenge.is_some()
+            || self.ocra_challenge_expires_seconds.is_some()
+            || self.ocra_transaction_nonce.is_some()
+            || self.ocra_transaction_digest.is_some();
+        if !matches!(challenge, ChallengeSlot::Open(_)) && stray_challenge {
+            return Err(corrupt("OCRA challenge columns without an open challenge"));
+        }
+        let keypad = OcraState {
+            suite,
+            next_counter,
+            drift_steps: self
+                .ocra_drift_steps
+                .ok_or_else(|| corrupt("OCRA token without drift"))?,
+            synced_at,
+            challenge,
+        };
+        Ok((Some(keypad), sealed_pin))
+    }
+
     /// Reads the row back, checking every field; any inconsistency is corruption.
-    pub(crate) fn into_record(self) -> Result<TokenRecord, StoreError> {
+    pub(crate) fn into_record(mut self) -> Result<TokenRecord, StoreError> {
         let token = self.id.clone();
         let corrupt = |reason: &str| StoreError::Corrupt {
             token: token.clone(),
             reason: reason.to_owned(),
         };
+        let (ocra, ocra_pin) = self.take_ocra(&corrupt)?;
         let id = TokenId::new(self.id.clone()).map_err(|_| corrupt("invalid token id"))?;
         let algorithm: Algorithm = self
             .algorithm
@@ -232,8 +483,10 @@ impl TokenRow {
                 ciphertext: self.seal_ciphertext,
             },
             pin,
+            ocra_pin,
             state: TokenState {
                 kind,
+                ocra,
                 failures: u32::try_from(self.failures)
                     .map_err(|_| corrupt("failures out of range"))?,
                 lockouts: u32::try_from(self.lockouts)
@@ -311,6 +564,130 @@ mod tests {
     fn unsigned_values_round_trip() {
         for value in [0, 1, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
             assert_eq!(from_sql(to_sql(value)), value);
+        }
+    }
+
+    fn ocra_row() -> (TokenRecord, TokenRow) {
+        use crate::ocra::{Currency, Transaction};
+        use crate::secret::Secret;
+        use crate::validator::seal::{Keyring, SealingKey};
+        let id = TokenId::new("FOB-1").unwrap();
+        let keyring = Keyring::new(SealingKey::new(3, &[1; 32]).unwrap());
+        let suite: OcraSuite = "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1-T1M".parse().unwrap();
+        let transfer = Transaction::new(1, Currency::new("EUR").unwrap(), "DE89", None).unwrap();
+        let nonce = SigningNonce::from_bytes([2; 16]);
+        let mut keypad = OcraState::new(suite, 41, UnixTime::from_secs(5));
+        keypad.drift_steps = -2;
+        keypad.challenge = ChallengeSlot::Open(IssuedChallenge {
+            challenge: transfer.signature_challenge(&suite, &nonce),
+            expires_at: UnixTime::from_nanos(300_000_000_001),
+            transaction: Some(TransactionCommitment::new(&transfer, nonce)),
+        });
+        let mut state = TokenState::new(TokenKind::event(HotpParameters::default(), 3));
+        state.ocra = Some(keypad);
+        let record = TokenRecord {
+            sealed_secret: keyring
+                .seal(&id, &Secret::from_bytes(b"12345678901234567890").unwrap())
+                .unwrap(),
+            ocra_pin: Some(keyring.seal_ocra_pin_hash(&id, &[7; 20]).unwrap()),
+            id,
+            pin: None,
+            state,
+            enrolled_at: UnixTime::EPOCH,
+            version: 4,
+        };
+        let row = TokenRow::from_record(&record);
+        (record, row)
+    }
+
+    #[test]
+    fn ocra_rows_round_trip_and_keypadless_rows_have_no_ocra_columns() {
+        let (record, row) = ocra_row();
+        assert_eq!(
+            row.ocra_suite.as_deref(),
+            Some("OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1-T1M")
+        );
+        assert_eq!(row.ocra_challenge_state.as_deref(), Some("open"));
+        assert_eq!(row.ocra_transaction_digest.as_ref().map(Vec::len), Some(32));
+        assert_eq!(row.clone().into_record().unwrap(), record);
+        let mut plain = record.clone();
+        plain.state.ocra = None;
+        plain.ocra_pin = None;
+        let plain_row = TokenRow::from_record(&plain);
+        assert_eq!(
+            (
+                &plain_row.ocra_suite,
+                &plain_row.ocra_challenge_state,
+                &plain_row.ocra_pin_ciphertext
+            ),
+            (&None, &None, &None)
+        );
+        assert_eq!(plain_row.into_record().unwrap(), plain);
+    }
+
+    #[test]
+    fn inconsistent_ocra_columns_are_corruption() {
+        type Damage = fn(&mut TokenRow);
+        let cases: Vec<(&str, Damage)> = vec![
+            ("OCRA columns without an OCRA suite", |row| {
+                row.ocra_suite = None
+            }),
+            ("invalid OCRA suite", |row| {
+                row.ocra_suite = Some("OCRA-1:HOTP-SHA1-6:QN8".into())
+            }),
+            ("OCRA counter does not match the suite", |row| {
+                row.ocra_counter = None
+            }),
+            ("OCRA PIN hash for a suite without P", |row| {
+                row.ocra_suite = Some("OCRA-1:HOTP-SHA256-8:C-QN08".into())
+            }),
+            ("incomplete sealed OCRA PIN hash", |row| {
+                row.ocra_pin_nonce = None
+            }),
+            ("OCRA PIN nonce is not 12 bytes", |row| {
+                row.ocra_pin_nonce = Some(vec![0; 11])
+            }),
+            ("OCRA token without sync time", |row| {
+                row.ocra_synced_seconds = None
+            }),
+            ("OCRA token without drift", |row| {
+                row.ocra_drift_steps = None
+            }),
+            ("unknown OCRA challenge state", |row| {
+                row.ocra_challenge_state = Some("half-open".into())
+            }),
+            ("open OCRA challenge without its text", |row| {
+                row.ocra_challenge = None
+            }),
+            ("OCRA challenge does not fit the suite", |row| {
+                row.ocra_challenge = Some("1234567A".into())
+            }),
+            ("open OCRA challenge without expiry", |row| {
+                row.ocra_challenge_expires_seconds = None
+            }),
+            ("incomplete transaction commitment", |row| {
+                row.ocra_transaction_digest = None
+            }),
+            ("signing nonce is not 16 bytes", |row| {
+                row.ocra_transaction_nonce = Some(vec![0; 15])
+            }),
+            ("transaction digest is not 32 bytes", |row| {
+                row.ocra_transaction_digest = Some(vec![0; 31])
+            }),
+            ("OCRA challenge columns without an open challenge", |row| {
+                row.ocra_challenge_state = Some("spent".into())
+            }),
+        ];
+        for (reason, damage) in cases {
+            let (_, mut row) = ocra_row();
+            damage(&mut row);
+            assert_eq!(
+                row.into_record().unwrap_err(),
+                StoreError::Corrupt {
+                    token: "FOB-1".into(),
+                    reason: reason.into()
+                }
+            );
         }
     }
 

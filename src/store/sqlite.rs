@@ -7,15 +7,21 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::error::StoreError;
-use crate::store::row::{AuditRow, TokenRow, to_sql};
+use crate::store::row::{
+    AuditRow, TOKEN_COLUMN_COUNT, TOKEN_COLUMNS, TokenRow, for_each_token_column, to_sql,
+};
 use crate::store::{Store, Swap};
 use crate::validator::audit::AuditEvent;
 use crate::validator::record::{TokenId, TokenRecord};
 
 /// The schema version this library writes and reads (`PRAGMA user_version`).
-pub const SQLITE_SCHEMA_VERSION: i64 = 1;
+///
+/// Version 2 added the nullable `ocra_*` columns of keypad tokens; a version-1 file
+/// is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 2;
 
-const SCHEMA: &str = "
+/// Version 1: the tokens and the audit trail.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tokens (
     id                 TEXT PRIMARY KEY NOT NULL,
     version            INTEGER NOT NULL,
@@ -55,31 +61,61 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_by_token ON audit (token, sequence);
 ";
 
-const TOKEN_COLUMNS: &str = "id, version, kind, algorithm, digits, time_step, t0, next_counter, \
-    last_accepted_step, drift_steps, synced_seconds, synced_nanos, failures, lockouts, lock_kind, \
-    lock_seconds, lock_nanos, status, seal_key_id, seal_nonce, seal_ciphertext, pin_hash, \
-    enrolled_seconds, enrolled_nanos";
+/// Version 2: a keypad token's OCRA suite, counter, drift, open challenge and sealed
+/// PIN hash, all nullable (null for tokens without a keypad), so version-1 rows read
+/// back unchanged.
+const MIGRATION_V2: &str = "
+ALTER TABLE tokens ADD COLUMN ocra_suite TEXT;
+ALTER TABLE tokens ADD COLUMN ocra_counter INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_drift_steps INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_synced_seconds INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_synced_nanos INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_challenge_state TEXT;
+ALTER TABLE tokens ADD COLUMN ocra_challenge TEXT;
+ALTER TABLE tokens ADD COLUMN ocra_challenge_expires_seconds INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_challenge_expires_nanos INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_transaction_nonce BLOB;
+ALTER TABLE tokens ADD COLUMN ocra_transaction_digest BLOB;
+ALTER TABLE tokens ADD COLUMN ocra_pin_key_id INTEGER;
+ALTER TABLE tokens ADD COLUMN ocra_pin_nonce BLOB;
+ALTER TABLE tokens ADD COLUMN ocra_pin_ciphertext BLOB;
+";
 
-/// `INSERT` of every column, parameters ?1 to ?24 in `TOKEN_COLUMNS` order.
-static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    let placeholders: Vec<String> = (1..=24).map(|index| format!("?{index}")).collect();
+/// Each schema version and the SQL that brings the previous version to it, in order.
+const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, MIGRATION_V2)];
+
+/// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
+static SELECT_TOKEN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
+        "SELECT {} FROM tokens WHERE id = ?1",
+        TOKEN_COLUMNS.join(", ")
+    )
+});
+
+/// `INSERT` of every column, parameters ?1 to ?38 in `TOKEN_COLUMNS` order.
+static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
+    let placeholders: Vec<String> = (1..=TOKEN_COLUMN_COUNT)
+        .map(|index| format!("?{index}"))
+        .collect();
+    format!(
+        "INSERT INTO tokens ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
+        TOKEN_COLUMNS.join(", "),
         placeholders.join(", ")
     )
 });
 
-/// The compare-and-swap: every column but the id from ?2 to ?24, if the version is ?25.
+/// The compare-and-swap: every column but the id from ?2 to ?38, if the version is ?39.
 static SWAP_TOKEN: LazyLock<String> = LazyLock::new(|| {
     let assignments: Vec<String> = TOKEN_COLUMNS
-        .split(", ")
+        .iter()
         .enumerate()
         .skip(1)
-        .map(|(index, column)| format!("{} = ?{}", column.trim(), index + 1))
+        .map(|(index, column)| format!("{column} = ?{}", index + 1))
         .collect();
     format!(
-        "UPDATE tokens SET {} WHERE id = ?1 AND version = ?25",
-        assignments.join(", ")
+        "UPDATE tokens SET {} WHERE id = ?1 AND version = ?{}",
+        assignments.join(", "),
+        TOKEN_COLUMN_COUNT + 1
     )
 });
 
@@ -173,7 +209,13 @@ impl SqliteStore {
             });
         }
         if found < SQLITE_SCHEMA_VERSION {
-            transaction.execute_batch(SCHEMA).map_err(backend)?;
+            // Every step from the file's version on, in the one transaction: a crash
+            // mid-way leaves the file at its old version.
+            for (version, sql) in MIGRATIONS {
+                if found < version {
+                    transaction.execute_batch(sql).map_err(backend)?;
+                }
+            }
             transaction
                 .execute_batch(&format!("PRAGMA user_version = {SQLITE_SCHEMA_VERSION}"))
                 .map_err(backend)?;
@@ -190,34 +232,22 @@ impl SqliteStore {
     }
 }
 
-fn read_token(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
-    Ok(TokenRow {
-        id: row.get(0)?,
-        version: row.get(1)?,
-        kind: row.get(2)?,
-        algorithm: row.get(3)?,
-        digits: row.get(4)?,
-        time_step: row.get(5)?,
-        t0: row.get(6)?,
-        next_counter: row.get(7)?,
-        last_accepted_step: row.get(8)?,
-        drift_steps: row.get(9)?,
-        synced_seconds: row.get(10)?,
-        synced_nanos: row.get(11)?,
-        failures: row.get(12)?,
-        lockouts: row.get(13)?,
-        lock_kind: row.get(14)?,
-        lock_seconds: row.get(15)?,
-        lock_nanos: row.get(16)?,
-        status: row.get(17)?,
-        seal_key_id: row.get(18)?,
-        seal_nonce: row.get(19)?,
-        seal_ciphertext: row.get(20)?,
-        pin_hash: row.get(21)?,
-        enrolled_seconds: row.get(22)?,
-        enrolled_nanos: row.get(23)?,
-    })
+macro_rules! define_read_token {
+    ($($column:ident),*) => {
+        /// Reads a `tokens` row selected with every column in `TOKEN_COLUMNS` order.
+        fn read_token(row: &Row<'_>) -> rusqlite::Result<TokenRow> {
+            let mut index = 0usize;
+            let mut next = || {
+                index += 1;
+                index - 1
+            };
+            Ok(TokenRow {
+                $($column: row.get(next())?),*
+            })
+        }
+    };
 }
+for_each_token_column!(define_read_token);
 
 fn insert_audit(connection: &Connection, event: &AuditEvent) -> Result<(), StoreError> {
     let row = AuditRow::from_event(event);
@@ -239,35 +269,15 @@ fn insert_audit(connection: &Connection, event: &AuditEvent) -> Result<(), Store
     Ok(())
 }
 
-/// Writes every column of `row` into the statement's parameters ?1 to ?24.
-fn token_params(row: &TokenRow) -> [&dyn rusqlite::ToSql; 24] {
-    [
-        &row.id,
-        &row.version,
-        &row.kind,
-        &row.algorithm,
-        &row.digits,
-        &row.time_step,
-        &row.t0,
-        &row.next_counter,
-        &row.last_accepted_step,
-        &row.drift_steps,
-        &row.synced_seconds,
-        &row.synced_nanos,
-        &row.failures,
-        &row.lockouts,
-        &row.lock_kind,
-        &row.lock_seconds,
-        &row.lock_nanos,
-        &row.status,
-        &row.seal_key_id,
-        &row.seal_nonce,
-        &row.seal_ciphertext,
-        &row.pin_hash,
-        &row.enrolled_seconds,
-        &row.enrolled_nanos,
-    ]
+macro_rules! define_token_params {
+    ($($column:ident),*) => {
+        /// Every column of `row`, for the statement's parameters ?1 onwards.
+        fn token_params(row: &TokenRow) -> [&dyn rusqlite::ToSql; TOKEN_COLUMN_COUNT] {
+            [$(&row.$column),*]
+        }
+    };
 }
+for_each_token_column!(define_token_params);
 
 impl Store for SqliteStore {
     fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
@@ -289,7 +299,7 @@ impl Store for SqliteStore {
     fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
         let connection = self.connection();
         let row = connection
-            .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"))
+            .prepare_cached(&SELECT_TOKEN)
             .map_err(backend)?
             .query_row([id.as_str()], read_token)
             .optional()
@@ -393,5 +403,105 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         events.reverse();
         Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::UnixTime;
+    use crate::hotp::HotpParameters;
+    use crate::ocra::OcraSuite;
+    use crate::secret::Secret;
+    use crate::validator::audit::{Operation, Outcome};
+    use crate::validator::challenge::OcraState;
+    use crate::validator::record::{TokenKind, TokenState};
+    use crate::validator::seal::{Keyring, SealingKey};
+
+    fn record(id: &str) -> TokenRecord {
+        let id = TokenId::new(id).unwrap();
+        let keyring = Keyring::new(SealingKey::new(1, &[4; 32]).unwrap());
+        TokenRecord {
+            sealed_secret: keyring
+                .seal(&id, &Secret::from_bytes(b"12345678901234567890").unwrap())
+                .unwrap(),
+            id,
+            pin: None,
+            ocra_pin: None,
+            state: TokenState::new(TokenKind::event(HotpParameters::default(), 9)),
+            enrolled_at: UnixTime::from_secs(77),
+            version: 1,
+        }
+    }
+
+    fn enrolled(record: &TokenRecord) -> AuditEvent {
+        AuditEvent {
+            token: record.id.clone(),
+            at: UnixTime::from_secs(77),
+            operation: Operation::Enrol,
+            outcome: Outcome::Done,
+            offset: None,
+        }
+    }
+
+    #[test]
+    fn a_version_1_file_is_migrated_and_keeps_its_records() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v1.db");
+        let old = record("FOB-OLD");
+        {
+            // A file as version 1 of this library wrote it.
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(SCHEMA_V1).unwrap();
+            connection.execute_batch("PRAGMA user_version = 1").unwrap();
+            let row = TokenRow::from_record(&old);
+            let all = token_params(&row);
+            let v1_columns: Vec<&str> = TOKEN_COLUMNS.iter().take(24).copied().collect();
+            let placeholders: Vec<String> = (1..=24).map(|index| format!("?{index}")).collect();
+            connection
+                .execute(
+                    &format!(
+                        "INSERT INTO tokens ({}) VALUES ({})",
+                        v1_columns.join(", "),
+                        placeholders.join(", ")
+                    ),
+                    &all[..24],
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .connection()
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SQLITE_SCHEMA_VERSION);
+        assert_eq!(store.load(&old.id).unwrap(), Some(old));
+        // The new columns take a keypad token.
+        let mut keypad = record("FOB-NEW");
+        let suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:C-QN08".parse().unwrap();
+        keypad.state.ocra = Some(OcraState::new(suite, 5, UnixTime::EPOCH));
+        store.enrol(&keypad, &enrolled(&keypad)).unwrap();
+        drop(store);
+        // Opening again migrates nothing and reads both back.
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.load(&keypad.id).unwrap(), Some(keypad));
+        assert_eq!(store.list().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_newer_file_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v3.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 3")
+            .unwrap();
+        assert_eq!(
+            SqliteStore::open(&path).unwrap_err(),
+            StoreError::SchemaTooNew {
+                found: 3,
+                supported: 2
+            }
+        );
     }
 }

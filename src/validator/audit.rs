@@ -1,5 +1,5 @@
 //! The audit trail: who, when, what, verdict, reason, matched offset. Never a code,
-//! a PIN or a secret.
+//! an OCRA challenge or response, a PIN or a secret.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
@@ -30,6 +30,16 @@ pub enum Operation {
     Reseal,
     /// The server-side PIN was set, changed or removed.
     SetPin,
+    /// An OCRA challenge was issued (one-way challenge-response, a login).
+    Challenge,
+    /// An OCRA signature challenge was issued for a transfer.
+    SignatureChallenge,
+    /// An OCRA response to a challenge was checked.
+    VerifyResponse,
+    /// An OCRA signature of a transfer was checked.
+    VerifySignature,
+    /// The device PIN hash of an OCRA suite with `P` was replaced.
+    SetOcraPin,
 }
 
 impl Operation {
@@ -46,6 +56,11 @@ impl Operation {
             Operation::Delete => "delete",
             Operation::Reseal => "reseal",
             Operation::SetPin => "set_pin",
+            Operation::Challenge => "challenge",
+            Operation::SignatureChallenge => "signature_challenge",
+            Operation::VerifyResponse => "verify_response",
+            Operation::VerifySignature => "verify_signature",
+            Operation::SetOcraPin => "set_ocra_pin",
         }
     }
 
@@ -62,6 +77,11 @@ impl Operation {
             Operation::Delete,
             Operation::Reseal,
             Operation::SetPin,
+            Operation::Challenge,
+            Operation::SignatureChallenge,
+            Operation::VerifyResponse,
+            Operation::VerifySignature,
+            Operation::SetOcraPin,
         ]
         .into_iter()
         .find(|operation| operation.as_str() == name)
@@ -193,8 +213,20 @@ mod tests {
     #[test]
     fn operation_names_round_trip() {
         for name in [
-            "verify", "resync", "enrol", "unlock", "disable", "enable", "delete", "reseal",
+            "verify",
+            "resync",
+            "enrol",
+            "unlock",
+            "disable",
+            "enable",
+            "delete",
+            "reseal",
             "set_pin",
+            "challenge",
+            "signature_challenge",
+            "verify_response",
+            "verify_signature",
+            "set_ocra_pin",
         ] {
             assert_eq!(Operation::from_name(name).unwrap().as_str(), name);
         }

@@ -48,6 +48,17 @@ pub enum RejectReason {
     StoreFailure,
     /// Other validator nodes kept changing the token; the request gave up.
     Contention,
+    /// An OCRA response came for a token with no challenge issued (or no OCRA suite).
+    NoChallenge,
+    /// An OCRA response came for a challenge already spent by an earlier response,
+    /// right or wrong: a replay, or a second try.
+    ChallengeSpent,
+    /// An OCRA response came after its challenge's lifetime.
+    ChallengeExpired,
+    /// An OCRA signature was checked against another transfer than the one its
+    /// challenge was issued for, or a signature challenge was answered as a login
+    /// challenge or the other way round.
+    TransactionMismatch,
 }
 
 impl RejectReason {
@@ -68,6 +79,10 @@ impl RejectReason {
             RejectReason::SealBroken => "seal_broken",
             RejectReason::StoreFailure => "store_failure",
             RejectReason::Contention => "contention",
+            RejectReason::NoChallenge => "no_challenge",
+            RejectReason::ChallengeSpent => "challenge_spent",
+            RejectReason::ChallengeExpired => "challenge_expired",
+            RejectReason::TransactionMismatch => "transaction_mismatch",
         }
     }
 
@@ -81,7 +96,7 @@ impl RejectReason {
     }
 }
 
-const ALL_REASONS: [RejectReason; 13] = [
+const ALL_REASONS: [RejectReason; 17] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
     RejectReason::WrongPin,
@@ -95,6 +110,10 @@ const ALL_REASONS: [RejectReason; 13] = [
     RejectReason::SealBroken,
     RejectReason::StoreFailure,
     RejectReason::Contention,
+    RejectReason::NoChallenge,
+    RejectReason::ChallengeSpent,
+    RejectReason::ChallengeExpired,
+    RejectReason::TransactionMismatch,
 ];
 
 impl fmt::Display for RejectReason {
@@ -170,19 +189,11 @@ pub fn decide(
     };
     let mut next = *state;
     if let Some(rejection) = refuse_without_counting(&mut next, now) {
-        return Decision {
-            verdict: Verdict::Rejected(rejection),
-            state: next,
-        };
+        return reject_without_counting(next, rejection);
     }
     let window = match search {
         Ok(window) => window,
-        Err(reason) => {
-            return Decision {
-                verdict: Verdict::Rejected(reason),
-                state: next,
-            };
-        }
+        Err(reason) => return reject_without_counting(next, reason),
     };
     let Some(found) = found else {
         return fail(policy, next, RejectReason::Malformed, now);
@@ -264,6 +275,15 @@ pub fn decide_resync(
     }
 }
 
+/// A rejection that counts nothing: a locked or disabled token, a clock or counter at
+/// its end.
+pub(crate) fn reject_without_counting(state: TokenState, reason: RejectReason) -> Decision {
+    Decision {
+        verdict: Verdict::Rejected(reason),
+        state,
+    }
+}
+
 /// The positions to search, and the position the offsets are measured from.
 #[derive(Debug, Clone, Copy)]
 struct SearchWindow {
@@ -340,7 +360,12 @@ fn resync_window(
 
 /// The extra steps each way a crystal off by `drift_tolerance_ppm` could have moved
 /// since the drift was last learned, rounded up and capped.
-fn drift_extension(policy: &Policy, time_step: u64, synced_at: UnixTime, now: UnixTime) -> u64 {
+pub(crate) fn drift_extension(
+    policy: &Policy,
+    time_step: u64,
+    synced_at: UnixTime,
+    now: UnixTime,
+) -> u64 {
     if policy.drift_tolerance_ppm == 0 || time_step == 0 {
         return 0;
     }
@@ -425,7 +450,10 @@ fn consecutive_pair(
 }
 
 /// Rejects a disabled or locked token; clears a back-off lock that has run out.
-fn refuse_without_counting(state: &mut TokenState, now: UnixTime) -> Option<RejectReason> {
+pub(crate) fn refuse_without_counting(
+    state: &mut TokenState,
+    now: UnixTime,
+) -> Option<RejectReason> {
     if state.status == Status::Disabled {
         return Some(RejectReason::Disabled);
     }
@@ -461,19 +489,34 @@ fn accept(
             }
         }
     }
+    succeed(
+        state,
+        Acceptance {
+            position,
+            offset: signed_difference(position, reference),
+        },
+    )
+}
+
+/// An acceptance: the failure count and any back-off are cleared (RFC 4226 §7.3
+/// counts consecutive failures).
+pub(crate) fn succeed(mut state: TokenState, acceptance: Acceptance) -> Decision {
     state.failures = 0;
     state.lockouts = 0;
     state.lock = Lock::Unlocked;
     Decision {
-        verdict: Verdict::Accepted(Acceptance {
-            position,
-            offset: signed_difference(position, reference),
-        }),
+        verdict: Verdict::Accepted(acceptance),
         state,
     }
 }
 
-fn fail(policy: &Policy, mut state: TokenState, reason: RejectReason, now: UnixTime) -> Decision {
+/// A rejection that counts a failure, locking the token at the policy's limit.
+pub(crate) fn fail(
+    policy: &Policy,
+    mut state: TokenState,
+    reason: RejectReason,
+    now: UnixTime,
+) -> Decision {
     state.failures = state.failures.saturating_add(1);
     if state.failures >= policy.failure_limit {
         state.lock = match policy.lockout {

@@ -2,7 +2,9 @@
 //! server-side PINs, the audit trail, and the `Validator` that ties them to a store.
 
 pub(crate) mod audit;
+pub(crate) mod challenge;
 pub(crate) mod decision;
+pub(crate) mod ocra_decision;
 pub(crate) mod pin;
 pub(crate) mod policy;
 pub(crate) mod record;

@@ -36,6 +36,12 @@ pub enum Lockout {
 /// | `learn_drift` | on | RFC 6238 §6; peers update the time shift after every success |
 /// | `drift_tolerance_ppm` | 15 ppm | real fobs drift 4 to 12 ppm |
 /// | `max_drift_extension` | 10 steps | bounds the extra steps for long-idle tokens |
+/// | `challenge_lifetime` | 5 minutes | time to read a challenge, type it into a keypad fob with its PIN and type back the response; the lifetime privacyIDEA gives its challenges (`challenge_validity_time`, 120 s) is tight for a transfer the customer also has to read |
+///
+/// OCRA (keypad) responses use the same rules in the suite's own units: the counter
+/// look-ahead is `hotp_look_ahead`, the time window `totp_window` steps of the suite's
+/// time step around its learned drift, widened by the same drift tolerance. Each
+/// challenge is single-use and expires after `challenge_lifetime`.
 ///
 /// The window around the learned drift widens by the steps a crystal drifting by
 /// `drift_tolerance_ppm` could have moved since the token's last accepted code, at
@@ -69,6 +75,9 @@ pub struct Policy {
     pub drift_tolerance_ppm: u32,
     /// The most steps the drift tolerance adds on each side.
     pub max_drift_extension: u64,
+    /// How long an issued OCRA challenge is accepted. At least a second, at most
+    /// [`MAX_CHALLENGE_LIFETIME`].
+    pub challenge_lifetime: Duration,
 }
 
 impl Default for Policy {
@@ -82,9 +91,17 @@ impl Default for Policy {
             learn_drift: true,
             drift_tolerance_ppm: 15,
             max_drift_extension: 10,
+            challenge_lifetime: DEFAULT_CHALLENGE_LIFETIME,
         }
     }
 }
+
+/// How long an OCRA challenge is accepted unless the policy says otherwise.
+pub const DEFAULT_CHALLENGE_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+/// The longest challenge lifetime a policy accepts: a challenge that lives longer is
+/// one an attacker who has seen it has longer to get answered.
+pub const MAX_CHALLENGE_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 /// Windows larger than this are refused: each step costs an HMAC per wrong guess, so a
 /// huge window is both a guessing aid and a denial-of-service lever.
@@ -96,8 +113,9 @@ impl Policy {
     /// # Errors
     ///
     /// [`ValidatorError::Policy`] for a zero failure limit, a window over
-    /// [`MAX_WINDOW`], a resync window smaller than the look-ahead, or a back-off
-    /// whose maximum is below its initial length.
+    /// [`MAX_WINDOW`], a resync window smaller than the look-ahead, a back-off
+    /// whose maximum is below its initial length, or a challenge lifetime under a
+    /// second or over [`MAX_CHALLENGE_LIFETIME`].
     pub fn validate(&self) -> Result<(), ValidatorError> {
         let fail = |reason: &str| {
             Err(ValidatorError::Policy {
@@ -119,6 +137,11 @@ impl Policy {
         }
         if self.resync_window < self.hotp_look_ahead {
             return fail("resync_window must be at least hotp_look_ahead");
+        }
+        if self.challenge_lifetime < Duration::from_secs(1)
+            || self.challenge_lifetime > MAX_CHALLENGE_LIFETIME
+        {
+            return fail("challenge_lifetime must be between 1 second and 1 hour");
         }
         if let Lockout::Backoff { initial, maximum } = self.lockout
             && (initial.is_zero() || maximum < initial)
@@ -164,5 +187,20 @@ mod tests {
             ..Policy::default()
         };
         assert!(backwards.validate().is_err());
+        for lifetime in [
+            Duration::ZERO,
+            MAX_CHALLENGE_LIFETIME + Duration::from_secs(1),
+        ] {
+            let policy = Policy {
+                challenge_lifetime: lifetime,
+                ..Policy::default()
+            };
+            assert!(policy.validate().is_err(), "{lifetime:?}");
+        }
+        let hour = Policy {
+            challenge_lifetime: MAX_CHALLENGE_LIFETIME,
+            ..Policy::default()
+        };
+        assert_eq!(hour.validate(), Ok(()));
     }
 }

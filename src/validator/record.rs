@@ -9,6 +9,7 @@ use crate::error::TokenIdError;
 use crate::hotp::HotpParameters;
 use crate::parameters::OtpParameters;
 use crate::totp::TotpParameters;
+use crate::validator::challenge::OcraState;
 use crate::validator::pin::PinHash;
 use crate::validator::seal::SealedSecret;
 
@@ -174,10 +175,20 @@ pub enum Status {
 
 /// The part of a token's record that verification changes: small, `Copy`, and all
 /// the pure decision needs.
+///
+/// A keypad fob is one token with two ways to answer: the codes its button shows
+/// (`kind`) and the OCRA responses its keypad computes (`ocra`), from the same secret,
+/// behind the same PIN. One record carries both, so the failure count, the lock and the
+/// administrator's switch are the device's: guesses against either mode count towards
+/// one limit, and disabling a lost fob stops its logins and its transfer signatures
+/// with one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TokenState {
     /// How codes are made and how far the token has got.
     pub kind: TokenKind,
+    /// The keypad's OCRA suite, counter, drift and open challenge, for tokens that
+    /// answer challenges; `None` otherwise.
+    pub ocra: Option<OcraState>,
     /// Consecutive failed attempts since the last success.
     pub failures: u32,
     /// Lockouts since the last success, for a growing back-off.
@@ -194,6 +205,7 @@ impl TokenState {
     pub fn new(kind: TokenKind) -> Self {
         Self {
             kind,
+            ocra: None,
             failures: 0,
             lockouts: 0,
             lock: Lock::Unlocked,
@@ -207,8 +219,8 @@ impl TokenState {
 /// # Security
 ///
 /// The secret is only ever here sealed (AES-256-GCM under the application's key, with
-/// the token id as associated data), and the server-side PIN only as an Argon2id
-/// hash; a store holds nothing that yields a code. `version` increases by one with
+/// the token id as associated data), the OCRA PIN hash sealed the same way, and the
+/// server-side PIN only as an Argon2id hash; a store holds nothing that yields a code. `version` increases by one with
 /// every change, and stores update a record only if its version is unchanged
 /// (compare-and-swap), which is what makes a code acceptable at most once across
 /// validator nodes.
@@ -220,6 +232,10 @@ pub struct TokenRecord {
     pub sealed_secret: SealedSecret,
     /// The optional server-side PIN, hashed.
     pub pin: Option<PinHash>,
+    /// For an OCRA suite with a PIN (`P`): the device PIN's hash under the suite's
+    /// hash, sealed like the secret but under its own associated data
+    /// ([`Keyring::seal_ocra_pin_hash`](crate::Keyring::seal_ocra_pin_hash)).
+    pub ocra_pin: Option<SealedSecret>,
     /// What verification changes.
     pub state: TokenState,
     /// When the token was enrolled.

@@ -20,10 +20,22 @@ const TAG_LEN: usize = 16;
 /// with this one, and separates it from the token id.
 const ASSOCIATED_DATA_PREFIX: &[u8] = b"otpfob sealed secret v1\0";
 
-/// A token secret encrypted and authenticated under a [`SealingKey`].
+/// Associated data prefix of an OCRA PIN hash: another purpose, so a sealed PIN hash
+/// copied into a record's secret (or the other way round) does not open.
+const PIN_HASH_ASSOCIATED_DATA_PREFIX: &[u8] = b"otpfob sealed OCRA PIN hash v1\0";
+
+/// Room for the longest prefix.
+const MAX_PREFIX_LEN: usize = 32;
+const _: () = assert!(
+    ASSOCIATED_DATA_PREFIX.len() <= MAX_PREFIX_LEN
+        && PIN_HASH_ASSOCIATED_DATA_PREFIX.len() <= MAX_PREFIX_LEN
+);
+
+/// A token secret (or an OCRA PIN hash) encrypted and authenticated under a
+/// [`SealingKey`].
 ///
-/// The token id is the associated data: a sealed secret copied onto another token's
-/// record does not open.
+/// The token id and the purpose are the associated data: a sealed secret copied onto
+/// another token's record, or into the PIN hash's place, does not open.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SealedSecret {
     /// Which key of the keyring sealed it.
@@ -158,13 +170,71 @@ impl Keyring {
     ///
     /// [`SealError::RandomSource`] if no nonce can be drawn.
     pub fn seal(&self, token: &TokenId, secret: &Secret) -> Result<SealedSecret, SealError> {
+        self.seal_bytes(ASSOCIATED_DATA_PREFIX, token, secret.expose_bytes())
+    }
+
+    /// Seals the device PIN's hash of an OCRA suite with a PIN (`P`) for token
+    /// `token`, like [`Keyring::seal`] but under its own associated data.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::RandomSource`] if no nonce can be drawn.
+    ///
+    /// # Security
+    ///
+    /// The hash of a PIN of a few digits is as guessable as the PIN: it must never be
+    /// stored in the clear.
+    pub fn seal_ocra_pin_hash(
+        &self,
+        token: &TokenId,
+        pin_hash: &[u8],
+    ) -> Result<SealedSecret, SealError> {
+        self.seal_bytes(PIN_HASH_ASSOCIATED_DATA_PREFIX, token, pin_hash)
+    }
+
+    /// Opens a sealed OCRA PIN hash of token `token`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Keyring::open`]; a sealed secret does not open as a PIN hash.
+    pub fn open_ocra_pin_hash(
+        &self,
+        token: &TokenId,
+        sealed: &SealedSecret,
+    ) -> Result<Secret, SealError> {
+        let plaintext = self.open_with(PIN_HASH_ASSOCIATED_DATA_PREFIX, token, sealed)?;
+        Secret::from_bytes(&plaintext).map_err(|_| SealError::Unauthentic {
+            token: token.to_string(),
+        })
+    }
+
+    /// Opens a sealed OCRA PIN hash and seals it again under the current key.
+    ///
+    /// # Errors
+    ///
+    /// As [`Keyring::open_ocra_pin_hash`] and [`Keyring::seal_ocra_pin_hash`].
+    pub fn reseal_ocra_pin_hash(
+        &self,
+        token: &TokenId,
+        sealed: &SealedSecret,
+    ) -> Result<SealedSecret, SealError> {
+        let pin_hash = self.open_ocra_pin_hash(token, sealed)?;
+        self.seal_ocra_pin_hash(token, pin_hash.expose_bytes())
+    }
+
+    fn seal_bytes(
+        &self,
+        prefix: &[u8],
+        token: &TokenId,
+        plaintext: &[u8],
+    ) -> Result<SealedSecret, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|error| SealError::RandomSource {
             reason: error.to_string(),
         })?;
-        let mut ciphertext = Vec::with_capacity(secret.len() + TAG_LEN);
-        ciphertext.extend_from_slice(secret.expose_bytes());
-        let (associated_data, associated_len) = associated_data(token);
+        let mut ciphertext = Vec::with_capacity(plaintext.len() + TAG_LEN);
+        ciphertext.extend_from_slice(plaintext);
+        let (associated_data, associated_len) = associated_data(prefix, token);
         let tag = self
             .current
             .cipher
@@ -203,6 +273,15 @@ impl Keyring {
         token: &TokenId,
         sealed: &SealedSecret,
     ) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        self.open_with(ASSOCIATED_DATA_PREFIX, token, sealed)
+    }
+
+    fn open_with(
+        &self,
+        prefix: &[u8],
+        token: &TokenId,
+        sealed: &SealedSecret,
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
         let key = self.key(sealed.key_id).ok_or(SealError::UnknownKey {
             key_id: sealed.key_id,
         })?;
@@ -217,7 +296,7 @@ impl Keyring {
         let (body, tag) = sealed.ciphertext.split_at(body_len);
         let tag = Tag::try_from(tag).map_err(|_| unauthentic())?;
         let mut plaintext = Zeroizing::new(body.to_vec());
-        let (associated_data, associated_len) = associated_data(token);
+        let (associated_data, associated_len) = associated_data(prefix, token);
         key.cipher
             .decrypt_inout_detached(
                 &Nonce::from(sealed.nonce),
@@ -244,15 +323,21 @@ impl Keyring {
     }
 }
 
-/// The associated data for `token`, on the stack: the prefix, then the id's bytes.
+/// The associated data for `token`, on the stack: the purpose's prefix, then the
+/// id's bytes.
 fn associated_data(
+    prefix: &[u8],
     token: &TokenId,
-) -> ([u8; ASSOCIATED_DATA_PREFIX.len() + MAX_TOKEN_ID_LEN], usize) {
-    let mut data = [0u8; ASSOCIATED_DATA_PREFIX.len() + MAX_TOKEN_ID_LEN];
-    let id = token.as_str().as_bytes();
-    let total = ASSOCIATED_DATA_PREFIX.len() + id.len();
-    data[..ASSOCIATED_DATA_PREFIX.len()].copy_from_slice(ASSOCIATED_DATA_PREFIX);
-    data[ASSOCIATED_DATA_PREFIX.len()..total].copy_from_slice(id);
+) -> ([u8; MAX_PREFIX_LEN + MAX_TOKEN_ID_LEN], usize) {
+    let mut data = [0u8; MAX_PREFIX_LEN + MAX_TOKEN_ID_LEN];
+    let mut total = 0;
+    for (slot, byte) in data
+        .iter_mut()
+        .zip(prefix.iter().chain(token.as_str().as_bytes()))
+    {
+        *slot = *byte;
+        total += 1;
+    }
     (data, total)
 }
 
@@ -338,6 +423,38 @@ mod tests {
                 .with_previous(SealingKey::new(7, &[2; 32]).unwrap())
                 .unwrap_err(),
             SealError::DuplicateKeyId { key_id: 7 }
+        );
+    }
+
+    #[test]
+    fn pin_hashes_and_secrets_do_not_open_as_each_other() {
+        let ring = keyring();
+        let token = id("FOB-1");
+        let hash = [0x71; 20];
+        let sealed_hash = ring.seal_ocra_pin_hash(&token, &hash).unwrap();
+        assert_eq!(
+            ring.open_ocra_pin_hash(&token, &sealed_hash)
+                .unwrap()
+                .expose_bytes(),
+            hash
+        );
+        assert!(ring.open(&token, &sealed_hash).is_err());
+        let sealed_secret = ring
+            .seal(&token, &Secret::from_bytes(&hash).unwrap())
+            .unwrap();
+        assert!(ring.open_ocra_pin_hash(&token, &sealed_secret).is_err());
+        assert!(ring.open_ocra_pin_hash(&id("FOB-2"), &sealed_hash).is_err());
+        let rotated = Keyring::new(SealingKey::new(8, &[3; 32]).unwrap())
+            .with_previous(ring.current().clone())
+            .unwrap();
+        let resealed = rotated.reseal_ocra_pin_hash(&token, &sealed_hash).unwrap();
+        assert_eq!(resealed.key_id, 8);
+        assert_eq!(
+            rotated
+                .open_ocra_pin_hash(&token, &resealed)
+                .unwrap()
+                .expose_bytes(),
+            hash
         );
     }
 

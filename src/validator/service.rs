@@ -7,19 +7,24 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::clock::{SystemClock, TimeSource, UnixTime};
 use crate::code::Code;
 use crate::device::FactoryRecord;
-use crate::error::{StoreError, ValidatorError};
+use crate::error::{OcraError, StoreError, ValidatorError};
 use crate::hotp::{Hotp, HotpParameters};
+use crate::ocra::{Challenge, Ocra, OcraSuite, Password, SigningNonce, Transaction, password_hash};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 use crate::store::{Store, Swap};
 use crate::validator::audit::{AuditEvent, AuditSink, Operation, Outcome};
+use crate::validator::challenge::{
+    ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
+};
 use crate::validator::decision::{
     Acceptance, Decision, RejectReason, Verdict, decide, decide_resync,
 };
+use crate::validator::ocra_decision::{OcraAttempt, decide_ocra};
 use crate::validator::pin::{PinHash, PinHashing, pin_matches};
 use crate::validator::policy::Policy;
 use crate::validator::record::{Lock, Status, TokenId, TokenKind, TokenRecord, TokenState};
-use crate::validator::seal::Keyring;
+use crate::validator::seal::{Keyring, SealedSecret};
 
 /// How many times a request reloads and retries after another node changed the token.
 pub const MAX_ATTEMPTS: u32 = 16;
@@ -207,18 +212,91 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Bad parameters, a bad PIN, a sealing failure, or a store error (including an id
     /// already enrolled).
     pub fn enrol(&self, enrolment: Enrolment<'_>) -> Result<(), ValidatorError> {
+        self.enrol_record(enrolment, None)
+    }
+
+    /// Enrols a new token with a keypad: its codes as [`Validator::enrol`] does, and
+    /// its RFC 6287 OCRA suite, first OCRA counter and, for a suite with a PIN (`P`),
+    /// the device PIN's hash, sealed like the secret (never stored in the clear).
+    ///
+    /// One record carries both ways the device answers, so they share one failure
+    /// count, one lock and one status (see [`TokenState`]). Every token has codes
+    /// (`enrolment.kind`): a device that only answers challenges is enrolled with the
+    /// parameters it would show codes with, and [`Validator::verify`] then checks codes
+    /// nobody without the secret can make, under the same failure limit.
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::enrol`], and [`ValidatorError::OcraSuite`] for a suite with
+    /// session information (`S`), which no request carries;
+    /// [`ValidatorError::Ocra`] for a `P` suite without a PIN ([`OcraError::Missing`]),
+    /// a PIN for a suite without `P` ([`OcraError::NotInSuite`]), an empty PIN or a
+    /// hash of the wrong length.
+    ///
+    /// ```
+    /// use otpfob::{Enrolment, Keyring, ManualClock, MemoryStore, OcraEnrolment, Password};
+    /// use otpfob::{SealingKey, Secret, TimeSource, TokenId, TokenKind, TotpParameters, Validator};
+    ///
+    /// let clock = ManualClock::at_secs(1_767_225_600);
+    /// let bank = Validator::new(MemoryStore::new(), clock.clone(), Keyring::new(SealingKey::generate(1)?));
+    /// let secret = Secret::generate_default()?;
+    /// let id = TokenId::new("FOB-0001234")?;
+    /// bank.enrol_with_ocra(
+    ///     Enrolment { id: id.clone(), secret: &secret, kind: TokenKind::time(TotpParameters::default(), clock.now()), pin: None },
+    ///     OcraEnrolment { suite: "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1".parse()?, counter: 0, pin: Some(Password::Pin(b"2468")) },
+    /// )?;
+    /// let state = bank.state(&id)?.unwrap();
+    /// assert_eq!(state.ocra.unwrap().next_counter, Some(0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn enrol_with_ocra(
+        &self,
+        enrolment: Enrolment<'_>,
+        ocra: OcraEnrolment<'_>,
+    ) -> Result<(), ValidatorError> {
+        self.enrol_record(enrolment, Some(ocra))
+    }
+
+    fn enrol_record(
+        &self,
+        enrolment: Enrolment<'_>,
+        ocra: Option<OcraEnrolment<'_>>,
+    ) -> Result<(), ValidatorError> {
         enrolment.kind.parameters().validate()?;
+        let now = self.clock.now();
+        let mut state = TokenState::new(enrolment.kind);
+        let mut ocra_pin = None;
+        if let Some(ocra) = ocra {
+            check_suite(&ocra.suite)?;
+            ocra_pin = match (ocra.suite.pin_hash(), ocra.pin) {
+                (Some(hash), Some(pin)) => Some(self.seal_ocra_pin(&enrolment.id, hash, pin)?),
+                (Some(_), None) => {
+                    return Err(OcraError::Missing {
+                        part: crate::error::DataInputPart::Password,
+                    }
+                    .into());
+                }
+                (None, Some(_)) => {
+                    return Err(OcraError::NotInSuite {
+                        part: crate::error::DataInputPart::Password,
+                    }
+                    .into());
+                }
+                (None, None) => None,
+            };
+            state.ocra = Some(OcraState::new(ocra.suite, ocra.counter, now));
+        }
         let sealed_secret = self.keyring.seal(&enrolment.id, enrolment.secret)?;
         let pin = enrolment
             .pin
             .map(|pin| self.pin_hashing.hash(pin))
             .transpose()?;
-        let now = self.clock.now();
         let record = TokenRecord {
             id: enrolment.id,
             sealed_secret,
             pin,
-            state: TokenState::new(enrolment.kind),
+            ocra_pin,
+            state,
             enrolled_at: now,
             version: 1,
         };
@@ -230,12 +308,14 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
 
     /// Enrols a fob from its vendor's factory record: the serial becomes the token id;
     /// an event fob starts at the record's first counter; a time fob's drift tolerance
-    /// counts from the record's issue time, when the factory set its clock.
+    /// counts from the record's issue time, when the factory set its clock. A keypad
+    /// fob's OCRA suite, first OCRA counter and (for `P` suites) PIN hash are enrolled
+    /// in the same record ([`Validator::enrol_with_ocra`]).
     ///
     /// # Errors
     ///
-    /// As [`Validator::enrol`], and [`ValidatorError::TokenId`] for a serial that is
-    /// not a valid token id.
+    /// As [`Validator::enrol_with_ocra`], and [`ValidatorError::TokenId`] for a serial
+    /// that is not a valid token id.
     ///
     /// ```
     /// use otpfob::{Device, KeyFob, Keyring, ManualClock, MemoryStore, SealingKey};
@@ -263,12 +343,21 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             OtpParameters::Hotp(parameters) => TokenKind::event(parameters, record.initial_counter),
             OtpParameters::Totp(parameters) => TokenKind::time(parameters, record.issued_at),
         };
-        self.enrol(Enrolment {
+        let enrolment = Enrolment {
             id: id.clone(),
             secret: &record.secret,
             kind,
             pin,
-        })?;
+        };
+        let ocra = record.ocra_suite.map(|suite| OcraEnrolment {
+            suite,
+            counter: record.ocra_counter,
+            pin: record
+                .ocra_pin_hash
+                .as_ref()
+                .map(|hash| Password::Hash(hash.expose_bytes())),
+        });
+        self.enrol_record(enrolment, ocra)?;
         Ok(id)
     }
 
@@ -333,17 +422,20 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         code: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(
-            id,
-            Operation::Verify,
-            pin,
-            |policy, state, generator, pin_ok, now| {
-                // Unparseable input counts like any wrong code: a garbled guess is a guess.
-                let code = Code::parse(code.trim(), generator.parameters().digits)
-                    .unwrap_or_else(|_| malformed_code(generator));
-                decide(policy, state, generator, &code, pin_ok, now)
-            },
-        )
+        self.run(id, Operation::Verify, pin, |record, pin_ok, now| {
+            let generator = self.generator(record)?;
+            // Unparseable input counts like any wrong code: a garbled guess is a guess.
+            let code = Code::parse(code.trim(), generator.parameters().digits)
+                .unwrap_or_else(|_| malformed_code(&generator));
+            Ok(decide(
+                &self.policy,
+                &record.state,
+                &generator,
+                &code,
+                pin_ok,
+                now,
+            ))
+        })
     }
 
     /// Resynchronises a token from two consecutive codes (RFC 4226 §7.4): for a time
@@ -360,27 +452,251 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         second: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(
+        self.run(id, Operation::Resync, pin, |record, pin_ok, now| {
+            let generator = self.generator(record)?;
+            let digits = generator.parameters().digits;
+            let bogus = malformed_code(&generator);
+            let first = Code::parse(first.trim(), digits).unwrap_or(bogus);
+            let second = Code::parse(second.trim(), digits).unwrap_or(bogus);
+            Ok(decide_resync(
+                &self.policy,
+                &record.state,
+                &generator,
+                &first,
+                &second,
+                pin_ok,
+                now,
+            ))
+        })
+    }
+
+    /// Issues a one-way OCRA challenge (a login or a confirmation) for a keypad token:
+    /// a random question of the suite's format and full length
+    /// ([`Challenge::generate`]), accepted until the policy's
+    /// [`challenge_lifetime`](Policy::challenge_lifetime) (5 minutes by default) has
+    /// passed. Show the customer `challenge`; [`Validator::verify_response`] checks
+    /// the response.
+    ///
+    /// The token keeps one challenge: a new one replaces any still open, which is then
+    /// never accepted. The token's lock and status are not looked at, so the page
+    /// looks the same for every token; the verification rejects a locked or disabled
+    /// one.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::NoOcra`] for a token without an OCRA suite,
+    /// [`ValidatorError::Ocra`] if the operating system has no randomness,
+    /// [`StoreError::NotEnrolled`], store errors, contention.
+    ///
+    /// ```
+    /// use otpfob::{Device, KeyFob, Keyring, ManualClock, MemoryStore, RejectReason};
+    /// use otpfob::{SealingKey, TotpParameters, Validator};
+    ///
+    /// let world = ManualClock::at_secs(1_767_225_600);
+    /// let (mut fob, record) = KeyFob::builder("FOB-0001234", TotpParameters::default())
+    ///     .pin("4821")
+    ///     .ocra("OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1".parse()?)
+    ///     .build(world.clone())?;
+    /// let bank = Validator::new(MemoryStore::new(), world.clone(), Keyring::new(SealingKey::generate(1)?));
+    /// let id = bank.enrol_factory_record(&record, None)?;
+    ///
+    /// let issued = bank.issue_challenge(&id)?;
+    /// fob.enter_pin("4821")?;
+    /// let response = fob.respond(issued.challenge.as_str())?.code().to_string();
+    /// assert!(bank.verify_response(&id, &response, None).is_ok());
+    /// // The challenge is spent: the same response again is rejected.
+    /// let again = bank.verify_response(&id, &response, None).unwrap_err();
+    /// assert_eq!(again.reason(), RejectReason::ChallengeSpent);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn issue_challenge(&self, id: &TokenId) -> Result<IssuedChallenge, ValidatorError> {
+        self.issue(id, None)
+    }
+
+    /// Issues an OCRA signature challenge for a transfer (RFC 6287 §7.3): a fresh
+    /// [`SigningNonce`], and the challenge
+    /// [`Transaction::signature_challenge`] derives from the transfer and the nonce.
+    /// The token's record keeps the nonce and the transfer's digest
+    /// ([`TransactionCommitment`]) until [`Validator::verify_signature`] is given
+    /// the transfer again with the signature; the challenge lives as long as one from
+    /// [`Validator::issue_challenge`] and replaces any still open.
+    ///
+    /// # Security
+    ///
+    /// The customer cannot read the transfer out of the challenge: show the transfer's
+    /// amount, currency and beneficiary beside it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::issue_challenge`].
+    pub fn issue_signature_challenge(
+        &self,
+        id: &TokenId,
+        transaction: &Transaction,
+    ) -> Result<IssuedChallenge, ValidatorError> {
+        self.issue(id, Some(transaction))
+    }
+
+    fn issue(
+        &self,
+        id: &TokenId,
+        transaction: Option<&Transaction>,
+    ) -> Result<IssuedChallenge, ValidatorError> {
+        let now = self.clock.now();
+        let expires_at = now.plus(self.policy.challenge_lifetime);
+        let operation = match transaction {
+            None => Operation::Challenge,
+            Some(_) => Operation::SignatureChallenge,
+        };
+        self.administer_at(id, operation, now, |record| {
+            let keypad = record
+                .state
+                .ocra
+                .as_mut()
+                .ok_or_else(|| ValidatorError::NoOcra {
+                    token: record.id.to_string(),
+                })?;
+            let issued = match transaction {
+                None => IssuedChallenge {
+                    challenge: Challenge::generate(keypad.suite.question())?,
+                    expires_at,
+                    transaction: None,
+                },
+                Some(transaction) => {
+                    let nonce = SigningNonce::generate()?;
+                    IssuedChallenge {
+                        challenge: transaction.signature_challenge(&keypad.suite, &nonce),
+                        expires_at,
+                        transaction: Some(TransactionCommitment::new(transaction, nonce)),
+                    }
+                }
+            };
+            keypad.challenge = ChallengeSlot::Open(issued);
+            Ok(issued)
+        })
+    }
+
+    /// Checks an OCRA response, as typed (`"1234 5678"` is fine), to the challenge
+    /// [`Validator::issue_challenge`] issued for the token, with the server-side PIN if
+    /// the token has one. The first response spends the challenge, whether it is
+    /// accepted or not; see [`decide_ocra`] for every rule. A request that fails
+    /// before the decision (an unknown token, a seal that does not open, a store
+    /// failure) changes nothing and is rejected.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] for anything but an acceptance: no open challenge, a spent or
+    /// expired one, a signature challenge, a wrong or malformed response, a wrong PIN,
+    /// a locked, disabled or unknown token, a store failure.
+    pub fn verify_response(
+        &self,
+        id: &TokenId,
+        response: &str,
+        pin: Option<&str>,
+    ) -> Result<Acceptance, Rejected> {
+        self.verify_ocra(id, Operation::VerifyResponse, None, response, pin)
+    }
+
+    /// Checks an OCRA signature of `transaction`, as typed, against the signature
+    /// challenge [`Validator::issue_signature_challenge`] issued for the token: pass
+    /// the transfer exactly as it will be executed. A signature for another transfer
+    /// (one cent more, another account) is rejected, as is one for a challenge that is
+    /// spent or expired.
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::verify_response`], and [`Rejected`] with
+    /// [`RejectReason::TransactionMismatch`] for another transfer or a login challenge.
+    ///
+    /// ```
+    /// use otpfob::{Currency, Device, KeyFob, Keyring, ManualClock, MemoryStore};
+    /// use otpfob::{RejectReason, SealingKey, TotpParameters, Transaction, Validator};
+    ///
+    /// let world = ManualClock::at_secs(1_767_225_600);
+    /// let (mut fob, record) = KeyFob::builder("FOB-0001234", TotpParameters::default())
+    ///     .pin("4821")
+    ///     .ocra("OCRA-1:HOTP-SHA256-8:QN08-T1M".parse()?)
+    ///     .build(world.clone())?;
+    /// let bank = Validator::new(MemoryStore::new(), world.clone(), Keyring::new(SealingKey::generate(1)?));
+    /// let id = bank.enrol_factory_record(&record, None)?;
+    ///
+    /// let transfer = Transaction::new(125_000, Currency::new("EUR")?, "DE89370400440532013000", None)?;
+    /// let issued = bank.issue_signature_challenge(&id, &transfer)?;
+    /// fob.enter_pin("4821")?;
+    /// let signature = fob.respond(issued.challenge.as_str())?.code().to_string();
+    ///
+    /// let tampered = Transaction::new(925_000, Currency::new("EUR")?, "DE89370400440532013000", None)?;
+    /// let rejected = bank.verify_signature(&id, &tampered, &signature, None).unwrap_err();
+    /// assert_eq!(rejected.reason(), RejectReason::TransactionMismatch);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_signature(
+        &self,
+        id: &TokenId,
+        transaction: &Transaction,
+        response: &str,
+        pin: Option<&str>,
+    ) -> Result<Acceptance, Rejected> {
+        self.verify_ocra(
             id,
-            Operation::Resync,
+            Operation::VerifySignature,
+            Some(transaction),
+            response,
             pin,
-            |policy, state, generator, pin_ok, now| {
-                let digits = generator.parameters().digits;
-                let bogus = malformed_code(generator);
-                let first = Code::parse(first, digits).unwrap_or(bogus);
-                let second = Code::parse(second, digits).unwrap_or(bogus);
-                decide_resync(policy, state, generator, &first, &second, pin_ok, now)
-            },
         )
     }
 
-    /// Load, open, check PIN, decide, store; retried on conflict.
+    fn verify_ocra(
+        &self,
+        id: &TokenId,
+        operation: Operation,
+        transaction: Option<&Transaction>,
+        response: &str,
+        pin: Option<&str>,
+    ) -> Result<Acceptance, Rejected> {
+        self.run(id, operation, pin, |record, pin_ok, now| {
+            let keypad = record.state.ocra.ok_or(RejectReason::NoChallenge)?;
+            let secret = self
+                .keyring
+                .open(&record.id, &record.sealed_secret)
+                .map_err(|_| RejectReason::SealBroken)?;
+            let ocra = Ocra::new(&secret, keypad.suite);
+            let pin_hash = match (keypad.suite.pin_hash(), &record.ocra_pin) {
+                (Some(_), Some(sealed)) => Some(
+                    self.keyring
+                        .open_ocra_pin_hash(&record.id, sealed)
+                        .map_err(|_| RejectReason::SealBroken)?,
+                ),
+                // Enrolment refuses a P suite without its PIN hash.
+                (Some(_), None) => return Err(RejectReason::StoreFailure),
+                (None, _) => None,
+            };
+            let response = keypad.suite.parse_response(response).ok();
+            let attempt = OcraAttempt {
+                response: response.as_ref(),
+                transaction,
+                pin_hash: pin_hash.as_ref().map(Secret::expose_bytes),
+                pin_ok,
+            };
+            Ok(decide_ocra(
+                &self.policy,
+                &record.state,
+                &ocra,
+                &attempt,
+                now,
+            ))
+        })
+    }
+
+    /// Load, open, check PIN, decide, store; retried on conflict. `decide_with` opens
+    /// what it needs from the record and takes the pure decision; an error is a
+    /// rejection that changes nothing.
     fn run(
         &self,
         id: &TokenId,
         operation: Operation,
         pin: Option<&str>,
-        decide_with: impl Fn(&Policy, &TokenState, &Hotp, bool, UnixTime) -> Decision,
+        decide_with: impl Fn(&TokenRecord, bool, UnixTime) -> Result<Decision, RejectReason>,
     ) -> Result<Acceptance, Rejected> {
         let now = self.clock.now();
         for _ in 0..MAX_ATTEMPTS {
@@ -389,10 +705,6 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 Ok(None) => return self.reject(id, now, operation, RejectReason::UnknownToken),
                 Err(_) => return self.reject(id, now, operation, RejectReason::StoreFailure),
             };
-            let generator = match self.generator(&record) {
-                Ok(generator) => generator,
-                Err(reason) => return self.reject(id, now, operation, reason),
-            };
             let pin_ok = match (&record.pin, pin) {
                 (Some(hash), Some(pin)) => pin_matches(hash, pin),
                 (None, None) => true,
@@ -400,7 +712,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 // mistake or a guess; either way, not a pass.
                 _ => false,
             };
-            let decision = decide_with(&self.policy, &record.state, &generator, pin_ok, now);
+            let decision = match decide_with(&record, pin_ok, now) {
+                Ok(decision) => decision,
+                Err(reason) => return self.reject(id, now, operation, reason),
+            };
             let outcome = match decision.verdict {
                 Verdict::Accepted(_) => Outcome::Accepted,
                 Verdict::Rejected(reason) => Outcome::Rejected(reason),
@@ -502,13 +817,23 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     }
 
     /// Applies an administrative change to a token's record with compare-and-swap.
-    fn administer(
+    fn administer<T>(
         &self,
         id: &TokenId,
         operation: Operation,
-        change: impl Fn(&mut TokenRecord) -> Result<(), ValidatorError>,
-    ) -> Result<(), ValidatorError> {
-        let now = self.clock.now();
+        change: impl Fn(&mut TokenRecord) -> Result<T, ValidatorError>,
+    ) -> Result<T, ValidatorError> {
+        self.administer_at(id, operation, self.clock.now(), change)
+    }
+
+    /// As `administer`, at a time the caller has read.
+    fn administer_at<T>(
+        &self,
+        id: &TokenId,
+        operation: Operation,
+        now: UnixTime,
+        change: impl Fn(&mut TokenRecord) -> Result<T, ValidatorError>,
+    ) -> Result<T, ValidatorError> {
         for _ in 0..MAX_ATTEMPTS {
             let record = self
                 .store
@@ -517,7 +842,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                     token: id.to_string(),
                 })?;
             let mut updated = record.clone();
-            change(&mut updated)?;
+            let value = change(&mut updated)?;
             updated.version = record.version.saturating_add(1);
             let event = self.event(id, now, operation, Outcome::Done, None);
             if self
@@ -526,7 +851,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 == Swap::Swapped
             {
                 self.publish(&event);
-                return Ok(());
+                return Ok(value);
             }
         }
         Err(ValidatorError::Contention {
@@ -587,6 +912,43 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         })
     }
 
+    /// Replaces the device PIN's hash of a token whose OCRA suite has a PIN (`P`):
+    /// after the customer changed the fob's PIN, or set a new one in the fob's unlock
+    /// procedure. The fob hashes the PIN it is opened with into every response, so
+    /// until the bank has the new PIN, every response is rejected. The hash is sealed;
+    /// the PIN is never stored.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::NoOcra`], [`ValidatorError::OcraSuite`] for a suite without
+    /// `P`, [`ValidatorError::Ocra`] for an empty PIN, and as [`Validator::unlock`].
+    pub fn set_ocra_pin(&self, id: &TokenId, pin: &str) -> Result<(), ValidatorError> {
+        self.administer(id, Operation::SetOcraPin, |record| {
+            let keypad = record.state.ocra.ok_or_else(|| ValidatorError::NoOcra {
+                token: record.id.to_string(),
+            })?;
+            let hash = keypad.suite.pin_hash().ok_or(ValidatorError::OcraSuite {
+                suite: keypad.suite.to_string(),
+                reason: "the suite hashes no PIN (P)",
+            })?;
+            record.ocra_pin =
+                Some(self.seal_ocra_pin(&record.id, hash, Password::Pin(pin.as_bytes()))?);
+            Ok(())
+        })
+    }
+
+    /// Hashes a PIN with an OCRA suite's PIN hash (or checks a given hash) and seals
+    /// the hash for `token`.
+    fn seal_ocra_pin(
+        &self,
+        token: &TokenId,
+        hash: crate::algorithm::Algorithm,
+        pin: Password<'_>,
+    ) -> Result<SealedSecret, ValidatorError> {
+        let pin_hash = password_hash(hash, pin)?;
+        Ok(self.keyring.seal_ocra_pin_hash(token, &pin_hash)?)
+    }
+
     /// Deletes a token and its state.
     ///
     /// # Errors
@@ -605,9 +967,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         }
     }
 
-    /// Seals every token's secret again under the keyring's current key, after a key
-    /// rotation; returns how many were resealed. Tokens already under the current key
-    /// are left alone, so an interrupted run can simply be repeated.
+    /// Seals every token's secret (and OCRA PIN hash) again under the keyring's
+    /// current key, after a key rotation; returns how many tokens were resealed. Tokens
+    /// already under the current key are left alone, so an interrupted run can simply
+    /// be repeated.
     ///
     /// # Errors
     ///
@@ -616,14 +979,28 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         let current = self.keyring.current().id();
         let mut resealed = 0;
         for id in self.store.list()? {
-            let needs = self
-                .store
-                .load(&id)?
-                .is_some_and(|record| record.sealed_secret.key_id != current);
+            let stale = |record: &TokenRecord| {
+                record.sealed_secret.key_id != current
+                    || record
+                        .ocra_pin
+                        .as_ref()
+                        .is_some_and(|sealed| sealed.key_id != current)
+            };
+            let needs = self.store.load(&id)?.is_some_and(|record| stale(&record));
             if needs {
                 self.administer(&id, Operation::Reseal, |record| {
-                    record.sealed_secret =
-                        self.keyring.reseal(&record.id, &record.sealed_secret)?;
+                    if record.sealed_secret.key_id != current {
+                        record.sealed_secret =
+                            self.keyring.reseal(&record.id, &record.sealed_secret)?;
+                    }
+                    if let Some(sealed) = record
+                        .ocra_pin
+                        .as_ref()
+                        .filter(|sealed| sealed.key_id != current)
+                    {
+                        record.ocra_pin =
+                            Some(self.keyring.reseal_ocra_pin_hash(&record.id, sealed)?);
+                    }
                     Ok(())
                 })?;
                 resealed += 1;
@@ -640,6 +1017,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     pub fn state(&self, id: &TokenId) -> Result<Option<TokenState>, ValidatorError> {
         Ok(self.store.load(id)?.map(|record| record.state))
     }
+}
+
+/// Refuses a suite the validator cannot verify: session information (`S`) comes with
+/// no request.
+fn check_suite(suite: &OcraSuite) -> Result<(), ValidatorError> {
+    if suite.session_length().is_some() {
+        return Err(ValidatorError::OcraSuite {
+            suite: suite.to_string(),
+            reason: "no request carries session information (S) to verify with",
+        });
+    }
+    Ok(())
 }
 
 fn verdict_result(verdict: Verdict) -> Result<Acceptance, Rejected> {

@@ -16,7 +16,7 @@ use postgres::types::ToSql;
 use crate::error::StoreError;
 use crate::store::pg::pool::{Connection, Manager, describe};
 use crate::store::pg::schema::{Query, Statements};
-use crate::store::row::{AuditRow, TokenRow, to_sql};
+use crate::store::row::{AuditRow, TOKEN_COLUMN_COUNT, TokenRow, for_each_token_column, to_sql};
 use crate::store::{Store, Swap};
 use crate::validator::audit::AuditEvent;
 use crate::validator::record::{TokenId, TokenRecord};
@@ -193,34 +193,15 @@ impl PgStore {
     }
 }
 
-fn token_parameters(row: &TokenRow) -> [Parameter<'_>; 24] {
-    [
-        &row.id,
-        &row.version,
-        &row.kind,
-        &row.algorithm,
-        &row.digits,
-        &row.time_step,
-        &row.t0,
-        &row.next_counter,
-        &row.last_accepted_step,
-        &row.drift_steps,
-        &row.synced_seconds,
-        &row.synced_nanos,
-        &row.failures,
-        &row.lockouts,
-        &row.lock_kind,
-        &row.lock_seconds,
-        &row.lock_nanos,
-        &row.status,
-        &row.seal_key_id,
-        &row.seal_nonce,
-        &row.seal_ciphertext,
-        &row.pin_hash,
-        &row.enrolled_seconds,
-        &row.enrolled_nanos,
-    ]
+macro_rules! define_token_parameters {
+    ($($column:ident),*) => {
+        /// Every column of `row`, in `TOKEN_COLUMNS` order.
+        fn token_parameters(row: &TokenRow) -> [Parameter<'_>; TOKEN_COLUMN_COUNT] {
+            [$(&row.$column),*]
+        }
+    };
 }
+for_each_token_column!(define_token_parameters);
 
 fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 7] {
     [
@@ -234,34 +215,22 @@ fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 7] {
     ]
 }
 
-fn read_token(row: &Row) -> Result<TokenRow, postgres::Error> {
-    Ok(TokenRow {
-        id: row.try_get(0)?,
-        version: row.try_get(1)?,
-        kind: row.try_get(2)?,
-        algorithm: row.try_get(3)?,
-        digits: row.try_get(4)?,
-        time_step: row.try_get(5)?,
-        t0: row.try_get(6)?,
-        next_counter: row.try_get(7)?,
-        last_accepted_step: row.try_get(8)?,
-        drift_steps: row.try_get(9)?,
-        synced_seconds: row.try_get(10)?,
-        synced_nanos: row.try_get(11)?,
-        failures: row.try_get(12)?,
-        lockouts: row.try_get(13)?,
-        lock_kind: row.try_get(14)?,
-        lock_seconds: row.try_get(15)?,
-        lock_nanos: row.try_get(16)?,
-        status: row.try_get(17)?,
-        seal_key_id: row.try_get(18)?,
-        seal_nonce: row.try_get(19)?,
-        seal_ciphertext: row.try_get(20)?,
-        pin_hash: row.try_get(21)?,
-        enrolled_seconds: row.try_get(22)?,
-        enrolled_nanos: row.try_get(23)?,
-    })
+macro_rules! define_read_token {
+    ($($column:ident),*) => {
+        /// Reads a `tokens` row selected with every column in `TOKEN_COLUMNS` order.
+        fn read_token(row: &Row) -> Result<TokenRow, postgres::Error> {
+            let mut index = 0usize;
+            let mut next = || {
+                index += 1;
+                index - 1
+            };
+            Ok(TokenRow {
+                $($column: row.try_get(next())?),*
+            })
+        }
+    };
 }
+for_each_token_column!(define_read_token);
 
 fn read_audit(row: &Row) -> Result<AuditRow, postgres::Error> {
     Ok(AuditRow {

@@ -4,14 +4,15 @@ use postgres::{Client, IsolationLevel};
 
 use crate::error::StoreError;
 use crate::store::pg::pool::describe;
+use crate::store::row::TOKEN_COLUMNS;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 1;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 2;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 1] = [(1, SCHEMA_V1)];
+const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, MIGRATION_V2)];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
 /// Unsigned 64-bit values are stored as the signed `bigint` with the same bits.
@@ -53,6 +54,28 @@ CREATE TABLE {schema}.audit (
     "offset"   bigint
 );
 CREATE INDEX audit_by_token ON {schema}.audit (token, sequence);
+"#;
+
+/// Version 2: a keypad token's OCRA suite, counter, drift, open challenge and sealed
+/// PIN hash, all nullable (null for tokens without a keypad), so version-1 rows read
+/// back unchanged. The same columns as the SQLite store's version 2.
+const MIGRATION_V2: &str = r#"
+ALTER TABLE {schema}.tokens
+    ADD COLUMN ocra_suite                     text,
+    ADD COLUMN ocra_counter                   bigint,
+    ADD COLUMN ocra_drift_steps               bigint,
+    ADD COLUMN ocra_synced_seconds            bigint,
+    ADD COLUMN ocra_synced_nanos              bigint,
+    ADD COLUMN ocra_challenge_state           text
+        CHECK (ocra_challenge_state IN ('empty', 'open', 'spent')),
+    ADD COLUMN ocra_challenge                 text,
+    ADD COLUMN ocra_challenge_expires_seconds bigint,
+    ADD COLUMN ocra_challenge_expires_nanos   bigint,
+    ADD COLUMN ocra_transaction_nonce         bytea,
+    ADD COLUMN ocra_transaction_digest        bytea,
+    ADD COLUMN ocra_pin_key_id                bigint,
+    ADD COLUMN ocra_pin_nonce                 bytea,
+    ADD COLUMN ocra_pin_ciphertext            bytea;
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -171,34 +194,6 @@ pub(crate) enum Query {
 
 pub(crate) const QUERY_COUNT: usize = 7;
 
-/// The token columns in the order of `TokenRow`'s fields.
-pub(crate) const TOKEN_COLUMNS: [&str; 24] = [
-    "id",
-    "version",
-    "kind",
-    "algorithm",
-    "digits",
-    "time_step",
-    "t0",
-    "next_counter",
-    "last_accepted_step",
-    "drift_steps",
-    "synced_seconds",
-    "synced_nanos",
-    "failures",
-    "lockouts",
-    "lock_kind",
-    "lock_seconds",
-    "lock_nanos",
-    "status",
-    "seal_key_id",
-    "seal_nonce",
-    "seal_ciphertext",
-    "pin_hash",
-    "enrolled_seconds",
-    "enrolled_nanos",
-];
-
 const AUDIT_COLUMNS: &str = r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset""#;
 
 /// The audit values as parameters from `first` on, typed: in `SELECT $n` the server
@@ -300,9 +295,10 @@ mod tests {
         let statements = Statements::new("bank");
         let swap = statements.text(Query::Swap);
         assert!(swap.contains("UPDATE bank.tokens SET version = $3, kind = $4,"));
-        assert!(swap.contains("enrolled_nanos = $25 WHERE id = $1 AND version = $2"));
-        assert!(swap.contains("SELECT $26::text, $27::bigint"));
-        assert!(swap.ends_with("$32::bigint FROM swapped"));
+        assert!(swap.contains("enrolled_nanos = $25, ocra_suite = $26,"));
+        assert!(swap.contains("ocra_pin_ciphertext = $39 WHERE id = $1 AND version = $2"));
+        assert!(swap.contains("SELECT $40::text, $41::bigint"));
+        assert!(swap.ends_with("$46::bigint FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -314,11 +310,11 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$24) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$38) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$31::bigint FROM enrolled")
+                .contains("$45::bigint FROM enrolled")
         );
         assert!(
             statements
