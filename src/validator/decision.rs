@@ -181,31 +181,51 @@ pub fn decide(
     now: UnixTime,
 ) -> Decision {
     let search = search_window(policy, state, now);
+    let well_formed = code.digits() == generator.parameters().digits;
+    // The window is searched before any rule is applied: uniform work.
     let found = match search {
-        Ok(window) if code.digits() == generator.parameters().digits => {
-            Some(scan(generator, code, window))
-        }
+        Ok(window) if well_formed => Some(scan(generator, code, window)),
         _ => None,
     };
+    let (next, window) = match admit(policy, state, search, well_formed, pin_ok, now) {
+        Ok(admitted) => admitted,
+        Err(decision) => return decision,
+    };
+    match found {
+        Some(ScanResult {
+            fresh: Some(position),
+            ..
+        }) => accept(policy, next, window.reference, position, now),
+        Some(ScanResult { spent: true, .. }) => fail(policy, next, RejectReason::Replayed, now),
+        _ => fail(policy, next, RejectReason::WrongCode, now),
+    }
+}
+
+/// The rules every decision applies before looking at what matched, in order: a
+/// disabled or locked token, or a window that cannot be searched, is rejected without
+/// counting a failure; a malformed submission, then a wrong PIN, is a failure. What
+/// passes comes back as the state to build on (a run-out back-off lock cleared) and the
+/// window searched.
+fn admit(
+    policy: &Policy,
+    state: &TokenState,
+    search: Result<SearchWindow, RejectReason>,
+    well_formed: bool,
+    pin_ok: bool,
+    now: UnixTime,
+) -> Result<(TokenState, SearchWindow), Decision> {
     let mut next = *state;
     if let Some(rejection) = refuse_without_counting(&mut next, now) {
-        return reject_without_counting(next, rejection);
+        return Err(reject_without_counting(next, rejection));
     }
-    let window = match search {
-        Ok(window) => window,
-        Err(reason) => return reject_without_counting(next, reason),
-    };
-    let Some(found) = found else {
-        return fail(policy, next, RejectReason::Malformed, now);
-    };
+    let window = search.map_err(|reason| reject_without_counting(next, reason))?;
+    if !well_formed {
+        return Err(fail(policy, next, RejectReason::Malformed, now));
+    }
     if !pin_ok {
-        return fail(policy, next, RejectReason::WrongPin, now);
+        return Err(fail(policy, next, RejectReason::WrongPin, now));
     }
-    match found.fresh {
-        Some(position) => accept(policy, next, window.reference, position, now),
-        None if found.spent => fail(policy, next, RejectReason::Replayed, now),
-        None => fail(policy, next, RejectReason::WrongCode, now),
-    }
+    Ok((next, window))
 }
 
 /// Decides a resynchronisation: `first` and `second` must be the codes of two
@@ -224,7 +244,6 @@ pub fn decide_resync(
     pin_ok: bool,
     now: UnixTime,
 ) -> Decision {
-    let mut next = *state;
     let digits = generator.parameters().digits;
     let well_formed = first.digits() == digits && second.digits() == digits;
     let wide = Policy {
@@ -238,27 +257,10 @@ pub fn decide_resync(
         Ok(window) if well_formed => consecutive_pair(generator, first, second, window),
         _ => None,
     };
-    if let Some(rejection) = refuse_without_counting(&mut next, now) {
-        return Decision {
-            verdict: Verdict::Rejected(rejection),
-            state: next,
-        };
-    }
-    let window = match search {
-        Ok(window) => window,
-        Err(reason) => {
-            return Decision {
-                verdict: Verdict::Rejected(reason),
-                state: next,
-            };
-        }
+    let (next, window) = match admit(policy, state, search, well_formed, pin_ok, now) {
+        Ok(admitted) => admitted,
+        Err(decision) => return decision,
     };
-    if !well_formed {
-        return fail(policy, next, RejectReason::Malformed, now);
-    }
-    if !pin_ok {
-        return fail(policy, next, RejectReason::WrongPin, now);
-    }
     match found {
         Some(first_position) => match first_position.checked_add(1) {
             Some(second_position) => {
