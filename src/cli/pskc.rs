@@ -1,0 +1,10 @@
+//! stub
+use super::Outcome;
+use clap::Subcommand;
+#[derive(Debug, Subcommand)]
+pub(crate) enum PskcCommand {
+    Import,
+}
+pub(crate) fn run(_command: &PskcCommand) -> Outcome {
+    Ok(())
+}
