@@ -218,7 +218,7 @@ fn verbose_header(out: &mut Output, request: &Request) -> Outcome {
         hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
     }
     let mut base32 = request.secret.to_base32();
-    while base32.len() % 8 != 0 {
+    while !base32.len().is_multiple_of(8) {
         base32.push('=');
     }
     out.line(&format!("Hex secret: {}", hex.as_str()))?;
