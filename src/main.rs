@@ -4,6 +4,14 @@
 //!
 //! Built with the `cli` feature: `cargo install otpfob --features cli`.
 
+#![forbid(unsafe_code)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod cli;
 
 fn main() -> std::process::ExitCode {

@@ -9,6 +9,8 @@
 //! accepted (oathtool: 6 to 8 only). A window search never looks at counters below
 //! zero (oathtool wraps them around to 2^64 - n).
 
+use std::fmt::Write as _;
+
 use clap::Args;
 use zeroize::Zeroizing;
 
@@ -214,8 +216,8 @@ fn verbose_header(out: &mut Output, request: &Request) -> Outcome {
     let bytes = request.secret.expose_bytes();
     let mut hex = Zeroizing::new(String::with_capacity(bytes.len() * 2));
     for byte in bytes {
-        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{byte:02x}");
     }
     let mut base32 = request.secret.to_base32();
     while !base32.len().is_multiple_of(8) {
