@@ -108,9 +108,10 @@ fn import(arguments: &ImportArgs) -> Outcome {
     // Everything printed from the file is escaped: a file must not drive the terminal.
     let mut out = Output::new();
     out.line(&one_line(&format!(
-        "{}: {} keys{}",
+        "{}: {} key{}{}",
         arguments.file.display(),
         container.keys.len(),
+        if container.keys.len() == 1 { "" } else { "s" },
         if container.signed {
             " (its XML signature is not checked)"
         } else {
