@@ -1236,3 +1236,21 @@ pub enum PgConfigError {
         maximum_ms: u128,
     },
 }
+
+/// Why one key of a PSKC container was not enrolled by
+/// [`Validator::enrol_pskc`](crate::Validator::enrol_pskc).
+#[cfg(feature = "pskc")]
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum PskcEnrolError {
+    /// The key cannot become a token: not HOTP or TOTP, no secret, an unsupported
+    /// response format (see [`PskcKey::token`](crate::PskcKey::token)).
+    #[error(transparent)]
+    Key(#[from] PskcError),
+    /// Its serial number (or key id) is not a valid token id.
+    #[error("not a valid token id: {0}")]
+    TokenId(#[from] TokenIdError),
+    /// The validator refused it: an id already enrolled, a store or sealing failure.
+    #[error(transparent)]
+    Validator(#[from] ValidatorError),
+}

@@ -35,8 +35,6 @@ pub use device::{
 pub use device::{Fleet, FleetBuilder};
 #[cfg(feature = "postgres")]
 pub use error::PgConfigError;
-#[cfg(feature = "pskc")]
-pub use error::PskcError;
 #[cfg(feature = "qr")]
 pub use error::QrError;
 pub use error::{
@@ -44,6 +42,8 @@ pub use error::{
     OtpError, SealError, SecretError, StoreError, SuiteError, TokenIdError, TransactionError,
     ValidatorError, VerifyError,
 };
+#[cfg(feature = "pskc")]
+pub use error::{PskcEnrolError, PskcError};
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
 pub use mac::{KeyedMac, MacOutput};
 pub use ocra::{
@@ -58,8 +58,8 @@ pub use provision::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
 #[cfg(feature = "pskc")]
 pub use provision::{
     PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,
-    PskcEncoding, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy, PskcProtection,
-    PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
+    PskcEncoding, PskcEnrolled, PskcEnrolment, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy,
+    PskcProtection, PskcRefused, PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
 };
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore, Store, Swap};

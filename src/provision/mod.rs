@@ -12,8 +12,8 @@ pub use key_uri::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
 #[cfg(feature = "pskc")]
 pub use pskc::{
     PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,
-    PskcEncoding, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy, PskcProtection,
-    PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
+    PskcEncoding, PskcEnrolled, PskcEnrolment, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy,
+    PskcProtection, PskcRefused, PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
 };
 #[cfg(feature = "qr")]
 pub use qr::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};

@@ -8,6 +8,7 @@
 //! [`write_pskc`] writes tokens back out, in plaintext or encrypted.
 
 mod crypto;
+mod enrol;
 mod read;
 mod token;
 mod write;
@@ -16,6 +17,7 @@ mod xml;
 use crate::clock::UnixTime;
 use crate::secret::Secret;
 
+pub use enrol::{PskcEnrolled, PskcEnrolment, PskcRefused};
 pub use read::{read_pskc, read_pskc_with_limits};
 pub use token::ProvisionedToken;
 pub use write::write_pskc;

@@ -1,0 +1,19 @@
+//! `otpfob`: one-time passwords from the command line. An `oathtool`-compatible
+//! `hotp` and `totp`, key URI enrolment with QR codes, PSKC seed files, a simulated
+//! key fob, and verification against the embedded token store.
+//!
+//! Built with the `cli` feature: `cargo install otpfob --features cli`.
+
+#![forbid(unsafe_code)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::run()
+}

@@ -1,0 +1,655 @@
+//! `otpfob enroll`, `verify`, `sealing-key`, `pskc import|export` and `fob`, run as
+//! the binary, end to end.
+#![cfg(feature = "cli")]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use otpfob::{Hotp, HotpParameters, KeyUri, OtpParameters, PskcCredential, Secret, read_pskc};
+
+const SEALING_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const RFC_PSK: &str = "12345678901234567890123456789012";
+
+fn otpfob(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_otpfob"))
+        .args(arguments)
+        .env("OTPFOB_SEALING_KEY", SEALING_KEY)
+        .env("RUST_BACKTRACE", "full")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn figure(number: u32) -> String {
+    format!(
+        "{}/tests/data/pskc/figure{number}.xml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn path(directory: &Path, name: &str) -> String {
+    directory.join(name).display().to_string()
+}
+
+/// A failure: one line on standard error, status 2.
+fn assert_bad(output: &Output, context: &str) {
+    let message = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "{context}: {message}");
+    assert!(message.starts_with("otpfob: "), "{context}: {message}");
+    assert_eq!(message.lines().count(), 1, "{context}: {message}");
+}
+
+#[cfg(unix)]
+fn mode(path: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn enroll_prints_a_key_uri_and_a_terminal_qr_code() {
+    let output = otpfob(&[
+        "enroll",
+        "--account",
+        "alice@example.com",
+        "--issuer",
+        "Example Bank",
+        "--digits",
+        "8",
+        "--algorithm",
+        "SHA256",
+        "--period",
+        "60",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let uri = KeyUri::parse(text.lines().next().unwrap()).unwrap();
+    assert_eq!(uri.account(), "alice@example.com");
+    assert_eq!(uri.issuer(), Some("Example Bank"));
+    assert_eq!(uri.secret().len_bits(), 160);
+    let OtpParameters::Totp(parameters) = uri.parameters() else {
+        panic!("{text}")
+    };
+    assert_eq!((parameters.digits, parameters.time_step), (8, 60));
+    assert!(
+        text.lines().skip(1).any(|line| line.contains('█')),
+        "{text}"
+    );
+    // A new secret each time.
+    let again = stdout(&otpfob(&[
+        "enroll",
+        "--account",
+        "alice@example.com",
+        "--no-qr",
+    ]));
+    assert_eq!(again.lines().count(), 1);
+    assert_ne!(
+        KeyUri::parse(again.trim()).unwrap().secret().expose_bytes(),
+        uri.secret().expose_bytes()
+    );
+}
+
+#[test]
+fn enroll_writes_qr_files_that_are_new_and_private() {
+    let directory = tempfile::tempdir().unwrap();
+    let svg = path(directory.path(), "alice.svg");
+    let png = path(directory.path(), "alice.png");
+    let output = otpfob(&["enroll", "--account", "alice", "--svg", &svg]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output).lines().count(), 1, "the URI only");
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    let output = otpfob(&["enroll", "--account", "alice", "--png", &png]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    #[cfg(unix)]
+    assert_eq!((mode(&svg), mode(&png)), (0o600, 0o600));
+    // Never overwritten, and nothing secret shown when refused.
+    let output = otpfob(&["enroll", "--account", "alice", "--svg", &svg]);
+    assert_bad(&output, "existing file");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn enrolled_tokens_verify_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = path(directory.path(), "tokens.db");
+    let output = otpfob(&[
+        "enroll",
+        "--account",
+        "bob",
+        "--hotp",
+        "--counter",
+        "5",
+        "--database",
+        &database,
+        "--token",
+        "BOB-1",
+        "--no-qr",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let uri = KeyUri::parse(stdout(&output).trim()).unwrap();
+    let hotp = Hotp::new(uri.secret(), HotpParameters::default()).unwrap();
+    let code = hotp.at(6).to_string();
+
+    let verify = |code: &str, extra: &[&str]| {
+        let mut arguments = vec!["verify", "--database", &database, "--token", "BOB-1"];
+        arguments.extend_from_slice(extra);
+        arguments.push(code);
+        otpfob(&arguments)
+    };
+    let accepted = verify(&code, &[]);
+    assert_eq!(stdout(&accepted), "accepted\n");
+    assert_eq!(accepted.status.code(), Some(0));
+    assert!(accepted.stderr.is_empty());
+
+    let replay = verify(&code, &[]);
+    assert_eq!(
+        (stdout(&replay).as_str(), replay.status.code()),
+        ("code rejected\n", Some(1))
+    );
+    assert!(replay.stderr.is_empty(), "no reason without -v");
+    let replay = verify(&code, &["-v"]);
+    assert_eq!(stdout(&replay), "code rejected\n");
+    // A spent counter is behind the window: to the validator, a wrong code.
+    assert_eq!(stderr(&replay), "otpfob: reason: wrong_code\n");
+
+    let next = verify(&hotp.at(7).to_string(), &["-v"]);
+    assert_eq!(stdout(&next), "accepted\n");
+    assert_eq!(stderr(&next), "otpfob: matched at offset 0\n");
+
+    let garbage = verify("12x456", &["-v"]);
+    assert_eq!(garbage.status.code(), Some(1));
+    let unknown = otpfob(&[
+        "verify",
+        "--database",
+        &database,
+        "--token",
+        "NOBODY",
+        "-v",
+        "123456",
+    ]);
+    assert_eq!(
+        (stdout(&unknown).as_str(), unknown.status.code()),
+        ("code rejected\n", Some(1))
+    );
+    assert_eq!(stderr(&unknown), "otpfob: reason: unknown_token\n");
+
+    // Another sealing key opens nothing: rejected, never accepted.
+    let other_key = Command::new(env!("CARGO_BIN_EXE_otpfob"))
+        .args(["verify", "--database", &database, "--token", "BOB-1", "-v"])
+        .arg(hotp.at(8).to_string())
+        .env("OTPFOB_SEALING_KEY", "ff".repeat(32))
+        .output()
+        .unwrap();
+    assert_eq!(other_key.status.code(), Some(1));
+    assert_eq!(stderr(&other_key), "otpfob: reason: seal_broken\n");
+}
+
+#[test]
+fn there_is_no_default_sealing_key() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = path(directory.path(), "tokens.db");
+    let output = Command::new(env!("CARGO_BIN_EXE_otpfob"))
+        .args(["enroll", "--account", "eve", "--database", &database])
+        .env_remove("OTPFOB_SEALING_KEY")
+        .output()
+        .unwrap();
+    assert_bad(&output, "no key");
+    assert!(output.stdout.is_empty(), "no secret shown");
+    assert!(stderr(&output).contains("no sealing key"));
+
+    for bad in ["abcd", "zz"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_otpfob"))
+            .args(["enroll", "--account", "eve", "--database", &database])
+            .env("OTPFOB_SEALING_KEY", bad)
+            .output()
+            .unwrap();
+        assert_bad(&output, bad);
+        assert!(!stderr(&output).contains(bad), "the key is not echoed");
+    }
+    let missing = otpfob(&[
+        "verify",
+        "--database",
+        &path(directory.path(), "none.db"),
+        "--token",
+        "x",
+        "123456",
+    ]);
+    assert_bad(&missing, "missing database");
+    assert!(
+        !directory.path().join("none.db").exists(),
+        "verify creates no database"
+    );
+}
+
+#[test]
+#[cfg(unix)]
+fn sealing_key_files_are_new_and_private() {
+    let directory = tempfile::tempdir().unwrap();
+    let key = path(directory.path(), "sealing.key");
+    let output = otpfob(&["sealing-key", &key]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(mode(&key), 0o600);
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert_eq!(text.trim().len(), 64);
+    assert!(
+        !stdout(&output).contains(text.trim()),
+        "the key is not printed"
+    );
+    assert_bad(&otpfob(&["sealing-key", &key]), "overwrite");
+
+    let database = path(directory.path(), "tokens.db");
+    let enrol = |key_file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_otpfob"))
+            .args([
+                "enroll",
+                "--account",
+                "k",
+                "--no-qr",
+                "--database",
+                &database,
+            ])
+            .args(["--sealing-key-file", key_file])
+            .env_remove("OTPFOB_SEALING_KEY")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(enrol(&key).status.code(), Some(0));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = enrol(&key);
+    assert_bad(&open, "group-readable key");
+    assert!(stderr(&open).contains("chmod 600"));
+}
+
+#[test]
+fn pskc_import_lists_and_enrols_every_key_reporting_refusals() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = path(directory.path(), "tokens.db");
+    let listed = otpfob(&["pskc", "import", &figure(10)]);
+    assert_eq!(listed.status.code(), Some(0));
+    let text = stdout(&listed);
+    assert!(text.contains("key 1, serial 654321, TokenVendorAcme: HOTP SHA1 8 digits, counter 0, from 2006-05-01 00:00:00 UTC, until 2006-05-31 00:00:00 UTC"), "{text}");
+    assert!(
+        !text.contains("MTIzNDU2Nzg5MDEyMzQ1Njc4OTA="),
+        "no secret listed"
+    );
+
+    let imported = otpfob(&["pskc", "import", &figure(10), "--database", &database]);
+    let text = stdout(&imported);
+    assert!(text.contains("enrolled key 1 as token 654321\n"), "{text}");
+    assert!(text.contains("enrolled key 3 as token 9999999\n"), "{text}");
+    assert!(
+        text.contains("refused key 4: token 9999999 is already enrolled\n"),
+        "{text}"
+    );
+    assert_bad(&imported, "partial import");
+    assert_eq!(stderr(&imported), "otpfob: 1 of 4 keys were not enrolled\n");
+    // The RFC secret's 8-digit code of counter 0.
+    let verified = otpfob(&[
+        "verify",
+        "--database",
+        &database,
+        "--token",
+        "654321",
+        "84755224",
+    ]);
+    assert_eq!(stdout(&verified), "accepted\n");
+
+    let encrypted = otpfob(&["pskc", "import", &figure(6)]);
+    assert_bad(&encrypted, "no key");
+    let psk_file = path(directory.path(), "psk");
+    std::fs::write(&psk_file, format!("{RFC_PSK}\n")).unwrap();
+    for credential in [["--psk", RFC_PSK], ["--psk-file", psk_file.as_str()]] {
+        let output = otpfob(&["pskc", "import", &figure(6), credential[0], credential[1]]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(stdout(&output).contains("serial 987654321"));
+    }
+    let wrong = otpfob(&["pskc", "import", &figure(6), "--psk", &"00".repeat(16)]);
+    assert_bad(&wrong, "wrong key");
+    assert!(stderr(&wrong).contains("wrong key or altered file"));
+    let password = Command::new(env!("CARGO_BIN_EXE_otpfob"))
+        .args([
+            "pskc",
+            "import",
+            &figure(7),
+            "--password-env",
+            "PSKC_PASSWORD",
+        ])
+        .env("PSKC_PASSWORD", "qwerty")
+        .output()
+        .unwrap();
+    assert_eq!(password.status.code(), Some(0), "{}", stderr(&password));
+    assert!(stdout(&password).contains("key 123456: not a usable token: <Counter> is missing"));
+}
+
+#[test]
+fn pskc_export_makes_a_batch_that_imports_enrols_and_verifies() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = path(directory.path(), "bank.db");
+    let seeds = path(directory.path(), "batch.xml");
+    let unlock = path(directory.path(), "unlock.tsv");
+    let psk_file = path(directory.path(), "psk");
+    std::fs::write(&psk_file, "000102030405060708090a0b0c0d0e0f\n").unwrap();
+    let output = otpfob(&[
+        "pskc",
+        "export",
+        "--count",
+        "3",
+        "--hotp",
+        "--digits",
+        "8",
+        "--first",
+        "41",
+        "--serial-prefix",
+        "ACME-",
+        "--psk-file",
+        &psk_file,
+        "--output",
+        &seeds,
+        "--unlock-keys",
+        &unlock,
+        "--database",
+        &database,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        format!("3 fobs, ACME-0000000041 .. ACME-0000000043 to {seeds}\n")
+    );
+    #[cfg(unix)]
+    assert_eq!((mode(&seeds), mode(&unlock)), (0o600, 0o600));
+    let unlock_lines = std::fs::read_to_string(&unlock).unwrap();
+    assert_eq!(unlock_lines.lines().count(), 4);
+    assert!(
+        unlock_lines
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("ACME-0000000041\t")
+    );
+
+    let document = std::fs::read(&seeds).unwrap();
+    let key = Secret::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
+    let tokens = read_pskc(&document, &PskcCredential::PreSharedKey(key))
+        .unwrap()
+        .tokens()
+        .unwrap();
+    assert_eq!(tokens.len(), 3);
+    assert_eq!(tokens[2].serial.as_deref(), Some("ACME-0000000043"));
+    // The bank enrolled the batch: each fob's first code is accepted.
+    for token in &tokens {
+        let code = Hotp::new(
+            &token.secret,
+            HotpParameters {
+                digits: 8,
+                ..HotpParameters::default()
+            },
+        )
+        .unwrap()
+        .at(0)
+        .to_string();
+        let serial = token.serial.as_deref().unwrap();
+        let verified = otpfob(&["verify", "--database", &database, "--token", serial, &code]);
+        assert_eq!(stdout(&verified), "accepted\n", "{serial}");
+    }
+    // The simulated fob of the same seed file shows the same codes.
+    let fob = otpfob(&[
+        "fob",
+        "--pskc",
+        &seeds,
+        "--psk-file",
+        &psk_file,
+        "--serial",
+        "ACME-0000000042",
+        "--no-input",
+        "--count",
+        "2",
+    ]);
+    assert_eq!(fob.status.code(), Some(0), "{}", stderr(&fob));
+    let codes: Vec<String> = stdout(&fob)
+        .lines()
+        .skip(1)
+        .map(|line| line.split('\t').nth(3).unwrap().to_owned())
+        .collect();
+    let hotp = Hotp::new(
+        &tokens[1].secret,
+        HotpParameters {
+            digits: 8,
+            ..HotpParameters::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(codes, [hotp.at(0).to_string(), hotp.at(1).to_string()]);
+
+    // No protection chosen: refused, nothing written.
+    let refused = otpfob(&[
+        "pskc",
+        "export",
+        "--count",
+        "1",
+        "--output",
+        &path(directory.path(), "x.xml"),
+    ]);
+    assert_bad(&refused, "no protection");
+    assert!(!directory.path().join("x.xml").exists());
+    // An existing output file: refused before anything is enrolled.
+    let again = otpfob(&[
+        "pskc",
+        "export",
+        "--count",
+        "1",
+        "--plaintext",
+        "--output",
+        &seeds,
+        "--database",
+        &database,
+        "--first",
+        "99",
+    ]);
+    assert_bad(&again, "existing output");
+    let unknown = otpfob(&[
+        "verify",
+        "--database",
+        &database,
+        "--token",
+        "ACME-0000000099",
+        "-v",
+        "12345678",
+    ]);
+    assert_eq!(stderr(&unknown), "otpfob: reason: unknown_token\n");
+}
+
+#[test]
+fn fob_readings_follow_the_rfc_and_the_seed_file() {
+    let readings = |at: &str| {
+        stdout(&otpfob(&[
+            "fob",
+            "--no-input",
+            "--base32",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+            "--digits",
+            "8",
+            "--at",
+            at,
+            "--count",
+            "2",
+            "--interval",
+            "2",
+        ]))
+    };
+    assert_eq!(
+        readings("@59"),
+        "# serial\tworld_time\tfob_time\tcode\tvalid_for_seconds\n\
+         OTPF-0000000001\t59\t59\t94287082\t1.000\n\
+         OTPF-0000000001\t61\t61\t37359152\t29.000\n"
+    );
+    let rfc = readings("2005-03-18 01:58:29 UTC");
+    let codes: Vec<&str> = rfc
+        .lines()
+        .skip(1)
+        .map(|line| line.split('\t').nth(3).unwrap())
+        .collect();
+    assert_eq!(codes, ["07081804", "14050471"]);
+    // A crystal 1000 ppm fast, issued 1000 days ago: 86.4 s ahead.
+    let output = otpfob(&[
+        "fob",
+        "--no-input",
+        "--key",
+        "3132333435363738393031323334353637383930",
+        "--at",
+        "@1111111109",
+        "--count",
+        "1",
+        "--drift",
+        "1000",
+        "--age",
+        "1000",
+        "--pin",
+        "2468",
+    ]);
+    let line = stdout(&output).lines().nth(1).unwrap().to_owned();
+    assert_eq!(line.split('\t').nth(2), Some("1111197509"));
+    // An event fob from the RFC 6030 bulk file, within its dates.
+    let output = otpfob(&[
+        "fob",
+        "--no-input",
+        "--pskc",
+        &figure(10),
+        "--serial",
+        "123456",
+        "--at",
+        "2006-05-02 00:00:00 UTC",
+    ]);
+    let text = stdout(&output);
+    let codes: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|line| line.split('\t').nth(3).unwrap())
+        .collect();
+    assert_eq!(codes, ["84755224", "94287082", "37359152"]);
+    // Past its expiry date it shows nothing.
+    let expired = otpfob(&[
+        "fob",
+        "--no-input",
+        "--pskc",
+        &figure(10),
+        "--serial",
+        "123456",
+    ]);
+    assert_bad(&expired, "expired");
+    assert!(stderr(&expired).contains("expired"));
+}
+
+#[test]
+fn bad_input_to_every_command_is_one_line_and_status_2() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = path(directory.path(), "t.db");
+    let cases: &[&[&str]] = &[
+        &["enroll"],
+        &["enroll", "--account", ""],
+        &["enroll", "--account", "a:b"],
+        &["enroll", "--account", "a", "--digits", "5"],
+        &["enroll", "--account", "a", "--bits", "64"],
+        &["enroll", "--account", "a", "--algorithm", "md5"],
+        &["enroll", "--account", "a", "--period", "0"],
+        &[
+            "enroll",
+            "--account",
+            "a",
+            "--svg",
+            "x.svg",
+            "--png",
+            "x.png",
+        ],
+        &["enroll", "--account", "a", "--token", "t"],
+        &["enroll", "--account", "two words", "--database", &database],
+        &["verify", "--database", &database, "123456"],
+        &[
+            "verify",
+            "--database",
+            &database,
+            "--token",
+            "bad id",
+            "123456",
+        ],
+        &["pskc"],
+        &["pskc", "import"],
+        &["pskc", "import", "/nonexistent.xml"],
+        &["pskc", "import", &figure(6), "--psk", "xyz"],
+        &[
+            "pskc",
+            "import",
+            &figure(6),
+            "--psk",
+            "00",
+            "--psk-file",
+            "f",
+        ],
+        &[
+            "pskc",
+            "import",
+            &figure(7),
+            "--password-env",
+            "OTPFOB_NO_SUCH_VARIABLE",
+        ],
+        &["pskc", "import", env!("CARGO_MANIFEST_DIR")],
+        &["pskc", "export", "--count", "0", "--plaintext"],
+        &["pskc", "export", "--count", "20001", "--plaintext"],
+        &[
+            "pskc",
+            "export",
+            "--count",
+            "1",
+            "--plaintext",
+            "--serial-prefix",
+            "bad prefix ",
+        ],
+        &[
+            "pskc",
+            "export",
+            "--count",
+            "2",
+            "--plaintext",
+            "--first",
+            "9999999999",
+        ],
+        &[
+            "pskc",
+            "export",
+            "--count",
+            "1",
+            "--plaintext",
+            "--psk",
+            "00",
+        ],
+        &["fob", "--drift", "5000", "--no-input"],
+        &["fob", "--key", "xyz", "--no-input"],
+        &["fob", "--serial", "bad serial", "--no-input"],
+        &["fob", "--pin", "12", "--no-input"],
+        &["fob", "--no-input", "--at", "yesterday"],
+        &["fob", "--count", "3"],
+        &[
+            "fob",
+            "--pskc",
+            &figure(10),
+            "--serial",
+            "nope",
+            "--no-input",
+        ],
+        &["fob", "--pskc", &figure(4), "--no-input"],
+        &["sealing-key"],
+        &["sealing-key", "/nonexistent/dir/key"],
+    ];
+    for arguments in cases {
+        let output = otpfob(arguments);
+        assert_bad(&output, &format!("{arguments:?}"));
+        assert!(!stderr(&output).contains("panicked"), "{arguments:?}");
+    }
+}
