@@ -124,6 +124,7 @@ impl Bank {
             .unwrap()
             .unwrap()
             .ocra
+            .map(|keypad| *keypad)
             .unwrap()
     }
 

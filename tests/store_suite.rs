@@ -134,12 +134,12 @@ fn ocra_records(token: &str) -> Vec<TokenRecord> {
                     .seal_ocra_pin_hash(&record.id, &[0x71; 32])
                     .unwrap()
             });
-            record.state.ocra = Some(OcraState {
+            record.state.ocra = Some(Box::new(OcraState {
                 challenge,
                 drift_steps: i64::MIN,
                 synced_at: UnixTime::from_nanos(-1_500_000_000),
                 ..OcraState::new(suite, counter, UnixTime::EPOCH)
-            });
+            }));
             record
         })
         .collect()

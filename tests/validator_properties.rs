@@ -174,7 +174,7 @@ proptest! {
             let code = generator.at(step);
             let decision = decide(&policy, &state, &generator, &code, true, UnixTime::from_secs(now));
             prop_assert!(matches!(decision.verdict, Verdict::Rejected(_)));
-            prop_assert_eq!(decision.state, state, "a locked token's state changed");
+            prop_assert_eq!(&decision.state, &state, "a locked token's state changed");
             let resync = decide_resync(&policy, &state, &generator, &code, &generator.at(step + 1), true, UnixTime::from_secs(now));
             prop_assert!(matches!(resync.verdict, Verdict::Rejected(_)));
         }

@@ -82,6 +82,22 @@ pub trait Store: Send + Sync {
         audit: &AuditEvent,
     ) -> Result<Swap, StoreError>;
 
+    /// [`Store::compare_and_swap`] for a record the caller no longer needs, which a
+    /// store that keeps records in memory can move in rather than copy. The default
+    /// borrows it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::compare_and_swap`].
+    fn compare_and_swap_owned(
+        &self,
+        record: TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<Swap, StoreError> {
+        self.compare_and_swap(&record, expected_version, audit)
+    }
+
     /// Removes the record of `id` with its audit event; `false` if there was none.
     ///
     /// # Errors
@@ -126,6 +142,14 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
         audit: &AuditEvent,
     ) -> Result<Swap, StoreError> {
         (**self).compare_and_swap(record, expected_version, audit)
+    }
+    fn compare_and_swap_owned(
+        &self,
+        record: TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<Swap, StoreError> {
+        (**self).compare_and_swap_owned(record, expected_version, audit)
     }
     fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
         (**self).delete(id, audit)

@@ -196,7 +196,7 @@ impl TokenRow {
             .to_owned(),
             seal_key_id: i64::from(record.sealed_secret.key_id),
             seal_nonce: record.sealed_secret.nonce.to_vec(),
-            seal_ciphertext: record.sealed_secret.ciphertext.clone(),
+            seal_ciphertext: record.sealed_secret.ciphertext.to_vec(),
             pin_hash: record.pin.as_ref().map(|pin| pin.as_phc().to_owned()),
             enrolled_seconds: 0,
             enrolled_nanos: 0,
@@ -250,7 +250,7 @@ impl TokenRow {
         if let Some(sealed) = &record.ocra_pin {
             row.ocra_pin_key_id = Some(i64::from(sealed.key_id));
             row.ocra_pin_nonce = Some(sealed.nonce.to_vec());
-            row.ocra_pin_ciphertext = Some(sealed.ciphertext.clone());
+            row.ocra_pin_ciphertext = Some(sealed.ciphertext.to_vec());
         }
         row
     }
@@ -299,7 +299,7 @@ impl TokenRow {
                     .as_slice()
                     .try_into()
                     .map_err(|_| corrupt("OCRA PIN nonce is not 12 bytes"))?,
-                ciphertext,
+                ciphertext: ciphertext.into(),
             }),
             _ => return Err(corrupt("incomplete sealed OCRA PIN hash")),
         };
@@ -480,13 +480,13 @@ impl TokenRow {
                 key_id: u32::try_from(self.seal_key_id)
                     .map_err(|_| corrupt("key id out of range"))?,
                 nonce,
-                ciphertext: self.seal_ciphertext,
+                ciphertext: self.seal_ciphertext.into(),
             },
             pin,
             ocra_pin,
             state: TokenState {
                 kind,
-                ocra,
+                ocra: ocra.map(Box::new),
                 failures: u32::try_from(self.failures)
                     .map_err(|_| corrupt("failures out of range"))?,
                 lockouts: u32::try_from(self.lockouts)
@@ -584,7 +584,7 @@ mod tests {
             transaction: Some(TransactionCommitment::new(&transfer, nonce)),
         });
         let mut state = TokenState::new(TokenKind::event(HotpParameters::default(), 3));
-        state.ocra = Some(keypad);
+        state.ocra = Some(Box::new(keypad));
         let record = TokenRecord {
             sealed_secret: keyring
                 .seal(&id, &Secret::from_bytes(b"12345678901234567890").unwrap())

@@ -479,7 +479,7 @@ mod tests {
         // The new columns take a keypad token.
         let mut keypad = record("FOB-NEW");
         let suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:C-QN08".parse().unwrap();
-        keypad.state.ocra = Some(OcraState::new(suite, 5, UnixTime::EPOCH));
+        keypad.state.ocra = Some(Box::new(OcraState::new(suite, 5, UnixTime::EPOCH)));
         store.enrol(&keypad, &enrolled(&keypad)).unwrap();
         drop(store);
         // Opening again migrates nothing and reads both back.

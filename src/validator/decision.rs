@@ -145,7 +145,7 @@ pub enum Verdict {
 }
 
 /// A verdict and the token state that must be stored for it to hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[must_use]
 pub struct Decision {
     /// Accepted or rejected, and why.
@@ -217,11 +217,14 @@ fn admit(
     pin_ok: bool,
     now: UnixTime,
 ) -> Result<(TokenState, SearchWindow), Decision> {
-    let mut next = *state;
+    let mut next = state.clone();
     if let Some(rejection) = refuse_without_counting(&mut next, now) {
         return Err(reject_without_counting(next, rejection));
     }
-    let window = search.map_err(|reason| reject_without_counting(next, reason))?;
+    let window = match search {
+        Ok(window) => window,
+        Err(reason) => return Err(reject_without_counting(next, reason)),
+    };
     if !well_formed {
         return Err(fail(policy, next, RejectReason::Malformed, now));
     }

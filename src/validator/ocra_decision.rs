@@ -104,7 +104,7 @@ pub fn decide_ocra(
     attempt: &OcraAttempt<'_>,
     now: UnixTime,
 ) -> Decision {
-    let mut next = *state;
+    let mut next = state.clone();
     let (issued, unavailable) = match next.ocra.as_mut() {
         None => (None, Some(RejectReason::NoChallenge)),
         Some(keypad) => match keypad.challenge {
@@ -315,7 +315,7 @@ mod tests {
             expires_at: at(NOW + 300),
             transaction,
         });
-        state.ocra = Some(keypad);
+        state.ocra = Some(Box::new(keypad));
         state
     }
 
@@ -344,7 +344,7 @@ mod tests {
     }
 
     fn slot(decision: &Decision) -> ChallengeSlot {
-        decision.state.ocra.unwrap().challenge
+        decision.state.ocra.as_deref().copied().unwrap().challenge
     }
 
     #[test]
@@ -363,7 +363,10 @@ mod tests {
                 offset: 3
             })
         );
-        assert_eq!(first.state.ocra.unwrap().next_counter, Some(14));
+        assert_eq!(
+            first.state.ocra.as_deref().copied().unwrap().next_counter,
+            Some(14)
+        );
         assert_eq!(slot(&first), ChallengeSlot::Spent);
         let again = decide_ocra(
             &policy,
@@ -390,7 +393,16 @@ mod tests {
                 Some(RejectReason::WrongCode),
                 "{counter}"
             );
-            assert_eq!(decision.state.ocra.unwrap().next_counter, Some(10));
+            assert_eq!(
+                decision
+                    .state
+                    .ocra
+                    .as_deref()
+                    .copied()
+                    .unwrap()
+                    .next_counter,
+                Some(10)
+            );
             assert_eq!(slot(&decision), ChallengeSlot::Spent);
             assert_eq!(decision.state.failures, 1);
         }
@@ -413,7 +425,7 @@ mod tests {
         let just_in_time = decide_ocra(&policy, &open, &ocra, &attempt(&response), at(NOW + 299));
         assert_eq!(reason(&just_in_time), None);
 
-        let mut empty = open;
+        let mut empty = open.clone();
         empty.ocra.as_mut().unwrap().challenge = ChallengeSlot::Empty;
         let none = decide_ocra(&policy, &empty, &ocra, &attempt(&response), at(NOW));
         assert_eq!(reason(&none), Some(RejectReason::NoChallenge));
@@ -439,7 +451,16 @@ mod tests {
         let decision = decide_ocra(&policy, &locked, &ocra, &attempt(&response), at(NOW));
         assert_eq!(reason(&decision), Some(RejectReason::Locked));
         assert_eq!(decision.state.failures, 10);
-        assert_eq!(decision.state.ocra.unwrap().next_counter, Some(10));
+        assert_eq!(
+            decision
+                .state
+                .ocra
+                .as_deref()
+                .copied()
+                .unwrap()
+                .next_counter,
+            Some(10)
+        );
         assert_eq!(slot(&decision), ChallengeSlot::Spent);
 
         let mut disabled = state_with(suite, "31415926", None);
@@ -487,15 +508,15 @@ mod tests {
             ..attempt(&signature)
         };
         for (state, transaction, expected) in [
-            (signing, Some(&transfer), None),
+            (signing.clone(), Some(&transfer), None),
             (
-                signing,
+                signing.clone(),
                 Some(&tampered),
                 Some(RejectReason::TransactionMismatch),
             ),
             (signing, None, Some(RejectReason::TransactionMismatch)),
             (
-                login,
+                login.clone(),
                 Some(&transfer),
                 Some(RejectReason::TransactionMismatch),
             ),
@@ -559,11 +580,11 @@ mod tests {
             panic!("{decision:?}")
         };
         assert_eq!((acceptance.position, acceptance.offset), (current + 1, 1));
-        let keypad = decision.state.ocra.unwrap();
+        let keypad = decision.state.ocra.as_deref().copied().unwrap();
         assert_eq!((keypad.drift_steps, keypad.synced_at), (1, at(NOW)));
         // With the drift learned, two steps ahead is in the window.
         let mut next = decision.state;
-        next.ocra.as_mut().unwrap().challenge = state.ocra.unwrap().challenge;
+        next.ocra.as_mut().unwrap().challenge = state.ocra.as_deref().copied().unwrap().challenge;
         let decision = decide_ocra(&policy, &next, &ocra, &attempt(&two_ahead), at(NOW));
         assert_eq!(reason(&decision), None);
     }

@@ -44,17 +44,25 @@ pub enum Lockout {
 /// challenge is single-use and expires after `challenge_lifetime`.
 ///
 /// The window around the learned drift widens by the steps a crystal drifting by
-/// `drift_tolerance_ppm` could have moved since the token's last accepted code, at
-/// most `max_drift_extension` steps each way: a fob that is used every day keeps the
-/// ±1 window, a fob unused for a year gets about ±17 steps... capped at ±11. That is
-/// the "clock tolerance for learned drift": without it, a fob drifting 12 ppm and used
-/// every three months would fall out of a ±1 window between logins.
+/// `drift_tolerance_ppm` could have moved since the drift was last learned, rounded
+/// up, at most `max_drift_extension` steps each way. Rounded up, because the ±1 window
+/// is already spent on what a drift known only to the step and a code typed late in
+/// its step leave uncertain: any time since the last success adds one step each way,
+/// so a fob in daily use is searched ±2 around its drift, one unused for 200 days ±10,
+/// and one unused for a year gets the cap, ±11. That is the "clock tolerance for
+/// learned drift": without it, a fob drifting 12 ppm and used every three months falls
+/// out of its window between logins. `examples/fleet_drift.rs` measures it: with the
+/// defaults 99.994 % of good codes from 10,000 drifting fobs are accepted over five
+/// years; rounding to the nearest step instead of up, 98.1 %; with no learning and no
+/// tolerance, 17.6 %.
 ///
 /// # Security
 ///
 /// Every extra step in a window is one more code an attacker's guess can match. With
-/// the defaults, a guess matches with probability 3 in 10^6 for a 6-digit token in
-/// daily use, and the token locks after 10 wrong guesses.
+/// the defaults, a guess at a 6-digit token matches with probability 5 in 10^6 for a
+/// token in daily use and at most 23 in 10^6 for a long-idle one, and the token locks
+/// after 10 wrong guesses: peers' default windows of 180 to 300 seconds search 13 to
+/// 21 steps for every token, all the time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Policy {
     /// Steps searched before and after the current step, around the learned drift.

@@ -173,7 +173,7 @@ pub enum Status {
     Disabled,
 }
 
-/// The part of a token's record that verification changes: small, `Copy`, and all
+/// The part of a token's record that verification changes: small, cheap to copy, and all
 /// the pure decision needs.
 ///
 /// A keypad fob is one token with two ways to answer: the codes its button shows
@@ -182,13 +182,14 @@ pub enum Status {
 /// administrator's switch are the device's: guesses against either mode count towards
 /// one limit, and disabling a lost fob stops its logins and its transfer signatures
 /// with one call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TokenState {
     /// How codes are made and how far the token has got.
     pub kind: TokenKind,
     /// The keypad's OCRA suite, counter, drift and open challenge, for tokens that
-    /// answer challenges; `None` otherwise.
-    pub ocra: Option<OcraState>,
+    /// answer challenges; `None` otherwise. Boxed: it is larger than the rest of the
+    /// state together and most tokens have none, so copying a state stays cheap.
+    pub ocra: Option<Box<OcraState>>,
     /// Consecutive failed attempts since the last success.
     pub failures: u32,
     /// Lockouts since the last success, for a growing back-off.

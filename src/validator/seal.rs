@@ -1,6 +1,7 @@
 //! Seeds at rest: AES-256-GCM under a key the application supplies, bound to the token.
 
 use core::fmt;
+use std::sync::Arc;
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
@@ -42,8 +43,9 @@ pub struct SealedSecret {
     pub key_id: u32,
     /// The random 96-bit GCM nonce, fresh for every sealing.
     pub nonce: [u8; NONCE_LEN],
-    /// The encrypted secret followed by the 16-byte GCM tag.
-    pub ciphertext: Vec<u8>,
+    /// The encrypted secret followed by the 16-byte GCM tag; shared, so that copying a
+    /// record (as every load does) copies no bytes.
+    pub ciphertext: Arc<[u8]>,
 }
 
 impl fmt::Debug for SealedSecret {
@@ -250,7 +252,7 @@ impl Keyring {
         Ok(SealedSecret {
             key_id: self.current.id,
             nonce,
-            ciphertext,
+            ciphertext: ciphertext.into(),
         })
     }
 
@@ -393,9 +395,11 @@ mod tests {
         let mut sealed = ring
             .seal(&id("a"), &Secret::from_bytes(b"key").unwrap())
             .unwrap();
-        sealed.ciphertext[0] ^= 1;
+        let mut tampered = sealed.ciphertext.to_vec();
+        tampered[0] ^= 1;
+        sealed.ciphertext = tampered.into();
         assert!(ring.open(&id("a"), &sealed).is_err());
-        sealed.ciphertext.truncate(3);
+        sealed.ciphertext = sealed.ciphertext[..3].into();
         assert!(ring.open(&id("a"), &sealed).is_err());
     }
 

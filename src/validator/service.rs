@@ -246,7 +246,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ///     OcraEnrolment { suite: "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1".parse()?, counter: 0, pin: Some(Password::Pin(b"2468")) },
     /// )?;
     /// let state = bank.state(&id)?.unwrap();
-    /// assert_eq!(state.ocra.unwrap().next_counter, Some(0));
+    /// assert_eq!(state.ocra.as_deref().copied().unwrap().next_counter, Some(0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn enrol_with_ocra(
@@ -284,7 +284,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 }
                 (None, None) => None,
             };
-            state.ocra = Some(OcraState::new(ocra.suite, ocra.counter, now));
+            state.ocra = Some(Box::new(OcraState::new(ocra.suite, ocra.counter, now)));
         }
         let sealed_secret = self.keyring.seal(&enrolment.id, enrolment.secret)?;
         let pin = enrolment
@@ -655,7 +655,12 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
         self.run(id, operation, pin, |record, pin_ok, now| {
-            let keypad = record.state.ocra.ok_or(RejectReason::NoChallenge)?;
+            let keypad = record
+                .state
+                .ocra
+                .as_deref()
+                .copied()
+                .ok_or(RejectReason::NoChallenge)?;
             let secret = self
                 .keyring
                 .open(&record.id, &record.sealed_secret)
@@ -731,14 +736,15 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 self.publish(&event);
                 return verdict_result(decision.verdict);
             }
+            let expected_version = record.version;
             let updated = TokenRecord {
                 state: decision.state,
-                version: record.version.saturating_add(1),
-                ..record.clone()
+                version: expected_version.saturating_add(1),
+                ..record
             };
             match self
                 .store
-                .compare_and_swap(&updated, record.version, &event)
+                .compare_and_swap_owned(updated, expected_version, &event)
             {
                 Ok(Swap::Swapped) => {
                     self.publish(&event);
@@ -924,9 +930,15 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// `P`, [`ValidatorError::Ocra`] for an empty PIN, and as [`Validator::unlock`].
     pub fn set_ocra_pin(&self, id: &TokenId, pin: &str) -> Result<(), ValidatorError> {
         self.administer(id, Operation::SetOcraPin, |record| {
-            let keypad = record.state.ocra.ok_or_else(|| ValidatorError::NoOcra {
-                token: record.id.to_string(),
-            })?;
+            let keypad =
+                record
+                    .state
+                    .ocra
+                    .as_deref()
+                    .copied()
+                    .ok_or_else(|| ValidatorError::NoOcra {
+                        token: record.id.to_string(),
+                    })?;
             let hash = keypad.suite.pin_hash().ok_or(ValidatorError::OcraSuite {
                 suite: keypad.suite.to_string(),
                 reason: "the suite hashes no PIN (P)",
