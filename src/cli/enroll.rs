@@ -9,10 +9,10 @@ use zeroize::Zeroizing;
 use clap::Args;
 
 use otpfob::{
-    Algorithm, Enrolment, HotpParameters, KeyUri, OtpParameters, Secret, TerminalBackground,
-    TimeSource, TokenId, TokenKind, TotpParameters,
+    Enrolment, KeyUri, OtpParameters, Secret, TerminalBackground, TimeSource, TokenId, TokenKind,
 };
 
+use super::code_options::CodeOptions;
 use super::keys::{DatabaseOptions, open_validator};
 use super::output::{Output, create_private};
 use super::{Context, Exit, Outcome};
@@ -28,18 +28,8 @@ pub(crate) struct EnrollArgs {
     /// The issuer the authenticator app shows (the bank).
     #[arg(long = "issuer", value_name = "NAME")]
     issuer: Option<String>,
-    /// An event (HOTP) token instead of a time (TOTP) token.
-    #[arg(long = "hotp")]
-    hotp: bool,
-    /// The HMAC hash: sha1, sha256 or sha512 (many apps know only sha1).
-    #[arg(long = "algorithm", value_name = "NAME", default_value = "sha1")]
-    algorithm: String,
-    /// Digits per code, 6 to 10 (many apps know only 6 and 8).
-    #[arg(long = "digits", value_name = "N", default_value_t = 6)]
-    digits: u8,
-    /// Seconds per time step (TOTP).
-    #[arg(long = "period", value_name = "SECONDS", default_value_t = 30)]
-    period: u64,
+    #[command(flatten)]
+    code: CodeOptions,
     /// The first counter (HOTP).
     #[arg(long = "counter", value_name = "N", default_value_t = 0)]
     counter: u64,
@@ -72,31 +62,14 @@ pub(crate) struct EnrollArgs {
 /// then prints the key URI and the QR code: the one output of this tool that shows a
 /// secret, because delivering it is the command's job.
 pub(crate) fn run(arguments: &EnrollArgs) -> Outcome {
-    let algorithm: Algorithm = arguments
-        .algorithm
-        .to_ascii_uppercase()
-        .parse()
-        .context("--algorithm")?;
-    let parameters = if arguments.hotp {
-        OtpParameters::Hotp(HotpParameters {
-            algorithm,
-            digits: arguments.digits,
-        })
-    } else {
-        OtpParameters::Totp(TotpParameters {
-            algorithm,
-            digits: arguments.digits,
-            time_step: arguments.period,
-            t0: 0,
-        })
-    };
+    let parameters = arguments.code.parameters()?;
     let secret = Secret::generate(arguments.bits).context("cannot make the secret")?;
     let mut uri = KeyUri::new(secret.clone(), &arguments.account, parameters)
         .context("cannot make the key URI")?;
     if let Some(issuer) = &arguments.issuer {
         uri = uri.with_issuer(issuer).context("--issuer")?;
     }
-    if arguments.hotp {
+    if arguments.code.hotp {
         uri = uri.with_counter(arguments.counter).context("--counter")?;
     }
     let qr = if arguments.no_qr {

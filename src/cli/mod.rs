@@ -1,6 +1,7 @@
 //! The `otpfob` command line: argument parsing, dispatch, and the one way every
 //! command ends (an exit status, and at most one line on standard error).
 
+mod code_options;
 mod enroll;
 mod fob;
 mod input;

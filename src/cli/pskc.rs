@@ -8,11 +8,12 @@ use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
 use otpfob::{
-    Algorithm, DEFAULT_LIFETIME, FactoryRecord, HotpParameters, KeyFob, MAX_SERIAL_LEN,
-    OtpParameters, ProvisionedToken, PskcContainer, PskcCredential, PskcKey, PskcLimits,
-    PskcProtection, SystemClock, TimeSource, TotpParameters, read_pskc, write_pskc,
+    DEFAULT_LIFETIME, FactoryRecord, KeyFob, MAX_SERIAL_LEN, OtpParameters, ProvisionedToken,
+    PskcContainer, PskcCredential, PskcKey, PskcLimits, PskcProtection, SystemClock, TimeSource,
+    read_pskc, write_pskc,
 };
 
+use super::code_options::CodeOptions;
 use super::keys::{CredentialOptions, DatabaseOptions, open_validator};
 use super::oath_time::format_utc;
 use super::output::{Output, create_private};
@@ -160,18 +161,8 @@ pub(crate) struct ExportArgs {
     /// The number in the first serial.
     #[arg(long = "first", value_name = "N", default_value_t = 1)]
     first: u64,
-    /// Event (HOTP) fobs instead of time (TOTP) fobs.
-    #[arg(long = "hotp")]
-    hotp: bool,
-    /// The HMAC hash: sha1, sha256 or sha512.
-    #[arg(long = "algorithm", value_name = "NAME", default_value = "sha1")]
-    algorithm: String,
-    /// Digits per code, 6 to 10.
-    #[arg(long = "digits", value_name = "N", default_value_t = 6)]
-    digits: u8,
-    /// Seconds per time step (TOTP).
-    #[arg(long = "period", value_name = "SECONDS", default_value_t = 30)]
-    period: u64,
+    #[command(flatten)]
+    code: CodeOptions,
     /// Days from issue (now) to the end of each fob's life (default five years).
     #[arg(long = "lifetime-days", value_name = "DAYS")]
     lifetime_days: Option<u64>,
@@ -226,24 +217,7 @@ fn make_records(arguments: &ExportArgs) -> Result<Vec<FactoryRecord>, Exit> {
             PskcLimits::default().max_keys
         )));
     }
-    let algorithm: Algorithm = arguments
-        .algorithm
-        .to_ascii_uppercase()
-        .parse()
-        .context("--algorithm")?;
-    let parameters = if arguments.hotp {
-        OtpParameters::Hotp(HotpParameters {
-            algorithm,
-            digits: arguments.digits,
-        })
-    } else {
-        OtpParameters::Totp(TotpParameters {
-            algorithm,
-            digits: arguments.digits,
-            time_step: arguments.period,
-            t0: 0,
-        })
-    };
+    let parameters = arguments.code.parameters()?;
     let lifetime = match arguments.lifetime_days {
         Some(days) => Duration::from_secs(days.saturating_mul(86_400)),
         None => DEFAULT_LIFETIME,
