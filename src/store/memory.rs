@@ -1,12 +1,12 @@
 //! A concurrent in-process store, for tests, simulations and single-process use.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::error::StoreError;
 use crate::store::{Store, Swap};
-use crate::validator::audit::{AuditEvent, AuditLog};
+use crate::validator::audit::AuditEvent;
 use crate::validator::record::{TokenId, TokenRecord};
 
 /// Shards: enough that 8 to 16 threads rarely wait on one another.
@@ -15,17 +15,27 @@ const SHARDS: usize = 64;
 /// The newest audit events a `MemoryStore` keeps by default.
 pub const DEFAULT_AUDIT_CAPACITY: usize = 100_000;
 
-type Shard = RwLock<HashMap<TokenId, TokenRecord>>;
+/// One shard: its tokens' records and their audit events, under one lock, so a change
+/// and its audit event are written together without a second lock.
+#[derive(Debug, Default)]
+struct ShardData {
+    records: HashMap<TokenId, TokenRecord>,
+    audit: VecDeque<AuditEvent>,
+}
+
+type Shard = RwLock<ShardData>;
 
 /// Token records in memory, behind 64 independently locked shards.
 ///
 /// Nothing survives the process: use it for tests, simulations, and services whose
 /// records are rebuilt at start. Its compare-and-swap is atomic under the shard's
-/// write lock, so it is exactly-once across threads of one process.
+/// write lock, so it is exactly-once across threads of one process. Each token's audit
+/// events live in its shard, the newest kept, up to an equal part of the capacity per
+/// shard.
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Vec<Shard>,
-    audit: AuditLog,
+    audit_per_shard: usize,
 }
 
 impl Default for MemoryStore {
@@ -35,18 +45,19 @@ impl Default for MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store keeping the newest [`DEFAULT_AUDIT_CAPACITY`] audit events.
+    /// An empty store keeping about the newest [`DEFAULT_AUDIT_CAPACITY`] audit events.
     #[must_use]
     pub fn new() -> Self {
         Self::with_audit_capacity(DEFAULT_AUDIT_CAPACITY)
     }
 
-    /// An empty store keeping the newest `capacity` audit events.
+    /// An empty store keeping about the newest `capacity` audit events (0 keeps none),
+    /// spread over its shards.
     #[must_use]
     pub fn with_audit_capacity(capacity: usize) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            audit: AuditLog::new(capacity),
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            audit_per_shard: capacity.div_ceil(SHARDS),
         }
     }
 
@@ -64,34 +75,45 @@ impl MemoryStore {
         &self.shards[index]
     }
 
-    fn read(shard: &Shard) -> RwLockReadGuard<'_, HashMap<TokenId, TokenRecord>> {
+    fn read(shard: &Shard) -> RwLockReadGuard<'_, ShardData> {
         // A panic while holding the lock cannot leave a half-written record: every
-        // write below is a single insert or remove.
+        // write below is a single insert, replace or remove.
         shard.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(shard: &Shard) -> RwLockWriteGuard<'_, HashMap<TokenId, TokenRecord>> {
+    fn write(shard: &Shard) -> RwLockWriteGuard<'_, ShardData> {
         shard.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends an audit event to a shard already locked for writing.
+    fn push_audit(&self, shard: &mut ShardData, event: &AuditEvent) {
+        if self.audit_per_shard == 0 {
+            return;
+        }
+        if shard.audit.len() >= self.audit_per_shard {
+            shard.audit.pop_front();
+        }
+        shard.audit.push_back(event.clone());
     }
 }
 
 impl Store for MemoryStore {
     fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
         let mut shard = Self::write(self.shard(&record.id));
-        match shard.entry(record.id.clone()) {
+        match shard.records.entry(record.id.clone()) {
             Entry::Occupied(_) => Err(StoreError::AlreadyEnrolled {
                 token: record.id.to_string(),
             }),
             Entry::Vacant(slot) => {
                 slot.insert(record.clone());
-                self.audit.push(audit.clone());
+                self.push_audit(&mut shard, audit);
                 Ok(())
             }
         }
     }
 
     fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(Self::read(self.shard(id)).get(id).cloned())
+        Ok(Self::read(self.shard(id)).records.get(id).cloned())
     }
 
     fn compare_and_swap(
@@ -110,10 +132,10 @@ impl Store for MemoryStore {
         audit: &AuditEvent,
     ) -> Result<Swap, StoreError> {
         let mut shard = Self::write(self.shard(&record.id));
-        match shard.get_mut(&record.id) {
+        match shard.records.get_mut(&record.id) {
             Some(stored) if stored.version == expected_version => {
                 *stored = record;
-                self.audit.push(audit.clone());
+                self.push_audit(&mut shard, audit);
                 Ok(Swap::Swapped)
             }
             _ => Ok(Swap::Conflict),
@@ -121,9 +143,10 @@ impl Store for MemoryStore {
     }
 
     fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
-        let removed = Self::write(self.shard(id)).remove(id).is_some();
+        let mut shard = Self::write(self.shard(id));
+        let removed = shard.records.remove(id).is_some();
         if removed {
-            self.audit.push(audit.clone());
+            self.push_audit(&mut shard, audit);
         }
         Ok(removed)
     }
@@ -132,18 +155,35 @@ impl Store for MemoryStore {
         let mut ids: Vec<TokenId> = self
             .shards
             .iter()
-            .flat_map(|shard| Self::read(shard).keys().cloned().collect::<Vec<_>>())
+            .flat_map(|shard| {
+                Self::read(shard)
+                    .records
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
             .collect();
         ids.sort();
         Ok(ids)
     }
 
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.audit.push(event.clone());
+        let mut shard = Self::write(self.shard(&event.token));
+        self.push_audit(&mut shard, event);
         Ok(())
     }
 
     fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
-        Ok(self.audit.events_of(id, limit))
+        let shard = Self::read(self.shard(id));
+        let mut events: Vec<AuditEvent> = shard
+            .audit
+            .iter()
+            .rev()
+            .filter(|event| &event.token == id)
+            .take(limit)
+            .cloned()
+            .collect();
+        events.reverse();
+        Ok(events)
     }
 }
