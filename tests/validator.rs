@@ -53,6 +53,18 @@ fn bank_with(policy: Policy, kind: fn(UnixTime) -> TokenKind, pin: Option<&str>)
     }
 }
 
+/// Enrols the test fob (`id()`, `secret()`, a time token synced now) in `validator`.
+fn enrol_the_fob<S: Store>(validator: &Validator<S, ManualClock>) {
+    validator
+        .enrol(Enrolment {
+            id: id(),
+            secret: &secret(),
+            kind: time_kind(validator.clock().now()),
+            pin: None,
+        })
+        .unwrap();
+}
+
 fn time_kind(now: UnixTime) -> TokenKind {
     TokenKind::time(TotpParameters::default(), now)
 }
@@ -443,13 +455,7 @@ fn seeds_are_sealed_and_can_be_resealed_under_a_new_key() {
     let store = Arc::new(MemoryStore::new());
     let clock = ManualClock::at_secs(START);
     let old = Validator::new(Arc::clone(&store), clock.clone(), keyring());
-    old.enrol(Enrolment {
-        id: id(),
-        secret: &secret(),
-        kind: time_kind(clock.now()),
-        pin: None,
-    })
-    .unwrap();
+    enrol_the_fob(&old);
     let record = store.load(&id()).unwrap().unwrap();
     assert!(
         !record
@@ -482,14 +488,7 @@ fn a_record_moved_to_another_token_id_does_not_open() {
     let store = Arc::new(MemoryStore::new());
     let clock = ManualClock::at_secs(START);
     let validator = Validator::new(Arc::clone(&store), clock.clone(), keyring());
-    validator
-        .enrol(Enrolment {
-            id: id(),
-            secret: &secret(),
-            kind: time_kind(clock.now()),
-            pin: None,
-        })
-        .unwrap();
+    enrol_the_fob(&validator);
     // An attacker with write access to the store copies the victim's sealed seed
     // onto their own token record.
     let mut stolen = store.load(&id()).unwrap().unwrap();
@@ -582,14 +581,7 @@ fn store_failures_and_endless_conflicts_reject() {
     let store = Arc::new(FlakyStore::default());
     let clock = ManualClock::at_secs(START);
     let validator = Validator::new(Arc::clone(&store), clock.clone(), keyring());
-    validator
-        .enrol(Enrolment {
-            id: id(),
-            secret: &secret(),
-            kind: time_kind(clock.now()),
-            pin: None,
-        })
-        .unwrap();
+    enrol_the_fob(&validator);
     let totp = Totp::new(&secret(), TotpParameters::default()).unwrap();
     let code = totp.now(&clock).unwrap().to_string();
 
@@ -622,14 +614,7 @@ fn every_decision_is_audited_without_codes() {
     let clock = ManualClock::at_secs(START);
     let validator = Validator::new(MemoryStore::new(), clock.clone(), keyring())
         .with_audit_sink(Shared(Arc::clone(&log)));
-    validator
-        .enrol(Enrolment {
-            id: id(),
-            secret: &secret(),
-            kind: time_kind(clock.now()),
-            pin: None,
-        })
-        .unwrap();
+    enrol_the_fob(&validator);
     let totp = Totp::new(&secret(), TotpParameters::default()).unwrap();
     let code = totp.now(&clock).unwrap().to_string();
     validator.verify(&id(), &code, None).unwrap();
