@@ -930,3 +930,22 @@ fn long_values_are_quoted_to_40_characters() {
         stderr(&output)
     );
 }
+
+/// The interactive fob's prompts read standard input bounded: `otpfob fob <
+/// /dev/zero` ends with one line instead of filling memory.
+#[test]
+#[cfg(unix)]
+fn the_interactive_fobs_input_is_bounded() {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2097152 && exec \"$0\" \"$@\" < /dev/zero")
+        .arg(env!("CARGO_BIN_EXE_otpfob"))
+        .arg("fob")
+        .output()
+        .unwrap();
+    assert_bad(&output, "fob < /dev/zero");
+    assert_eq!(
+        stderr(&output),
+        "otpfob: a line of input is longer than 65536 bytes\n"
+    );
+}

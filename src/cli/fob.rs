@@ -1,7 +1,7 @@
 //! `otpfob fob`: a simulated key fob in the terminal, drawn with the device
 //! module's `Screen`; or, with `--no-input`, its readings for scripts.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use otpfob::{
     TotpParameters, UNLOCK_CODE_DIGITS, UnixTime,
 };
 
-use super::input::quote;
+use super::input::{MAX_SECRET_FILE_BYTES, quote};
 use super::keys::CredentialOptions;
 use super::oath_time::parse_time;
 use super::output::Output;
@@ -258,9 +258,14 @@ fn readings(
 fn prompt(out: &mut Output, question: &str) -> Result<Option<String>, Exit> {
     out.text(question)?;
     out.flush()?;
+    // Bounded as every input is: `otpfob fob < /dev/zero` must not fill memory.
+    let limit = u64::try_from(MAX_SECRET_FILE_BYTES).unwrap_or(u64::MAX);
     let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
+    match std::io::stdin().lock().take(limit + 1).read_line(&mut line) {
         Ok(0) | Err(_) => Ok(None),
+        Ok(read) if read > MAX_SECRET_FILE_BYTES => Err(Exit::error(format!(
+            "a line of input is longer than {MAX_SECRET_FILE_BYTES} bytes"
+        ))),
         Ok(_) => Ok(Some(line.trim().to_owned())),
     }
 }
