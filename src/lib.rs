@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+// `unsafe_code`, `missing_docs` and the rest are set once, in Cargo.toml's
+// `[workspace.lints]`. These three stay here because Cargo's lint table cannot scope a
+// lint to non-test code: unit tests may unwrap.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
