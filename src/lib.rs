@@ -64,7 +64,7 @@ pub use provision::{
     PskcProtection, PskcRefused, PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
 };
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
-pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore, Store, Swap};
+pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
 #[cfg(feature = "postgres")]
 pub use store::{
     DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, POSTGRES_SCHEMA_VERSION, PgConfig,
@@ -90,3 +90,4 @@ pub use validator::seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
 pub use validator::service::{
     DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Rejected, Validator,
 };
+pub use validator::store::{Store, Swap};

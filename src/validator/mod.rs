@@ -10,3 +10,5 @@ pub(crate) mod policy;
 pub(crate) mod record;
 pub(crate) mod seal;
 pub(crate) mod service;
+pub(crate) mod store;
+pub(crate) mod token_id;

@@ -12,7 +12,6 @@ use crate::hotp::{Hotp, HotpParameters};
 use crate::ocra::{Challenge, Ocra, OcraSuite, Password, SigningNonce, Transaction, password_hash};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
-use crate::store::{Store, Swap};
 use crate::validator::audit::{AuditEvent, AuditSink, Operation, Outcome};
 use crate::validator::challenge::{
     ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
@@ -25,6 +24,7 @@ use crate::validator::pin::{PinHash, PinHashing, pin_matches};
 use crate::validator::policy::Policy;
 use crate::validator::record::{Lock, Status, TokenId, TokenKind, TokenRecord, TokenState};
 use crate::validator::seal::{Keyring, SealedSecret};
+use crate::validator::store::{Store, Swap};
 
 /// How many times a request reloads and retries after another node changed the token.
 pub const MAX_ATTEMPTS: u32 = 16;

@@ -8,9 +8,9 @@ use crate::device::{Crystal, DEFAULT_LIFETIME, FactoryRecord, SerialNumber};
 use crate::error::{DeviceError, PskcEnrolError, TokenIdError, ValidatorError};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
-use crate::store::Store;
 use crate::validator::record::{TokenId, TokenKind};
 use crate::validator::service::{Enrolment, Validator};
+use crate::validator::store::Store;
 
 impl ProvisionedToken {
     /// The id a validator knows this token by: the device's serial number, or the

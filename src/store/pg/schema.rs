@@ -3,7 +3,7 @@
 use postgres::{Client, IsolationLevel};
 
 use crate::error::StoreError;
-use crate::store::pg::pool::describe;
+use crate::store::pg::describe::describe;
 use crate::store::row::TOKEN_COLUMNS;
 
 /// The schema version this library writes and reads (the highest `version` in the
