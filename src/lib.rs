@@ -11,7 +11,6 @@ mod algorithm;
 mod clock;
 mod code;
 mod device;
-mod error;
 mod hotp;
 mod mac;
 mod ocra;
@@ -23,10 +22,13 @@ mod totp;
 mod validator;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
+pub use clock::ClockError;
 pub use clock::{
     Drift, DriftingClock, ManualClock, OffsetClock, SystemClock, TimeSource, UnixTime,
 };
+pub use code::CodeError;
 pub use code::{Code, Grouped, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
+pub use device::DeviceError;
 pub use device::{
     ChallengeContext, ChallengeResponder, Crystal, DEFAULT_LIFETIME, DEFAULT_PIN_TRIES, Device,
     DeviceKind, DeviceState, FactoryRecord, KeyFob, KeyFobBuilder, MAX_DRIFT_PPM, MAX_PIN_DIGITS,
@@ -35,25 +37,19 @@ pub use device::{
 };
 #[cfg(feature = "fleet")]
 pub use device::{Fleet, FleetBuilder};
-#[cfg(feature = "postgres")]
-pub use error::PgConfigError;
-#[cfg(feature = "qr")]
-pub use error::QrError;
-pub use error::{
-    ClockError, CodeError, DataInputPart, DeviceError, KeyUriError, OcraError, OcraVerifyError,
-    OtpError, SealError, SecretError, StoreError, SuiteError, TokenIdError, TransactionError,
-    ValidatorError, VerifyError,
-};
-#[cfg(feature = "pskc")]
-pub use error::{PskcEnrolError, PskcError};
 pub use hotp::{Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, dynamic_truncate};
+pub use hotp::{OtpError, VerifyError};
 pub use mac::{KeyedMac, MacOutput};
 pub use ocra::{
     Challenge, Currency, FullMac, MAX_TRANSACTION_FIELD_BYTES, Ocra, OcraInput, OcraMatch,
     OcraQuestion, OcraResponse, OcraSuite, OcraWindow, Password, QuestionFormat, QuestionKind,
     SigningNonce, TimeStep, TimeUnit, Timestamp, Transaction,
 };
+pub use ocra::{DataInputPart, OcraError, OcraVerifyError, SuiteError, TransactionError};
 pub use parameters::OtpParameters;
+pub use provision::KeyUriError;
+#[cfg(feature = "qr")]
+pub use provision::QrError;
 pub use provision::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
 #[cfg(feature = "qr")]
 pub use provision::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
@@ -63,7 +59,12 @@ pub use provision::{
     PskcEncoding, PskcEnrolled, PskcEnrolment, PskcKey, PskcLimits, PskcPinPolicy, PskcPolicy,
     PskcProtection, PskcRefused, PskcResponseFormat, read_pskc, read_pskc_with_limits, write_pskc,
 };
+#[cfg(feature = "pskc")]
+pub use provision::{PskcEnrolError, PskcError};
+pub use secret::SecretError;
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
+#[cfg(feature = "postgres")]
+pub use store::PgConfigError;
 pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
 #[cfg(feature = "postgres")]
 pub use store::{
@@ -77,7 +78,10 @@ pub use validator::audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
 pub use validator::challenge::{
     ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
 };
-pub use validator::decision::{Acceptance, Decision, RejectReason, Verdict, decide, decide_resync};
+pub use validator::decision::{Acceptance, Decision, Verdict, decide, decide_resync};
+pub use validator::error::{
+    RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError,
+};
 pub use validator::ocra_decision::{OcraAttempt, decide_ocra};
 pub use validator::pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
 pub use validator::policy::{
@@ -87,7 +91,5 @@ pub use validator::record::{
     Lock, MAX_TOKEN_ID_LEN, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };
 pub use validator::seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
-pub use validator::service::{
-    DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Rejected, Validator,
-};
+pub use validator::service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Validator};
 pub use validator::store::{Store, Swap};

@@ -3,6 +3,8 @@
 //! stores, one shared row codec. The trait itself stands beside its user, in
 //! `validator/store.rs`, as rustls defines `StoresServerSessions` where it is used.
 
+#[cfg(feature = "postgres")]
+pub(crate) mod error;
 mod memory;
 #[cfg(feature = "postgres")]
 mod pg;
@@ -11,6 +13,8 @@ mod row;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use error::PgConfigError;
 pub use memory::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
 #[cfg(feature = "postgres")]
 pub use pg::{

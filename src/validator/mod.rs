@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod challenge;
 pub(crate) mod decision;
+pub(crate) mod error;
 pub(crate) mod ocra_decision;
 pub(crate) mod pin;
 pub(crate) mod policy;

@@ -7,8 +7,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::clock::{SystemClock, TimeSource, UnixTime};
 use crate::code::Code;
 use crate::device::FactoryRecord;
-use crate::error::{OcraError, StoreError, ValidatorError};
 use crate::hotp::{Hotp, HotpParameters};
+use crate::ocra::error::OcraError;
 use crate::ocra::{Challenge, Ocra, OcraSuite, Password, SigningNonce, Transaction, password_hash};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
@@ -16,9 +16,9 @@ use crate::validator::audit::{AuditEvent, AuditSink, Operation, Outcome};
 use crate::validator::challenge::{
     ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
 };
-use crate::validator::decision::{
-    Acceptance, Decision, RejectReason, Verdict, decide, decide_resync,
-};
+use crate::validator::decision::{Acceptance, Decision, Verdict, decide, decide_resync};
+use crate::validator::error::{RejectReason, Rejected};
+use crate::validator::error::{StoreError, ValidatorError};
 use crate::validator::ocra_decision::{OcraAttempt, decide_ocra};
 use crate::validator::pin::{PinHash, PinHashing, pin_matches};
 use crate::validator::policy::Policy;
@@ -31,41 +31,6 @@ pub const MAX_ATTEMPTS: u32 = 16;
 
 /// The unsealed generators kept by default (see [`Validator::with_generator_cache`]).
 pub const DEFAULT_GENERATOR_CACHE: usize = 10_000;
-
-/// A rejected code or resync.
-///
-/// # Security
-///
-/// Show the person who typed the code only this type's `Display`, "code rejected",
-/// whatever the reason: the [`reason`](Rejected::reason) is for server logs and the
-/// audit trail.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[must_use]
-pub struct Rejected {
-    reason: RejectReason,
-}
-
-impl Rejected {
-    /// Why, for logs and audits.
-    #[must_use]
-    pub fn reason(&self) -> RejectReason {
-        self.reason
-    }
-}
-
-impl fmt::Display for Rejected {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("code rejected")
-    }
-}
-
-impl fmt::Debug for Rejected {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "Rejected({})", self.reason)
-    }
-}
-
-impl std::error::Error for Rejected {}
 
 /// What a new token is: its kind, secret and optional server-side PIN.
 #[derive(Debug)]
@@ -272,13 +237,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 (Some(hash), Some(pin)) => Some(self.seal_ocra_pin(&enrolment.id, hash, pin)?),
                 (Some(_), None) => {
                     return Err(OcraError::Missing {
-                        part: crate::error::DataInputPart::Password,
+                        part: crate::ocra::error::DataInputPart::Password,
                     }
                     .into());
                 }
                 (None, Some(_)) => {
                     return Err(OcraError::NotInSuite {
-                        part: crate::error::DataInputPart::Password,
+                        part: crate::ocra::error::DataInputPart::Password,
                     }
                     .into());
                 }
@@ -392,7 +357,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         pin: Option<&str>,
     ) -> Result<Secret, ValidatorError> {
         let secret = Secret::generate_default().map_err(|error| {
-            ValidatorError::Seal(crate::error::SealError::RandomSource {
+            ValidatorError::Seal(crate::validator::error::SealError::RandomSource {
                 reason: error.to_string(),
             })
         })?;
@@ -796,7 +761,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let _ = self.store.append_audit(&event);
         }
         self.publish(&event);
-        Err(Rejected { reason })
+        Err(Rejected::new(reason))
     }
 
     fn event(
@@ -1046,7 +1011,7 @@ fn check_suite(suite: &OcraSuite) -> Result<(), ValidatorError> {
 fn verdict_result(verdict: Verdict) -> Result<Acceptance, Rejected> {
     match verdict {
         Verdict::Accepted(acceptance) => Ok(acceptance),
-        Verdict::Rejected(reason) => Err(Rejected { reason }),
+        Verdict::Rejected(reason) => Err(Rejected::new(reason)),
     }
 }
 

@@ -2,8 +2,8 @@
 //! security requirements, and the outcome of a compare-and-swap. The backends live in
 //! `src/store/`.
 
-use crate::error::StoreError;
 use crate::validator::audit::AuditEvent;
+use crate::validator::error::StoreError;
 use crate::validator::record::{TokenId, TokenRecord};
 
 /// The outcome of a compare-and-swap.

@@ -5,7 +5,7 @@ use core::fmt;
 use core::str::FromStr;
 use std::sync::Arc;
 
-use crate::error::TokenIdError;
+use crate::validator::error::TokenIdError;
 
 /// The longest token id, in bytes.
 pub const MAX_TOKEN_ID_LEN: usize = 128;

@@ -4,10 +4,12 @@ use core::time::Duration;
 
 use super::{ProvisionedToken, PskcContainer, PskcKey};
 use crate::clock::{TimeSource, UnixTime};
+use crate::device::error::DeviceError;
 use crate::device::{Crystal, DEFAULT_LIFETIME, FactoryRecord, SerialNumber};
-use crate::error::{DeviceError, PskcEnrolError, TokenIdError, ValidatorError};
 use crate::parameters::OtpParameters;
+use crate::provision::pskc::error::PskcEnrolError;
 use crate::secret::Secret;
+use crate::validator::error::{TokenIdError, ValidatorError};
 use crate::validator::record::{TokenId, TokenKind};
 use crate::validator::service::{Enrolment, Validator};
 use crate::validator::store::Store;

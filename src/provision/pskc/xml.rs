@@ -12,7 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use zeroize::Zeroizing;
 
 use super::PskcLimits;
-use crate::error::PskcError;
+use crate::provision::pskc::error::PskcError;
 
 /// One element: its local name (namespace prefixes dropped, as PSKC readers commonly
 /// do), attributes by local name (namespace declarations left out), children, and

@@ -14,12 +14,12 @@ use std::sync::Arc;
 use postgres::Row;
 use postgres::types::ToSql;
 
-use crate::error::StoreError;
 use crate::store::pg::describe::describe;
 use crate::store::pg::pool::{Connection, Manager};
 use crate::store::pg::schema::{Query, Statements};
 use crate::store::row::{AuditRow, TOKEN_COLUMN_COUNT, TokenRow, for_each_token_column, to_sql};
 use crate::validator::audit::AuditEvent;
+use crate::validator::error::StoreError;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
