@@ -57,6 +57,17 @@ impl TokenKind {
         }
     }
 
+    /// A new token of either kind, the one place that maps [`OtpParameters`] to a
+    /// `TokenKind`: an event token whose next code is that of `counter`, or a time
+    /// token synchronised at `synced_at` (the argument the other kind ignores).
+    #[must_use]
+    pub fn new(parameters: OtpParameters, counter: u64, synced_at: UnixTime) -> Self {
+        match parameters {
+            OtpParameters::Hotp(parameters) => Self::event(parameters, counter),
+            OtpParameters::Totp(parameters) => Self::time(parameters, synced_at),
+        }
+    }
+
     /// How the token makes its codes.
     #[must_use]
     pub fn parameters(&self) -> OtpParameters {

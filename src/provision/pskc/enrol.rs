@@ -30,15 +30,11 @@ impl ProvisionedToken {
     /// (RFC 6030 `<TimeDrift>` becomes the learned drift), measured at `synced_at`.
     #[must_use]
     pub fn token_kind(&self, synced_at: UnixTime) -> TokenKind {
-        match self.parameters {
-            OtpParameters::Hotp(parameters) => TokenKind::event(parameters, self.counter),
-            OtpParameters::Totp(parameters) => TokenKind::Time {
-                parameters,
-                last_accepted_step: None,
-                drift_steps: self.time_drift,
-                synced_at,
-            },
+        let mut kind = TokenKind::new(self.parameters, self.counter, synced_at);
+        if let TokenKind::Time { drift_steps, .. } = &mut kind {
+            *drift_steps = self.time_drift;
         }
+        kind
     }
 
     /// The factory record of the fob this token belongs to, from which

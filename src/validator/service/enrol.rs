@@ -150,10 +150,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         pin: Option<&str>,
     ) -> Result<TokenId, ValidatorError> {
         let id = TokenId::new(record.serial.as_str())?;
-        let kind = match record.parameters {
-            OtpParameters::Hotp(parameters) => TokenKind::event(parameters, record.initial_counter),
-            OtpParameters::Totp(parameters) => TokenKind::time(parameters, record.issued_at),
-        };
+        let kind = TokenKind::new(record.parameters, record.initial_counter, record.issued_at);
         let enrolment = Enrolment {
             id: id.clone(),
             secret: &record.secret,
@@ -207,10 +204,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 reason: error.to_string(),
             })
         })?;
-        let kind = match parameters {
-            OtpParameters::Hotp(parameters) => TokenKind::event(parameters, 0),
-            OtpParameters::Totp(parameters) => TokenKind::time(parameters, self.clock.now()),
-        };
+        let kind = TokenKind::new(parameters, 0, self.clock.now());
         self.enrol(Enrolment {
             id: id.clone(),
             secret: &secret,
