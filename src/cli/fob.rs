@@ -222,7 +222,7 @@ fn readings(
         );
         out.line(&format!(
             "{}\t{}\t{}\t{}\t{valid_for}",
-            fob.serial(),
+            one_line(&fob.serial().to_string()),
             world.now().as_secs(),
             fob.local_time().as_secs(),
             reading.code()
@@ -310,7 +310,7 @@ fn interactive(
     };
     out.line(&format!(
         "key fob {}: {mode}, {} digits, {}, crystal {:+} ppm",
-        fob.serial(),
+        one_line(&fob.serial().to_string()),
         record.parameters.digits(),
         record.parameters.algorithm(),
         arguments.drift,

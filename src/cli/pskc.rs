@@ -310,7 +310,7 @@ fn export(arguments: &ExportArgs) -> Outcome {
     }
     let mut out = Output::new();
     if written_to_file {
-        out.line(&format!(
+        out.line(&one_line(&format!(
             "{} fobs, {} to {}",
             records.len(),
             records
@@ -323,7 +323,7 @@ fn export(arguments: &ExportArgs) -> Outcome {
                 .as_ref()
                 .map(|path| path.display().to_string())
                 .unwrap_or_default()
-        ))
+        )))
     } else {
         out.text(&document)
     }
