@@ -925,7 +925,9 @@ pub enum KeyUriError {
     /// The issuer or the account name holds a control character (NUL, ESC, ...) or an
     /// invisible or direction-changing one (U+202E, U+200B, ...: see
     /// [`is_invisible_character`](crate::is_invisible_character)).
-    #[error("the {part} holds the invisible or control character U+{code_point:04X} at position {position}")]
+    #[error(
+        "the {part} holds the invisible or control character U+{code_point:04X} at position {position}"
+    )]
     InvalidCharacter {
         /// `"account name"` or `"issuer"`.
         part: &'static str,
@@ -937,7 +939,9 @@ pub enum KeyUriError {
     /// The URI's canonical form ([`KeyUri::to_uri`](crate::KeyUri::to_uri)) would be
     /// longer than [`MAX_KEY_URI_LEN`](crate::MAX_KEY_URI_LEN) bytes, so it would not
     /// read back.
-    #[error("written out, the key URI would have {length} bytes, more than the {maximum} a key URI may have")]
+    #[error(
+        "written out, the key URI would have {length} bytes, more than the {maximum} a key URI may have"
+    )]
     WrittenTooLong {
         /// The length of the canonical form in bytes.
         length: usize,

@@ -17,27 +17,27 @@
 /// Unicode 15.1's general category Cf, as inclusive ranges (generated from the
 /// Unicode Character Database: every code point whose category is `Cf`).
 const FORMAT: [(char, char); 21] = [
-    ('\u{ad}', '\u{ad}'),         // soft hyphen
-    ('\u{600}', '\u{605}'),       // Arabic number signs
-    ('\u{61c}', '\u{61c}'),       // Arabic letter mark (bidi)
-    ('\u{6dd}', '\u{6dd}'),       // Arabic end of ayah
-    ('\u{70f}', '\u{70f}'),       // Syriac abbreviation mark
-    ('\u{890}', '\u{891}'),       // Arabic pound and piastre marks above
-    ('\u{8e2}', '\u{8e2}'),       // Arabic disputed end of ayah
-    ('\u{180e}', '\u{180e}'),     // Mongolian vowel separator
-    ('\u{200b}', '\u{200f}'),     // zero-width space, (non-)joiner, LRM, RLM
-    ('\u{202a}', '\u{202e}'),     // bidi embeddings and overrides (LRE ... RLO)
-    ('\u{2060}', '\u{2064}'),     // word joiner, invisible operators
-    ('\u{2066}', '\u{206f}'),     // bidi isolates (LRI ... PDI), deprecated formats
-    ('\u{feff}', '\u{feff}'),     // zero-width no-break space (byte order mark)
-    ('\u{fff9}', '\u{fffb}'),     // interlinear annotation
-    ('\u{110bd}', '\u{110bd}'),   // Kaithi number sign
-    ('\u{110cd}', '\u{110cd}'),   // Kaithi number sign above
-    ('\u{13430}', '\u{1343f}'),   // Egyptian hieroglyph format controls
-    ('\u{1bca0}', '\u{1bca3}'),   // shorthand format controls
-    ('\u{1d173}', '\u{1d17a}'),   // musical symbol formatting
-    ('\u{e0001}', '\u{e0001}'),   // language tag
-    ('\u{e0020}', '\u{e007f}'),   // tag characters
+    ('\u{ad}', '\u{ad}'),       // soft hyphen
+    ('\u{600}', '\u{605}'),     // Arabic number signs
+    ('\u{61c}', '\u{61c}'),     // Arabic letter mark (bidi)
+    ('\u{6dd}', '\u{6dd}'),     // Arabic end of ayah
+    ('\u{70f}', '\u{70f}'),     // Syriac abbreviation mark
+    ('\u{890}', '\u{891}'),     // Arabic pound and piastre marks above
+    ('\u{8e2}', '\u{8e2}'),     // Arabic disputed end of ayah
+    ('\u{180e}', '\u{180e}'),   // Mongolian vowel separator
+    ('\u{200b}', '\u{200f}'),   // zero-width space, (non-)joiner, LRM, RLM
+    ('\u{202a}', '\u{202e}'),   // bidi embeddings and overrides (LRE ... RLO)
+    ('\u{2060}', '\u{2064}'),   // word joiner, invisible operators
+    ('\u{2066}', '\u{206f}'),   // bidi isolates (LRI ... PDI), deprecated formats
+    ('\u{feff}', '\u{feff}'),   // zero-width no-break space (byte order mark)
+    ('\u{fff9}', '\u{fffb}'),   // interlinear annotation
+    ('\u{110bd}', '\u{110bd}'), // Kaithi number sign
+    ('\u{110cd}', '\u{110cd}'), // Kaithi number sign above
+    ('\u{13430}', '\u{1343f}'), // Egyptian hieroglyph format controls
+    ('\u{1bca0}', '\u{1bca3}'), // shorthand format controls
+    ('\u{1d173}', '\u{1d17a}'), // musical symbol formatting
+    ('\u{e0001}', '\u{e0001}'), // language tag
+    ('\u{e0020}', '\u{e007f}'), // tag characters
 ];
 
 /// Characters outside Cf that also display as nothing, or break the line.
@@ -114,15 +114,38 @@ mod tests {
     #[test]
     fn the_characters_named_in_the_issue_are_invisible() {
         let named = [
-            '\u{0}', '\u{1b}', '\u{7f}', '\u{ad}', '\u{200b}', '\u{200c}', '\u{200d}',
-            '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}',
-            '\u{202e}', '\u{2060}', '\u{2061}', '\u{2062}', '\u{2063}', '\u{2064}',
-            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{feff}', '\u{e0041}',
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{ad}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2062}',
+            '\u{2063}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{feff}',
+            '\u{e0041}',
         ];
         for character in named {
             assert!(is_invisible_character(character), "{character:?}");
         }
-        for visible in ['a', 'Z', '0', '-', '_', '@', 'é', 'ß', '☃', '中', '\u{2065}'] {
+        for visible in [
+            'a', 'Z', '0', '-', '_', '@', 'é', 'ß', '☃', '中', '\u{2065}',
+        ] {
             assert!(!is_invisible_character(visible), "{visible:?}");
         }
     }

@@ -358,9 +358,7 @@ impl KeyUri {
         let (label_issuer, account, colon_allowed) = match prefixed {
             Some((issuer, account)) => (Some(issuer), account.trim_start_matches(' '), true),
             None => match label.split_once(':') {
-                Some((issuer, account)) => {
-                    (Some(issuer), account.trim_start_matches(' '), false)
-                }
+                Some((issuer, account)) => (Some(issuer), account.trim_start_matches(' '), false),
                 None => (None, label.as_str(), false),
             },
         };

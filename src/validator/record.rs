@@ -312,7 +312,10 @@ mod tests {
             );
         }
         let message = TokenId::new("FOB-\u{202e}1").unwrap_err().to_string();
-        assert!(message.contains("U+202E") && message.contains("position 4"), "{message}");
+        assert!(
+            message.contains("U+202E") && message.contains("position 4"),
+            "{message}"
+        );
         assert!(!message.contains('\u{202e}'));
         assert_eq!(TokenId::new("Bänk-ü-中").unwrap().as_str(), "Bänk-ü-中");
     }

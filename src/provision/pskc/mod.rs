@@ -47,7 +47,7 @@ pub struct PskcLimits {
     pub max_text_bytes: usize,
     /// The longest secret, in bytes. Default 1024 (HMAC-SHA-512 needs 64).
     pub max_secret_bytes: usize,
-    /// The fewest bits of secret, below which a key is refused
+    /// The fewest bits of secret, below which an HOTP or TOTP key is refused
     /// ([`PskcError::SecretTooShort`](crate::PskcError::SecretTooShort)). Default
     /// [`MIN_IMPORTED_SECRET_BITS`](crate::MIN_IMPORTED_SECRET_BITS), 80: what
     /// authenticator apps generate (RFC 4226 §4 asks for 128).

@@ -317,20 +317,21 @@ impl<'a> RawKey<'a> {
             None => None,
             Some(value) => {
                 let bytes = bytes_of(value, decryptor, "Secret", owner, limits.max_secret_bytes)?;
-                if bytes.len() * 8 < limits.min_secret_bits {
+                let secret = Secret::from_bytes(&bytes).map_err(|_| PskcError::InvalidValue {
+                    element: "Secret".to_owned(),
+                    value: String::new(),
+                    reason: "a secret has at least one byte",
+                })?;
+                // Only one-time-password keys: a container may also carry a PIN as a
+                // key of its own (RFC 6030 Figure 5), which is short by nature.
+                if key.is_otp() && secret.len_bits() < limits.min_secret_bits {
                     return Err(PskcError::SecretTooShort {
                         owner: owner.clone(),
-                        bits: bytes.len() * 8,
+                        bits: secret.len_bits(),
                         minimum_bits: limits.min_secret_bits,
                     });
                 }
-                Some(
-                    Secret::from_bytes(&bytes).map_err(|_| PskcError::InvalidValue {
-                        element: "Secret".to_owned(),
-                        value: String::new(),
-                        reason: "a secret has at least one byte",
-                    })?,
-                )
+                Some(secret)
             }
         };
         key.counter = integer(self.counter.as_ref(), decryptor, "Counter", owner)?
