@@ -12,7 +12,9 @@ mod qr;
 pub use error::KeyUriError;
 #[cfg(feature = "qr")]
 pub use error::QrError;
-pub use key_uri::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
+pub use key_uri::{
+    KeyUri, KeyUriOptions, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD, MIN_IMPORTED_SECRET_BITS,
+};
 #[cfg(feature = "pskc")]
 pub use pskc::{
     PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,

@@ -29,6 +29,19 @@ pub enum TokenIdError {
         /// Zero-based position, in characters.
         position: usize,
     },
+    /// An invisible or direction-changing character (Unicode format characters such
+    /// as U+202E RIGHT-TO-LEFT OVERRIDE or U+200B ZERO WIDTH SPACE; see
+    /// [`is_invisible_character`](crate::is_invisible_character)) stood at this
+    /// position: it would make the id display as another.
+    #[error(
+        "a token id may not contain the invisible or direction-changing character U+{code_point:04X} (position {position})"
+    )]
+    InvisibleCharacter {
+        /// Zero-based position, in characters.
+        position: usize,
+        /// The character's code point.
+        code_point: u32,
+    },
 }
 
 /// Why a secret could not be sealed or opened.

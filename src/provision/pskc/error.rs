@@ -251,6 +251,17 @@ pub enum PskcError {
         #[source]
         source: OtpError,
     },
+    /// A secret shorter than
+    /// [`PskcLimits::min_secret_bits`](crate::PskcLimits::min_secret_bits).
+    #[error("the secret of {owner} has {bits} bits, fewer than the {minimum_bits} accepted")]
+    SecretTooShort {
+        /// Whose secret it is: `Key Id="..."`.
+        owner: String,
+        /// The secret's length in bits.
+        bits: usize,
+        /// The fewest accepted.
+        minimum_bits: usize,
+    },
     /// The operating system's random number generator failed during export.
     #[error("the operating system's random number generator failed: {reason}")]
     RandomSource {
