@@ -17,7 +17,10 @@ use std::fmt::Write as _;
 use clap::Args;
 use zeroize::Zeroizing;
 
-use otpfob::{Algorithm, Code, Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, Secret};
+use otpfob::{
+    Algorithm, Code, Hotp, HotpParameters, Secret,
+    hotp::{MAX_OTP_DIGITS, MIN_OTP_DIGITS},
+};
 
 use super::input::{ArgumentReader, quote};
 use super::oath_time::{format_utc, parse_count, parse_time, parse_time_step};

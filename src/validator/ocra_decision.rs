@@ -30,7 +30,7 @@ use crate::validator::record::TokenState;
 #[derive(Clone, Copy)]
 pub struct OcraAttempt<'a> {
     /// The response as the token's suite reads it
-    /// ([`OcraSuite::parse_response`](crate::OcraSuite::parse_response)); `None` when
+    /// ([`OcraSuite::parse_response`](crate::ocra::OcraSuite::parse_response)); `None` when
     /// the typed text was not a response of the suite's form.
     pub response: Option<&'a OcraResponse>,
     /// The transfer a signature is checked for, as the bank is about to execute it;
@@ -80,8 +80,8 @@ enum Search {
 /// 2. Every attempt spends the token's open challenge, whatever its outcome: a
 ///    challenge is answered at most once (fail closed).
 /// 3. A disabled or locked token is rejected without counting a failure, as in
-///    [`decide`](crate::decide).
-/// 4. Counted as failures, as in [`decide`](crate::decide), and locking the token at
+///    [`decide`](crate::validator::decide).
+/// 4. Counted as failures, as in [`decide`](crate::validator::decide), and locking the token at
 ///    the policy's limit: no challenge issued ([`RejectReason::NoChallenge`]), a
 ///    challenge already spent ([`RejectReason::ChallengeSpent`]), an expired one
 ///    ([`RejectReason::ChallengeExpired`]), another transfer than the one the
