@@ -328,7 +328,16 @@ pub(crate) fn totp(arguments: &TotpArgs) -> Outcome {
         )));
     }
     // Both are within 0..=year 9999, so the difference is non-negative and fits.
-    let step = (now - start) as u64 / time_step;
+    let parameters = otpfob::TotpParameters {
+        time_step,
+        t0: start as u64,
+        ..otpfob::TotpParameters::default()
+    };
+    let step = parameters.step_at(now as u64).ok_or_else(|| {
+        bad(format!(
+            "the time step {time_step} is not a number of seconds"
+        ))
+    })?;
     let generator = generator(&request)?;
     let mut out = Output::new();
     if request.verbose {

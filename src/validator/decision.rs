@@ -193,9 +193,7 @@ struct SearchWindow {
 }
 
 fn current_step(parameters: &crate::totp::TotpParameters, now: UnixTime) -> Option<u64> {
-    let seconds = u64::try_from(now.as_secs()).ok()?;
-    let since_t0 = seconds.checked_sub(parameters.t0)?;
-    since_t0.checked_div(parameters.time_step)
+    parameters.step_at_time(now)
 }
 
 fn search_window(

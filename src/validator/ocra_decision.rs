@@ -163,7 +163,13 @@ pub fn decide_ocra(
 
 /// The bank's current step of `step_seconds`-second steps since the epoch.
 fn current_step(step_seconds: u64, now: UnixTime) -> Option<u64> {
-    u64::try_from(now.as_secs()).ok()?.checked_div(step_seconds)
+    // OCRA counts steps from the epoch (RFC 6287 section 5.1): T0 = 0.
+    crate::totp::TotpParameters {
+        time_step: step_seconds,
+        t0: 0,
+        ..crate::totp::TotpParameters::default()
+    }
+    .step_at_time(now)
 }
 
 /// Computes and compares every counter and time step of the window. An error is a
