@@ -20,7 +20,9 @@ pub(crate) mod record;
 pub(crate) mod seal;
 pub(crate) mod service;
 pub(crate) mod store;
+pub(crate) mod throttle;
 pub(crate) mod token_id;
+pub(crate) mod verdict;
 
 // The public face of the bank side. The files above stay private: a user names
 // `otpfob::validator::TokenRecord`, not the file it is written in.
@@ -28,7 +30,7 @@ pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
 pub use challenge::{
     ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
 };
-pub use decision::{Acceptance, Decision, Verdict, decide, decide_resync};
+pub use decision::{decide, decide_resync};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
 pub use ocra_decision::{OcraAttempt, decide_ocra};
 pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
@@ -38,3 +40,4 @@ pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
 pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Validator};
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};
+pub use verdict::{Acceptance, Decision, Verdict};

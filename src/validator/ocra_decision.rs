@@ -13,13 +13,13 @@ use crate::ocra::{
 };
 use crate::totp::{Window, signed_difference};
 use crate::validator::challenge::{ChallengeSlot, IssuedChallenge, OcraState};
-use crate::validator::decision::{
-    Acceptance, Decision, drift_extension, fail, refuse_without_counting, reject_without_counting,
-    succeed,
-};
 use crate::validator::error::RejectReason;
 use crate::validator::policy::Policy;
 use crate::validator::record::TokenState;
+use crate::validator::throttle::{
+    drift_extension, fail, refuse_without_counting, reject_without_counting, succeed,
+};
+use crate::validator::verdict::{Acceptance, Decision};
 
 /// One OCRA response to decide on, with what the caller read, checked and opened for
 /// it.
