@@ -9,6 +9,8 @@ mod algorithm;
 mod clock;
 mod code;
 mod device;
+#[cfg(feature = "emv-cap")]
+pub mod emv;
 mod error;
 mod hotp;
 mod mac;
