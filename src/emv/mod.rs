@@ -70,7 +70,6 @@
 //! - **Readers are interchangeable** and a code proves only that someone held the
 //!   card and knew its PIN, not where the code was typed (relay).
 //!
-//! [`SHORT_CODE_FAILURE_LIMIT`]: crate::validator::cap_decision::SHORT_CODE_FAILURE_LIMIT
 
 mod bitmap;
 mod card;
@@ -100,3 +99,8 @@ pub use key::{CardMasterKey, IssuerMasterKey, SessionKey};
 pub use mode::{CapMode, DataFields};
 pub use reader::CapReader;
 pub use session::SessionKeyDerivation;
+
+pub use crate::validator::cap_decision::{
+    ATC_END, CapAttempt, CapDecision, CapState, SHORT_CODE_BITS, SHORT_CODE_FAILURE_LIMIT,
+    decide_cap, decide_cap_resync,
+};

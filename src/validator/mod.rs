@@ -2,6 +2,8 @@
 //! server-side PINs, the audit trail, and the `Validator` that ties them to a store.
 
 pub(crate) mod audit;
+#[cfg(feature = "emv-cap")]
+pub(crate) mod cap_decision;
 pub(crate) mod challenge;
 pub(crate) mod decision;
 pub(crate) mod ocra_decision;
