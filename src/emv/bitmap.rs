@@ -319,7 +319,6 @@ impl IssuerProprietaryBitmap {
     }
 
     /// The code the reader's display shows for `response`.
-    #[must_use]
     pub fn code(
         &self,
         response: &GenerateAcResponse,

@@ -91,7 +91,7 @@ fn hex_value(digit: u8) -> u8 {
 /// parity bits; DES ignores them, EMV key derivations set them).
 fn odd_parity(byte: u8) -> u8 {
     let high = byte & 0xFE;
-    high | u8::from(high.count_ones() % 2 == 0)
+    high | u8::from(high.count_ones().is_multiple_of(2))
 }
 
 macro_rules! key_type {
@@ -165,6 +165,29 @@ key_type!(
 );
 
 impl CardMasterKey {
+    /// The key as a [`Secret`](crate::Secret), to seal it at rest with a
+    /// [`Keyring`](crate::Keyring) like every token's secret.
+    ///
+    /// # Errors
+    ///
+    /// None in practice: a 16-byte secret is never empty.
+    pub fn to_secret(&self) -> Result<crate::Secret, crate::SecretError> {
+        crate::Secret::from_bytes(self.0.bytes())
+    }
+
+    /// The key from a [`Secret`](crate::Secret) opened from its seal.
+    ///
+    /// # Errors
+    ///
+    /// [`EmvError::KeyLength`] unless the secret has 16 bytes.
+    pub fn from_secret(secret: &crate::Secret) -> Result<Self, EmvError> {
+        let bytes = secret.expose_bytes();
+        let array: [u8; 16] = bytes.try_into().map_err(|_| EmvError::KeyLength {
+            length: bytes.len(),
+        })?;
+        Ok(Self::from_bytes(array))
+    }
+
     /// Derives a card's master key from the issuer master key (EMV Book 2, Annex
     /// A1.4.1, option A): Y is the rightmost 16 digits of PAN ‖ PSN, zero-filled on
     /// the left when shorter, packed as 8 bytes of BCD; the key is

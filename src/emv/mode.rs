@@ -94,6 +94,9 @@ impl DataFields {
 /// What the customer asks the reader for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+// Mode 2's ten fields make one variant large; a mode lives on the stack for one
+// reading or one decision, and boxing it would put an allocation on the hot path.
+#[allow(clippy::large_enum_variant)]
 pub enum CapMode {
     /// Identify: mode 1 with neither challenge nor amount, a plain one-time code for a
     /// login.
