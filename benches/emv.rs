@@ -21,13 +21,17 @@ fn cap(criterion: &mut Criterion) {
         bencher.iter(|| {
             card.verify_pin("2468").expect("right PIN");
             let response = card.generate_ac(black_box(&data)).expect("cryptogram");
-            profile.bitmap.code(&response, profile.flags, profile.sequence)
+            profile
+                .bitmap
+                .code(&response, profile.flags, profile.sequence)
         })
     });
     let mut fresh = Card::personalise(&issuer, profile, "2468").expect("card");
     fresh.verify_pin("2468").expect("right PIN");
     let response = fresh.generate_ac(&data).expect("cryptogram");
-    let code = profile.bitmap.code(&response, profile.flags, profile.sequence);
+    let code = profile
+        .bitmap
+        .code(&response, profile.flags, profile.sequence);
     let policy = Policy::default();
     let state = CapState::new(0);
     group.bench_function("decide_cap_look_ahead_10", |bencher| {

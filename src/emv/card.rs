@@ -3,6 +3,7 @@
 
 use core::fmt;
 
+use crate::device::DeviceError;
 use crate::device::pin::{DEFAULT_PIN_TRIES, Pin, PinGate};
 use crate::emv::bitmap::{GenerateAcResponse, IssuerAuthenticationFlags, IssuerProprietaryBitmap};
 use crate::emv::card_data::{Expiry, Pan, PanSequenceNumber};
@@ -10,7 +11,6 @@ use crate::emv::cryptogram::{TransactionData, application_cryptogram};
 use crate::emv::error::EmvError;
 use crate::emv::key::{CardMasterKey, IssuerMasterKey, SessionKey};
 use crate::emv::session::SessionKeyDerivation;
-use crate::error::DeviceError;
 
 /// Cryptogram information data of an authorisation request cryptogram (ARQC).
 pub const CID_ARQC: u8 = 0x80;

@@ -1,11 +1,11 @@
 //! The CAP card reader: a keypad, a display and a card slot, behind the crate's
 //! [`Device`] trait.
 
+use crate::device::DeviceError;
 use crate::device::{Device, DeviceKind, DeviceState, OtpMode, Reading, SerialNumber};
 use crate::emv::card::Card;
 use crate::emv::card_data::Digits;
 use crate::emv::mode::CapMode;
-use crate::error::DeviceError;
 
 /// A CAP reader with a card in it (Barclays' PINsentry, NatWest's and Nationwide's
 /// readers): it asks for the card's PIN and passes it to the card, sends the card the

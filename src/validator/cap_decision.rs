@@ -10,9 +10,9 @@ use crate::code::Code;
 use crate::emv::{CapMode, CardMasterKey, CardProfile, TransactionData};
 use crate::hotp::HotpParameters;
 use crate::validator::decision::{
-    Acceptance, RejectReason, Verdict, fail, refuse_without_counting, reject_without_counting,
-    succeed,
+    Acceptance, Verdict, fail, refuse_without_counting, reject_without_counting, succeed,
 };
+use crate::validator::error::RejectReason;
 use crate::validator::policy::Policy;
 use crate::validator::record::{Lock, Status, TokenKind, TokenState};
 
