@@ -86,7 +86,7 @@ pub use validator::policy::{
     DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MAX_WINDOW, Policy,
 };
 pub use validator::record::{
-    Lock, MAX_TOKEN_ID_LEN, Status, TokenId, TokenKind, TokenRecord, TokenState,
+    Incarnation, Lock, MAX_TOKEN_ID_LEN, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };
 pub use validator::seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
 pub use validator::service::{

@@ -23,7 +23,9 @@ use crate::validator::decision::{
 use crate::validator::ocra_decision::{OcraAttempt, decide_ocra};
 use crate::validator::pin::{PinHash, PinHashing, pin_matches};
 use crate::validator::policy::Policy;
-use crate::validator::record::{Lock, Status, TokenId, TokenKind, TokenRecord, TokenState};
+use crate::validator::record::{
+    Incarnation, Lock, Status, TokenId, TokenKind, TokenRecord, TokenState,
+};
 use crate::validator::seal::{Keyring, SealedSecret};
 
 /// How many times a request reloads and retries after another node changed the token.
@@ -298,6 +300,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             ocra_pin,
             state,
             enrolled_at: now,
+            incarnation: Incarnation::generate()?,
             version: 1,
         };
         let event = self.event(&record.id, now, Operation::Enrol, Outcome::Done, None);
