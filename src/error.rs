@@ -255,6 +255,13 @@ pub enum SealError {
         /// The error the operating system reported.
         reason: String,
     },
+    /// A stored record's MAC is missing, names a key not in the keyring, or does not
+    /// match the record: it was edited in the store, or not written by this keyring.
+    #[error("the stored record of token {token} does not authenticate (edited in the store?)")]
+    RecordTampered {
+        /// The token whose record failed the check.
+        token: String,
+    },
 }
 
 /// What went wrong in a token store. Every store error makes the validator reject.

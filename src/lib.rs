@@ -88,6 +88,7 @@ pub use validator::policy::{
 pub use validator::record::{
     Incarnation, Lock, MAX_TOKEN_ID_LEN, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };
+pub use validator::record_mac::{RECORD_MAC_LEN, RecordMac};
 pub use validator::seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
 pub use validator::service::{
     DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Rejected, Validator,

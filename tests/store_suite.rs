@@ -64,6 +64,7 @@ fn time_record(token: &str) -> TokenRecord {
         enrolled_at: UnixTime::from_nanos(1_600_000_000_000_000_001),
         incarnation: Incarnation::generate().unwrap(),
         version: 1,
+        mac: None,
     }
 }
 
@@ -94,6 +95,7 @@ fn event_record(token: &str) -> TokenRecord {
         enrolled_at: UnixTime::EPOCH,
         incarnation: Incarnation::generate().unwrap(),
         version: 1,
+        mac: None,
     }
 }
 

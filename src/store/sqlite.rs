@@ -17,8 +17,9 @@ use crate::validator::record::{TokenId, TokenRecord};
 /// The schema version this library writes and reads (`PRAGMA user_version`).
 ///
 /// Version 2 added the nullable `ocra_*` columns of keypad tokens; version 3 the
-/// `incarnation` of each record. An older file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 3;
+/// `incarnation` of each record; version 4 each record's MAC. An older file is
+/// migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 4;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -88,8 +89,21 @@ ALTER TABLE tokens ADD COLUMN incarnation BLOB CHECK (length(incarnation) = 16);
 UPDATE tokens SET incarnation = randomblob(16);
 ";
 
+/// Version 4: each record's MAC, computed by the validator (the store never holds its
+/// key). Existing rows have none, and the validator refuses them until an operator
+/// authenticates them (`Validator::authenticate_unauthenticated_records`).
+const MIGRATION_V4: &str = "
+ALTER TABLE tokens ADD COLUMN mac_key_id INTEGER;
+ALTER TABLE tokens ADD COLUMN mac BLOB CHECK (length(mac) = 32);
+";
+
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 3] = [(1, SCHEMA_V1), (2, MIGRATION_V2), (3, MIGRATION_V3)];
+const MIGRATIONS: [(i64, &str); 4] = [
+    (1, SCHEMA_V1),
+    (2, MIGRATION_V2),
+    (3, MIGRATION_V3),
+    (4, MIGRATION_V4),
+];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
 static SELECT_TOKEN: LazyLock<String> = LazyLock::new(|| {
@@ -156,6 +170,23 @@ pub struct SqliteStore {
     connection: Mutex<Connection>,
 }
 
+/// Creates an empty file at `path` with mode 0600 if none exists, so that SQLite opens
+/// it rather than creating it with the process's umask (0644 typically), and creates
+/// its WAL and shared-memory files with the same mode.
+fn create_owner_only(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Backend {
+            reason: format!("cannot create {}: {error}", path.display()),
+        }),
+    }
+}
+
 fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend {
         reason: error.to_string(),
@@ -170,7 +201,15 @@ impl SqliteStore {
     ///
     /// [`StoreError::Backend`] if the file cannot be opened or configured, and
     /// [`StoreError::SchemaTooNew`] for a file written by a newer library.
+    ///
+    /// # Security
+    ///
+    /// A new file is created readable and writable by its owner only (mode 0600 on
+    /// Unix); SQLite gives its `-wal` and `-shm` files the database file's mode. An
+    /// existing file keeps its mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        create_owner_only(path)?;
         let connection = Connection::open(path).map_err(backend)?;
         Self::configure(connection)
     }
@@ -445,6 +484,7 @@ mod tests {
             enrolled_at: UnixTime::from_secs(77),
             incarnation: crate::validator::record::Incarnation::generate().unwrap(),
             version: 1,
+            mac: None,
         }
     }
 
@@ -521,7 +561,7 @@ mod tests {
             connection.execute_batch(SCHEMA_V1).unwrap();
             connection.execute_batch(MIGRATION_V2).unwrap();
             connection.execute_batch("PRAGMA user_version = 2").unwrap();
-            let v2_count = TOKEN_COLUMN_COUNT - 1;
+            let v2_count = TOKEN_COLUMN_COUNT - 3;
             let v2_columns: Vec<&str> = TOKEN_COLUMNS.iter().take(v2_count).copied().collect();
             assert!(!v2_columns.contains(&"incarnation"));
             let placeholders: Vec<String> =
@@ -576,16 +616,16 @@ mod tests {
     #[test]
     fn a_newer_file_is_refused() {
         let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("v4.db");
+        let path = directory.path().join("v5.db");
         Connection::open(&path)
             .unwrap()
-            .execute_batch("PRAGMA user_version = 4")
+            .execute_batch("PRAGMA user_version = 5")
             .unwrap();
         assert_eq!(
             SqliteStore::open(&path).unwrap_err(),
             StoreError::SchemaTooNew {
-                found: 4,
-                supported: 3
+                found: 5,
+                supported: 4
             }
         );
     }

@@ -59,6 +59,10 @@ pub enum RejectReason {
     /// challenge was issued for, or a signature challenge was answered as a login
     /// challenge or the other way round.
     TransactionMismatch,
+    /// The token's stored record failed its MAC check: edited in the store (a lock
+    /// lifted, failures reset, a spent code made unspent), or not written under this
+    /// keyring. Every code is rejected until an administrator restores or re-enrols it.
+    RecordTampered,
 }
 
 impl RejectReason {
@@ -83,6 +87,7 @@ impl RejectReason {
             RejectReason::ChallengeSpent => "challenge_spent",
             RejectReason::ChallengeExpired => "challenge_expired",
             RejectReason::TransactionMismatch => "transaction_mismatch",
+            RejectReason::RecordTampered => "record_tampered",
         }
     }
 
@@ -96,7 +101,7 @@ impl RejectReason {
     }
 }
 
-const ALL_REASONS: [RejectReason; 17] = [
+const ALL_REASONS: [RejectReason; 18] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
     RejectReason::WrongPin,
@@ -114,6 +119,7 @@ const ALL_REASONS: [RejectReason; 17] = [
     RejectReason::ChallengeSpent,
     RejectReason::ChallengeExpired,
     RejectReason::TransactionMismatch,
+    RejectReason::RecordTampered,
 ];
 
 impl fmt::Display for RejectReason {

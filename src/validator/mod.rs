@@ -8,5 +8,6 @@ pub(crate) mod ocra_decision;
 pub(crate) mod pin;
 pub(crate) mod policy;
 pub(crate) mod record;
+pub(crate) mod record_mac;
 pub(crate) mod seal;
 pub(crate) mod service;

@@ -12,6 +12,7 @@ use crate::text::is_invisible_character;
 use crate::totp::TotpParameters;
 use crate::validator::challenge::OcraState;
 use crate::validator::pin::PinHash;
+use crate::validator::record_mac::RecordMac;
 use crate::validator::seal::SealedSecret;
 
 /// The longest token id, in bytes.
@@ -321,6 +322,11 @@ pub struct TokenRecord {
     pub incarnation: Incarnation,
     /// Increases by one with every stored change; 1 when enrolled.
     pub version: u64,
+    /// The MAC over every other field ([`Keyring::authenticate_record`]
+    /// (crate::Keyring::authenticate_record)), set by the validator before every write
+    /// and checked after every read; `None` only for a record stored before records
+    /// were authenticated, which the validator refuses as tampered.
+    pub mac: Option<RecordMac>,
 }
 
 #[cfg(test)]

@@ -8,11 +8,16 @@ use crate::store::row::TOKEN_COLUMNS;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 3;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 4;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 3] = [(1, SCHEMA_V1), (2, MIGRATION_V2), (3, MIGRATION_V3)];
+const MIGRATIONS: [(i64, &str); 4] = [
+    (1, SCHEMA_V1),
+    (2, MIGRATION_V2),
+    (3, MIGRATION_V3),
+    (4, MIGRATION_V4),
+];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
 /// Unsigned 64-bit values are stored as the signed `bigint` with the same bits.
@@ -87,6 +92,15 @@ ALTER TABLE {schema}.tokens ADD COLUMN incarnation bytea
     CHECK (octet_length(incarnation) = 16);
 UPDATE {schema}.tokens SET incarnation = uuid_send(gen_random_uuid());
 ALTER TABLE {schema}.tokens ALTER COLUMN incarnation SET NOT NULL;
+"#;
+
+/// Version 4: each record's MAC, computed by the validator (the store never holds its
+/// key); the same columns as the SQLite store's version 4. Existing rows have none,
+/// and the validator refuses them until an operator authenticates them.
+const MIGRATION_V4: &str = r#"
+ALTER TABLE {schema}.tokens
+    ADD COLUMN mac_key_id bigint,
+    ADD COLUMN mac        bytea CHECK (octet_length(mac) = 32);
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -314,10 +328,11 @@ mod tests {
         let swap = statements.text(Query::Swap);
         assert!(swap.contains("UPDATE bank.tokens SET version = $3, kind = $4,"));
         assert!(swap.contains("enrolled_nanos = $25, ocra_suite = $26,"));
-        assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40 WHERE id = $1"));
+        assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40, mac_key_id = $41"));
+        assert!(swap.contains("mac = $42 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
-        assert!(swap.contains("SELECT $41::text, $42::bigint"));
-        assert!(swap.ends_with("$47::bigint FROM swapped"));
+        assert!(swap.contains("SELECT $43::text, $44::bigint"));
+        assert!(swap.ends_with("$49::bigint FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -329,11 +344,11 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$39) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$41) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$46::bigint FROM enrolled")
+                .contains("$48::bigint FROM enrolled")
         );
         assert!(
             statements
