@@ -10,12 +10,12 @@ use zeroize::Zeroizing;
 use subtle::ConstantTimeEq;
 
 use crate::algorithm::Algorithm;
-use crate::error::SealError;
 use crate::mac::KeyedMac;
 use crate::secret::Secret;
+use crate::validator::error::SealError;
 use crate::validator::record::TokenRecord;
-use crate::validator::record::{MAX_TOKEN_ID_LEN, TokenId};
 use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, RECORD_MAC_LEN, RecordMac, encode};
+use crate::validator::token_id::{MAX_TOKEN_ID_LEN, TokenId};
 
 /// Bytes of an AES-256 key.
 pub const SEALING_KEY_LEN: usize = 32;
