@@ -247,8 +247,9 @@ pub struct TokenRecord {
     pub incarnation: Incarnation,
     /// Increases by one with every stored change; 1 when enrolled.
     pub version: u64,
-    /// The MAC over every other field ([`Keyring::authenticate_record`]
-    /// (crate::Keyring::authenticate_record)), set by the validator before every write
+    /// The MAC over every other field
+    /// ([`Keyring::authenticate_record`](crate::Keyring::authenticate_record)), set by
+    /// the validator before every write
     /// and checked after every read; `None` only for a record stored before records
     /// were authenticated, which the validator refuses as tampered.
     pub mac: Option<RecordMac>,
