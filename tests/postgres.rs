@@ -621,3 +621,67 @@ fn random_traffic_matches_a_sequential_model() {
     });
     assert_eq!(checked.into_inner(), TOKENS as u64);
 }
+
+/// Issue 11, item 3: a row edited with `psql` (the lock lifted, the failures reset) is
+/// refused as tampered, audited, and administration says so.
+#[test]
+fn a_row_edited_in_the_database_is_refused() {
+    let config = pg_support::config("tamper", 2);
+    let validator = Validator::new(
+        pg_support::connect(&config),
+        ManualClock::at_secs(START),
+        keyring(),
+    )
+    .with_policy(Policy {
+        failure_limit: 1,
+        ..Policy::default()
+    })
+    .unwrap();
+    let id = token(1);
+    validator
+        .enrol(Enrolment {
+            id: id.clone(),
+            secret: &secret(1),
+            kind: TokenKind::event(HotpParameters::default(), 0),
+            pin: None,
+        })
+        .unwrap();
+    let code = Hotp::new(&secret(1), HotpParameters::default())
+        .unwrap()
+        .at(0)
+        .to_string();
+    assert!(validator.verify(&id, "000000", None).is_err());
+    assert_eq!(
+        validator.verify(&id, &code, None).unwrap_err().reason(),
+        RejectReason::Locked
+    );
+    let mut client = pg_support::client_at(&pg_support::url());
+    let changed = client
+        .execute(
+            &format!(
+                "UPDATE {}.tokens SET lock_kind = 'unlocked', lock_seconds = NULL, \
+                 lock_nanos = NULL, failures = 0 WHERE id = $1",
+                config.get_schema()
+            ),
+            &[&id.as_str()],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    assert_eq!(
+        validator.verify(&id, &code, None).unwrap_err().reason(),
+        RejectReason::RecordTampered
+    );
+    assert!(matches!(
+        validator.unlock(&id),
+        Err(ValidatorError::Seal(
+            otpfob::SealError::RecordTampered { .. }
+        ))
+    ));
+    let trail = validator.store().audit_trail(&id, 2).unwrap();
+    assert!(
+        trail
+            .iter()
+            .all(|event| event.outcome == Outcome::Rejected(RejectReason::RecordTampered)),
+        "{trail:?}"
+    );
+}

@@ -3,7 +3,8 @@
 //! Each function takes a factory for a fresh, empty store. The macro at the bottom
 //! instantiates the suite for every store built with the current features.
 
-use std::sync::{Arc, Barrier};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 
 use otpfob::{
@@ -11,8 +12,9 @@ use otpfob::{
     StoreError, TimeSource, TokenId, Totp, TotpParameters, UnixTime, Validator,
     ocra::{Currency, OcraSuite, SigningNonce, Transaction},
     validator::{
-        AuditEvent, ChallengeSlot, IssuedChallenge, Lock, OcraState, Operation, Outcome,
-        PinHashing, Status, Store, Swap, TokenKind, TokenRecord, TokenState, TransactionCommitment,
+        AuditEvent, ChallengeSlot, Incarnation, IssuedChallenge, Lock, OcraState, Operation,
+        Outcome, PinHashing, Status, Store, Swap, TokenKind, TokenRecord, TokenState,
+        TransactionCommitment,
     },
 };
 
@@ -63,7 +65,9 @@ fn time_record(token: &str) -> TokenRecord {
             ocra: None,
         },
         enrolled_at: UnixTime::from_nanos(1_600_000_000_000_000_001),
+        incarnation: Incarnation::generate().unwrap(),
         version: 1,
+        mac: None,
     }
 }
 
@@ -92,7 +96,9 @@ fn event_record(token: &str) -> TokenRecord {
             ocra: None,
         },
         enrolled_at: UnixTime::EPOCH,
+        incarnation: Incarnation::generate().unwrap(),
         version: 1,
+        mac: None,
     }
 }
 
@@ -373,6 +379,141 @@ fn one_code_is_accepted_once_across_threads<S: Store + 'static>(store: S) {
     }
 }
 
+/// A store that, once armed, stops the next `load` after it has read the record and
+/// before it returns, until the test lets it go; and records the outcome of every swap.
+struct PausingStore<S> {
+    inner: S,
+    armed: AtomicBool,
+    loaded: Barrier,
+    resume: Barrier,
+    swaps: Mutex<Vec<Swap>>,
+}
+
+impl<S: Store> PausingStore<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            armed: AtomicBool::new(false),
+            loaded: Barrier::new(2),
+            resume: Barrier::new(2),
+            swaps: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn note(&self, swap: Result<Swap, StoreError>) -> Result<Swap, StoreError> {
+        if let Ok(outcome) = swap {
+            self.swaps.lock().unwrap().push(outcome);
+        }
+        swap
+    }
+}
+
+impl<S: Store> Store for PausingStore<S> {
+    fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+        self.inner.enrol(record, audit)
+    }
+    fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        let record = self.inner.load(id);
+        if self.armed.swap(false, Ordering::SeqCst) {
+            self.loaded.wait();
+            self.resume.wait();
+        }
+        record
+    }
+    fn compare_and_swap(
+        &self,
+        record: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<Swap, StoreError> {
+        self.note(self.inner.compare_and_swap(record, expected_version, audit))
+    }
+    fn compare_and_swap_owned(
+        &self,
+        record: TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<Swap, StoreError> {
+        self.note(
+            self.inner
+                .compare_and_swap_owned(record, expected_version, audit),
+        )
+    }
+    fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
+        self.inner.delete(id, audit)
+    }
+    fn list(&self) -> Result<Vec<TokenId>, StoreError> {
+        self.inner.list()
+    }
+    fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.inner.append_audit(event)
+    }
+    fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.audit_trail(id, limit)
+    }
+}
+
+/// Issue 11, item 1: a verification that loaded a token's record before the token was
+/// deleted and enrolled again must not write the old record (old secret, active) over
+/// the new enrolment, although both are at version 1.
+fn a_deleted_enrolment_cannot_overwrite_the_next<S: Store + 'static>(store: S) {
+    let store = Arc::new(PausingStore::new(store));
+    let clock = ManualClock::at_secs(1_700_000_000);
+    let validator = Arc::new(Validator::new(Arc::clone(&store), clock.clone(), keyring()));
+    let token = id("reissued");
+    let lost = Secret::generate_default().unwrap();
+    let replacement = Secret::generate_default().unwrap();
+    let enrolment = |secret| Enrolment {
+        id: token.clone(),
+        secret,
+        kind: TokenKind::event(HotpParameters::default(), 0),
+        pin: None,
+    };
+    let code = |secret: &Secret, counter| {
+        otpfob::Hotp::new(secret, HotpParameters::default())
+            .unwrap()
+            .at(counter)
+            .to_string()
+    };
+    validator.enrol(enrolment(&lost)).unwrap();
+    // Thread A verifies the lost fob's first code and stops between load and swap.
+    store.armed.store(true, Ordering::SeqCst);
+    let verifier = {
+        let validator = Arc::clone(&validator);
+        let token = token.clone();
+        let lost_code = code(&lost, 0);
+        thread::spawn(move || validator.verify(&token, &lost_code, None))
+    };
+    store.loaded.wait();
+    // Meanwhile the fob is reported lost: deleted, and the id enrolled again.
+    validator.delete(&token).unwrap();
+    validator.enrol(enrolment(&replacement)).unwrap();
+    store.resume.wait();
+    let answer = verifier.join().unwrap();
+    let swaps = store.swaps.lock().unwrap().clone();
+    assert_eq!(
+        swaps.first(),
+        Some(&Swap::Conflict),
+        "the old record's swap over the new enrolment: {swaps:?}"
+    );
+    assert_eq!(answer.unwrap_err().reason(), RejectReason::WrongCode);
+    // The replacement works; the lost fob does not.
+    assert!(
+        validator
+            .verify(&token, &code(&replacement, 0), None)
+            .is_ok()
+    );
+    for counter in 1..=3 {
+        assert_eq!(
+            validator
+                .verify(&token, &code(&lost, counter), None)
+                .unwrap_err()
+                .reason(),
+            RejectReason::WrongCode
+        );
+    }
+}
+
 macro_rules! store_suite {
     ($($store:ident => $make:expr;)*) => {$(
         mod $store {
@@ -390,6 +531,8 @@ macro_rules! store_suite {
             fn audit_goes_with_changes() { super::audit_goes_with_changes($make); }
             #[test]
             fn concurrent_swaps_have_one_winner() { super::concurrent_swaps_have_one_winner($make); }
+            #[test]
+            fn a_deleted_enrolment_cannot_overwrite_the_next() { super::a_deleted_enrolment_cannot_overwrite_the_next($make); }
             #[test]
             fn one_code_is_accepted_once_across_threads() { super::one_code_is_accepted_once_across_threads($make); }
         }

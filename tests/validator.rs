@@ -478,11 +478,12 @@ fn seeds_are_sealed_and_can_be_resealed_under_a_new_key() {
     assert_eq!(store.load(&id()).unwrap().unwrap().sealed_secret.key_id, 2);
 
     let totp = Totp::new(&secret(), TotpParameters::default()).unwrap();
-    // The old key alone no longer opens the seed: fail closed.
+    // The old key alone no longer checks the record (MACed under key 2) nor opens the
+    // seed: fail closed.
     let code = totp.now(&clock).unwrap().to_string();
     assert_eq!(
         old.verify(&id(), &code, None).unwrap_err().reason(),
-        RejectReason::SealBroken
+        RejectReason::RecordTampered
     );
     assert!(rotated.verify(&id(), &code, None).is_ok());
 }
@@ -503,11 +504,22 @@ fn a_record_moved_to_another_token_id_does_not_open() {
         .now(&clock)
         .unwrap()
         .to_string();
+    // The record's MAC covers the id: refused before the seal is tried.
     assert_eq!(
         validator
             .verify(&stolen.id, &code, None)
             .unwrap_err()
             .reason(),
+        RejectReason::RecordTampered
+    );
+    // And were the MAC forged too, the seal, bound to the victim's id, does not open.
+    let forged = TokenId::new("forged").unwrap();
+    let mut copied = store.load(&id()).unwrap().unwrap();
+    copied.id = forged.clone();
+    copied.mac = Some(keyring().authenticate_record(&copied));
+    store.enrol(&copied, &enrol_event(&forged)).unwrap();
+    assert_eq!(
+        validator.verify(&forged, &code, None).unwrap_err().reason(),
         RejectReason::SealBroken
     );
 }

@@ -133,7 +133,12 @@ impl Store for MemoryStore {
     ) -> Result<Swap, StoreError> {
         let mut shard = Self::write(self.shard(&record.id));
         match shard.records.get_mut(&record.id) {
-            Some(stored) if stored.version == expected_version => {
+            // The incarnation too: a record of a deleted enrolment has the versions
+            // of the id's next one.
+            Some(stored)
+                if stored.version == expected_version
+                    && stored.incarnation == record.incarnation =>
+            {
                 *stored = record;
                 self.push_audit(&mut shard, audit);
                 Ok(Swap::Swapped)

@@ -9,6 +9,11 @@
 //! The `ocra_*` columns (schema version 2) hold a keypad token's OCRA state; every one
 //! is nullable and all are null for a token without an OCRA suite, so a version-1 row
 //! with the columns added reads back as the same record.
+//!
+//! The `incarnation` column (schema version 3) holds the record's random enrolment
+//! id; the compare-and-swap of both SQL stores matches it together with the version.
+//! The `mac_key_id` and `mac` columns (schema version 4) hold the record's MAC, which
+//! the validator computes and checks: the store never holds its key.
 
 use crate::algorithm::Algorithm;
 use crate::clock::UnixTime;
@@ -22,7 +27,10 @@ use crate::validator::challenge::{
 use crate::validator::error::RejectReason;
 use crate::validator::error::StoreError;
 use crate::validator::pin::PinHash;
-use crate::validator::record::{Lock, Status, TokenId, TokenKind, TokenRecord, TokenState};
+use crate::validator::record::{
+    Incarnation, Lock, Status, TokenId, TokenKind, TokenRecord, TokenState,
+};
+use crate::validator::record_mac::RecordMac;
 use crate::validator::seal::SealedSecret;
 
 /// The bits of `value` as a signed integer.
@@ -90,7 +98,10 @@ macro_rules! for_each_token_column {
             ocra_transaction_digest,
             ocra_pin_key_id,
             ocra_pin_nonce,
-            ocra_pin_ciphertext
+            ocra_pin_ciphertext,
+            incarnation,
+            mac_key_id,
+            mac
         }
     };
 }
@@ -160,6 +171,15 @@ pub(crate) struct TokenRow {
     pub(crate) ocra_pin_key_id: Option<i64>,
     pub(crate) ocra_pin_nonce: Option<Vec<u8>>,
     pub(crate) ocra_pin_ciphertext: Option<Vec<u8>>,
+    /// The record's [`Incarnation`], 16 bytes (schema version 3); nullable in the
+    /// table only because a column added to existing rows must be, and a null reads
+    /// as corruption.
+    pub(crate) incarnation: Option<Vec<u8>>,
+    /// The record's MAC (schema version 4): the sealing key id its MAC key derives
+    /// from, and the 32-byte HMAC-SHA-256; both null for a row written before records
+    /// were authenticated, which the validator refuses.
+    pub(crate) mac_key_id: Option<i64>,
+    pub(crate) mac: Option<Vec<u8>>,
 }
 
 impl TokenRow {
@@ -214,6 +234,9 @@ impl TokenRow {
             ocra_pin_key_id: None,
             ocra_pin_nonce: None,
             ocra_pin_ciphertext: None,
+            incarnation: Some(record.incarnation.to_bytes().to_vec()),
+            mac_key_id: record.mac.map(|mac| i64::from(mac.key_id)),
+            mac: record.mac.map(|mac| mac.tag.to_vec()),
         };
         match state.kind {
             TokenKind::Event { next_counter, .. } => row.next_counter = Some(to_sql(next_counter)),
@@ -469,6 +492,22 @@ impl TokenRow {
             .as_slice()
             .try_into()
             .map_err(|_| corrupt("nonce is not 12 bytes"))?;
+        let incarnation: [u8; Incarnation::LEN] = self
+            .incarnation
+            .as_deref()
+            .ok_or_else(|| corrupt("no incarnation"))?
+            .try_into()
+            .map_err(|_| corrupt("incarnation is not 16 bytes"))?;
+        let mac = match (self.mac_key_id, self.mac.as_deref()) {
+            (None, None) => None,
+            (Some(key_id), Some(tag)) => Some(RecordMac {
+                key_id: u32::try_from(key_id).map_err(|_| corrupt("MAC key id out of range"))?,
+                tag: tag
+                    .try_into()
+                    .map_err(|_| corrupt("record MAC is not 32 bytes"))?,
+            }),
+            _ => return Err(corrupt("incomplete record MAC")),
+        };
         let pin = self
             .pin_hash
             .map(PinHash::from_phc)
@@ -495,7 +534,9 @@ impl TokenRow {
                 status,
             },
             enrolled_at: time_from_sql(self.enrolled_seconds, self.enrolled_nanos),
+            incarnation: Incarnation::from_bytes(incarnation),
             version: from_sql(self.version),
+            mac,
         })
     }
 }
@@ -594,7 +635,13 @@ mod tests {
             pin: None,
             state,
             enrolled_at: UnixTime::EPOCH,
+            incarnation: Incarnation::from_bytes([9; 16]),
             version: 4,
+            mac: None,
+        };
+        let record = TokenRecord {
+            mac: Some(keyring.authenticate_record(&record)),
+            ..record
         };
         let row = TokenRow::from_record(&record);
         (record, row)

@@ -16,9 +16,10 @@ use crate::validator::store::{Store, Swap};
 
 /// The schema version this library writes and reads (`PRAGMA user_version`).
 ///
-/// Version 2 added the nullable `ocra_*` columns of keypad tokens; a version-1 file
-/// is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 2;
+/// Version 2 added the nullable `ocra_*` columns of keypad tokens; version 3 the
+/// `incarnation` of each record; version 4 each record's MAC. An older file is
+/// migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 4;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -81,8 +82,28 @@ ALTER TABLE tokens ADD COLUMN ocra_pin_nonce BLOB;
 ALTER TABLE tokens ADD COLUMN ocra_pin_ciphertext BLOB;
 ";
 
+/// Version 3: each record's incarnation, which the compare-and-swap matches with the
+/// version. Existing rows get a random one: each is its own enrolment.
+const MIGRATION_V3: &str = "
+ALTER TABLE tokens ADD COLUMN incarnation BLOB CHECK (length(incarnation) = 16);
+UPDATE tokens SET incarnation = randomblob(16);
+";
+
+/// Version 4: each record's MAC, computed by the validator (the store never holds its
+/// key). Existing rows have none, and the validator refuses them until an operator
+/// authenticates them (`Validator::authenticate_unauthenticated_records`).
+const MIGRATION_V4: &str = "
+ALTER TABLE tokens ADD COLUMN mac_key_id INTEGER;
+ALTER TABLE tokens ADD COLUMN mac BLOB CHECK (length(mac) = 32);
+";
+
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, MIGRATION_V2)];
+const MIGRATIONS: [(i64, &str); 4] = [
+    (1, SCHEMA_V1),
+    (2, MIGRATION_V2),
+    (3, MIGRATION_V3),
+    (4, MIGRATION_V4),
+];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
 static SELECT_TOKEN: LazyLock<String> = LazyLock::new(|| {
@@ -92,7 +113,7 @@ static SELECT_TOKEN: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// `INSERT` of every column, parameters ?1 to ?38 in `TOKEN_COLUMNS` order.
+/// `INSERT` of every column, parameters ?1 onwards in `TOKEN_COLUMNS` order.
 static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
     let placeholders: Vec<String> = (1..=TOKEN_COLUMN_COUNT)
         .map(|index| format!("?{index}"))
@@ -104,7 +125,9 @@ static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The compare-and-swap: every column but the id from ?2 to ?38, if the version is ?39.
+/// The compare-and-swap: every column but the id from ?2 on, if the stored version is
+/// the parameter after the columns and the stored incarnation the record's (an
+/// incarnation never changes, so it is also its own new value).
 static SWAP_TOKEN: LazyLock<String> = LazyLock::new(|| {
     let assignments: Vec<String> = TOKEN_COLUMNS
         .iter()
@@ -112,8 +135,12 @@ static SWAP_TOKEN: LazyLock<String> = LazyLock::new(|| {
         .skip(1)
         .map(|(index, column)| format!("{column} = ?{}", index + 1))
         .collect();
+    let incarnation = TOKEN_COLUMNS
+        .iter()
+        .position(|column| *column == "incarnation")
+        .map_or(0, |index| index + 1);
     format!(
-        "UPDATE tokens SET {} WHERE id = ?1 AND version = ?{}",
+        "UPDATE tokens SET {} WHERE id = ?1 AND version = ?{} AND incarnation = ?{incarnation}",
         assignments.join(", "),
         TOKEN_COLUMN_COUNT + 1
     )
@@ -143,6 +170,23 @@ pub struct SqliteStore {
     connection: Mutex<Connection>,
 }
 
+/// Creates an empty file at `path` with mode 0600 if none exists, so that SQLite opens
+/// it rather than creating it with the process's umask (0644 typically), and creates
+/// its WAL and shared-memory files with the same mode.
+fn create_owner_only(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::Backend {
+            reason: format!("cannot create {}: {error}", path.display()),
+        }),
+    }
+}
+
 fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend {
         reason: error.to_string(),
@@ -157,7 +201,15 @@ impl SqliteStore {
     ///
     /// [`StoreError::Backend`] if the file cannot be opened or configured, and
     /// [`StoreError::SchemaTooNew`] for a file written by a newer library.
+    ///
+    /// # Security
+    ///
+    /// A new file is created readable and writable by its owner only (mode 0600 on
+    /// Unix); SQLite gives its `-wal` and `-shm` files the database file's mode. An
+    /// existing file keeps its mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        create_owner_only(path)?;
         let connection = Connection::open(path).map_err(backend)?;
         Self::configure(connection)
     }
@@ -430,7 +482,9 @@ mod tests {
             ocra_pin: None,
             state: TokenState::new(TokenKind::event(HotpParameters::default(), 9)),
             enrolled_at: UnixTime::from_secs(77),
+            incarnation: crate::validator::record::Incarnation::generate().unwrap(),
             version: 1,
+            mac: None,
         }
     }
 
@@ -475,7 +529,14 @@ mod tests {
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .unwrap();
         assert_eq!(version, SQLITE_SCHEMA_VERSION);
-        assert_eq!(store.load(&old.id).unwrap(), Some(old));
+        let loaded = store.load(&old.id).unwrap().unwrap();
+        assert_eq!(
+            TokenRecord {
+                incarnation: old.incarnation,
+                ..loaded
+            },
+            old
+        );
         // The new columns take a keypad token.
         let mut keypad = record("FOB-NEW");
         let suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:C-QN08".parse().unwrap();
@@ -488,19 +549,83 @@ mod tests {
         assert_eq!(store.list().unwrap().len(), 2);
     }
 
+    /// Version 3 gives every existing row its own random incarnation, and the swap
+    /// matches it: a record with the migrated version but another incarnation conflicts.
+    #[test]
+    fn a_version_2_file_is_migrated_and_each_row_gets_an_incarnation() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v2.db");
+        let records = [record("FOB-A"), record("FOB-B")];
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(SCHEMA_V1).unwrap();
+            connection.execute_batch(MIGRATION_V2).unwrap();
+            connection.execute_batch("PRAGMA user_version = 2").unwrap();
+            let v2_count = TOKEN_COLUMN_COUNT - 3;
+            let v2_columns: Vec<&str> = TOKEN_COLUMNS.iter().take(v2_count).copied().collect();
+            assert!(!v2_columns.contains(&"incarnation"));
+            let placeholders: Vec<String> =
+                (1..=v2_count).map(|index| format!("?{index}")).collect();
+            for old in &records {
+                let row = TokenRow::from_record(old);
+                connection
+                    .execute(
+                        &format!(
+                            "INSERT INTO tokens ({}) VALUES ({})",
+                            v2_columns.join(", "),
+                            placeholders.join(", ")
+                        ),
+                        &token_params(&row)[..v2_count],
+                    )
+                    .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let loaded: Vec<TokenRecord> = records
+            .iter()
+            .map(|old| store.load(&old.id).unwrap().unwrap())
+            .collect();
+        for (old, new) in records.iter().zip(&loaded) {
+            assert_eq!(
+                &TokenRecord {
+                    incarnation: old.incarnation,
+                    ..new.clone()
+                },
+                old
+            );
+        }
+        assert_ne!(loaded[0].incarnation, loaded[1].incarnation);
+        assert_ne!(loaded[0].incarnation.to_bytes(), [0; 16]);
+        let mut stranger = loaded[0].clone();
+        stranger.incarnation = records[0].incarnation;
+        stranger.version = 2;
+        assert_eq!(
+            store
+                .compare_and_swap(&stranger, 1, &enrolled(&stranger))
+                .unwrap(),
+            Swap::Conflict
+        );
+        let mut next = loaded[0].clone();
+        next.version = 2;
+        assert_eq!(
+            store.compare_and_swap(&next, 1, &enrolled(&next)).unwrap(),
+            Swap::Swapped
+        );
+    }
+
     #[test]
     fn a_newer_file_is_refused() {
         let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("v3.db");
+        let path = directory.path().join("v5.db");
         Connection::open(&path)
             .unwrap()
-            .execute_batch("PRAGMA user_version = 3")
+            .execute_batch("PRAGMA user_version = 5")
             .unwrap();
         assert_eq!(
             SqliteStore::open(&path).unwrap_err(),
             StoreError::SchemaTooNew {
-                found: 3,
-                supported: 2
+                found: 5,
+                supported: 4
             }
         );
     }

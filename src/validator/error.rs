@@ -79,6 +79,13 @@ pub enum SealError {
         /// The error the operating system reported.
         reason: String,
     },
+    /// A stored record's MAC is missing, names a key not in the keyring, or does not
+    /// match the record: it was edited in the store, or not written by this keyring.
+    #[error("the stored record of token {token} does not authenticate (edited in the store?)")]
+    RecordTampered {
+        /// The token whose record failed the check.
+        token: String,
+    },
 }
 
 /// What went wrong in a token store. Every store error makes the validator reject.
@@ -228,6 +235,10 @@ pub enum RejectReason {
     /// challenge was issued for, or a signature challenge was answered as a login
     /// challenge or the other way round.
     TransactionMismatch,
+    /// The token's stored record failed its MAC check: edited in the store (a lock
+    /// lifted, failures reset, a spent code made unspent), or not written under this
+    /// keyring. Every code is rejected until an administrator restores or re-enrols it.
+    RecordTampered,
 }
 
 impl RejectReason {
@@ -252,6 +263,7 @@ impl RejectReason {
             RejectReason::ChallengeSpent => "challenge_spent",
             RejectReason::ChallengeExpired => "challenge_expired",
             RejectReason::TransactionMismatch => "transaction_mismatch",
+            RejectReason::RecordTampered => "record_tampered",
         }
     }
 
@@ -265,7 +277,7 @@ impl RejectReason {
     }
 }
 
-const ALL_REASONS: [RejectReason; 17] = [
+const ALL_REASONS: [RejectReason; 18] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
     RejectReason::WrongPin,
@@ -283,6 +295,7 @@ const ALL_REASONS: [RejectReason; 17] = [
     RejectReason::ChallengeSpent,
     RejectReason::ChallengeExpired,
     RejectReason::TransactionMismatch,
+    RejectReason::RecordTampered,
 ];
 
 impl fmt::Display for RejectReason {

@@ -19,6 +19,7 @@ pub(crate) mod ocra_decision;
 pub(crate) mod pin;
 pub(crate) mod policy;
 pub(crate) mod record;
+pub(crate) mod record_mac;
 pub(crate) mod seal;
 pub(crate) mod service;
 pub(crate) mod store;
@@ -37,7 +38,8 @@ pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, Val
 pub use ocra_decision::{OcraAttempt, decide_ocra};
 pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
 pub use policy::{DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MAX_WINDOW, Policy};
-pub use record::{Lock, Status, TokenKind, TokenRecord, TokenState};
+pub use record::{Incarnation, Lock, Status, TokenKind, TokenRecord, TokenState};
+pub use record_mac::{RECORD_MAC_LEN, RecordMac};
 pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
 pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Validator};
 pub use store::{Store, Swap};

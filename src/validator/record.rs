@@ -1,13 +1,70 @@
 //! What the bank stores per token.
 
 use crate::clock::UnixTime;
+use core::fmt;
+
 use crate::hotp::HotpParameters;
 use crate::parameters::OtpParameters;
 use crate::totp::TotpParameters;
 use crate::validator::challenge::OcraState;
+use crate::validator::error::SealError;
 use crate::validator::pin::PinHash;
+use crate::validator::record_mac::RecordMac;
 use crate::validator::seal::SealedSecret;
 pub(crate) use crate::validator::token_id::TokenId;
+
+/// Which enrolment of a token id a record belongs to: 128 random bits drawn when the
+/// token is enrolled, kept by every change, and new when the id is enrolled again.
+///
+/// # Security
+///
+/// Versions start at 1 at every enrolment, so a version alone does not tell an old
+/// record from a new one under the same id: a verification that loaded the record of
+/// a deleted token could otherwise swap it back over the re-enrolled token (the lost
+/// fob working again, the replacement refused). Stores compare the incarnation
+/// together with the version in every compare-and-swap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Incarnation([u8; Incarnation::LEN]);
+
+impl Incarnation {
+    /// Bytes of an incarnation.
+    pub const LEN: usize = 16;
+
+    /// A fresh random incarnation from the operating system's CSPRNG.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::RandomSource`] if the operating system cannot supply randomness.
+    pub fn generate() -> Result<Self, SealError> {
+        let mut bytes = [0u8; Self::LEN];
+        getrandom::fill(&mut bytes).map_err(|error| SealError::RandomSource {
+            reason: error.to_string(),
+        })?;
+        Ok(Self(bytes))
+    }
+
+    /// The incarnation with these bytes (as a store reads it back).
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// Its bytes.
+    #[must_use]
+    pub const fn to_bytes(self) -> [u8; Self::LEN] {
+        self.0
+    }
+}
+
+impl fmt::Debug for Incarnation {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "Incarnation(")?;
+        for byte in self.0 {
+            write!(formatter, "{byte:02x}")?;
+        }
+        write!(formatter, ")")
+    }
+}
 
 /// How a token makes codes, and how far it has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,10 +221,11 @@ impl TokenState {
 ///
 /// The secret is only ever here sealed (AES-256-GCM under the application's key, with
 /// the token id as associated data), the OCRA PIN hash sealed the same way, and the
-/// server-side PIN only as an Argon2id hash; a store holds nothing that yields a code. `version` increases by one with
-/// every change, and stores update a record only if its version is unchanged
-/// (compare-and-swap), which is what makes a code acceptable at most once across
-/// validator nodes.
+/// server-side PIN only as an Argon2id hash; a store holds nothing that yields a code.
+/// `version` increases by one with every change, and stores update a record only if
+/// its version and its [`Incarnation`] are unchanged (compare-and-swap), which is what
+/// makes a code acceptable at most once across validator nodes, and keeps a record of
+/// a deleted enrolment from being written over the id's next one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     /// The token's id.
@@ -184,8 +242,17 @@ pub struct TokenRecord {
     pub state: TokenState,
     /// When the token was enrolled.
     pub enrolled_at: UnixTime,
+    /// Which enrolment of the id this record is: with `version`, the record's identity
+    /// in a compare-and-swap.
+    pub incarnation: Incarnation,
     /// Increases by one with every stored change; 1 when enrolled.
     pub version: u64,
+    /// The MAC over every other field
+    /// ([`Keyring::authenticate_record`](crate::Keyring::authenticate_record)), set by
+    /// the validator before every write
+    /// and checked after every read; `None` only for a record stored before records
+    /// were authenticated, which the validator refuses as tampered.
+    pub mac: Option<RecordMac>,
 }
 
 #[cfg(test)]

@@ -7,8 +7,14 @@ use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use zeroize::Zeroizing;
 
+use subtle::ConstantTimeEq;
+
+use crate::algorithm::Algorithm;
+use crate::mac::KeyedMac;
 use crate::secret::Secret;
 use crate::validator::error::SealError;
+use crate::validator::record::TokenRecord;
+use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, RECORD_MAC_LEN, RecordMac, encode};
 use crate::validator::token_id::{MAX_TOKEN_ID_LEN, TokenId};
 
 /// Bytes of an AES-256 key.
@@ -69,6 +75,10 @@ impl fmt::Debug for SealedSecret {
 pub struct SealingKey {
     id: u32,
     cipher: Aes256Gcm,
+    /// HMAC-SHA-256 keyed with HMAC(key, "otpfob record MAC v1"): authenticates stored
+    /// records ([`Keyring::authenticate_record`]); derived, so one key the application
+    /// supplies serves both purposes, and neither key yields the other.
+    record_mac: KeyedMac,
 }
 
 impl SealingKey {
@@ -80,7 +90,17 @@ impl SealingKey {
     pub fn new(id: u32, key: &[u8]) -> Result<Self, SealError> {
         let cipher = Aes256Gcm::new_from_slice(key)
             .map_err(|_| SealError::KeyLength { length: key.len() })?;
-        Ok(Self { id, cipher })
+        let derived = Zeroizing::new(
+            KeyedMac::new(Algorithm::Sha256, key)
+                .mac(&[RECORD_MAC_KEY_LABEL])
+                .as_ref()
+                .to_vec(),
+        );
+        Ok(Self {
+            id,
+            cipher,
+            record_mac: KeyedMac::new(Algorithm::Sha256, &derived),
+        })
     }
 
     /// A new random key from the operating system's CSPRNG.
@@ -158,6 +178,47 @@ impl Keyring {
     #[must_use]
     pub fn current(&self) -> &SealingKey {
         &self.current
+    }
+
+    /// The MAC of `record` (every field but its `mac`) under the current key's record
+    /// MAC key. The validator stores it with every record it enrols or changes.
+    #[must_use]
+    pub fn authenticate_record(&self, record: &TokenRecord) -> RecordMac {
+        Self::record_mac_under(&self.current, record)
+    }
+
+    fn record_mac_under(key: &SealingKey, record: &TokenRecord) -> RecordMac {
+        let mut tag = [0u8; RECORD_MAC_LEN];
+        tag.copy_from_slice(key.record_mac.mac(&[&encode(record)]).as_ref());
+        RecordMac {
+            key_id: key.id,
+            tag,
+        }
+    }
+
+    /// Checks the MAC of a record read from a store, under the key its MAC names.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::RecordTampered`] for a record without a MAC, with a MAC under a
+    /// key not in the ring, or whose MAC does not match any of its fields.
+    ///
+    /// # Security
+    ///
+    /// Constant-time comparison. A whole older record with its then-valid MAC passes:
+    /// a per-record MAC cannot tell a restored row from the current one.
+    pub fn check_record(&self, record: &TokenRecord) -> Result<(), SealError> {
+        let tampered = || SealError::RecordTampered {
+            token: record.id.to_string(),
+        };
+        let mac = record.mac.ok_or_else(tampered)?;
+        let key = self.key(mac.key_id).ok_or_else(tampered)?;
+        let expected = Self::record_mac_under(key, record);
+        if bool::from(expected.tag.ct_eq(&mac.tag)) {
+            Ok(())
+        } else {
+            Err(tampered())
+        }
     }
 
     fn key(&self, id: u32) -> Option<&SealingKey> {

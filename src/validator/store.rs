@@ -12,7 +12,8 @@ use crate::validator::record::{TokenId, TokenRecord};
 pub enum Swap {
     /// The stored version was the expected one and the record was replaced.
     Swapped,
-    /// The stored version differed (another node changed the token), or the token is
+    /// The stored version differed (another node changed the token), the stored
+    /// incarnation differed (the token was deleted and enrolled again), or the token is
     /// gone; nothing was written.
     Conflict,
 }
@@ -24,8 +25,22 @@ pub enum Swap {
 /// Implementations must guarantee, for the validator's one-time rule to hold:
 ///
 /// - **Compare-and-swap is atomic.** `compare_and_swap` replaces the record only if
-///   the stored version equals `expected_version`, as one indivisible step against
-///   every other writer, in this process or any other sharing the store.
+///   the stored version equals `expected_version` **and the stored
+///   [`Incarnation`](crate::Incarnation) equals `record.incarnation`**, as one
+///   indivisible step against every other writer, in this process or any other
+///   sharing the store.
+/// - **A record's identity is its id, its incarnation and its version.** Versions
+///   restart at 1 when an id is enrolled again; comparing the version alone would let
+///   a verification that loaded a deleted enrolment's record write it back over the
+///   new enrolment (the lost fob accepted again, the replacement refused). The
+///   incarnation is random per enrolment, stored with the record and never changed by
+///   a swap.
+/// - **Records are stored as given, MAC included.** The validator authenticates each
+///   record ([`TokenRecord::mac`]) before it writes and checks it after it reads; a
+///   store never holds the MAC key, and must return every field exactly as written.
+///   The MAC detects an edited row, not a whole older row (or database) restored with
+///   the MAC it had then: never restore token state from a backup without advancing
+///   or re-issuing the tokens (README, "Security").
 /// - **A swap is durable before it returns `Swapped`** (for durable stores): a crash
 ///   after the return must not roll the record back, or an accepted code would become
 ///   acceptable again.
@@ -54,12 +69,14 @@ pub trait Store: Send + Sync {
     fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError>;
 
     /// Replaces the record of `record.id` with `record` if its stored version is
-    /// `expected_version`, writing `audit` in the same transaction.
+    /// `expected_version` and its stored incarnation is `record.incarnation`, writing
+    /// `audit` in the same transaction.
     /// `record.version` must be `expected_version + 1`.
     ///
     /// # Errors
     ///
-    /// Backend errors. A version mismatch is not an error but [`Swap::Conflict`].
+    /// Backend errors. A version or incarnation mismatch is not an error but
+    /// [`Swap::Conflict`].
     fn compare_and_swap(
         &self,
         record: &TokenRecord,

@@ -8,11 +8,16 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 2;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 4;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 2] = [(1, SCHEMA_V1), (2, MIGRATION_V2)];
+const MIGRATIONS: [(i64, &str); 4] = [
+    (1, SCHEMA_V1),
+    (2, MIGRATION_V2),
+    (3, MIGRATION_V3),
+    (4, MIGRATION_V4),
+];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
 /// Unsigned 64-bit values are stored as the signed `bigint` with the same bits.
@@ -76,6 +81,26 @@ ALTER TABLE {schema}.tokens
     ADD COLUMN ocra_pin_key_id                bigint,
     ADD COLUMN ocra_pin_nonce                 bytea,
     ADD COLUMN ocra_pin_ciphertext            bytea;
+"#;
+
+/// Version 3: each record's incarnation, which the compare-and-swap matches with the
+/// version (the same column as the SQLite store's version 3). Existing rows get a
+/// random one (`gen_random_uuid`, built in since PostgreSQL 13): each is its own
+/// enrolment.
+const MIGRATION_V3: &str = r#"
+ALTER TABLE {schema}.tokens ADD COLUMN incarnation bytea
+    CHECK (octet_length(incarnation) = 16);
+UPDATE {schema}.tokens SET incarnation = uuid_send(gen_random_uuid());
+ALTER TABLE {schema}.tokens ALTER COLUMN incarnation SET NOT NULL;
+"#;
+
+/// Version 4: each record's MAC, computed by the validator (the store never holds its
+/// key); the same columns as the SQLite store's version 4. Existing rows have none,
+/// and the validator refuses them until an operator authenticates them.
+const MIGRATION_V4: &str = r#"
+ALTER TABLE {schema}.tokens
+    ADD COLUMN mac_key_id bigint,
+    ADD COLUMN mac        bytea CHECK (octet_length(mac) = 32);
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -232,6 +257,11 @@ impl Statements {
             .collect::<Vec<_>>()
             .join(", ");
         let after_swap = TOKEN_COLUMNS.len() + 2;
+        // The incarnation never changes, so its new value is also the one to match.
+        let incarnation = TOKEN_COLUMNS
+            .iter()
+            .position(|column| *column == "incarnation")
+            .map_or(0, |index| index + 2);
         let text = |query: Query| match query {
             Query::Load => format!("SELECT {columns} FROM {tokens} WHERE id = $1"),
             // Each change and its audit row are one statement, so one implicit
@@ -243,11 +273,13 @@ impl Statements {
                  INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} FROM enrolled",
                 audit_parameters(TOKEN_COLUMNS.len() + 1)
             ),
-            // The compare-and-swap: one UPDATE on the id and the expected version.
+            // The compare-and-swap: one UPDATE on the id, the expected version and
+            // the record's incarnation.
             Query::Swap => format!(
                 "WITH swapped AS (\
                      UPDATE {tokens} SET {assignments} \
-                     WHERE id = $1 AND version = $2 RETURNING id) \
+                     WHERE id = $1 AND version = $2 AND incarnation = ${incarnation} \
+                     RETURNING id) \
                  INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} FROM swapped",
                 audit_parameters(after_swap)
             ),
@@ -291,14 +323,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_swap_is_one_update_on_id_and_version() {
+    fn the_swap_is_one_update_on_id_version_and_incarnation() {
         let statements = Statements::new("bank");
         let swap = statements.text(Query::Swap);
         assert!(swap.contains("UPDATE bank.tokens SET version = $3, kind = $4,"));
         assert!(swap.contains("enrolled_nanos = $25, ocra_suite = $26,"));
-        assert!(swap.contains("ocra_pin_ciphertext = $39 WHERE id = $1 AND version = $2"));
-        assert!(swap.contains("SELECT $40::text, $41::bigint"));
-        assert!(swap.ends_with("$46::bigint FROM swapped"));
+        assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40, mac_key_id = $41"));
+        assert!(swap.contains("mac = $42 WHERE id = $1"));
+        assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
+        assert!(swap.contains("SELECT $43::text, $44::bigint"));
+        assert!(swap.ends_with("$49::bigint FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -310,11 +344,11 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$38) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$41) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$45::bigint FROM enrolled")
+                .contains("$48::bigint FROM enrolled")
         );
         assert!(
             statements

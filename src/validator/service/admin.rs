@@ -4,7 +4,7 @@
 use crate::clock::{TimeSource, UnixTime};
 use crate::ocra::{Password, password_hash};
 use crate::validator::audit::{Operation, Outcome};
-use crate::validator::error::{StoreError, ValidatorError};
+use crate::validator::error::{RejectReason, StoreError, ValidatorError};
 use crate::validator::pin::PinHash;
 use crate::validator::record::{Lock, Status, TokenId, TokenRecord, TokenState};
 use crate::validator::seal::SealedSecret;
@@ -32,15 +32,15 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         change: impl Fn(&mut TokenRecord) -> Result<T, ValidatorError>,
     ) -> Result<T, ValidatorError> {
         for _ in 0..MAX_ATTEMPTS {
-            let record = self
-                .store
-                .load(id)?
-                .ok_or_else(|| StoreError::NotEnrolled {
-                    token: id.to_string(),
-                })?;
+            let record =
+                self.load_checked(id, operation)?
+                    .ok_or_else(|| StoreError::NotEnrolled {
+                        token: id.to_string(),
+                    })?;
             let mut updated = record.clone();
             let value = change(&mut updated)?;
             updated.version = record.version.saturating_add(1);
+            let updated = self.authenticated(updated);
             let event = self.event(id, now, operation, Outcome::Done, None);
             if self
                 .store
@@ -171,25 +171,31 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     }
 
     /// Seals every token's secret (and OCRA PIN hash) again under the keyring's
-    /// current key, after a key rotation; returns how many tokens were resealed. Tokens
+    /// current key, and authenticates its record under the current key's record MAC
+    /// key, after a key rotation; returns how many tokens were resealed. Tokens
     /// already under the current key are left alone, so an interrupted run can simply
     /// be repeated.
     ///
     /// # Errors
     ///
-    /// The first store or seal error; tokens done before it stay done.
+    /// The first store or seal error
+    /// ([`SealError::RecordTampered`](crate::SealError::RecordTampered) for a record
+    /// that fails its MAC check); tokens done before it stay done.
     pub fn reseal_all(&self) -> Result<usize, ValidatorError> {
         let current = self.keyring.current().id();
         let mut resealed = 0;
         for id in self.store.list()? {
             let stale = |record: &TokenRecord| {
                 record.sealed_secret.key_id != current
+                    || record.mac.is_some_and(|mac| mac.key_id != current)
                     || record
                         .ocra_pin
                         .as_ref()
                         .is_some_and(|sealed| sealed.key_id != current)
             };
-            let needs = self.store.load(&id)?.is_some_and(|record| stale(&record));
+            let needs = self
+                .load_checked(&id, Operation::Reseal)?
+                .is_some_and(|record| stale(&record));
             if needs {
                 self.administer(&id, Operation::Reseal, |record| {
                     if record.sealed_secret.key_id != current {
@@ -216,8 +222,94 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ///
     /// # Errors
     ///
-    /// Store errors.
+    /// Store errors, and
+    /// [`SealError::RecordTampered`](crate::SealError::RecordTampered) for a record
+    /// that fails its MAC check.
     pub fn state(&self, id: &TokenId) -> Result<Option<TokenState>, ValidatorError> {
-        Ok(self.store.load(id)?.map(|record| record.state))
+        // Audited as a verification: reading the state is what a login screen does
+        // before asking for a code.
+        Ok(self
+            .load_checked(id, Operation::Verify)?
+            .map(|record| record.state))
+    }
+
+    /// Authenticates, under the keyring's current key, every stored record that has
+    /// no MAC: the records a store migrated from before records were authenticated
+    /// (schema version 4), which the validator otherwise refuses. Returns how many it
+    /// authenticated; records with a MAC are left alone (and not checked).
+    ///
+    /// # Errors
+    ///
+    /// The first store error; records done before it stay done.
+    ///
+    /// # Security
+    ///
+    /// Whatever those records hold becomes authentic: run it once, right after the
+    /// upgrade, on a database nobody could have edited since, never as a routine.
+    pub fn authenticate_unauthenticated_records(&self) -> Result<usize, ValidatorError> {
+        let mut authenticated = 0;
+        for id in self.store.list()? {
+            let Some(record) = self.store.load(&id)? else {
+                continue;
+            };
+            if record.mac.is_some() {
+                continue;
+            }
+            let expected_version = record.version;
+            let updated = self.authenticated(TokenRecord {
+                version: expected_version.saturating_add(1),
+                ..record
+            });
+            let event = self.event(
+                &id,
+                self.clock.now(),
+                Operation::Reseal,
+                Outcome::Done,
+                None,
+            );
+            if self
+                .store
+                .compare_and_swap(&updated, expected_version, &event)?
+                == Swap::Swapped
+            {
+                self.publish(&event);
+                authenticated += 1;
+            }
+        }
+        Ok(authenticated)
+    }
+
+    /// Loads a record and checks its MAC; a failure is audited under `operation`.
+    pub(super) fn load_checked(
+        &self,
+        id: &TokenId,
+        operation: Operation,
+    ) -> Result<Option<TokenRecord>, ValidatorError> {
+        let Some(record) = self.store.load(id)? else {
+            return Ok(None);
+        };
+        if let Err(error) = self.keyring.check_record(&record) {
+            // Audited like a rejected code: an edited row is an incident.
+            let event = self.event(
+                id,
+                self.clock.now(),
+                operation,
+                Outcome::Rejected(RejectReason::RecordTampered),
+                None,
+            );
+            let _ = self.store.append_audit(&event);
+            self.publish(&event);
+            return Err(error.into());
+        }
+        Ok(Some(record))
+    }
+
+    /// `record` with its MAC under the keyring's current key, ready to store.
+    pub(super) fn authenticated(&self, record: TokenRecord) -> TokenRecord {
+        let mac = self.keyring.authenticate_record(&record);
+        TokenRecord {
+            mac: Some(mac),
+            ..record
+        }
     }
 }

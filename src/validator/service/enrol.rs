@@ -9,7 +9,7 @@ use crate::secret::Secret;
 use crate::validator::audit::{Operation, Outcome};
 use crate::validator::challenge::{OcraEnrolment, OcraState};
 use crate::validator::error::ValidatorError;
-use crate::validator::record::{TokenId, TokenKind, TokenRecord, TokenState};
+use crate::validator::record::{Incarnation, TokenId, TokenKind, TokenRecord, TokenState};
 use crate::validator::store::Store;
 
 use super::challenge::check_suite;
@@ -109,8 +109,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             ocra_pin,
             state,
             enrolled_at: now,
+            incarnation: Incarnation::generate()?,
             version: 1,
+            mac: None,
         };
+        let record = self.authenticated(record);
         let event = self.event(&record.id, now, Operation::Enrol, Outcome::Done, None);
         self.store.enrol(&record, &event)?;
         self.publish(&event);

@@ -92,6 +92,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 Ok(None) => return self.reject(id, now, operation, RejectReason::UnknownToken),
                 Err(_) => return self.reject(id, now, operation, RejectReason::StoreFailure),
             };
+            // Fail closed: an edited record (a lock lifted, a spent step unspent)
+            // decides nothing.
+            if self.keyring.check_record(&record).is_err() {
+                return self.reject(id, now, operation, RejectReason::RecordTampered);
+            }
             let pin_ok = match (&record.pin, pin) {
                 (Some(hash), Some(pin)) => pin_matches(hash, pin),
                 (None, None) => true,
@@ -119,11 +124,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 return verdict_result(decision.verdict);
             }
             let expected_version = record.version;
-            let updated = TokenRecord {
+            let updated = self.authenticated(TokenRecord {
                 state: decision.state,
                 version: expected_version.saturating_add(1),
                 ..record
-            };
+            });
             match self
                 .store
                 .compare_and_swap_owned(updated, expected_version, &event)

@@ -1,0 +1,183 @@
+//! Token records at rest, authenticated: an HMAC-SHA-256 over a canonical encoding of
+//! every field, under a key derived from the keyring's sealing key.
+//!
+//! # Security
+//!
+//! A row edited in the database (failures set to 0, a lock lifted, a spent step or
+//! counter moved back, a sealed secret swapped in from another row, the version
+//! changed) no longer matches its MAC, and the validator rejects it. What a per-row
+//! MAC cannot detect is a **whole, older row put back** (with the MAC that was valid
+//! for it then), or a restore of the whole database: both are authentic records of
+//! the past. See the README's "Security" section for what an operator must do.
+
+use crate::clock::UnixTime;
+use crate::validator::challenge::{ChallengeSlot, OcraState};
+use crate::validator::record::{Lock, Status, TokenKind, TokenRecord};
+use crate::validator::seal::SealedSecret;
+
+/// Bytes of a record MAC (HMAC-SHA-256).
+pub const RECORD_MAC_LEN: usize = 32;
+
+/// The label of the derivation of the record MAC key from a sealing key: another
+/// purpose than sealing, so the two keys are independent.
+pub(crate) const RECORD_MAC_KEY_LABEL: &[u8] = b"otpfob record MAC v1";
+
+/// The MAC of a stored record, and the id of the sealing key its MAC key derives from
+/// (so records MACed under an older key still check after a rotation, until
+/// `Validator::reseal_all` MACs them again under the current one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordMac {
+    /// The id of the sealing key the MAC key was derived from.
+    pub key_id: u32,
+    /// HMAC-SHA-256 of the record's canonical encoding.
+    pub tag: [u8; RECORD_MAC_LEN],
+}
+
+/// Builds the canonical encoding: every field length-prefixed (a 4-byte big-endian
+/// length before its bytes), options and enums tagged, so that no two records encode
+/// alike.
+struct Encoder(Vec<u8>);
+
+impl Encoder {
+    fn bytes(&mut self, bytes: &[u8]) {
+        // Fields are bounded far below 4 GiB (ids 128 bytes, sealed secrets a few
+        // hundred); saturating keeps the encoding a function of the record anyway.
+        let length = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        self.0.extend_from_slice(&length.to_be_bytes());
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn text(&mut self, text: &str) {
+        self.bytes(text.as_bytes());
+    }
+
+    fn tag(&mut self, tag: &str) {
+        self.text(tag);
+    }
+
+    fn u64(&mut self, value: u64) {
+        self.bytes(&value.to_be_bytes());
+    }
+
+    fn i64(&mut self, value: i64) {
+        self.bytes(&value.to_be_bytes());
+    }
+
+    fn time(&mut self, time: UnixTime) {
+        self.bytes(&time.as_nanos().to_be_bytes());
+    }
+
+    fn option<T>(&mut self, value: Option<T>, write: impl FnOnce(&mut Self, T)) {
+        match value {
+            None => self.tag("none"),
+            Some(value) => {
+                self.tag("some");
+                write(self, value);
+            }
+        }
+    }
+
+    fn sealed(&mut self, sealed: &SealedSecret) {
+        self.u64(u64::from(sealed.key_id));
+        self.bytes(&sealed.nonce);
+        self.bytes(&sealed.ciphertext);
+    }
+
+    fn ocra(&mut self, keypad: &OcraState) {
+        self.text(&keypad.suite.to_string());
+        self.option(keypad.next_counter, Self::u64);
+        self.i64(keypad.drift_steps);
+        self.time(keypad.synced_at);
+        match &keypad.challenge {
+            ChallengeSlot::Empty => self.tag("empty"),
+            ChallengeSlot::Spent => self.tag("spent"),
+            ChallengeSlot::Open(issued) => {
+                self.tag("open");
+                self.text(issued.challenge.as_ref());
+                self.time(issued.expires_at);
+                self.option(issued.transaction.as_ref(), |encoder, commitment| {
+                    encoder.bytes(&commitment.nonce.to_bytes());
+                    encoder.bytes(&commitment.digest);
+                });
+            }
+        }
+    }
+}
+
+/// The canonical encoding of every field of `record` but its MAC.
+pub(crate) fn encode(record: &TokenRecord) -> Vec<u8> {
+    let mut encoder = Encoder(Vec::with_capacity(256));
+    encoder.tag("otpfob token record v1");
+    encoder.text(record.id.as_str());
+    encoder.bytes(&record.incarnation.to_bytes());
+    encoder.u64(record.version);
+    let state = &record.state;
+    match state.kind {
+        TokenKind::Event {
+            parameters,
+            next_counter,
+        } => {
+            encoder.tag("event");
+            encoder.text(parameters.algorithm.name());
+            encoder.u64(u64::from(parameters.digits));
+            encoder.u64(next_counter);
+        }
+        TokenKind::Time {
+            parameters,
+            last_accepted_step,
+            drift_steps,
+            synced_at,
+        } => {
+            encoder.tag("time");
+            encoder.text(parameters.algorithm.name());
+            encoder.u64(u64::from(parameters.digits));
+            encoder.u64(parameters.time_step);
+            encoder.u64(parameters.t0);
+            encoder.option(last_accepted_step, Encoder::u64);
+            encoder.i64(drift_steps);
+            encoder.time(synced_at);
+        }
+    }
+    encoder.option(state.ocra.as_deref(), Encoder::ocra);
+    encoder.u64(u64::from(state.failures));
+    encoder.u64(u64::from(state.lockouts));
+    match state.lock {
+        Lock::Unlocked => encoder.tag("unlocked"),
+        Lock::UntilUnlocked { since } => {
+            encoder.tag("until_unlocked");
+            encoder.time(since);
+        }
+        Lock::Until { until } => {
+            encoder.tag("until");
+            encoder.time(until);
+        }
+    }
+    encoder.tag(match state.status {
+        Status::Active => "active",
+        Status::Disabled => "disabled",
+    });
+    encoder.sealed(&record.sealed_secret);
+    encoder.option(record.pin.as_ref(), |encoder, pin| {
+        encoder.text(pin.as_phc())
+    });
+    encoder.option(record.ocra_pin.as_ref(), Encoder::sealed);
+    encoder.time(record.enrolled_at);
+    encoder.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_length_prefixed() {
+        let mut one = Encoder(Vec::new());
+        one.text("ab");
+        one.text("c");
+        let mut other = Encoder(Vec::new());
+        other.text("a");
+        other.text("bc");
+        assert_ne!(one.0, other.0);
+        assert_eq!(one.0, [0, 0, 0, 2, b'a', b'b', 0, 0, 0, 1, b'c']);
+    }
+}
