@@ -110,7 +110,7 @@ impl AppState {
     pub fn build(config: Config) -> Result<Self, StartError> {
         let keyring = config.keyring()?;
         let clients = ClientsFile::read(&config.clients_file)?;
-        let store = open_store(&config.store)?;
+        let store: Arc<dyn Store> = Arc::new(ClosedOffRuntime(Some(open_store(&config.store)?)));
         let validator = Validator::new(store, SystemClock, keyring)
             .with_policy(config.policy())?
             .with_audit_sink(crate::observe::LogSink);
@@ -171,6 +171,76 @@ impl AppState {
             tracing::error!(%error, "validator job failed");
             Problem::internal()
         })
+    }
+}
+
+/// A store that is closed off the async runtime: the PostgreSQL client blocks on its
+/// own runtime when its connections close, which must not happen on a tokio worker
+/// (it panics there). Dropped inside a runtime, the store is handed to a plain thread.
+struct ClosedOffRuntime(Option<Arc<dyn Store>>);
+
+impl ClosedOffRuntime {
+    fn inner(&self) -> Result<&Arc<dyn Store>, StoreError> {
+        self.0.as_ref().ok_or_else(|| StoreError::Backend {
+            reason: "the store is closed".to_owned(),
+        })
+    }
+}
+
+impl Drop for ClosedOffRuntime {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(store)).join();
+            }
+        }
+    }
+}
+
+impl Store for ClosedOffRuntime {
+    fn enrol(
+        &self,
+        record: &otpfob::TokenRecord,
+        audit: &otpfob::AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.inner()?.enrol(record, audit)
+    }
+    fn load(&self, id: &otpfob::TokenId) -> Result<Option<otpfob::TokenRecord>, StoreError> {
+        self.inner()?.load(id)
+    }
+    fn compare_and_swap(
+        &self,
+        record: &otpfob::TokenRecord,
+        expected_version: u64,
+        audit: &otpfob::AuditEvent,
+    ) -> Result<otpfob::Swap, StoreError> {
+        self.inner()?
+            .compare_and_swap(record, expected_version, audit)
+    }
+    fn compare_and_swap_owned(
+        &self,
+        record: otpfob::TokenRecord,
+        expected_version: u64,
+        audit: &otpfob::AuditEvent,
+    ) -> Result<otpfob::Swap, StoreError> {
+        self.inner()?
+            .compare_and_swap_owned(record, expected_version, audit)
+    }
+    fn delete(&self, id: &otpfob::TokenId, audit: &otpfob::AuditEvent) -> Result<bool, StoreError> {
+        self.inner()?.delete(id, audit)
+    }
+    fn list(&self) -> Result<Vec<otpfob::TokenId>, StoreError> {
+        self.inner()?.list()
+    }
+    fn append_audit(&self, event: &otpfob::AuditEvent) -> Result<(), StoreError> {
+        self.inner()?.append_audit(event)
+    }
+    fn audit_trail(
+        &self,
+        id: &otpfob::TokenId,
+        limit: usize,
+    ) -> Result<Vec<otpfob::AuditEvent>, StoreError> {
+        self.inner()?.audit_trail(id, limit)
     }
 }
 
