@@ -653,3 +653,299 @@ fn bad_input_to_every_command_is_one_line_and_status_2() {
         assert!(!stderr(&output).contains("panicked"), "{arguments:?}");
     }
 }
+
+/// Runs the binary with standard input closed, a 2 GiB address-space limit and a
+/// time limit, so that a regression (an open that blocks on a FIFO, a read of
+/// `/dev/zero` that never ends) fails the test quickly instead of hanging it or
+/// exhausting the machine's memory.
+#[cfg(unix)]
+fn otpfob_guarded(arguments: &[&str]) -> Output {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2097152 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_otpfob"))
+        .args(arguments)
+        .env("OTPFOB_SEALING_KEY", SEALING_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{arguments:?} did not end within 20 seconds");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Every command line that reads `file` as one of the kinds of file the tool reads:
+/// a KEY (`@FILE`), a seed file (import and fob), a pre-shared key file, a password
+/// file and a sealing key file.
+#[cfg(unix)]
+fn every_kind_of_file(file: &str, directory: &Path) -> Vec<Vec<String>> {
+    let database = path(directory, "kinds.db");
+    let at_file = format!("@{file}");
+    let (figure6, figure7) = (figure(6), figure(7));
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["hotp", &at_file],
+        vec!["hotp", "3132333435363738393031323334353637383930", &at_file],
+        vec!["pskc", "import", file],
+        vec!["fob", "--pskc", file, "--no-input"],
+        vec!["pskc", "import", &figure6, "--psk-file", file],
+        vec!["pskc", "import", &figure7, "--password-file", file],
+        vec![
+            "enroll",
+            "--account",
+            "alice",
+            "--no-qr",
+            "--database",
+            &database,
+            "--sealing-key-file",
+            file,
+        ],
+    ];
+    cases
+        .into_iter()
+        .map(|case| case.into_iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+#[cfg(unix)]
+fn devices_are_refused_as_every_kind_of_file() {
+    let directory = tempfile::tempdir().unwrap();
+    for arguments in every_kind_of_file("/dev/zero", directory.path()) {
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        let output = otpfob_guarded(&arguments);
+        assert_bad(&output, &format!("{arguments:?}"));
+        assert!(
+            stderr(&output).contains("/dev/zero is not a regular file"),
+            "{arguments:?}: {}",
+            stderr(&output)
+        );
+        assert!(output.stdout.is_empty(), "{arguments:?}");
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn fifos_without_a_writer_are_refused_as_every_kind_of_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let fifo = path(directory.path(), "fifo");
+    let made = Command::new("mkfifo")
+        .args(["-m", "600", &fifo])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Mode 0600 passes the sealing key file's private-mode check: only the file
+    // type refuses it.
+    assert_eq!(mode(&fifo), 0o600);
+    for arguments in every_kind_of_file(&fifo, directory.path()) {
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        let output = otpfob_guarded(&arguments);
+        assert_bad(&output, &format!("{arguments:?}"));
+        assert!(
+            stderr(&output).contains(&format!("{fifo} is not a regular file")),
+            "{arguments:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn files_are_bounded_by_the_bytes_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let directory = tempfile::tempdir().unwrap();
+    // One byte more than a key, password or sealing key file may have.
+    let large = path(directory.path(), "large");
+    std::fs::write(&large, vec![b'a'; 64 * 1024 + 1]).unwrap();
+    std::fs::set_permissions(&large, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for arguments in every_kind_of_file(&large, directory.path()) {
+        if arguments
+            .iter()
+            .any(|argument| argument == "import" || argument == "--pskc")
+            && !arguments.iter().any(|argument| argument.ends_with("-file"))
+        {
+            continue; // a seed file may have 16 MiB: below
+        }
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        let output = otpfob_guarded(&arguments);
+        assert_bad(&output, &format!("{arguments:?}"));
+        assert!(
+            stderr(&output).contains("has more than 65536 bytes"),
+            "{arguments:?}: {}",
+            stderr(&output)
+        );
+    }
+    // One byte more than a seed file may have.
+    let seed = path(directory.path(), "seed.xml");
+    std::fs::write(&seed, vec![b' '; 16 * 1024 * 1024 + 1]).unwrap();
+    for arguments in [
+        vec!["pskc", "import", seed.as_str()],
+        vec!["fob", "--pskc", seed.as_str(), "--no-input"],
+    ] {
+        let output = otpfob_guarded(&arguments);
+        assert_bad(&output, &format!("{arguments:?}"));
+        assert!(
+            stderr(&output).contains("has more than 16777216 bytes"),
+            "{arguments:?}: {}",
+            stderr(&output)
+        );
+    }
+    // At the bound, a file is read: 65536 hex digits are a 32 KiB key.
+    std::fs::write(&large, vec![b'a'; 64 * 1024]).unwrap();
+    let output = otpfob_guarded(&["hotp", &format!("@{large}")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output).len(), "123456\n".len());
+}
+
+#[test]
+fn sizes_the_user_gives_are_bounded() {
+    // Each was an allocation failure (exit 134), a loop of 2^64 readings, or a
+    // date before 1970 wrapped to the clock's minimum.
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "enroll",
+                "--account",
+                "a",
+                "--no-qr",
+                "--bits",
+                "1099511627776",
+            ],
+            "otpfob: invalid value '1099511627776' for '--bits <N>': 1099511627776 is not in 128..=4096 (see otpfob --help)\n",
+        ),
+        (
+            &["enroll", "--account", "a", "--no-qr", "--bits", "8192"],
+            "otpfob: invalid value '8192' for '--bits <N>': 8192 is not in 128..=4096 (see otpfob --help)\n",
+        ),
+        (
+            &["fob", "--no-input", "--age", "18446744073709551615"],
+            "otpfob: invalid value '18446744073709551615' for '--age <DAYS>': 18446744073709551615 is not in 0..=36525 (see otpfob --help)\n",
+        ),
+        (
+            &["fob", "--no-input", "--count", "18446744073709551615"],
+            "otpfob: invalid value '18446744073709551615' for '--count <N>': 18446744073709551615 is not in 0..=100000 (see otpfob --help)\n",
+        ),
+        (
+            &["fob", "--no-input", "--interval", "18446744073709551615"],
+            "otpfob: invalid value '18446744073709551615' for '--interval <SECONDS>': 18446744073709551615 is not in 0..=3155760000 (see otpfob --help)\n",
+        ),
+        (
+            &["fob", "--no-input", "--period", "18446744073709551615"],
+            "otpfob: invalid value '18446744073709551615' for '--period <SECONDS>': 18446744073709551615 is not in 1..=86400 (see otpfob --help)\n",
+        ),
+        (
+            &[
+                "pskc",
+                "export",
+                "--count",
+                "1",
+                "--plaintext",
+                "--lifetime-days",
+                "18446744073709551615",
+            ],
+            "otpfob: invalid value '18446744073709551615' for '--lifetime-days <DAYS>': 18446744073709551615 is not in 1..=36525 (see otpfob --help)\n",
+        ),
+        (
+            &[
+                "pskc",
+                "export",
+                "--count",
+                "1",
+                "--password-env",
+                "HOME",
+                "--iterations",
+                "4294967295",
+            ],
+            "otpfob: invalid value '4294967295' for '--iterations <N>': 4294967295 is not in 1..=10000000 (see otpfob --help)\n",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let output = otpfob(arguments);
+        assert_bad(&output, &format!("{arguments:?}"));
+        assert_eq!(stderr(&output), *expected, "{arguments:?}");
+    }
+    // The bounds themselves are accepted.
+    let output = otpfob(&["enroll", "--account", "a", "--no-qr", "--bits", "4096"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let uri = KeyUri::parse(stdout(&output).trim()).unwrap();
+    assert_eq!(uri.secret().len_bits(), 4096);
+}
+
+#[test]
+fn long_values_are_quoted_to_40_characters() {
+    let prefix = "A".repeat(100_000);
+    let output = otpfob(&[
+        "pskc",
+        "export",
+        "--count",
+        "1",
+        "--plaintext",
+        "--serial-prefix",
+        &prefix,
+    ]);
+    assert_bad(&output, "a 100 000-character serial prefix");
+    let forty = "A".repeat(40);
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "otpfob: cannot make fob \"{forty}\"... (100010 characters) (serials have at most 32 letters, digits and dashes): a serial number has 1 to 32 characters, this one has 100010\n"
+        )
+    );
+    let output = otpfob(&["enroll", "--account", "a", "--bits", &prefix]);
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "otpfob: invalid value \"{forty}\"... (100000 characters) for '--bits <N>': invalid digit found in string (see otpfob --help)\n"
+        )
+    );
+    let output = otpfob(&[&prefix]);
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "otpfob: unrecognized subcommand \"{forty}\"... (100000 characters) (see otpfob --help)\n"
+        )
+    );
+    let output = otpfob(&[
+        "fob",
+        "--pskc",
+        &figure(10),
+        "--serial",
+        &prefix,
+        "--no-input",
+    ]);
+    assert_bad(&output, "a long --serial");
+    assert!(
+        stderr(&output).contains(&format!("has no key \"{forty}\"... (100000 characters)")),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The interactive fob's prompts read standard input bounded: `otpfob fob <
+/// /dev/zero` ends with one line instead of filling memory.
+#[test]
+#[cfg(unix)]
+fn the_interactive_fobs_input_is_bounded() {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2097152 && exec \"$0\" \"$@\" < /dev/zero")
+        .arg(env!("CARGO_BIN_EXE_otpfob"))
+        .arg("fob")
+        .output()
+        .unwrap();
+    assert_bad(&output, "fob < /dev/zero");
+    assert_eq!(
+        stderr(&output),
+        "otpfob: a line of input is longer than 65536 bytes\n"
+    );
+}

@@ -465,3 +465,75 @@ fn help_and_version_succeed() {
         assert!(!output.stdout.is_empty());
     }
 }
+
+/// Counters of 2^63 and above are reported as they are, not as negative numbers; a
+/// window is bounded (a search of 2^64 codes would never end); long values are
+/// quoted to 40 characters.
+#[test]
+fn messages_report_numbers_unsigned_and_values_short() {
+    let output = otpfob(&["hotp", "-c", "9223372036854775808", "-w", "3", K, "123456"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "otpfob: password \"123456\" not found in range 9223372036854775808 .. 9223372036854775811\n"
+    );
+    let output = otpfob(&["hotp", "-c", "18446744073709551614", "-w", "3", K, "123456"]);
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "otpfob: password \"123456\" not found in range 18446744073709551614 .. 18446744073709551615\n"
+    );
+    for command in ["hotp", "totp"] {
+        let output = otpfob(&[command, "-w", "18446744073709551615", K, "123456"]);
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8(output.stderr).unwrap(),
+            "otpfob: window 18446744073709551615 is too wide: at most 1000000\n"
+        );
+    }
+    let long = "A".repeat(100_000);
+    let forty = "A".repeat(40);
+    for (arguments, expected) in [
+        (
+            vec!["hotp", "--algorithm", &long, K],
+            format!(
+                "otpfob: unknown algorithm \"{forty}\"... (100000 characters): expected sha1, sha256 or sha512\n"
+            ),
+        ),
+        (
+            vec!["totp", "-N", &long, K],
+            format!(
+                "otpfob: cannot parse time \"{forty}\"... (100000 characters): use @UNIX_SECONDS, \"YYYY-MM-DD HH:MM:SS UTC\" (or another zone as +HHMM), or now\n"
+            ),
+        ),
+        (
+            vec!["hotp", "-w", &long, K],
+            format!(
+                "otpfob: invalid window \"{forty}\"... (100000 characters): expected a whole number\n"
+            ),
+        ),
+    ] {
+        let output = otpfob(&arguments);
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(String::from_utf8(output.stderr).unwrap(), expected);
+    }
+}
+
+/// A line of standard input is bounded like a file: `hotp - < /dev/zero` ends.
+#[test]
+#[cfg(unix)]
+fn standard_input_is_bounded() {
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2097152 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_otpfob"))
+        .args(["hotp", "-"])
+        .stdin(zero)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "otpfob: the key on standard input is longer than 65536 bytes\n"
+    );
+}

@@ -18,8 +18,13 @@ pub(crate) struct CodeOptions {
     /// Digits per code, 6 to 10 (many authenticator apps know only 6 and 8).
     #[arg(long = "digits", value_name = "N", default_value_t = 6)]
     digits: u8,
-    /// Seconds per time step (TOTP).
-    #[arg(long = "period", value_name = "SECONDS", default_value_t = 30)]
+    /// Seconds per time step (TOTP), 1 to 86400.
+    #[arg(
+        long = "period",
+        value_name = "SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
     period: u64,
 }
 

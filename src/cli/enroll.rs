@@ -33,9 +33,14 @@ pub(crate) struct EnrollArgs {
     /// The first counter (HOTP).
     #[arg(long = "counter", value_name = "N", default_value_t = 0)]
     counter: u64,
-    /// Bits of the new secret: at least 128, a multiple of 8.
-    #[arg(long = "bits", value_name = "N", default_value_t = 160)]
-    bits: usize,
+    /// Bits of the new secret: 128 to 4096, a multiple of 8.
+    #[arg(
+        long = "bits",
+        value_name = "N",
+        default_value_t = 160,
+        value_parser = clap::value_parser!(u16).range(128..=4096)
+    )]
+    bits: u16,
     /// Write the QR code as SVG to FILE (a new file, mode 0600) instead of the terminal.
     #[arg(long = "svg", value_name = "FILE", conflicts_with = "png")]
     svg: Option<PathBuf>,
@@ -63,7 +68,7 @@ pub(crate) struct EnrollArgs {
 /// secret, because delivering it is the command's job.
 pub(crate) fn run(arguments: &EnrollArgs) -> Outcome {
     let parameters = arguments.code.parameters()?;
-    let secret = Secret::generate(arguments.bits).context("cannot make the secret")?;
+    let secret = Secret::generate(usize::from(arguments.bits)).context("cannot make the secret")?;
     let mut uri = KeyUri::new(secret.clone(), &arguments.account, parameters)
         .context("cannot make the key URI")?;
     if let Some(issuer) = &arguments.issuer {

@@ -1,7 +1,7 @@
 //! `otpfob fob`: a simulated key fob in the terminal, drawn with the device
 //! module's `Screen`; or, with `--no-input`, its readings for scripts.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use otpfob::{
     TotpParameters, UNLOCK_CODE_DIGITS, UnixTime,
 };
 
+use super::input::{MAX_SECRET_FILE_BYTES, quote};
 use super::keys::CredentialOptions;
 use super::oath_time::parse_time;
 use super::output::Output;
@@ -42,8 +43,12 @@ pub(crate) struct FobArgs {
     /// Digits per code, 6 to 10.
     #[arg(long = "digits", value_name = "N")]
     digits: Option<u8>,
-    /// Seconds per time step.
-    #[arg(long = "period", value_name = "SECONDS")]
+    /// Seconds per time step, 1 to 86400.
+    #[arg(
+        long = "period",
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
     period: Option<u64>,
     /// An event fob's first counter.
     #[arg(long = "counter", value_name = "N")]
@@ -59,8 +64,14 @@ pub(crate) struct FobArgs {
         allow_negative_numbers = true
     )]
     drift: f64,
-    /// Days since the fob was issued, so that its drift has built up.
-    #[arg(long = "age", value_name = "DAYS", default_value_t = 0)]
+    /// Days since the fob was issued, so that its drift has built up (at most
+    /// 36525, a century).
+    #[arg(
+        long = "age",
+        value_name = "DAYS",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u64).range(..=MAX_DAYS)
+    )]
     age: u64,
     /// The fob's PIN, 4 to 8 digits; without one the fob has no PIN pad.
     #[arg(long = "pin", value_name = "PIN")]
@@ -77,21 +88,31 @@ pub(crate) struct FobArgs {
         requires = "no_input"
     )]
     at: String,
-    /// With --no-input: how many readings.
+    /// With --no-input: how many readings (at most 100000).
     #[arg(
         long = "count",
         value_name = "N",
         default_value_t = 3,
-        requires = "no_input"
+        requires = "no_input",
+        value_parser = clap::value_parser!(u64).range(..=100_000)
     )]
     count: u64,
     /// With --no-input: world seconds between readings (default: one step; 0 for
-    /// event fobs).
-    #[arg(long = "interval", value_name = "SECONDS", requires = "no_input")]
+    /// event fobs), at most a century.
+    #[arg(
+        long = "interval",
+        value_name = "SECONDS",
+        requires = "no_input",
+        value_parser = clap::value_parser!(u64).range(..=MAX_DAYS * 86_400)
+    )]
     interval: Option<u64>,
 }
 
 const DEFAULT_SERIAL: &str = "OTPF-0000000001";
+
+/// The most days `--age` goes back (a century): a fob's dates stay real dates, not
+/// a saturated minimum of the clock.
+const MAX_DAYS: u64 = 36_525;
 
 /// The fob's record and crystal, from a seed file or from the options.
 fn design(arguments: &FobArgs, now: UnixTime) -> Result<(FactoryRecord, Crystal), Exit> {
@@ -111,7 +132,9 @@ fn design(arguments: &FobArgs, now: UnixTime) -> Result<(FactoryRecord, Crystal)
             })
             .ok_or_else(|| {
                 Exit::error(match wanted {
-                    Some(wanted) => one_line(&format!("{} has no key {wanted:?}", path.display())),
+                    Some(wanted) => {
+                        one_line(&format!("{} has no key {}", path.display(), quote(wanted)))
+                    }
                     None => format!("{} has no HOTP or TOTP key", path.display()),
                 })
             })?;
@@ -235,9 +258,14 @@ fn readings(
 fn prompt(out: &mut Output, question: &str) -> Result<Option<String>, Exit> {
     out.text(question)?;
     out.flush()?;
+    // Bounded as every input is: `otpfob fob < /dev/zero` must not fill memory.
+    let limit = u64::try_from(MAX_SECRET_FILE_BYTES).unwrap_or(u64::MAX);
     let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
+    match std::io::stdin().lock().take(limit + 1).read_line(&mut line) {
         Ok(0) | Err(_) => Ok(None),
+        Ok(read) if read > MAX_SECRET_FILE_BYTES => Err(Exit::error(format!(
+            "a line of input is longer than {MAX_SECRET_FILE_BYTES} bytes"
+        ))),
         Ok(_) => Ok(Some(line.trim().to_owned())),
     }
 }

@@ -18,7 +18,7 @@ use otpfob::{
     Validator,
 };
 
-use super::input::{check_private, read_secret_file, read_secret_variable};
+use super::input::{read_private_secret_file, read_secret_file, read_secret_variable};
 use super::output::{Output, write_private};
 use super::{Context, Exit, Outcome};
 
@@ -42,10 +42,7 @@ pub(crate) struct SealingKeyOptions {
 impl SealingKeyOptions {
     pub(crate) fn keyring(&self) -> Result<Keyring, Exit> {
         let text = match &self.sealing_key_file {
-            Some(path) => {
-                check_private(path, "sealing key file")?;
-                read_secret_file(path, "sealing key")?
-            }
+            Some(path) => read_private_secret_file(path, "sealing key")?,
             None => match std::env::var_os(SEALING_KEY_VARIABLE) {
                 Some(_) => read_secret_variable(SEALING_KEY_VARIABLE, "sealing key")?,
                 None => {

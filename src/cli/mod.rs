@@ -151,11 +151,34 @@ fn usage_error(error: &clap::Error) -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "otpfob: {} (see otpfob --help)",
-                one_line(first)
+                one_line(&shorten_values(error, first))
             );
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// clap's message with the values it echoes (a bad value, an unknown argument)
+/// quoted as every other message quotes them: at most 40 characters of each.
+/// (A single argument can be 128 KiB long.)
+fn shorten_values(error: &clap::Error, message: &str) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let mut message = message.to_owned();
+    for kind in [
+        ContextKind::InvalidValue,
+        ContextKind::InvalidArg,
+        ContextKind::InvalidSubcommand,
+    ] {
+        if let Some(ContextValue::String(value)) = error.get(kind) {
+            let quoted = input::quote(value);
+            if quoted.len() < value.len() {
+                message = message
+                    .replace(&format!("'{value}'"), &quoted)
+                    .replace(value.as_str(), &quoted);
+            }
+        }
+    }
+    message
 }
 
 /// Writes one line to standard error (a failure to do so is ignored: there is

@@ -7,7 +7,10 @@
 //! unknown `--totp=MODE` is refused (oathtool silently uses SHA-1); an empty key is
 //! refused; a TOTP time before the start time is refused; 9 and 10 digits are
 //! accepted (oathtool: 6 to 8 only). A window search never looks at counters below
-//! zero (oathtool wraps them around to 2^64 - n).
+//! zero (oathtool wraps them around to 2^64 - n). A window is at most
+//! [`MAX_WINDOW`] (oathtool: any, so that a search of 2^64 codes never ends), and the
+//! range of a failed search is reported in unsigned numbers (oathtool prints counters
+//! of 2^63 and above as negative).
 
 use std::fmt::Write as _;
 
@@ -16,10 +19,14 @@ use zeroize::Zeroizing;
 
 use otpfob::{Algorithm, Code, Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, Secret};
 
-use super::input::ArgumentReader;
+use super::input::{ArgumentReader, quote};
 use super::oath_time::{format_utc, parse_count, parse_time, parse_time_step};
 use super::output::Output;
 use super::{EXIT_ERROR, Exit, Outcome};
+
+/// The widest window: a million codes take about a second to make or search, a
+/// window of 2^64 would never end.
+pub(crate) const MAX_WINDOW: u64 = 1_000_000;
 
 /// What `hotp` and `totp` share.
 #[derive(Debug, Args)]
@@ -31,7 +38,8 @@ pub(crate) struct CommonArgs {
     /// length when one is given).
     #[arg(short = 'd', long = "digits", value_name = "DIGITS")]
     digits: Option<String>,
-    /// How many more codes to print after the first, or to search for OTP.
+    /// How many more codes to print after the first, or to search for OTP (at most
+    /// 1000000).
     #[arg(short = 'w', long = "window", value_name = "WIDTH")]
     window: Option<String>,
     /// The HMAC hash: sha1, sha256 or sha512.
@@ -114,7 +122,8 @@ fn bad(message: impl Into<String>) -> Exit {
 fn algorithm_named(name: &str) -> Result<Algorithm, Exit> {
     name.to_ascii_uppercase().parse().map_err(|_| {
         bad(format!(
-            "unknown algorithm {name:?}: expected sha1, sha256 or sha512"
+            "unknown algorithm {}: expected sha1, sha256 or sha512",
+            quote(name)
         ))
     })
 }
@@ -141,7 +150,9 @@ fn request(common: &CommonArgs, totp_mode: Option<&str>) -> Result<Request, Exit
             let (first, second) = (algorithm_named(name)?, algorithm_named(mode)?);
             if first != second {
                 return Err(bad(format!(
-                    "--algorithm {name} and --totp={mode} disagree"
+                    "--algorithm {} and --totp={} disagree",
+                    quote(name),
+                    quote(mode)
                 )));
             }
             first
@@ -189,6 +200,11 @@ fn request(common: &CommonArgs, totp_mode: Option<&str>) -> Result<Request, Exit
         .transpose()
         .map_err(bad)?
         .unwrap_or(0);
+    if window > MAX_WINDOW {
+        return Err(bad(format!(
+            "window {window} is too wide: at most {MAX_WINDOW}"
+        )));
+    }
     Ok(Request {
         secret,
         digits: digits as u8,
@@ -284,8 +300,8 @@ pub(crate) fn hotp(arguments: &HotpArgs) -> Outcome {
                 Some(position) => out.line(&position.to_string()),
                 None => Err(not_found(
                     otp,
-                    counter as i64,
-                    (counter as i64).wrapping_add(request.window as i64),
+                    counter,
+                    counter.saturating_add(request.window),
                 )),
             }
         }
@@ -348,11 +364,11 @@ pub(crate) fn totp(arguments: &TotpArgs) -> Outcome {
             match find(&generator, otp, request.digits, candidates)? {
                 Some(distance) => out.line(&distance.to_string()),
                 None => {
-                    let half = (request.window / 2) as i64;
+                    let half = request.window / 2;
                     Err(not_found(
                         otp,
-                        (step as i64).wrapping_sub(half),
-                        (step as i64).wrapping_add(half),
+                        step.saturating_sub(half),
+                        step.saturating_add(half),
                     ))
                 }
             }
@@ -361,7 +377,7 @@ pub(crate) fn totp(arguments: &TotpArgs) -> Outcome {
 }
 
 /// oathtool's failure when the OTP is not in the window: its message, its status.
-fn not_found(otp: &str, first: i64, last: i64) -> Exit {
+fn not_found(otp: &str, first: u64, last: u64) -> Exit {
     Exit {
         code: EXIT_ERROR,
         message: Some(format!(

@@ -8,11 +8,13 @@
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
 
+use super::input::quote;
+
 /// A count as `oathtool` (C's `strtoull` with base 0) reads it: decimal, `0x` hex or
 /// leading-zero octal, with an optional `+`. Negative and out-of-range values, which
 /// `oathtool` wraps or saturates, are refused.
 pub(crate) fn parse_count(text: &str, what: &str) -> Result<u64, String> {
-    let bad = || format!("invalid {what} {text:?}: expected a whole number");
+    let bad = || format!("invalid {what} {}: expected a whole number", quote(text));
     let digits = text.strip_prefix('+').unwrap_or(text);
     let (digits, radix) = if let Some(hex) = digits
         .strip_prefix("0x")
@@ -27,7 +29,7 @@ pub(crate) fn parse_count(text: &str, what: &str) -> Result<u64, String> {
     if digits.is_empty() || !digits.chars().all(|character| character.is_digit(radix)) {
         return Err(bad());
     }
-    u64::from_str_radix(digits, radix).map_err(|_| format!("{what} {text:?} is too large"))
+    u64::from_str_radix(digits, radix).map_err(|_| format!("{what} {} is too large", quote(text)))
 }
 
 /// A TOTP time step as `oathtool -s` reads it: seconds (`30`), or days, hours,
@@ -38,7 +40,8 @@ pub(crate) fn parse_count(text: &str, what: &str) -> Result<u64, String> {
 pub(crate) fn parse_time_step(text: &str) -> Result<u64, String> {
     let bad = || {
         format!(
-            "invalid time step {text:?}: expected seconds (30) or units in the order d, h, m, s (30s, 1m, 1h, 1m30s)"
+            "invalid time step {}: expected seconds (30) or units in the order d, h, m, s (30s, 1m, 1h, 1m30s)",
+            quote(text)
         )
     };
     let seconds = if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -74,12 +77,14 @@ pub(crate) fn parse_time_step(text: &str) -> Result<u64, String> {
     };
     if seconds == 0 {
         return Err(format!(
-            "invalid time step {text:?}: it must be at least one second"
+            "invalid time step {}: it must be at least one second",
+            quote(text)
         ));
     }
     if seconds > u64::from(u32::MAX) {
         return Err(format!(
-            "invalid time step {text:?}: at most {} seconds",
+            "invalid time step {}: at most {} seconds",
+            quote(text),
             u32::MAX
         ));
     }
@@ -113,14 +118,18 @@ pub(crate) fn parse_time(text: &str, now: i64) -> Result<i64, String> {
         parse_rfc5322(trimmed).ok_or_else(|| unsupported(text))??
     };
     if !(0..=LATEST).contains(&seconds) {
-        return Err(format!("time {text:?} is outside the years 1970 to 9999"));
+        return Err(format!(
+            "time {} is outside the years 1970 to 9999",
+            quote(text)
+        ));
     }
     Ok(seconds)
 }
 
 fn unsupported(text: &str) -> String {
     format!(
-        "cannot parse time {text:?}: use @UNIX_SECONDS, \"YYYY-MM-DD HH:MM:SS UTC\" (or another zone as +HHMM), or now"
+        "cannot parse time {}: use @UNIX_SECONDS, \"YYYY-MM-DD HH:MM:SS UTC\" (or another zone as +HHMM), or now",
+        quote(text)
     )
 }
 

@@ -14,6 +14,7 @@ use otpfob::{
 };
 
 use super::code_options::CodeOptions;
+use super::input::{self, quote};
 use super::keys::{CredentialOptions, DatabaseOptions, open_validator};
 use super::oath_time::format_utc;
 use super::output::{Output, create_private};
@@ -51,23 +52,11 @@ pub(crate) struct ImportArgs {
     keys: DatabaseOptions,
 }
 
-/// Reads a seed file within the default limits (16 MiB, 20 000 keys).
+/// Reads a seed file within the default limits (16 MiB, 20 000 keys): a regular
+/// file, bounded by the bytes read (see [`input::read_file`]).
 pub(crate) fn read_file(path: &Path, credential: &PskcCredential) -> Result<PskcContainer, Exit> {
     let limits = PskcLimits::default();
-    let size = std::fs::metadata(path)
-        .map_err(|error| Exit::error(format!("cannot read {}: {error}", path.display())))?
-        .len();
-    if size > limits.max_document_bytes as u64 {
-        return Err(Exit::error(format!(
-            "{} has {size} bytes, more than the {} a PSKC file may have",
-            path.display(),
-            limits.max_document_bytes
-        )));
-    }
-    let document = Zeroizing::new(
-        std::fs::read(path)
-            .map_err(|error| Exit::error(format!("cannot read {}: {error}", path.display())))?,
-    );
+    let document = input::read_file(path, "seed file", limits.max_document_bytes)?;
     read_pskc(&document, credential).context(&format!("cannot read {}", path.display()))
 }
 
@@ -163,8 +152,13 @@ pub(crate) struct ExportArgs {
     first: u64,
     #[command(flatten)]
     code: CodeOptions,
-    /// Days from issue (now) to the end of each fob's life (default five years).
-    #[arg(long = "lifetime-days", value_name = "DAYS")]
+    /// Days from issue (now) to the end of each fob's life, 1 to 36525 (default
+    /// five years).
+    #[arg(
+        long = "lifetime-days",
+        value_name = "DAYS",
+        value_parser = clap::value_parser!(u64).range(1..=36_525)
+    )]
     lifetime_days: Option<u64>,
     #[command(flatten)]
     credential: CredentialOptions,
@@ -172,8 +166,14 @@ pub(crate) struct ExportArgs {
     /// encrypted); without it, a pre-shared key or a password is required.
     #[arg(long = "plaintext", conflicts_with_all = ["psk", "psk_file", "password_file", "password_env"])]
     plaintext: bool,
-    /// PBKDF2 iterations with a password (OWASP asks for 1 300 000 with HMAC-SHA-1).
-    #[arg(long = "iterations", value_name = "N", default_value_t = 1_300_000)]
+    /// PBKDF2 iterations with a password, 1 to 10000000 (the most an import accepts;
+    /// OWASP asks for 1 300 000 with HMAC-SHA-1).
+    #[arg(
+        long = "iterations",
+        value_name = "N",
+        default_value_t = 1_300_000,
+        value_parser = clap::value_parser!(u32).range(1..=10_000_000)
+    )]
     iterations: u32,
     /// The name the file gives its key, by which the recipient finds it.
     #[arg(long = "key-name", value_name = "NAME", default_value = "otpfob")]
@@ -237,7 +237,7 @@ fn make_records(arguments: &ExportArgs) -> Result<Vec<FactoryRecord>, Exit> {
             .build(SystemClock)
             .context(&format!(
                 "cannot make fob {} (serials have at most {MAX_SERIAL_LEN} letters, digits and dashes)",
-                one_line(&serial)
+                quote(&serial)
             ))?;
         records.push(record);
     }
