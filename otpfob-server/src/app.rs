@@ -189,10 +189,11 @@ impl ClosedOffRuntime {
 
 impl Drop for ClosedOffRuntime {
     fn drop(&mut self) {
-        if let Some(store) = self.0.take() {
-            if tokio::runtime::Handle::try_current().is_ok() {
-                let _ = std::thread::spawn(move || drop(store)).join();
-            }
+        // Outside a runtime, the store simply drops here.
+        if let Some(store) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::spawn(move || drop(store)).join();
         }
     }
 }

@@ -353,12 +353,11 @@ impl Config {
     pub fn policy(&self) -> Policy {
         match self.policy {
             PolicyPreset::Default => Policy::default(),
-            PolicyPreset::Psd2 => {
-                let mut policy = Policy::default();
-                // PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures.
-                policy.failure_limit = 5;
-                policy
-            }
+            // PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures.
+            PolicyPreset::Psd2 => Policy {
+                failure_limit: 5,
+                ..Policy::default()
+            },
         }
     }
 

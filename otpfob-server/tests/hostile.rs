@@ -58,7 +58,9 @@ fn hostile_setup() -> Setup {
 async fn each_bad_body_gets_a_problem_that_names_it() {
     let harness = Harness::start_with(hostile_setup()).await;
     let json = "application/json";
-    let cases: Vec<(&str, &str, Vec<u8>, u16, &str, Option<&str>)> = vec![
+    // (what, content type, body, status, problem type, field named)
+    type Case = (&'static str, &'static str, Vec<u8>, u16, &'static str, Option<&'static str>);
+    let cases: Vec<Case> = vec![
         (
             "malformed JSON",
             json,

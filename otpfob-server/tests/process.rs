@@ -233,14 +233,14 @@ async fn sigterm_under_load_answers_consistently_and_exits_cleanly() {
     // past the last acceptance answered (a request cut before its answer would leave
     // the counter further on, with no client told).
     let counters = next_counters(&setup.path().join("otpfob.db"));
-    for token in 0..TOKENS {
+    for (token, next_counter) in counters.iter().enumerate() {
         let last = accepted
             .keys()
             .filter(|(accepted_token, _)| *accepted_token == token)
             .map(|(_, counter)| *counter)
             .max();
         assert_eq!(
-            counters[token],
+            *next_counter,
             last.map_or(0, |last| last + 1),
             "T-{token}: store and answers disagree"
         );

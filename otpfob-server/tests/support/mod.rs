@@ -1,6 +1,6 @@
 //! What the server's integration tests share: a real server on 127.0.0.1:0 with a
 //! client per role, a known HOTP token, and a real HTTP client.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
