@@ -75,7 +75,9 @@ pub use store::{
 pub use store::{SQLITE_SCHEMA_VERSION, SqliteStore};
 pub use text::{escape_invisible, is_invisible_character};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};
-pub use validator::audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
+pub use validator::audit::{
+    AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor,
+};
 pub use validator::challenge::{
     ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
 };

@@ -29,6 +29,7 @@ fn event(token: &TokenId, operation: Operation, outcome: Outcome) -> AuditEvent 
         operation,
         outcome,
         offset: Some(-1),
+        actor: None,
     }
 }
 

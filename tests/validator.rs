@@ -515,6 +515,7 @@ fn enrol_event(token: &TokenId) -> AuditEvent {
         operation: Operation::Enrol,
         outcome: Outcome::Done,
         offset: None,
+        actor: None,
     }
 }
 

@@ -552,6 +552,7 @@ impl AuditRow {
                 .ok_or_else(|| corrupt("unknown audit operation"))?,
             outcome,
             offset: self.offset,
+            actor: None,
         })
     }
 }

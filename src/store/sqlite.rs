@@ -441,6 +441,7 @@ mod tests {
             operation: Operation::Enrol,
             outcome: Outcome::Done,
             offset: None,
+            actor: None,
         }
     }
 

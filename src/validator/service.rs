@@ -813,6 +813,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             operation,
             outcome,
             offset,
+            actor: crate::validator::audit::current_actor(),
         }
     }
 
