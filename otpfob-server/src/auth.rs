@@ -287,7 +287,7 @@ fn decode_sha256(text: &str) -> Option<[u8; 32]> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     /// Its name, as the audit trail shows it.
-    pub name: String,
+    pub name: Arc<str>,
     /// Its roles.
     pub roles: BTreeSet<Role>,
     key_sha256: Option<[u8; 32]>,
@@ -316,7 +316,7 @@ impl Registry {
             .iter()
             .map(|entry| {
                 Arc::new(Client {
-                    name: entry.name.clone(),
+                    name: Arc::from(entry.name.as_str()),
                     roles: entry.roles.clone(),
                     key_sha256: entry.key_sha256.as_deref().and_then(decode_sha256),
                     certificate_sha256: entry.certificate_sha256.as_deref().and_then(decode_sha256),

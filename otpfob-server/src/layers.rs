@@ -31,7 +31,7 @@ pub async fn authenticate(
         .registry()
         .authenticate(bearer(request.headers()), certificate.as_ref());
     if let Some(client) = client {
-        tracing::Span::current().record("client", client.name.as_str());
+        tracing::Span::current().record("client", &*client.name);
         request.extensions_mut().insert(Authenticated(client));
     }
     next.run(request).await
