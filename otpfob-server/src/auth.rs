@@ -464,3 +464,57 @@ pub fn bearer(parts: &axum::http::HeaderMap) -> Option<&str> {
     let (scheme, key) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_certificates_and_both() {
+        let mut file = ClientsFile::default();
+        let key = file
+            .issue("by-key", BTreeSet::from([Role::Verify]), None)
+            .unwrap();
+        let certificate = [7u8; 32];
+        let both = file
+            .issue(
+                "by-both",
+                BTreeSet::from([Role::Sign]),
+                Some(hex(&certificate)),
+            )
+            .unwrap();
+        file.clients.push(ClientEntry {
+            name: "by-certificate".to_owned(),
+            roles: BTreeSet::from([Role::Audit]),
+            key_sha256: None,
+            certificate_sha256: Some(hex(&[9u8; 32])),
+        });
+        let registry = Registry::new(&file);
+        let name = |client: Option<Arc<Client>>| client.map(|client| client.name.to_string());
+        assert_eq!(
+            name(registry.authenticate(Some(&key), None)).as_deref(),
+            Some("by-key")
+        );
+        assert_eq!(name(registry.authenticate(Some("ofk_wrong"), None)), None);
+        assert_eq!(name(registry.authenticate(None, None)), None);
+        // A key bound to a certificate needs the certificate too.
+        assert_eq!(name(registry.authenticate(Some(&both), None)), None);
+        assert_eq!(
+            name(registry.authenticate(Some(&both), Some(&certificate))).as_deref(),
+            Some("by-both")
+        );
+        assert_eq!(
+            name(registry.authenticate(None, Some(&[9u8; 32]))).as_deref(),
+            Some("by-certificate")
+        );
+        // The file keeps hashes only, and a key is 256 random bits.
+        let text = toml::to_string(&file).unwrap();
+        assert!(!text.contains(&key[4..]));
+        assert_eq!(key.len(), 4 + 43);
+        // Revoked, a key stops working once the registry is replaced.
+        file.revoke("by-key").unwrap();
+        registry.replace(&file);
+        assert_eq!(name(registry.authenticate(Some(&key), None)), None);
+        assert!(file.revoke("by-key").is_err());
+    }
+}

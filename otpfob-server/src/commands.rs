@@ -154,7 +154,6 @@ pub fn execute(cli: Cli) -> Result<(), CommandError> {
                 } => {
                     let key =
                         clients.issue(&name, roles.into_iter().collect(), certificate_sha256)?;
-                    ClientsFile::read(&config.clients_file)?;
                     clients.write(&config.clients_file)?;
                     println!("Key for {name} (shown once):\n{}", key.as_str());
                 }

@@ -151,3 +151,25 @@ pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_its_rate() {
+        let limiter = RateLimiter::new(10, 3);
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.take("a", start).is_ok());
+        }
+        let wait = limiter.take("a", start).unwrap_err();
+        assert!(wait <= Duration::from_millis(100), "{wait:?}");
+        // Another client has its own bucket.
+        assert!(limiter.take("b", start).is_ok());
+        // A tenth of a second later, one more.
+        let later = start + Duration::from_millis(100);
+        assert!(limiter.take("a", later).is_ok());
+        assert!(limiter.take("a", later).is_err());
+    }
+}

@@ -301,3 +301,102 @@ async fn two_processes_on_one_postgres_accept_a_code_once() {
     let _ = second.wait();
     assert_eq!(accepted, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_writes_private_files_and_a_first_admin_key_that_works() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_otpfob-server"))
+        .args(["init", "--dir"])
+        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0", "--plaintext"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let key = printed
+        .lines()
+        .find(|line| line.starts_with("ofk_"))
+        .unwrap()
+        .to_owned();
+    assert!(key.len() >= 4 + 43, "{key}");
+    for name in ["sealing-key-1", "clients.toml"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+    // The clients file holds the key's hash, not the key.
+    let clients = std::fs::read_to_string(dir.path().join("clients.toml")).unwrap();
+    assert!(!clients.contains(&key[4..]));
+    // A second init refuses to overwrite.
+    let again = Command::new(env!("CARGO_BIN_EXE_otpfob-server"))
+        .args(["init", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let (mut child, address) = spawn_server(&dir.path().join("otpfob-server.toml"));
+    let response = http()
+        .get(format!("http://{address}/v1/tokens"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // A key issued with the command works after SIGHUP; revoked, it stops.
+    let config = dir.path().join("otpfob-server.toml");
+    let issued = Command::new(env!("CARGO_BIN_EXE_otpfob-server"))
+        .args(["key", "--config"])
+        .arg(&config)
+        .args(["issue", "--name", "login", "--role", "verify"])
+        .output()
+        .unwrap();
+    assert!(issued.status.success(), "{issued:?}");
+    let login = String::from_utf8(issued.stdout)
+        .unwrap()
+        .lines()
+        .find(|line| line.starts_with("ofk_"))
+        .unwrap()
+        .to_owned();
+    let verify = |key: String| {
+        let http = http();
+        async move {
+            http.post(format!("http://{address}/v1/tokens/x/verify"))
+                .bearer_auth(key)
+                .json(&json!({"code": "123456"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(verify(login.clone()).await, 401, "not yet read");
+    let hangup = |pid: u32| {
+        assert!(
+            Command::new("kill")
+                .arg("-HUP")
+                .arg(pid.to_string())
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    hangup(child.id());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(verify(login.clone()).await, 200);
+    let revoked = Command::new(env!("CARGO_BIN_EXE_otpfob-server"))
+        .args(["key", "--config"])
+        .arg(&config)
+        .args(["revoke", "--name", "login"])
+        .status()
+        .unwrap();
+    assert!(revoked.success());
+    hangup(child.id());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(verify(login).await, 401);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
