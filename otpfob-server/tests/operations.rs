@@ -120,3 +120,62 @@ async fn metrics_count_verifications_by_outcome_and_reason() {
         .unwrap();
     assert_eq!(ready.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_reseals_every_token_under_the_new_key() {
+    use otpfob_server::config::{SealingKeyConfig, write_private};
+    let setup = Setup::new(Backend::Sqlite);
+    let mut config = setup.config.clone();
+    let harness = Harness::start_with(setup).await;
+    harness.enrol_hotp("hotp-2").await;
+    let Harness { setup, server, http, .. } = harness;
+    server.stop().await;
+
+    // Key 2 becomes current; key 1 still opens the old seals.
+    let second = setup.path().join("sealing-key-2");
+    write_private(&second, b"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100").unwrap();
+    config.sealing.keys.push(SealingKeyConfig { id: 2, file: Some(second), env: None });
+    config.sealing.current = 2;
+    let server = otpfob_server::start(config.clone()).await.unwrap();
+    let base = format!("http://{}", server.address());
+    let report: Value = http
+        .post(format!("{base}/v1/reseal"))
+        .bearer_auth(setup.key("admin"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["resealed"], 2);
+    let again: Value = http
+        .post(format!("{base}/v1/reseal"))
+        .bearer_auth(setup.key("admin"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["resealed"], 0);
+    server.stop().await;
+
+    // Without key 1, every token still verifies.
+    config.sealing.keys.retain(|key| key.id == 2);
+    let server = otpfob_server::start(config).await.unwrap();
+    let base = format!("http://{}", server.address());
+    for token in ["hotp-1", "hotp-2"] {
+        let verdict: Value = http
+            .post(format!("{base}/v1/tokens/{token}/verify"))
+            .bearer_auth(setup.key("verify"))
+            .json(&serde_json::json!({"code": hotp_code(0)}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(verdict["verdict"], "accepted", "{token}");
+    }
+    server.stop().await;
+}

@@ -407,3 +407,44 @@ async fn pskc_import_reports_every_key_and_listing_pages() {
         .unwrap();
     assert_eq!(disabled["tokens"].as_array().unwrap().len(), 0);
 }
+
+/// Every audit event names the client that caused it.
+async fn audit_names_the_client(backend: Backend) {
+    let harness = Harness::start(backend).await;
+    post(&harness, "admin", "/v1/tokens", json!({"id": "bob", "kind": "hotp"})).await;
+    harness.verify("bob", "000000").await;
+    harness.verify("nobody-at-all", "000000").await;
+    let response = harness
+        .http
+        .post(harness.url("/v1/tokens/bob/unlock"))
+        .bearer_auth(harness.key("helpdesk"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let trail = |token: &'static str| {
+        let http = harness.http.clone();
+        let url = harness.url(&format!("/v1/tokens/{token}/audit"));
+        let key = harness.key("audit");
+        async move {
+            let events: Vec<Value> = http.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+            events
+                .iter()
+                .map(|event| {
+                    format!(
+                        "{} {}",
+                        event["operation"].as_str().unwrap(),
+                        event["actor"].as_str().unwrap_or("-")
+                    )
+                })
+                .collect::<Vec<String>>()
+        }
+    };
+    assert_eq!(trail("bob").await, ["enrol admin", "verify verify", "unlock helpdesk"]);
+    assert_eq!(trail("nobody-at-all").await, ["verify verify"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_names_the_client_on_memory() {
+    audit_names_the_client(Backend::Memory).await;
+}
