@@ -128,13 +128,26 @@ async fn key_rotation_reseals_every_token_under_the_new_key() {
     let mut config = setup.config.clone();
     let harness = Harness::start_with(setup).await;
     harness.enrol_hotp("hotp-2").await;
-    let Harness { setup, server, http, .. } = harness;
+    let Harness {
+        setup,
+        server,
+        http,
+        ..
+    } = harness;
     server.stop().await;
 
     // Key 2 becomes current; key 1 still opens the old seals.
     let second = setup.path().join("sealing-key-2");
-    write_private(&second, b"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100").unwrap();
-    config.sealing.keys.push(SealingKeyConfig { id: 2, file: Some(second), env: None });
+    write_private(
+        &second,
+        b"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+    )
+    .unwrap();
+    config.sealing.keys.push(SealingKeyConfig {
+        id: 2,
+        file: Some(second),
+        env: None,
+    });
     config.sealing.current = 2;
     let server = otpfob_server::start(config.clone()).await.unwrap();
     let base = format!("http://{}", server.address());

@@ -411,7 +411,13 @@ async fn pskc_import_reports_every_key_and_listing_pages() {
 /// Every audit event names the client that caused it.
 async fn audit_names_the_client(backend: Backend) {
     let harness = Harness::start(backend).await;
-    post(&harness, "admin", "/v1/tokens", json!({"id": "bob", "kind": "hotp"})).await;
+    post(
+        &harness,
+        "admin",
+        "/v1/tokens",
+        json!({"id": "bob", "kind": "hotp"}),
+    )
+    .await;
     harness.verify("bob", "000000").await;
     harness.verify("nobody-at-all", "000000").await;
     let response = harness
@@ -427,7 +433,15 @@ async fn audit_names_the_client(backend: Backend) {
         let url = harness.url(&format!("/v1/tokens/{token}/audit"));
         let key = harness.key("audit");
         async move {
-            let events: Vec<Value> = http.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+            let events: Vec<Value> = http
+                .get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             events
                 .iter()
                 .map(|event| {
@@ -440,7 +454,10 @@ async fn audit_names_the_client(backend: Backend) {
                 .collect::<Vec<String>>()
         }
     };
-    assert_eq!(trail("bob").await, ["enrol admin", "verify verify", "unlock helpdesk"]);
+    assert_eq!(
+        trail("bob").await,
+        ["enrol admin", "verify verify", "unlock helpdesk"]
+    );
     assert_eq!(trail("nobody-at-all").await, ["verify verify"]);
 }
 
