@@ -4,10 +4,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otpfob::{
-    Acceptance, AuditEvent, AuditLog, AuditSink, Drift, DriftingClock, Enrolment, Hotp,
-    HotpParameters, Keyring, Lockout, ManualClock, MemoryStore, OffsetClock, Operation, Outcome,
-    PinHashing, Policy, RejectReason, Rejected, SealingKey, Secret, Status, Store, StoreError,
-    Swap, TimeSource, TokenId, TokenKind, TokenRecord, Totp, TotpParameters, UnixTime, Validator,
+    Acceptance, DriftingClock, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore,
+    Policy, RejectReason, Rejected, SealingKey, Secret, StoreError, TimeSource, TokenId, Totp,
+    TotpParameters, UnixTime, Validator,
+    clock::{Drift, OffsetClock},
+    validator::{
+        AuditEvent, AuditLog, AuditSink, Lockout, Operation, Outcome, PinHashing, Status, Store,
+        Swap, TokenKind, TokenRecord,
+    },
 };
 
 const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -417,7 +421,7 @@ fn unknown_tokens_and_clocks_before_t0_are_rejected() {
 fn a_code_for_an_unknown_token_is_audited_like_any_rejection() {
     let bank = time_bank();
     let stranger = TokenId::new("nobody").unwrap();
-    let rejected = otpfob::acting_as("prober".into(), || {
+    let rejected = otpfob::validator::acting_as("prober".into(), || {
         bank.validator.verify(&stranger, "123456", None)
     });
     assert_eq!(rejected.unwrap_err().reason(), RejectReason::UnknownToken);

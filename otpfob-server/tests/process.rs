@@ -11,7 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use otpfob::{SqliteStore, Store as _, TokenId, TokenKind};
+use otpfob::{
+    SqliteStore, TokenId,
+    validator::{Store as _, TokenKind},
+};
 use serde_json::{Value, json};
 use support::{Backend, Setup, hotp_code};
 use tokio::sync::Mutex;

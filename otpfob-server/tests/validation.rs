@@ -3,7 +3,10 @@
 
 mod support;
 
-use otpfob::{Ocra, OcraInput, Secret, Totp, TotpParameters};
+use otpfob::{
+    Secret, Totp, TotpParameters,
+    ocra::{Ocra, OcraInput},
+};
 use serde_json::{Value, json};
 use support::{Backend, Harness, hotp_code};
 

@@ -129,7 +129,7 @@ static SWAP_TOKEN: LazyLock<String> = LazyLock::new(|| {
 /// is kept in `PRAGMA user_version`; a newer file is refused.
 ///
 /// ```
-/// use otpfob::{SqliteStore, Store};
+/// use otpfob::{SqliteStore, validator::Store};
 ///
 /// let directory = std::env::temp_dir().join(format!("otpfob-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&directory)?;

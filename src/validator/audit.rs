@@ -129,7 +129,8 @@ thread_local! {
 /// one wins until it ends.
 ///
 /// ```
-/// use otpfob::{Keyring, ManualClock, MemoryStore, SealingKey, Store, TokenId, TotpParameters, Validator, acting_as};
+/// use otpfob::validator::{Store, acting_as};
+/// use otpfob::{Keyring, ManualClock, MemoryStore, SealingKey, TokenId, TotpParameters, Validator};
 ///
 /// let bank = Validator::new(MemoryStore::new(), ManualClock::at_secs(1_767_225_600), Keyring::new(SealingKey::generate(1)?));
 /// let id = TokenId::new("alice-phone")?;

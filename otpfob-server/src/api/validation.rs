@@ -11,8 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use otpfob::{
-    Acceptance, Challenge, Currency, IssuedChallenge, OcraSuite, Rejected, SigningNonce,
-    TimeSource as _, Transaction, ValidatorError,
+    Acceptance, Rejected, TimeSource as _, ValidatorError,
+    ocra::{Challenge, Currency, OcraSuite, SigningNonce, Transaction},
+    validator::IssuedChallenge,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
