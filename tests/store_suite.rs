@@ -33,6 +33,7 @@ fn event(token: &TokenId, operation: Operation, outcome: Outcome) -> AuditEvent 
         operation,
         outcome,
         offset: Some(-1),
+        actor: None,
     }
 }
 

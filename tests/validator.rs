@@ -414,6 +414,26 @@ fn unknown_tokens_and_clocks_before_t0_are_rejected() {
     assert_eq!(bank.reason("123456"), RejectReason::ClockBeforeT0);
 }
 
+/// A code for an unknown token is written to the trail like any other rejection: the
+/// store write it costs is what a wrong code for a known token costs, so the time of
+/// the answer does not tell which ids are enrolled, and the trail shows who probed.
+#[test]
+fn a_code_for_an_unknown_token_is_audited_like_any_rejection() {
+    let bank = time_bank();
+    let stranger = TokenId::new("nobody").unwrap();
+    let rejected = otpfob::validator::acting_as("prober".into(), || {
+        bank.validator.verify(&stranger, "123456", None)
+    });
+    assert_eq!(rejected.unwrap_err().reason(), RejectReason::UnknownToken);
+    let trail = bank.validator.store().audit_trail(&stranger, 10).unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(
+        trail[0].outcome,
+        Outcome::Rejected(RejectReason::UnknownToken)
+    );
+    assert_eq!(trail[0].actor.as_deref(), Some("prober"));
+}
+
 #[test]
 fn enrolment_refuses_bad_input() {
     let bank = time_bank();
@@ -531,6 +551,7 @@ fn enrol_event(token: &TokenId) -> AuditEvent {
         operation: Operation::Enrol,
         outcome: Outcome::Done,
         offset: None,
+        actor: None,
     }
 }
 

@@ -593,6 +593,7 @@ impl AuditRow {
                 .ok_or_else(|| corrupt("unknown audit operation"))?,
             outcome,
             offset: self.offset,
+            actor: None,
         })
     }
 }

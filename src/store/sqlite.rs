@@ -495,6 +495,7 @@ mod tests {
             operation: Operation::Enrol,
             outcome: Outcome::Done,
             offset: None,
+            actor: None,
         }
     }
 

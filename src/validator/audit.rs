@@ -1,8 +1,9 @@
 //! The audit trail: who, when, what, verdict, reason, matched offset. Never a code,
 //! an OCRA challenge or response, a PIN or a secret.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::clock::UnixTime;
 use crate::validator::error::RejectReason;
@@ -112,6 +113,50 @@ pub struct AuditEvent {
     pub outcome: Outcome,
     /// For accepted codes, the matched offset (see `Acceptance::offset`).
     pub offset: Option<i64>,
+    /// Who caused it: the API client, operator or service named by [`acting_as`]
+    /// around the validator call, if any.
+    pub actor: Option<Arc<str>>,
+}
+
+thread_local! {
+    static ACTOR: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+}
+
+/// Runs `job` on behalf of `actor`: every audit event the validator makes during it,
+/// on this thread, names `actor` (the name of the API client, the operator or the
+/// service that asked). The validator's calls are synchronous on the calling thread,
+/// so the scope covers exactly the calls made inside `job`; scopes nest, the inner
+/// one wins until it ends.
+///
+/// ```
+/// use otpfob::validator::{Store, acting_as};
+/// use otpfob::{Keyring, ManualClock, MemoryStore, SealingKey, TokenId, TotpParameters, Validator};
+///
+/// let bank = Validator::new(MemoryStore::new(), ManualClock::at_secs(1_767_225_600), Keyring::new(SealingKey::generate(1)?));
+/// let id = TokenId::new("alice-phone")?;
+/// acting_as("helpdesk-7".into(), || bank.enrol_generated(&id, TotpParameters::default().into(), None))?;
+/// let trail = bank.store().audit_trail(&id, 10)?;
+/// assert_eq!(trail[0].actor.as_deref(), Some("helpdesk-7"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn acting_as<T>(actor: Arc<str>, job: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Arc<str>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            ACTOR.with(|slot| *slot.borrow_mut() = previous);
+        }
+    }
+    let previous = ACTOR.with(|slot| slot.borrow_mut().replace(actor));
+    // Restored even if `job` panics, so a pooled thread never carries an actor over.
+    let _restore = Restore(previous);
+    job()
+}
+
+/// The actor of the innermost [`acting_as`] scope on this thread, if any.
+#[must_use]
+pub fn current_actor() -> Option<Arc<str>> {
+    ACTOR.with(|slot| slot.borrow().clone())
 }
 
 /// Somewhere audit events go besides the store's own audit table: a log file, a SIEM.
@@ -193,6 +238,7 @@ mod tests {
             operation: Operation::Verify,
             outcome: Outcome::Rejected(RejectReason::WrongCode),
             offset: None,
+            actor: None,
         }
     }
 
@@ -208,6 +254,22 @@ mod tests {
             a.iter().map(|event| event.at.as_secs()).collect::<Vec<_>>(),
             [2, 4]
         );
+    }
+
+    #[test]
+    fn actor_scopes_nest_and_end() {
+        assert_eq!(current_actor(), None);
+        acting_as("outer".into(), || {
+            assert_eq!(current_actor().as_deref(), Some("outer"));
+            acting_as("inner".into(), || {
+                assert_eq!(current_actor().as_deref(), Some("inner"));
+            });
+            assert_eq!(current_actor().as_deref(), Some("outer"));
+        });
+        assert_eq!(current_actor(), None);
+        let panicked = std::panic::catch_unwind(|| acting_as("gone".into(), || panic!("job")));
+        assert!(panicked.is_err());
+        assert_eq!(current_actor(), None);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub(crate) mod verdict;
 
 // The public face of the bank side. The files above stay private: a user names
 // `otpfob::validator::TokenRecord`, not the file it is written in.
-pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
+pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor};
 pub use challenge::{
     ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
 };

@@ -19,9 +19,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         reason: RejectReason,
     ) -> Result<Acceptance, Rejected> {
         let event = self.event(id, now, operation, Outcome::Rejected(reason), None);
-        if reason != RejectReason::UnknownToken {
-            let _ = self.store.append_audit(&event);
-        }
+        // An unknown token is audited too: skipping the write would answer it faster
+        // than a wrong code for an enrolled token (one store write), which tells an
+        // attacker which ids are enrolled; and the trail then shows who probed.
+        let _ = self.store.append_audit(&event);
         self.publish(&event);
         Err(Rejected::new(reason))
     }
@@ -40,6 +41,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             operation,
             outcome,
             offset,
+            actor: crate::validator::audit::current_actor(),
         }
     }
 

@@ -1,0 +1,194 @@
+//! Operations: the API description, request ids, the per-client rate limit, health,
+//! metrics.
+
+mod support;
+
+use serde_json::Value;
+use support::{Backend, Harness, Setup, hotp_code};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_description_is_3_1_and_lists_every_operation() {
+    let harness = Harness::start(Backend::Memory).await;
+    let document: Value = harness
+        .http
+        .get(harness.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let operations: usize = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|path| path.as_object().unwrap().len())
+        .sum();
+    assert_eq!(operations, 19);
+    assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(document["components"]["schemas"]["Problem"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_a_request_id() {
+    let harness = Harness::start(Backend::Memory).await;
+    let first = harness.verify("hotp-1", "000000").await;
+    let second = harness.verify("hotp-1", "000000").await;
+    let id = |response: &reqwest::Response| {
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(id(&first), id(&second));
+    // A caller's own id is echoed, for its logs to meet ours.
+    let response = harness
+        .http
+        .get(harness.url("/nowhere"))
+        .header("x-request-id", "login-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["x-request-id"], "login-42");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_gets_429_and_others_are_served() {
+    let mut setup = Setup::new(Backend::Memory);
+    setup.config.limits.rate_per_second = 1;
+    setup.config.limits.rate_burst = 5;
+    let harness = Harness::start_with(setup).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(harness.verify("hotp-1", "000000").await.status().as_u16());
+    }
+    assert_eq!(&statuses[..5], [200; 5]);
+    assert!(
+        statuses[5..].iter().all(|status| *status == 429),
+        "{statuses:?}"
+    );
+    let limited = harness.verify("hotp-1", "000000").await;
+    assert!(limited.headers().contains_key("retry-after"));
+    // Another client has its own budget.
+    let response = harness
+        .http
+        .get(harness.url("/v1/tokens/hotp-1"))
+        .bearer_auth(harness.key("helpdesk"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_verifications_by_outcome_and_reason() {
+    let harness = Harness::start(Backend::Memory).await;
+    harness.verify("hotp-1", &hotp_code(0)).await;
+    harness.verify("hotp-1", "000000").await;
+    let text = harness
+        .http
+        .get(harness.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"otpfob_verifications_total{operation="verify",outcome="accepted",reason="none"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"outcome="rejected",reason="wrong_code""#),
+        "{text}"
+    );
+    assert!(text.contains(r#"otpfob_http_requests_total{route="/v1/tokens/{id}/verify",method="POST",status="200"}"#), "{text}");
+    assert!(text.contains("otpfob_store_call_seconds"), "{text}");
+    let ready = harness
+        .http
+        .get(harness.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_reseals_every_token_under_the_new_key() {
+    use otpfob_server::config::{SealingKeyConfig, write_private};
+    let setup = Setup::new(Backend::Sqlite);
+    let mut config = setup.config.clone();
+    let harness = Harness::start_with(setup).await;
+    harness.enrol_hotp("hotp-2").await;
+    let Harness {
+        setup,
+        server,
+        http,
+        ..
+    } = harness;
+    server.stop().await;
+
+    // Key 2 becomes current; key 1 still opens the old seals.
+    let second = setup.path().join("sealing-key-2");
+    write_private(
+        &second,
+        b"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+    )
+    .unwrap();
+    config.sealing.keys.push(SealingKeyConfig {
+        id: 2,
+        file: Some(second),
+        env: None,
+    });
+    config.sealing.current = 2;
+    let server = otpfob_server::start(config.clone()).await.unwrap();
+    let base = format!("http://{}", server.address());
+    let report: Value = http
+        .post(format!("{base}/v1/reseal"))
+        .bearer_auth(setup.key("admin"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["resealed"], 2);
+    let again: Value = http
+        .post(format!("{base}/v1/reseal"))
+        .bearer_auth(setup.key("admin"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["resealed"], 0);
+    server.stop().await;
+
+    // Without key 1, every token still verifies.
+    config.sealing.keys.retain(|key| key.id == 2);
+    let server = otpfob_server::start(config).await.unwrap();
+    let base = format!("http://{}", server.address());
+    for token in ["hotp-1", "hotp-2"] {
+        let verdict: Value = http
+            .post(format!("{base}/v1/tokens/{token}/verify"))
+            .bearer_auth(setup.key("verify"))
+            .json(&serde_json::json!({"code": hotp_code(0)}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(verdict["verdict"], "accepted", "{token}");
+    }
+    server.stop().await;
+}
