@@ -63,6 +63,11 @@ pub use provision::{
 };
 pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore, Store, Swap};
+#[cfg(feature = "sqlite")]
+pub use store::{
+    DEFAULT_GROUP_COMMIT_MAX_BATCH, DEFAULT_GROUP_COMMIT_QUEUE, GROUP_COMMIT_BATCH_BUCKETS,
+    GroupCommitStatistics, SqliteOptions,
+};
 #[cfg(feature = "postgres")]
 pub use store::{
     DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, POSTGRES_SCHEMA_VERSION, PgConfig,
