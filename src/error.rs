@@ -205,6 +205,19 @@ pub enum TokenIdError {
         /// Zero-based position, in characters.
         position: usize,
     },
+    /// An invisible or direction-changing character (Unicode format characters such
+    /// as U+202E RIGHT-TO-LEFT OVERRIDE or U+200B ZERO WIDTH SPACE; see
+    /// [`is_invisible_character`](crate::is_invisible_character)) stood at this
+    /// position: it would make the id display as another.
+    #[error(
+        "a token id may not contain the invisible or direction-changing character U+{code_point:04X} (position {position})"
+    )]
+    InvisibleCharacter {
+        /// Zero-based position, in characters.
+        position: usize,
+        /// The character's code point.
+        code_point: u32,
+    },
 }
 
 /// Why a secret could not be sealed or opened.
@@ -899,6 +912,42 @@ pub enum KeyUriError {
     /// The parameters given to [`KeyUri::new`](crate::KeyUri::new) are not valid.
     #[error(transparent)]
     Parameters(#[from] OtpError),
+    /// The secret is shorter than the minimum
+    /// ([`MIN_IMPORTED_SECRET_BITS`](crate::MIN_IMPORTED_SECRET_BITS) unless
+    /// [`KeyUriOptions::min_secret_bits`](crate::KeyUriOptions) says otherwise).
+    #[error("the secret has {bits} bits, fewer than the {minimum_bits} accepted")]
+    SecretTooShort {
+        /// The secret's length in bits.
+        bits: usize,
+        /// The fewest accepted.
+        minimum_bits: usize,
+    },
+    /// The issuer or the account name holds a control character (NUL, ESC, ...) or an
+    /// invisible or direction-changing one (U+202E, U+200B, ...: see
+    /// [`is_invisible_character`](crate::is_invisible_character)).
+    #[error(
+        "the {part} holds the invisible or control character U+{code_point:04X} at position {position}"
+    )]
+    InvalidCharacter {
+        /// `"account name"` or `"issuer"`.
+        part: &'static str,
+        /// Zero-based position in the decoded name, in characters.
+        position: usize,
+        /// The character's code point.
+        code_point: u32,
+    },
+    /// The URI's canonical form ([`KeyUri::to_uri`](crate::KeyUri::to_uri)) would be
+    /// longer than [`MAX_KEY_URI_LEN`](crate::MAX_KEY_URI_LEN) bytes, so it would not
+    /// read back.
+    #[error(
+        "written out, the key URI would have {length} bytes, more than the {maximum} a key URI may have"
+    )]
+    WrittenTooLong {
+        /// The length of the canonical form in bytes.
+        length: usize,
+        /// The largest length accepted.
+        maximum: usize,
+    },
 }
 
 /// Why a QR code could not be made or rendered.
@@ -1181,6 +1230,17 @@ pub enum PskcError {
         /// What was wrong.
         #[source]
         source: OtpError,
+    },
+    /// A secret shorter than
+    /// [`PskcLimits::min_secret_bits`](crate::PskcLimits::min_secret_bits).
+    #[error("the secret of {owner} has {bits} bits, fewer than the {minimum_bits} accepted")]
+    SecretTooShort {
+        /// Whose secret it is: `Key Id="..."`.
+        owner: String,
+        /// The secret's length in bits.
+        bits: usize,
+        /// The fewest accepted.
+        minimum_bits: usize,
     },
     /// The operating system's random number generator failed during export.
     #[error("the operating system's random number generator failed: {reason}")]

@@ -17,6 +17,7 @@ mod parameters;
 mod provision;
 mod secret;
 mod store;
+mod text;
 mod totp;
 mod validator;
 
@@ -52,7 +53,9 @@ pub use ocra::{
     SigningNonce, TimeStep, TimeUnit, Timestamp, Transaction,
 };
 pub use parameters::OtpParameters;
-pub use provision::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
+pub use provision::{
+    KeyUri, KeyUriOptions, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD, MIN_IMPORTED_SECRET_BITS,
+};
 #[cfg(feature = "qr")]
 pub use provision::{MAX_QR_MODULE_PIXELS, QrCode, TerminalBackground};
 #[cfg(feature = "pskc")]
@@ -75,6 +78,7 @@ pub use store::{
 };
 #[cfg(feature = "sqlite")]
 pub use store::{SQLITE_SCHEMA_VERSION, SqliteStore};
+pub use text::{escape_invisible, is_invisible_character};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};
 pub use validator::audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
 pub use validator::challenge::{

@@ -949,3 +949,127 @@ fn the_interactive_fobs_input_is_bounded() {
         "otpfob: a line of input is longer than 65536 bytes\n"
     );
 }
+
+/// One HOTP key in a plaintext PSKC file, with this serial number and secret.
+fn one_key_file(serial: &str, secret_base64: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage>
+    <DeviceInfo><Manufacturer>Vendor&#x202e;X</Manufacturer><SerialNo>{serial}</SerialNo></DeviceInfo>
+    <Key Id="k1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
+      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
+      <Data>
+        <Secret><PlainValue>{secret_base64}</PlainValue></Secret>
+        <Counter><PlainValue>0</PlainValue></Counter>
+      </Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>"#
+    )
+}
+
+/// Issue 11, item 4, through the CLI: a PSKC key with the one-byte secret `AA==` was
+/// listed and enrolled. It is refused by default, naming the length, and read with
+/// `--min-secret-bits 8`.
+#[test]
+fn pskc_import_refuses_short_secrets_unless_asked() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = path(directory.path(), "short.xml");
+    std::fs::write(&file, one_key_file("SHORT-1", "AA==")).unwrap();
+    let refused = otpfob(&["pskc", "import", &file]);
+    assert_bad(&refused, "one-byte secret");
+    assert!(
+        stderr(&refused).contains("has 8 bits, fewer than the 80 accepted"),
+        "{}",
+        stderr(&refused)
+    );
+    let database = path(directory.path(), "tokens.db");
+    let legacy = otpfob(&[
+        "pskc",
+        "import",
+        &file,
+        "--min-secret-bits",
+        "8",
+        "--database",
+        &database,
+    ]);
+    assert_eq!(legacy.status.code(), Some(0), "{}", stderr(&legacy));
+    assert!(stdout(&legacy).contains("enrolled key k1 as token SHORT-1"));
+    assert_bad(
+        &otpfob(&["pskc", "import", &file, "--min-secret-bits", "0"]),
+        "a minimum of 0",
+    );
+}
+
+/// Issue 11, item 5, through the CLI: a serial number with U+202E (right-to-left
+/// override) was enrolled as a token id, and the import report printed it raw, so
+/// the line displayed reversed. The id is refused, and every line escapes it.
+#[test]
+fn pskc_import_escapes_and_refuses_direction_changing_characters() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = path(directory.path(), "spoof.xml");
+    std::fs::write(
+        &file,
+        one_key_file("FOB-&#x202e;1-EVIL", "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA="),
+    )
+    .unwrap();
+    let database = path(directory.path(), "tokens.db");
+    let output = otpfob(&["pskc", "import", &file, "--database", &database]);
+    let text = stdout(&output);
+    assert!(!text.contains('\u{202e}'), "{text:?}");
+    assert!(
+        text.contains("serial FOB-\\u{202e}1-EVIL, Vendor\\u{202e}X"),
+        "{text}"
+    );
+    assert!(
+        text.contains("refused key k1: not a valid token id: a token id may not contain the invisible or direction-changing character U+202E (position 4)"),
+        "{text}"
+    );
+    assert_bad(&output, "refused id");
+    assert!(!stderr(&output).contains('\u{202e}'));
+    // Errors that quote what the user typed are escaped too.
+    let typed = otpfob(&[
+        "verify",
+        "--database",
+        &database,
+        "--token",
+        "FOB-\u{202e}1-EVIL",
+        "123456",
+    ]);
+    assert_bad(&typed, "typed id");
+    assert!(!stderr(&typed).contains('\u{202e}'), "{}", stderr(&typed));
+}
+
+/// Issue 11, item 10, through the CLI: python-pskc's files (no `Encoding` on
+/// `<ResponseFormat>`) were refused; they import and enrol.
+#[test]
+fn pskc_import_reads_python_pskc_files() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = path(directory.path(), "tokens.db");
+    let file = format!(
+        "{}/tests/data/pskc/python-pskc/pre-shared-key.pskcxml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = otpfob(&[
+        "pskc",
+        "import",
+        &file,
+        "--psk",
+        RFC_PSK,
+        "--database",
+        &database,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("enrolled key hotp-sha1 as token PY-0001"));
+    // codes.txt: hotp-sha1 at counter 0.
+    let verified = otpfob(&[
+        "verify",
+        "--database",
+        &database,
+        "--token",
+        "PY-0001",
+        "755224",
+    ]);
+    assert_eq!(stdout(&verified), "accepted\n", "{}", stderr(&verified));
+}

@@ -624,7 +624,9 @@ mod round_trip {
     /// Names as the format allows them: any characters but a colon, not empty, not
     /// starting with a space.
     fn name() -> impl Strategy<Value = String> {
-        "[^: ][^:]{0,30}"
+        "[^: ][^:]{0,30}".prop_filter("visible characters only", |name| {
+            !name.chars().any(otpfob::is_invisible_character)
+        })
     }
 
     fn parameters() -> impl Strategy<Value = (OtpParameters, Option<u64>)> {
@@ -670,7 +672,7 @@ mod round_trip {
     proptest! {
         #[test]
         fn emit_then_parse_gives_back_every_part(
-            key in prop::collection::vec(any::<u8>(), 1..64),
+            key in prop::collection::vec(any::<u8>(), 10..64),
             account in name(),
             issuer in prop::option::of(name()),
             (parameters, counter) in parameters(),
@@ -698,6 +700,27 @@ mod round_trip {
             prop_assert_eq!(again.as_str(), text.as_str());
         }
 
+        /// Issue 11, item 12: whatever `parse` accepts, `to_uri` writes within
+        /// `MAX_KEY_URI_LEN` and reads back. Labels of bare multi-byte characters grow
+        /// threefold when written; before the fix a 8,192-byte URI wrote 20,000 bytes.
+        #[test]
+        fn what_parses_writes_within_the_limit(
+            account in "[a-z\u{e9}\u{4e2d}@ ]{1,4000}",
+            padding in 0usize..40,
+        ) {
+            let account = account.trim_start().to_owned();
+            prop_assume!(!account.is_empty());
+            let mut input = format!("otpauth://totp/{account}?secret={RFC_BASE32}&x=");
+            let room = otpfob::MAX_KEY_URI_LEN.saturating_sub(input.len() + padding);
+            input.push_str(&"y".repeat(room));
+            if let Ok(parsed) = KeyUri::parse(&input) {
+                let written = parsed.to_uri();
+                prop_assert!(written.len() <= otpfob::MAX_KEY_URI_LEN, "{}", written.len());
+                let again = KeyUri::parse(&written).unwrap();
+                prop_assert_eq!(again.account(), account.as_str());
+            }
+        }
+
         #[test]
         fn any_input_gives_a_uri_or_an_error(input in ".{0,200}") {
             let _ = KeyUri::parse(&input);
@@ -723,4 +746,235 @@ fn error_messages_never_show_the_secret() {
         let shown = format!("{error} {error:?}");
         assert!(!shown.contains("JBSWY3DPEHPK3PXQ"), "{shown}");
     }
+}
+
+/// Issue 11, item 11: pyotp writes an account `a:b` with an issuer as
+/// `ACME%20Co:a%3Ab?...&issuer=ACME%20Co`; it was refused ("the account name contains
+/// a colon"). `tests/data/key_uri/pyotp.txt` holds 328 URIs that pyotp 2.12.1 wrote
+/// (and read back) for accounts with colons, spaces, `@`, `%`, `+`, `/` and unicode,
+/// under six issuers and none; `make-pyotp-fixtures` beside it wrote them.
+#[test]
+fn every_uri_pyotp_writes_reads_with_its_account_and_issuer() {
+    fn text_of_hex(hex: &str) -> String {
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|index| u8::from_str_radix(&hex[index..index + 2], 16).unwrap())
+            .collect();
+        String::from_utf8(bytes).unwrap()
+    }
+    let list = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/key_uri/pyotp.txt"
+    ))
+    .unwrap();
+    let mut count = 0;
+    let mut with_colons = 0;
+    for line in list.lines().filter(|line| !line.starts_with('#')) {
+        let mut fields = line.split('\t');
+        let (uri, account, issuer) = (
+            fields.next().unwrap(),
+            text_of_hex(fields.next().unwrap()),
+            fields.next().unwrap(),
+        );
+        let issuer = (issuer != "-").then(|| text_of_hex(issuer));
+        let parsed = KeyUri::parse(uri).unwrap_or_else(|error| panic!("{uri}: {error}"));
+        assert_eq!(parsed.account(), account, "{uri}");
+        assert_eq!(parsed.issuer(), issuer.as_deref(), "{uri}");
+        assert_eq!(parsed.secret().to_base32().as_str(), RFC_BASE32);
+        // What we write reads back the same (we encode `/`, which pyotp leaves bare).
+        let again = KeyUri::parse(&parsed.to_uri()).unwrap();
+        assert_eq!(again.account(), account, "{uri}");
+        assert_eq!(again.issuer(), issuer.as_deref(), "{uri}");
+        count += 1;
+        with_colons += usize::from(account.contains(':'));
+    }
+    assert_eq!(count, 328);
+    assert!(with_colons >= 100, "{with_colons}");
+}
+
+/// The issuer prefix decides only when it is the `issuer` parameter: otherwise the
+/// first colon splits, and a second colon is still refused.
+#[test]
+fn colons_in_the_account_need_the_issuer_parameter() {
+    let parsed = KeyUri::parse(&format!(
+        "otpauth://totp/ACME:%20a:b?secret={RFC_BASE32}&issuer=ACME"
+    ))
+    .unwrap();
+    assert_eq!(parsed.account(), "a:b");
+    assert_eq!(
+        parse_error(&format!("otpauth://totp/ACME:a:b?secret={RFC_BASE32}")),
+        KeyUriError::InvalidName {
+            part: "account name",
+            reason: "contains a colon"
+        }
+    );
+    assert!(matches!(
+        parse_error(&format!(
+            "otpauth://totp/Other:a:b?secret={RFC_BASE32}&issuer=ACME"
+        )),
+        KeyUriError::InvalidName {
+            reason: "contains a colon",
+            ..
+        }
+    ));
+    assert!(matches!(
+        parse_error(&format!(
+            "otpauth://totp/Other:ab?secret={RFC_BASE32}&issuer=ACME"
+        )),
+        KeyUriError::IssuerMismatch { .. }
+    ));
+}
+
+/// Issue 11, item 4: `secret=AA` (one byte) was accepted, and one observed code finds
+/// it among 256 keys. Below 80 bits is refused by default, and read when asked.
+#[test]
+fn short_secrets_are_refused_unless_asked_for() {
+    for (secret, bits) in [("AA", 8), ("AAAAAAAA", 40), ("AAAAAAAAAAAAAAA", 72)] {
+        let uri = format!("otpauth://totp/alice?secret={secret}");
+        assert_eq!(
+            parse_error(&uri),
+            KeyUriError::SecretTooShort {
+                bits,
+                minimum_bits: 80
+            },
+            "{uri}"
+        );
+        let options = otpfob::KeyUriOptions {
+            min_secret_bits: bits,
+        };
+        assert_eq!(
+            KeyUri::parse_with(&uri, &options)
+                .unwrap()
+                .secret()
+                .len_bits(),
+            bits
+        );
+    }
+    assert_eq!(otpfob::MIN_IMPORTED_SECRET_BITS, 80);
+    let eighty = KeyUri::parse("otpauth://totp/alice?secret=AAAAAAAAAAAAAAAA").unwrap();
+    assert_eq!(eighty.secret().len_bits(), 80);
+    let message = parse_error("otpauth://totp/alice?secret=AA").to_string();
+    assert!(
+        message.contains("8 bits") && message.contains("80"),
+        "{message}"
+    );
+}
+
+/// Issue 11, item 5: names with NUL, ESC, U+202E (right-to-left override) or
+/// zero-width characters were accepted, so a label could display as another.
+#[test]
+fn invisible_and_control_characters_are_refused_in_names() {
+    let cases = [
+        ("otpauth://totp/ali%00ce?secret=", "account name", 3, 0x0),
+        (
+            "otpauth://totp/%1B%5B2Jalice?secret=",
+            "account name",
+            0,
+            0x1b,
+        ),
+        (
+            "otpauth://totp/Bank:FOB-%E2%80%AE1-EVIL?secret=",
+            "account name",
+            4,
+            0x202e,
+        ),
+        (
+            "otpauth://totp/Ba%E2%80%8Bnk:alice?secret=",
+            "issuer",
+            2,
+            0x200b,
+        ),
+        (
+            "otpauth://totp/alice?issuer=Bank%EF%BB%BF&secret=",
+            "issuer",
+            4,
+            0xfeff,
+        ),
+        (
+            "otpauth://totp/alice?issuer=Ba%C2%ADnk&secret=",
+            "issuer",
+            2,
+            0xad,
+        ),
+        (
+            "otpauth://totp/al%E2%81%A6ice?secret=",
+            "account name",
+            2,
+            0x2066,
+        ),
+    ];
+    for (prefix, part, position, code_point) in cases {
+        let uri = format!("{prefix}{RFC_BASE32}");
+        assert_eq!(
+            parse_error(&uri),
+            KeyUriError::InvalidCharacter {
+                part,
+                position,
+                code_point
+            },
+            "{uri}"
+        );
+    }
+    let secret = || Secret::from_base32(RFC_BASE32).unwrap();
+    assert!(matches!(
+        KeyUri::new(secret(), "FOB-\u{202e}1", TotpParameters::default()),
+        Err(KeyUriError::InvalidCharacter {
+            code_point: 0x202e,
+            ..
+        })
+    ));
+    assert!(matches!(
+        KeyUri::new(secret(), "alice", TotpParameters::default())
+            .unwrap()
+            .with_issuer("Bank\u{1b}"),
+        Err(KeyUriError::InvalidCharacter {
+            code_point: 0x1b,
+            ..
+        })
+    ));
+    let message =
+        parse_error(&format!("otpauth://totp/a%E2%80%AEb?secret={RFC_BASE32}")).to_string();
+    assert!(
+        message.contains("U+202E") && !message.contains('\u{202e}'),
+        "{message}"
+    );
+}
+
+/// Issue 11, item 12, at the boundary: a URI already in canonical form reads at
+/// exactly `MAX_KEY_URI_LEN` bytes and writes back the same; one byte that is written
+/// as three (`@` as `%40`) tips it over, and is refused when read, not when written.
+#[test]
+fn parse_and_write_agree_on_the_length_limit() {
+    let head = format!("otpauth://totp/alice?secret={RFC_BASE32}&x=");
+    let exact = format!("{head}{}", "y".repeat(otpfob::MAX_KEY_URI_LEN - head.len()));
+    assert_eq!(exact.len(), otpfob::MAX_KEY_URI_LEN);
+    assert_eq!(KeyUri::parse(&exact).unwrap().to_uri().as_str(), exact);
+
+    let head = format!("otpauth://totp/al@ice?secret={RFC_BASE32}&x=");
+    let grows = format!("{head}{}", "y".repeat(otpfob::MAX_KEY_URI_LEN - head.len()));
+    assert_eq!(grows.len(), otpfob::MAX_KEY_URI_LEN);
+    assert_eq!(
+        parse_error(&grows),
+        KeyUriError::WrittenTooLong {
+            length: otpfob::MAX_KEY_URI_LEN + 2,
+            maximum: otpfob::MAX_KEY_URI_LEN
+        }
+    );
+    // A label of bare multi-byte characters: 8,192 bytes read, about 20,000 written.
+    let head = "otpauth://totp/";
+    let tail = format!("?secret={RFC_BASE32}");
+    let fill = (otpfob::MAX_KEY_URI_LEN - head.len() - tail.len()) / 2;
+    let wide = format!("{head}{}{tail}", "é".repeat(fill));
+    assert!(wide.len() <= otpfob::MAX_KEY_URI_LEN);
+    assert!(matches!(
+        parse_error(&wide),
+        KeyUriError::WrittenTooLong { length, .. } if length > 3 * otpfob::MAX_KEY_URI_LEN / 2
+    ));
+    // The builders keep the same promise.
+    let secret = Secret::from_base32(RFC_BASE32).unwrap();
+    let uri = KeyUri::new(secret, "alice", TotpParameters::default()).unwrap();
+    assert!(matches!(
+        uri.with_extra_parameter("x", &"é".repeat(2000)),
+        Err(KeyUriError::WrittenTooLong { .. })
+    ));
 }

@@ -4,7 +4,7 @@
 
 use otpfob::{
     Hotp, HotpParameters, OtpParameters, PSKC_HOTP, PskcContainer, PskcCredential, PskcEncoding,
-    PskcError, PskcKey, Secret, UnixTime, read_pskc,
+    PskcError, PskcKey, PskcLimits, Secret, UnixTime, read_pskc, read_pskc_with_limits,
 };
 
 const RFC_SECRET: &[u8] = b"12345678901234567890";
@@ -30,9 +30,24 @@ fn pre_shared_key() -> PskcCredential {
     PskcCredential::PreSharedKey(Secret::from_hex("12345678901234567890123456789012").unwrap())
 }
 
+/// Issue 11, item 4: Figure 2's HOTP key has the 32-bit secret `1234`, found from one
+/// observed code in 2^32 tries; it was accepted. It is refused by default, and read
+/// when the caller lowers `min_secret_bits` for a legacy import.
 #[test]
 fn figure_2_basic_container() {
-    let container = read_plain(2);
+    assert_eq!(
+        read_pskc(&figure(2), &PskcCredential::None).unwrap_err(),
+        PskcError::SecretTooShort {
+            owner: "Key Id=\"12345678\"".to_owned(),
+            bits: 32,
+            minimum_bits: 80
+        }
+    );
+    let limits = PskcLimits {
+        min_secret_bits: 32,
+        ..PskcLimits::default()
+    };
+    let container = read_pskc_with_limits(&figure(2), &PskcCredential::None, &limits).unwrap();
     assert_eq!(container.id.as_deref(), Some("exampleID1"));
     assert!(!container.signed);
     assert_eq!(container.keys.len(), 1);

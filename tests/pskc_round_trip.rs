@@ -205,7 +205,8 @@ fn token_strategy() -> impl Strategy<Value = ProvisionedToken> {
     // trailing white space (a reader trims element text).
     let name = "[^\\s\u{0}-\u{1f}\u{fffe}\u{ffff}]([^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}]{0,20}[^\\s\u{0}-\u{1f}\u{fffe}\u{ffff}])?";
     (
-        prop::collection::vec(any::<u8>(), 1..80),
+        // At least the 80 bits a reader accepts by default.
+        prop::collection::vec(any::<u8>(), 10..80),
         parameters,
         name,
         prop::option::of(name),

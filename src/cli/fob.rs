@@ -9,8 +9,8 @@ use clap::Args;
 
 use otpfob::{
     Algorithm, Code, Crystal, Device, DeviceError, DeviceState, FactoryRecord, HotpParameters,
-    KeyFob, ManualClock, OtpParameters, Reading, Screen, Secret, SystemClock, TimeSource,
-    TotpParameters, UNLOCK_CODE_DIGITS, UnixTime,
+    KeyFob, MIN_IMPORTED_SECRET_BITS, ManualClock, OtpParameters, Reading, Screen, Secret,
+    SystemClock, TimeSource, TotpParameters, UNLOCK_CODE_DIGITS, UnixTime,
 };
 
 use super::input::{MAX_SECRET_FILE_BYTES, quote};
@@ -119,7 +119,12 @@ fn design(arguments: &FobArgs, now: UnixTime) -> Result<(FactoryRecord, Crystal)
     let issued_at = now.minus(Duration::from_secs(arguments.age.saturating_mul(86_400)));
     let crystal = Crystal::from_ppm(arguments.drift).context("--drift")?;
     if let Some(path) = &arguments.pskc {
-        let container = read_file(path, &arguments.credential.credential()?)?;
+        // A simulator reads what an import would: no shorter secrets than its default.
+        let container = read_file(
+            path,
+            &arguments.credential.credential()?,
+            MIN_IMPORTED_SECRET_BITS,
+        )?;
         let wanted = arguments.serial.as_deref();
         let key = container
             .keys
@@ -245,7 +250,7 @@ fn readings(
         );
         out.line(&format!(
             "{}\t{}\t{}\t{}\t{valid_for}",
-            fob.serial(),
+            one_line(fob.serial().as_ref()),
             world.now().as_secs(),
             fob.local_time().as_secs(),
             reading.code()
@@ -338,7 +343,7 @@ fn interactive(
     };
     out.line(&format!(
         "key fob {}: {mode}, {} digits, {}, crystal {:+} ppm",
-        fob.serial(),
+        one_line(fob.serial().as_ref()),
         record.parameters.digits(),
         record.parameters.algorithm(),
         arguments.drift,

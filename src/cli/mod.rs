@@ -187,18 +187,9 @@ pub(crate) fn note(message: &str) {
     let _ = writeln!(std::io::stderr(), "otpfob: {}", one_line(message));
 }
 
-/// The message with control characters escaped, so that it stays on one line and
-/// cannot move the terminal's cursor.
+/// The message with control characters and invisible or direction-changing
+/// characters (U+202E, zero-width spaces, ...) escaped as `\u{202e}`, so that it stays
+/// on one line, cannot move the terminal's cursor, and displays as what it holds.
 pub(crate) fn one_line(message: &str) -> String {
-    message
-        .chars()
-        .flat_map(|character| {
-            let escaped: Vec<char> = if character.is_control() {
-                character.escape_default().collect()
-            } else {
-                vec![character]
-            };
-            escaped
-        })
-        .collect()
+    otpfob::escape_invisible(message)
 }

@@ -8,9 +8,9 @@ use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
 use otpfob::{
-    DEFAULT_LIFETIME, FactoryRecord, KeyFob, MAX_SERIAL_LEN, OtpParameters, ProvisionedToken,
-    PskcContainer, PskcCredential, PskcKey, PskcLimits, PskcProtection, SystemClock, TimeSource,
-    read_pskc, write_pskc,
+    DEFAULT_LIFETIME, FactoryRecord, KeyFob, MAX_SERIAL_LEN, MIN_IMPORTED_SECRET_BITS,
+    OtpParameters, ProvisionedToken, PskcContainer, PskcCredential, PskcKey, PskcLimits,
+    PskcProtection, SystemClock, TimeSource, read_pskc_with_limits, write_pskc,
 };
 
 use super::code_options::CodeOptions;
@@ -48,16 +48,35 @@ pub(crate) struct ImportArgs {
     /// needed), under its device's serial number (or its key id).
     #[arg(long = "database", value_name = "PATH")]
     database: Option<PathBuf>,
+    /// Accept secrets of at least N bits (default 80, what authenticator apps make;
+    /// RFC 4226 asks for 128). Lower it only to import legacy fobs, and replace them:
+    /// an N-bit secret falls to 2^N guesses against one observed code.
+    #[arg(
+        long = "min-secret-bits",
+        value_name = "N",
+        default_value_t = MIN_IMPORTED_SECRET_BITS as u16,
+        value_parser = clap::value_parser!(u16).range(1..=8192)
+    )]
+    min_secret_bits: u16,
     #[command(flatten)]
     keys: DatabaseOptions,
 }
 
-/// Reads a seed file within the default limits (16 MiB, 20 000 keys): a regular
-/// file, bounded by the bytes read (see [`input::read_file`]).
-pub(crate) fn read_file(path: &Path, credential: &PskcCredential) -> Result<PskcContainer, Exit> {
-    let limits = PskcLimits::default();
+/// Reads a seed file within the default limits (16 MiB, 20 000 keys), refusing
+/// secrets of fewer than `min_secret_bits` bits: a regular file, bounded by the bytes
+/// read (see [`input::read_file`]).
+pub(crate) fn read_file(
+    path: &Path,
+    credential: &PskcCredential,
+    min_secret_bits: usize,
+) -> Result<PskcContainer, Exit> {
+    let limits = PskcLimits {
+        min_secret_bits,
+        ..PskcLimits::default()
+    };
     let document = input::read_file(path, "seed file", limits.max_document_bytes)?;
-    read_pskc(&document, credential).context(&format!("cannot read {}", path.display()))
+    read_pskc_with_limits(&document, credential, &limits)
+        .context(&format!("cannot read {}", path.display()))
 }
 
 /// One line about a key: what it is, never its secret.
@@ -94,7 +113,11 @@ fn describe(key: &PskcKey) -> String {
 
 fn import(arguments: &ImportArgs) -> Outcome {
     let credential = arguments.credential.credential()?;
-    let container = read_file(&arguments.file, &credential)?;
+    let container = read_file(
+        &arguments.file,
+        &credential,
+        usize::from(arguments.min_secret_bits),
+    )?;
     // Everything printed from the file is escaped: a file must not drive the terminal.
     let mut out = Output::new();
     out.line(&one_line(&format!(
@@ -310,7 +333,7 @@ fn export(arguments: &ExportArgs) -> Outcome {
     }
     let mut out = Output::new();
     if written_to_file {
-        out.line(&format!(
+        out.line(&one_line(&format!(
             "{} fobs, {} to {}",
             records.len(),
             records
@@ -323,7 +346,7 @@ fn export(arguments: &ExportArgs) -> Outcome {
                 .as_ref()
                 .map(|path| path.display().to_string())
                 .unwrap_or_default()
-        ))
+        )))
     } else {
         out.text(&document)
     }

@@ -16,12 +16,19 @@ use crate::error::KeyUriError;
 use crate::hotp::{HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
+use crate::text::is_invisible_character;
 use crate::totp::TotpParameters;
 
 /// The longest key URI [`KeyUri::parse`] reads, in bytes. A QR code holds at most
 /// 2953 bytes, so no scanned URI comes near it; the cap bounds the work a hostile
 /// input can cause.
 pub const MAX_KEY_URI_LEN: usize = 8192;
+
+/// The fewest bits of secret [`KeyUri::parse`] accepts by default: 80, what
+/// authenticator apps generate (RFC 4226 §4 asks for at least 128). A shorter secret
+/// is found from one observed code by trying every key: a one-byte secret in 256
+/// tries. [`KeyUriOptions::min_secret_bits`] lowers it for legacy imports.
+pub const MIN_IMPORTED_SECRET_BITS: usize = 80;
 
 /// The longest TOTP `period` a key URI may give, in seconds: one day. A code that
 /// lasts longer is not a one-time password.
@@ -49,13 +56,60 @@ const RESERVED: [&str; 6] = [
     "counter",
 ];
 
+/// How [`KeyUri::parse_with`] reads a URI: the checks a caller may loosen for legacy
+/// imports. [`KeyUri::parse`] uses [`KeyUriOptions::default`].
+///
+/// ```
+/// use otpfob::{KeyUri, KeyUriError, KeyUriOptions};
+///
+/// // A legacy 40-bit secret: refused by default, read when the caller says so.
+/// let legacy = "otpauth://totp/alice?secret=GEZDGNBV";
+/// assert!(matches!(
+///     KeyUri::parse(legacy),
+///     Err(KeyUriError::SecretTooShort { bits: 40, minimum_bits: 80 })
+/// ));
+/// let options = KeyUriOptions { min_secret_bits: 40, ..KeyUriOptions::default() };
+/// assert_eq!(KeyUri::parse_with(legacy, &options)?.secret().len_bits(), 40);
+/// # Ok::<(), KeyUriError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyUriOptions {
+    /// The fewest bits of secret accepted. Default [`MIN_IMPORTED_SECRET_BITS`] (80).
+    ///
+    /// # Security
+    ///
+    /// Lower it only to import tokens that already exist with shorter secrets, and
+    /// replace them: an n-bit secret falls to 2^n tries against one observed code.
+    pub min_secret_bits: usize,
+}
+
+impl Default for KeyUriOptions {
+    fn default() -> Self {
+        Self {
+            min_secret_bits: MIN_IMPORTED_SECRET_BITS,
+        }
+    }
+}
+
 /// An `otpauth://` key URI: the secret, the account and issuer it belongs to, and how
 /// codes are made, as authenticator apps read it from a QR code.
 ///
 /// Parsing follows the Key Uri Format of Google Authenticator:
 /// - the scheme (`otpauth`) and the type (`totp`, `hotp`) are read in any case;
 /// - the label is `issuer:account` or `account`; the colon may be written `%3A`, and
-///   spaces after it are dropped; neither part may itself hold a colon;
+///   spaces after it are dropped; when the label starts with the `issuer` parameter's
+///   value and a colon, the rest is the account, colons included (as `pyotp` writes
+///   an account `a:b`: `ACME:a%3Ab?...&issuer=ACME`); otherwise the label splits at its
+///   first colon and the account may not hold another;
+/// - names may not hold control characters (NUL, ESC, ...) or invisible and
+///   direction-changing characters (U+202E, zero-width spaces, ...: see
+///   [`is_invisible_character`](crate::is_invisible_character)), which would make a
+///   label display as another ([`KeyUriError::InvalidCharacter`]);
+/// - the secret has at least [`MIN_IMPORTED_SECRET_BITS`] bits
+///   ([`KeyUriError::SecretTooShort`]; [`KeyUri::parse_with`] can lower it);
+/// - what is read can be written back: a URI whose canonical form
+///   ([`KeyUri::to_uri`]) would be longer than [`MAX_KEY_URI_LEN`] is refused
+///   ([`KeyUriError::WrittenTooLong`]), as is every builder call that would make it so;
 /// - when both the label's issuer and the `issuer` parameter are present they must be
 ///   equal ([`KeyUriError::IssuerMismatch`]); either one alone sets the issuer;
 /// - defaults: `algorithm=SHA1`, `digits=6`, `period=30`; `digits` may be 6 to 10
@@ -122,7 +176,10 @@ impl KeyUri {
     /// # Errors
     ///
     /// [`KeyUriError::InvalidName`] for an empty account name, one with a colon, or one
-    /// starting with a space (the format drops such spaces); [`KeyUriError::Parameters`]
+    /// starting with a space (the format drops such spaces);
+    /// [`KeyUriError::InvalidCharacter`] for one with a control or invisible character;
+    /// [`KeyUriError::WrittenTooLong`] when the URI would not fit in
+    /// [`MAX_KEY_URI_LEN`] bytes; [`KeyUriError::Parameters`]
     /// for parameters that do not validate; [`KeyUriError::Period`] for a time step
     /// above [`MAX_KEY_URI_PERIOD`]; [`KeyUriError::TimeOrigin`] for a T0 other than 0.
     pub fn new(
@@ -131,7 +188,7 @@ impl KeyUri {
         parameters: impl Into<OtpParameters>,
     ) -> Result<Self, KeyUriError> {
         let parameters = parameters.into();
-        check_name("account name", account)?;
+        check_name("account name", account, false)?;
         parameters.validate()?;
         if let OtpParameters::Totp(totp) = parameters {
             if totp.t0 != 0 {
@@ -143,14 +200,15 @@ impl KeyUri {
                 });
             }
         }
-        Ok(Self {
+        Self {
             secret,
             account: account.to_owned(),
             issuer: None,
             parameters,
             counter: 0,
             extra_parameters: Vec::new(),
-        })
+        }
+        .fitting()
     }
 
     /// The same URI with this issuer, written both as the label's prefix and as the
@@ -158,23 +216,28 @@ impl KeyUri {
     ///
     /// # Errors
     ///
-    /// [`KeyUriError::InvalidName`] for an empty issuer, or one with a colon.
+    /// [`KeyUriError::InvalidName`] for an empty issuer, or one with a colon;
+    /// [`KeyUriError::InvalidCharacter`] for one with a control or invisible character;
+    /// [`KeyUriError::WrittenTooLong`] when the URI would no longer fit in
+    /// [`MAX_KEY_URI_LEN`] bytes.
     pub fn with_issuer(mut self, issuer: &str) -> Result<Self, KeyUriError> {
-        check_name("issuer", issuer)?;
+        check_name("issuer", issuer, false)?;
         self.issuer = Some(issuer.to_owned());
-        Ok(self)
+        self.fitting()
     }
 
     /// The same HOTP URI with this initial counter.
     ///
     /// # Errors
     ///
-    /// [`KeyUriError::UnexpectedParameter`] for a TOTP URI, which has no counter.
+    /// [`KeyUriError::UnexpectedParameter`] for a TOTP URI, which has no counter;
+    /// [`KeyUriError::WrittenTooLong`] when the URI would no longer fit in
+    /// [`MAX_KEY_URI_LEN`] bytes.
     pub fn with_counter(mut self, counter: u64) -> Result<Self, KeyUriError> {
         match self.parameters {
             OtpParameters::Hotp(_) => {
                 self.counter = counter;
-                Ok(self)
+                self.fitting()
             }
             OtpParameters::Totp(_) => Err(KeyUriError::UnexpectedParameter {
                 name: "counter".to_owned(),
@@ -190,7 +253,8 @@ impl KeyUri {
     ///
     /// [`KeyUriError::EmptyParameterName`], [`KeyUriError::ReservedParameter`] for one of
     /// the format's own names, [`KeyUriError::DuplicateParameter`] for a name already
-    /// present.
+    /// present; [`KeyUriError::WrittenTooLong`] when the URI would no longer fit in
+    /// [`MAX_KEY_URI_LEN`] bytes.
     pub fn with_extra_parameter(mut self, name: &str, value: &str) -> Result<Self, KeyUriError> {
         if name.is_empty() {
             return Err(KeyUriError::EmptyParameterName);
@@ -207,16 +271,47 @@ impl KeyUri {
         }
         self.extra_parameters
             .push((name.to_owned(), value.to_owned()));
+        self.fitting()
+    }
+
+    /// `self` if its canonical form fits in [`MAX_KEY_URI_LEN`] bytes, so that
+    /// whatever this type holds, [`KeyUri::to_uri`] writes a URI that
+    /// [`KeyUri::parse`] reads back. The form can be three times longer than what was
+    /// parsed (a bare `é` is written `%C3%A9`), so the input's length is not enough.
+    fn fitting(self) -> Result<Self, KeyUriError> {
+        let length = self.to_uri().len();
+        if length > MAX_KEY_URI_LEN {
+            return Err(KeyUriError::WrittenTooLong {
+                length,
+                maximum: MAX_KEY_URI_LEN,
+            });
+        }
         Ok(self)
     }
 
-    /// Reads a key URI; see the type's documentation for the rules.
+    /// Reads a key URI with the default [`KeyUriOptions`]; see the type's
+    /// documentation for the rules.
+    ///
+    /// # Errors
+    ///
+    /// As [`KeyUri::parse_with`].
+    ///
+    /// # Security
+    ///
+    /// As [`KeyUri::parse_with`]; secrets under [`MIN_IMPORTED_SECRET_BITS`] are
+    /// refused.
+    pub fn parse(uri: &str) -> Result<Self, KeyUriError> {
+        Self::parse_with(uri, &KeyUriOptions::default())
+    }
+
+    /// Reads a key URI with these options; see the type's documentation for the rules.
     ///
     /// # Errors
     ///
     /// A [`KeyUriError`] naming what was wrong: [`KeyUriError::Scheme`],
     /// [`KeyUriError::UnknownType`], [`KeyUriError::MissingSecret`],
-    /// [`KeyUriError::Secret`] for bad base32, [`KeyUriError::MissingCounter`],
+    /// [`KeyUriError::Secret`] for bad base32, [`KeyUriError::SecretTooShort`],
+    /// [`KeyUriError::InvalidCharacter`], [`KeyUriError::MissingCounter`],
     /// [`KeyUriError::Digits`], [`KeyUriError::Period`],
     /// [`KeyUriError::PercentEncoding`], [`KeyUriError::DuplicateParameter`],
     /// [`KeyUriError::IssuerMismatch`] and the others. Never panics.
@@ -225,7 +320,7 @@ impl KeyUri {
     ///
     /// The decoded secret goes into a [`Secret`]; the buffers it passes through on the
     /// way are zeroized. The caller's `uri` string is the caller's to wipe.
-    pub fn parse(uri: &str) -> Result<Self, KeyUriError> {
+    pub fn parse_with(uri: &str, options: &KeyUriOptions) -> Result<Self, KeyUriError> {
         if uri.len() > MAX_KEY_URI_LEN {
             return Err(KeyUriError::TooLong {
                 length: uri.len(),
@@ -250,30 +345,48 @@ impl KeyUri {
         let query_offset = label_offset + raw_label.len() + 1;
 
         let label = decode_text(raw_label, label_offset, false, "label")?;
-        let (label_issuer, account) = match label.split_once(':') {
-            Some((issuer, account)) => (Some(issuer), account.trim_start_matches(' ')),
-            None => (None, label.as_str()),
+        let query = Query::read(query, query_offset)?;
+        // The `issuer` parameter, when the label starts with it and a colon, says
+        // where the issuer ends: the rest is the account, colons and all (pyotp writes
+        // an account `a:b` as `ACME:a%3Ab`). Without it the first colon splits.
+        let prefixed = query.issuer.as_deref().and_then(|issuer| {
+            label
+                .strip_prefix(issuer)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .map(|account| (issuer, account))
+        });
+        let (label_issuer, account, colon_allowed) = match prefixed {
+            Some((issuer, account)) => (Some(issuer), account.trim_start_matches(' '), true),
+            None => match label.split_once(':') {
+                Some((issuer, account)) => (Some(issuer), account.trim_start_matches(' '), false),
+                None => (None, label.as_str(), false),
+            },
         };
         if let Some(issuer) = label_issuer {
-            check_name("issuer", issuer)?;
+            check_name("issuer", issuer, false)?;
         }
-        check_name("account name", account)?;
+        check_name("account name", account, colon_allowed)?;
 
-        let query = Query::read(query, query_offset)?;
         let secret = match &query.secret {
             Some(encoded) => Secret::from_base32(encoded).map_err(KeyUriError::Secret)?,
             None => return Err(KeyUriError::MissingSecret),
         };
-        let issuer = match (label_issuer, query.issuer) {
+        if secret.len_bits() < options.min_secret_bits {
+            return Err(KeyUriError::SecretTooShort {
+                bits: secret.len_bits(),
+                minimum_bits: options.min_secret_bits,
+            });
+        }
+        let issuer = match (label_issuer, query.issuer.as_deref()) {
             (Some(label), Some(parameter)) if label != parameter => {
                 return Err(KeyUriError::IssuerMismatch {
                     label: quote(label),
-                    parameter: quote(&parameter),
+                    parameter: quote(parameter),
                 });
             }
             (_, Some(parameter)) => {
-                check_name("issuer", &parameter)?;
-                Some(parameter)
+                check_name("issuer", parameter, false)?;
+                Some(parameter.to_owned())
             }
             (Some(label), None) => Some(label.to_owned()),
             (None, None) => None,
@@ -307,14 +420,15 @@ impl KeyUri {
             };
             (OtpParameters::Totp(parameters), 0)
         };
-        Ok(Self {
+        Self {
             secret,
             account: account.to_owned(),
             issuer,
             parameters,
             counter,
             extra_parameters: query.extra,
-        })
+        }
+        .fitting()
     }
 
     /// The canonical URI; see the type's documentation for its form.
@@ -594,11 +708,23 @@ fn decimal(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
-/// Checks an issuer or account name: non-empty, no colon, no leading space.
-fn check_name(part: &'static str, name: &str) -> Result<(), KeyUriError> {
+/// Checks an issuer or account name: non-empty, no colon (unless `colon_allowed`), no
+/// leading space, no control or invisible character.
+fn check_name(part: &'static str, name: &str, colon_allowed: bool) -> Result<(), KeyUriError> {
+    if let Some((position, character)) = name
+        .chars()
+        .enumerate()
+        .find(|(_, character)| is_invisible_character(*character))
+    {
+        return Err(KeyUriError::InvalidCharacter {
+            part,
+            position,
+            code_point: u32::from(character),
+        });
+    }
     let reason = if name.is_empty() {
         "is empty"
-    } else if name.contains(':') {
+    } else if !colon_allowed && name.contains(':') {
         "contains a colon"
     } else if name.starts_with(' ') {
         "starts with a space"

@@ -8,7 +8,9 @@ mod pskc;
 #[cfg(feature = "qr")]
 mod qr;
 
-pub use key_uri::{KeyUri, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD};
+pub use key_uri::{
+    KeyUri, KeyUriOptions, MAX_KEY_URI_LEN, MAX_KEY_URI_PERIOD, MIN_IMPORTED_SECRET_BITS,
+};
 #[cfg(feature = "pskc")]
 pub use pskc::{
     PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,

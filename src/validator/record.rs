@@ -8,6 +8,7 @@ use crate::clock::UnixTime;
 use crate::error::TokenIdError;
 use crate::hotp::HotpParameters;
 use crate::parameters::OtpParameters;
+use crate::text::is_invisible_character;
 use crate::totp::TotpParameters;
 use crate::validator::challenge::OcraState;
 use crate::validator::pin::PinHash;
@@ -31,11 +32,19 @@ pub const MAX_TOKEN_ID_LEN: usize = 128;
 pub struct TokenId(Arc<str>);
 
 impl TokenId {
-    /// Checks and wraps `id`: 1 to 128 bytes, no white space or control characters.
+    /// Checks and wraps `id`: 1 to 128 bytes, no white space, no control characters
+    /// and no invisible or direction-changing characters
+    /// ([`is_invisible_character`](crate::is_invisible_character)).
     ///
     /// # Errors
     ///
-    /// [`TokenIdError`] saying what was wrong.
+    /// [`TokenIdError`] saying what was wrong and where.
+    ///
+    /// # Security
+    ///
+    /// Operators and audit readers tell tokens apart by how their ids look, so an id
+    /// must display as what it is: `FOB-\u{202e}1-EVIL` (a right-to-left override)
+    /// would show as `FOB-LIVE-1`, and is refused.
     pub fn new(id: impl Into<String>) -> Result<Self, TokenIdError> {
         let id = id.into();
         if id.is_empty() {
@@ -52,6 +61,18 @@ impl TokenId {
             .position(|character| character.is_whitespace() || character.is_control())
         {
             return Err(TokenIdError::InvalidCharacter { position });
+        }
+        // Format characters (U+202E, zero-width spaces, ...) are neither white space
+        // nor control characters, yet make an id display as another.
+        if let Some((position, character)) = id
+            .chars()
+            .enumerate()
+            .find(|(_, character)| is_invisible_character(*character))
+        {
+            return Err(TokenIdError::InvisibleCharacter {
+                position,
+                code_point: u32::from(character),
+            });
         }
         Ok(Self(Arc::from(id)))
     }
@@ -267,6 +288,36 @@ mod tests {
             TokenId::new("Bank:alice@example.com").unwrap().to_string(),
             "Bank:alice@example.com"
         );
+    }
+
+    /// Issue 11, item 5: `FOB-<RLO>1-EVIL` was accepted and displays as `FOB-LIVE-1`.
+    #[test]
+    fn token_ids_refuse_invisible_and_direction_changing_characters() {
+        let cases = [
+            ("FOB-\u{202e}1-EVIL", 4, 0x202e),
+            ("FOB\u{200b}1", 3, 0x200b),
+            ("\u{feff}FOB", 0, 0xfeff),
+            ("FOB\u{2066}x", 3, 0x2066),
+            ("F\u{ad}OB", 1, 0xad),
+            ("Fö\u{200d}B", 2, 0x200d),
+        ];
+        for (id, position, code_point) in cases {
+            assert_eq!(
+                TokenId::new(id),
+                Err(TokenIdError::InvisibleCharacter {
+                    position,
+                    code_point
+                }),
+                "{id:?}"
+            );
+        }
+        let message = TokenId::new("FOB-\u{202e}1").unwrap_err().to_string();
+        assert!(
+            message.contains("U+202E") && message.contains("position 4"),
+            "{message}"
+        );
+        assert!(!message.contains('\u{202e}'));
+        assert_eq!(TokenId::new("Bänk-ü-中").unwrap().as_str(), "Bänk-ü-中");
     }
 
     #[test]

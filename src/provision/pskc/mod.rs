@@ -47,6 +47,17 @@ pub struct PskcLimits {
     pub max_text_bytes: usize,
     /// The longest secret, in bytes. Default 1024 (HMAC-SHA-512 needs 64).
     pub max_secret_bytes: usize,
+    /// The fewest bits of secret, below which an HOTP or TOTP key is refused
+    /// ([`PskcError::SecretTooShort`](crate::PskcError::SecretTooShort)). Default
+    /// [`MIN_IMPORTED_SECRET_BITS`](crate::MIN_IMPORTED_SECRET_BITS), 80: what
+    /// authenticator apps generate (RFC 4226 §4 asks for 128).
+    ///
+    /// # Security
+    ///
+    /// A short secret falls to trying every key against one observed code: a one-byte
+    /// secret in 256 tries. Lower this only to import tokens that already exist with
+    /// shorter secrets (`otpfob pskc import --min-secret-bits`), and replace them.
+    pub min_secret_bits: usize,
     /// The highest PBKDF2 iteration count. Default 10 000 000: about 1.5 s of
     /// PBKDF2-HMAC-SHA1 (measured at 0.16 ms per 1000 iterations), the most a file can
     /// make a reader spend; OWASP asks for 1 300 000 with HMAC-SHA-1.
@@ -62,6 +73,7 @@ impl Default for PskcLimits {
             max_depth: 32,
             max_text_bytes: 64 << 10,
             max_secret_bytes: 1024,
+            min_secret_bits: crate::provision::MIN_IMPORTED_SECRET_BITS,
             max_pbkdf2_iterations: 10_000_000,
         }
     }

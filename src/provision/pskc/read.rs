@@ -317,13 +317,21 @@ impl<'a> RawKey<'a> {
             None => None,
             Some(value) => {
                 let bytes = bytes_of(value, decryptor, "Secret", owner, limits.max_secret_bytes)?;
-                Some(
-                    Secret::from_bytes(&bytes).map_err(|_| PskcError::InvalidValue {
-                        element: "Secret".to_owned(),
-                        value: String::new(),
-                        reason: "a secret has at least one byte",
-                    })?,
-                )
+                let secret = Secret::from_bytes(&bytes).map_err(|_| PskcError::InvalidValue {
+                    element: "Secret".to_owned(),
+                    value: String::new(),
+                    reason: "a secret has at least one byte",
+                })?;
+                // Only one-time-password keys: a container may also carry a PIN as a
+                // key of its own (RFC 6030 Figure 5), which is short by nature.
+                if key.is_otp() && secret.len_bits() < limits.min_secret_bits {
+                    return Err(PskcError::SecretTooShort {
+                        owner: owner.clone(),
+                        bits: secret.len_bits(),
+                        minimum_bits: limits.min_secret_bits,
+                    });
+                }
+                Some(secret)
             }
         };
         key.counter = integer(self.counter.as_ref(), decryptor, "Counter", owner)?
@@ -708,13 +716,13 @@ fn response_format(format: &Element) -> Result<PskcResponseFormat, PskcError> {
             value: quote(length_text),
             reason: "a whole number",
         })?;
-    let encoding = format
-        .attribute("Encoding")
-        .ok_or_else(|| PskcError::MissingAttribute {
-            attribute: "Encoding",
-            element: "ResponseFormat".to_owned(),
-        })?;
-    let encoding = encoding_named(encoding, "ResponseFormat@Encoding")?;
+    // RFC 6030's schema requires `Encoding`, but python-pskc (and so privacyIDEA)
+    // writes `<ResponseFormat Length="6"/>` and reads a missing one as DECIMAL, as
+    // every OTP token is; so do we.
+    let encoding = match format.attribute("Encoding") {
+        Some(encoding) => encoding_named(encoding, "ResponseFormat@Encoding")?,
+        None => PskcEncoding::Decimal,
+    };
     let check_digits = match format.attribute("CheckDigits") {
         Some(text) => boolean(text, "ResponseFormat@CheckDigits")?,
         None => false,

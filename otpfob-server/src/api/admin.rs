@@ -1,0 +1,824 @@
+//! The administration API: enrolment, import, listing, state, help-desk changes,
+//! deletion, resealing, audit trails. Every change goes through the validator, which
+//! writes its audit event in the same transaction.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use otpfob::{
+    Algorithm, AuditEvent, ChallengeSlot, Enrolment, HotpParameters, KeyUri, OcraEnrolment,
+    OtpParameters, Outcome, Password, PskcCredential, QrCode, Secret, Status, TimeSource as _,
+    TokenId, TokenKind, TokenRecord, TotpParameters, UnixTime,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::{AppState, admin_problem};
+use crate::auth::{Administrator, AuditReader, Caller, Helpdesk, PinSetter, StateReader};
+use crate::extract::{ApiJson, ApiQuery, TokenPath};
+use crate::problem::Problem;
+
+/// How a token makes codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KindName {
+    /// RFC 6238 time-based codes.
+    Totp,
+    /// RFC 4226 event (counter) codes.
+    Hotp,
+}
+
+fn default_digits() -> u8 {
+    6
+}
+fn default_period() -> u64 {
+    30
+}
+fn default_algorithm() -> String {
+    "SHA1".to_owned()
+}
+
+/// A new token with a fresh secret.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The token id.
+    pub id: String,
+    /// `totp` or `hotp`.
+    pub kind: KindName,
+    /// `SHA1`, `SHA256` or `SHA512`.
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    /// 6 to 10.
+    #[serde(default = "default_digits")]
+    pub digits: u8,
+    /// The time step of a TOTP token, in seconds.
+    #[serde(default = "default_period")]
+    pub period: u64,
+    /// A server-side PIN to require, if any.
+    #[serde(default)]
+    pub pin: Option<String>,
+    /// The account name the authenticator app shows (default: the token id).
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// The new token's provisioning data, shown once: never stored, never shown again.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EnrolResponse {
+    /// The token id.
+    pub id: String,
+    /// The `otpauth://` key URI, secret included.
+    pub key_uri: String,
+    /// The key URI as a QR code, in SVG.
+    pub qr_svg: String,
+}
+
+/// A token from its vendor's factory record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactoryRequest {
+    /// The serial number printed on the fob: the token id.
+    pub serial: String,
+    /// The secret, in hex.
+    pub secret_hex: String,
+    /// `totp` or `hotp`.
+    pub kind: KindName,
+    /// `SHA1`, `SHA256` or `SHA512`.
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    /// 6 to 10.
+    #[serde(default = "default_digits")]
+    pub digits: u8,
+    /// The time step of a TOTP fob, in seconds.
+    #[serde(default = "default_period")]
+    pub period: u64,
+    /// The first counter of an HOTP fob.
+    #[serde(default)]
+    pub counter: u64,
+    /// When the factory set the clock of a TOTP fob (seconds since the epoch; default now).
+    #[serde(default)]
+    pub issued_at: Option<i64>,
+    /// The OCRA suite of a keypad fob.
+    #[serde(default)]
+    pub ocra_suite: Option<String>,
+    /// The first OCRA counter.
+    #[serde(default)]
+    pub ocra_counter: u64,
+    /// The device PIN's hash for a suite with `P`, in hex.
+    #[serde(default)]
+    pub ocra_pin_hash_hex: Option<String>,
+    /// A server-side PIN to require, if any.
+    #[serde(default)]
+    pub pin: Option<String>,
+}
+
+/// A PSKC (RFC 6030) file to import.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// The XML document.
+    pub document: String,
+    /// The password its keys are encrypted under (RFC 6030 §6.2), if any.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Or the pre-shared AES key (RFC 6030 §6.1), in hex.
+    #[serde(default)]
+    pub pre_shared_key_hex: Option<String>,
+}
+
+/// What happened to each key of an import.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    /// Keys enrolled.
+    pub enrolled: Vec<ImportedKey>,
+    /// Keys refused, each with why.
+    pub refused: Vec<RefusedKey>,
+}
+
+/// A key enrolled from a PSKC file.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImportedKey {
+    /// Its `Id` in the file.
+    pub key_id: String,
+    /// The token id it was enrolled under.
+    pub token: String,
+}
+
+/// A key of a PSKC file that was not enrolled.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RefusedKey {
+    /// Its `Id` in the file.
+    pub key_id: String,
+    /// Why.
+    pub error: String,
+}
+
+/// A token's state: never its secret or PIN.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenBody {
+    /// The token id.
+    pub id: String,
+    /// `totp` or `hotp`.
+    pub kind: KindName,
+    /// The HMAC algorithm.
+    pub algorithm: String,
+    /// Digits per code.
+    pub digits: u8,
+    /// TOTP: the time step in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<u64>,
+    /// HOTP: the next counter expected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_counter: Option<u64>,
+    /// TOTP: the last accepted time step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_accepted_step: Option<u64>,
+    /// TOTP: the learned drift, in steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_steps: Option<i64>,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// Whether a throttling lock holds now.
+    pub locked: bool,
+    /// Consecutive failures.
+    pub failures: u32,
+    /// Locks so far.
+    pub lockouts: u32,
+    /// Whether a server-side PIN is set.
+    pub has_pin: bool,
+    /// The OCRA suite, for a keypad token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocra_suite: Option<String>,
+    /// Whether an OCRA challenge is open.
+    pub challenge_open: bool,
+    /// When it was enrolled, in seconds since the epoch.
+    pub enrolled_at: i64,
+    /// The record's version (changes at every write).
+    pub version: u64,
+}
+
+fn kind_of(parameters: &OtpParameters) -> KindName {
+    match parameters {
+        OtpParameters::Hotp(_) => KindName::Hotp,
+        OtpParameters::Totp(_) => KindName::Totp,
+    }
+}
+
+fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
+    let state = &record.state;
+    let parameters = state.kind.parameters();
+    let (algorithm, digits) = match parameters {
+        OtpParameters::Hotp(hotp) => (hotp.algorithm, hotp.digits),
+        OtpParameters::Totp(totp) => (totp.algorithm, totp.digits),
+    };
+    let (period, next_counter, last_accepted_step, drift_steps) = match state.kind {
+        TokenKind::Event { next_counter, .. } => (None, Some(next_counter), None, None),
+        TokenKind::Time {
+            parameters,
+            last_accepted_step,
+            drift_steps,
+            ..
+        } => (
+            Some(parameters.time_step),
+            None,
+            last_accepted_step,
+            Some(drift_steps),
+        ),
+    };
+    TokenBody {
+        id: record.id.to_string(),
+        kind: kind_of(&parameters),
+        algorithm: algorithm.to_string(),
+        digits,
+        period,
+        next_counter,
+        last_accepted_step,
+        drift_steps,
+        status: match state.status {
+            Status::Active => "active",
+            Status::Disabled => "disabled",
+        }
+        .to_owned(),
+        locked: state.lock.holds_at(now),
+        failures: state.failures,
+        lockouts: state.lockouts,
+        has_pin: record.pin.is_some(),
+        ocra_suite: state.ocra.as_ref().map(|ocra| ocra.suite.to_string()),
+        challenge_open: state
+            .ocra
+            .as_ref()
+            .is_some_and(|ocra| matches!(ocra.challenge, ChallengeSlot::Open(_))),
+        enrolled_at: record.enrolled_at.as_secs(),
+        version: record.version,
+    }
+}
+
+fn unprocessable(field: &str, detail: impl Into<String>) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-value",
+        "Invalid value",
+    )
+    .detail(detail)
+    .field(field)
+}
+
+fn token_id(field: &str, id: &str) -> Result<TokenId, Problem> {
+    TokenId::new(id).map_err(|error| {
+        Problem::bad_request("invalid-token-id", "Invalid token id")
+            .detail(error.to_string())
+            .field(field)
+    })
+}
+
+fn parameters(
+    kind: KindName,
+    algorithm: &str,
+    digits: u8,
+    period: u64,
+) -> Result<OtpParameters, Problem> {
+    let algorithm: Algorithm = algorithm
+        .parse()
+        .map_err(|error: otpfob::UnknownAlgorithm| unprocessable("algorithm", error.to_string()))?;
+    let parameters = match kind {
+        KindName::Hotp => OtpParameters::Hotp(HotpParameters { algorithm, digits }),
+        KindName::Totp => OtpParameters::Totp(TotpParameters {
+            algorithm,
+            digits,
+            time_step: period,
+            ..TotpParameters::default()
+        }),
+    };
+    parameters
+        .validate()
+        .map_err(|error| unprocessable("digits", error.to_string()))?;
+    Ok(parameters)
+}
+
+fn no_store(status: StatusCode, body: impl Serialize) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn done() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Enrol a token with a fresh secret; its key URI and QR code are returned once.
+#[utoipa::path(post, path = "/v1/tokens", tag = "administration",
+    request_body = EnrolRequest,
+    responses((status = 201, body = EnrolResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn enrol(
+    caller: Caller<Administrator>,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<EnrolRequest>,
+) -> Result<Response, Problem> {
+    let id = token_id("id", &request.id)?;
+    let parameters = parameters(
+        request.kind,
+        &request.algorithm,
+        request.digits,
+        request.period,
+    )?;
+    let account = request
+        .account
+        .clone()
+        .unwrap_or_else(|| request.id.clone());
+    // The key URI is checked before anything is stored, so that a bad account name
+    // leaves no token behind that nobody can provision.
+    let probe = Secret::from_bytes(&[0; 20]).map_err(|_| Problem::internal())?;
+    KeyUri::new(probe, &account, parameters)
+        .and_then(|uri| uri.with_issuer(&state.config().issuer))
+        .map_err(|error| unprocessable("account", error.to_string()))?;
+    let actor = caller.client.name.clone();
+    let pin = request.pin;
+    let enrol_id = id.clone();
+    let secret = state
+        .blocking(move |validator| {
+            crate::actor::acting_as(&actor, || {
+                validator.enrol_generated(&enrol_id, parameters, pin.as_deref())
+            })
+        })
+        .await?
+        .map_err(|error| admin_problem(&error))?;
+    let uri = KeyUri::new(secret, &account, parameters)
+        .and_then(|uri| uri.with_issuer(&state.config().issuer))
+        .map_err(|_| Problem::internal())?;
+    let text = uri.to_uri();
+    let svg = QrCode::encode(&text)
+        .and_then(|qr| qr.to_svg(4))
+        .map_err(|_| Problem::internal())?;
+    Ok(no_store(
+        StatusCode::CREATED,
+        EnrolResponse {
+            id: id.to_string(),
+            key_uri: text.to_string(),
+            qr_svg: svg.to_string(),
+        },
+    ))
+}
+
+/// Enrol a token from its vendor's factory record.
+#[utoipa::path(post, path = "/v1/tokens/factory", tag = "administration",
+    request_body = FactoryRequest,
+    responses((status = 201, body = TokenBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn enrol_factory(
+    caller: Caller<Administrator>,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<FactoryRequest>,
+) -> Result<Response, Problem> {
+    let id = token_id("serial", &request.serial)?;
+    let parameters = parameters(
+        request.kind,
+        &request.algorithm,
+        request.digits,
+        request.period,
+    )?;
+    let secret = Secret::from_hex(request.secret_hex.trim())
+        .map_err(|error| unprocessable("secret_hex", error.to_string()))?;
+    let suite = request
+        .ocra_suite
+        .as_deref()
+        .map(str::parse::<otpfob::OcraSuite>)
+        .transpose()
+        .map_err(|error| unprocessable("ocra_suite", error.to_string()))?;
+    let pin_hash = request
+        .ocra_pin_hash_hex
+        .as_deref()
+        .map(|hex| Secret::from_hex(hex.trim()))
+        .transpose()
+        .map_err(|error| unprocessable("ocra_pin_hash_hex", error.to_string()))?;
+    let actor = caller.client.name.clone();
+    let enrol_id = id.clone();
+    let result = state
+        .blocking(move |validator| {
+            crate::actor::acting_as(&actor, || {
+                let now = validator.clock().now();
+                let kind = match parameters {
+                    OtpParameters::Hotp(hotp) => TokenKind::event(hotp, request.counter),
+                    OtpParameters::Totp(totp) => {
+                        TokenKind::time(totp, request.issued_at.map_or(now, UnixTime::from_secs))
+                    }
+                };
+                let enrolment = Enrolment {
+                    id: enrol_id.clone(),
+                    secret: &secret,
+                    kind,
+                    pin: request.pin.as_deref(),
+                };
+                match suite {
+                    None => validator.enrol(enrolment),
+                    Some(suite) => validator.enrol_with_ocra(
+                        enrolment,
+                        OcraEnrolment {
+                            suite,
+                            counter: request.ocra_counter,
+                            pin: pin_hash
+                                .as_ref()
+                                .map(|hash| Password::Hash(hash.expose_bytes())),
+                        },
+                    ),
+                }?;
+                Ok(validator.store().load(&enrol_id)?)
+            })
+        })
+        .await?
+        .map_err(|error: otpfob::ValidatorError| admin_problem(&error))?;
+    let record = result.ok_or_else(Problem::token_not_found)?;
+    let now = state.validator().clock().now();
+    Ok(no_store(StatusCode::CREATED, token_body(&record, now)))
+}
+
+/// Import a PSKC (RFC 6030) file: every key is enrolled or reported with why not.
+#[utoipa::path(post, path = "/v1/tokens/import", tag = "administration",
+    request_body = ImportRequest,
+    responses((status = 200, body = ImportReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn import(
+    caller: Caller<Administrator>,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<ImportRequest>,
+) -> Result<Response, Problem> {
+    let credential = match (&request.password, &request.pre_shared_key_hex) {
+        (Some(_), Some(_)) => {
+            return Err(unprocessable(
+                "password",
+                "give a password or a pre-shared key, not both",
+            ));
+        }
+        (Some(password), None) => PskcCredential::Password(
+            Secret::from_bytes(password.as_bytes())
+                .map_err(|error| unprocessable("password", error.to_string()))?,
+        ),
+        (None, Some(hex)) => PskcCredential::PreSharedKey(
+            Secret::from_hex(hex.trim())
+                .map_err(|error| unprocessable("pre_shared_key_hex", error.to_string()))?,
+        ),
+        (None, None) => PskcCredential::None,
+    };
+    let actor = caller.client.name.clone();
+    let report = state
+        .blocking(move |validator| {
+            let container = otpfob::read_pskc(request.document.as_bytes(), &credential)?;
+            Ok::<_, otpfob::PskcError>(crate::actor::acting_as(&actor, || {
+                validator.enrol_pskc(&container)
+            }))
+        })
+        .await?
+        .map_err(|error| unprocessable("document", error.to_string()))?;
+    Ok(no_store(
+        StatusCode::OK,
+        ImportReport {
+            enrolled: report
+                .enrolled
+                .into_iter()
+                .map(|key| ImportedKey {
+                    key_id: key.key_id,
+                    token: key.token.to_string(),
+                })
+                .collect(),
+            refused: report
+                .refused
+                .into_iter()
+                .map(|key| RefusedKey {
+                    key_id: key.key_id,
+                    error: key.error.to_string(),
+                })
+                .collect(),
+        },
+    ))
+}
+
+/// Filters and a page of the token list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only ids after this one (the `next` of the previous page).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// At most this many (1 to 1000, default 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// `active` or `disabled`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Only locked (`true`) or unlocked (`false`) tokens.
+    #[serde(default)]
+    pub locked: Option<bool>,
+    /// `totp` or `hotp`.
+    #[serde(default)]
+    pub kind: Option<KindName>,
+    /// Only ids starting with this.
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
+/// A page of tokens.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenPage {
+    /// The tokens, in id order.
+    pub tokens: Vec<TokenBody>,
+    /// The `after` of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+/// List tokens, a page at a time, with filters.
+#[utoipa::path(get, path = "/v1/tokens", tag = "administration", params(ListQuery),
+    responses((status = 200, body = TokenPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn list(
+    _caller: Caller<StateReader>,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Response, Problem> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(
+            Problem::bad_request("invalid-query", "Invalid query parameter")
+                .detail("limit must be 1 to 1000")
+                .field("limit"),
+        );
+    }
+    let status = match query.status.as_deref() {
+        None => None,
+        Some("active") => Some(Status::Active),
+        Some("disabled") => Some(Status::Disabled),
+        Some(other) => {
+            return Err(
+                Problem::bad_request("invalid-query", "Invalid query parameter")
+                    .detail(format!("status must be active or disabled, not {other:?}"))
+                    .field("status"),
+            );
+        }
+    };
+    let page = state
+        .blocking(
+            move |validator| -> Result<TokenPage, otpfob::ValidatorError> {
+                let now = validator.clock().now();
+                let mut tokens = Vec::new();
+                let mut next = None;
+                for id in validator.store().list()? {
+                    if query
+                        .after
+                        .as_deref()
+                        .is_some_and(|after| id.as_str() <= after)
+                    {
+                        continue;
+                    }
+                    if query
+                        .prefix
+                        .as_deref()
+                        .is_some_and(|prefix| !id.as_str().starts_with(prefix))
+                    {
+                        continue;
+                    }
+                    let Some(record) = validator.store().load(&id)? else {
+                        continue;
+                    };
+                    if status.is_some_and(|status| record.state.status != status)
+                        || query
+                            .locked
+                            .is_some_and(|locked| record.state.lock.holds_at(now) != locked)
+                        || query
+                            .kind
+                            .is_some_and(|kind| kind_of(&record.state.kind.parameters()) != kind)
+                    {
+                        continue;
+                    }
+                    if tokens.len() == limit {
+                        next = tokens.last().map(|token: &TokenBody| token.id.clone());
+                        break;
+                    }
+                    tokens.push(token_body(&record, now));
+                }
+                Ok(TokenPage { tokens, next })
+            },
+        )
+        .await?
+        .map_err(|error| admin_problem(&error))?;
+    Ok(no_store(StatusCode::OK, page))
+}
+
+/// Read one token's state (never its secret).
+#[utoipa::path(get, path = "/v1/tokens/{id}", tag = "administration",
+    params(("id" = String, Path, description = "Token id")),
+    responses((status = 200, body = TokenBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn show(
+    _caller: Caller<StateReader>,
+    State(state): State<AppState>,
+    TokenPath(id): TokenPath,
+) -> Result<Response, Problem> {
+    let record = state
+        .blocking(move |validator| validator.store().load(&id))
+        .await?
+        .map_err(|error| admin_problem(&error.into()))?
+        .ok_or_else(Problem::token_not_found)?;
+    let now = state.validator().clock().now();
+    Ok(no_store(StatusCode::OK, token_body(&record, now)))
+}
+
+macro_rules! change {
+    ($(#[$doc:meta])* $name:ident, $method:literal, $path:literal, $roles:ty, |$validator:ident, $id:ident| $call:expr) => {
+        $(#[$doc])*
+        #[utoipa::path(post, path = $path, tag = "administration",
+            params(("id" = String, Path, description = "Token id")),
+            responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+            security(("bearer" = []), ("client_certificate" = [])))]
+        pub async fn $name(
+            caller: Caller<$roles>,
+            State(state): State<AppState>,
+            TokenPath($id): TokenPath,
+        ) -> Result<Response, Problem> {
+            let actor = caller.client.name.clone();
+            state
+                .blocking(move |$validator| crate::actor::acting_as(&actor, || $call))
+                .await?
+                .map_err(|error| admin_problem(&error))?;
+            Ok(done())
+        }
+    };
+}
+
+change!(
+    /// Clear a throttling lock and the failure count.
+    unlock, "post", "/v1/tokens/{id}/unlock", Helpdesk, |validator, id| validator.unlock(&id)
+);
+change!(
+    /// Take a token out of service.
+    disable, "post", "/v1/tokens/{id}/disable", Helpdesk, |validator, id| validator.disable(&id)
+);
+change!(
+    /// Put a disabled token back in service.
+    enable, "post", "/v1/tokens/{id}/enable", Helpdesk, |validator, id| validator.enable(&id)
+);
+
+/// A new server-side PIN.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinRequest {
+    /// The PIN.
+    pub pin: String,
+}
+
+/// Set or change the server-side PIN.
+#[utoipa::path(put, path = "/v1/tokens/{id}/pin", tag = "administration",
+    params(("id" = String, Path, description = "Token id")),
+    request_body = PinRequest,
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn set_pin(
+    caller: Caller<PinSetter>,
+    State(state): State<AppState>,
+    TokenPath(id): TokenPath,
+    ApiJson(request): ApiJson<PinRequest>,
+) -> Result<Response, Problem> {
+    let actor = caller.client.name.clone();
+    state
+        .blocking(move |validator| {
+            crate::actor::acting_as(&actor, || validator.set_pin(&id, Some(&request.pin)))
+        })
+        .await?
+        .map_err(|error| admin_problem(&error))?;
+    Ok(done())
+}
+
+/// Remove the server-side PIN.
+#[utoipa::path(delete, path = "/v1/tokens/{id}/pin", tag = "administration",
+    params(("id" = String, Path, description = "Token id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn clear_pin(
+    caller: Caller<PinSetter>,
+    State(state): State<AppState>,
+    TokenPath(id): TokenPath,
+) -> Result<Response, Problem> {
+    let actor = caller.client.name.clone();
+    state
+        .blocking(move |validator| crate::actor::acting_as(&actor, || validator.set_pin(&id, None)))
+        .await?
+        .map_err(|error| admin_problem(&error))?;
+    Ok(done())
+}
+
+/// Delete a token and its state.
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "administration",
+    params(("id" = String, Path, description = "Token id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn delete(
+    caller: Caller<Administrator>,
+    State(state): State<AppState>,
+    TokenPath(id): TokenPath,
+) -> Result<Response, Problem> {
+    let actor = caller.client.name.clone();
+    state
+        .blocking(move |validator| crate::actor::acting_as(&actor, || validator.delete(&id)))
+        .await?
+        .map_err(|error| admin_problem(&error))?;
+    Ok(done())
+}
+
+/// How many tokens a reseal moved to the current key.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ResealReport {
+    /// Tokens resealed (those already under the current key are left alone).
+    pub resealed: usize,
+}
+
+/// Seal every token's secret again under the current sealing key.
+#[utoipa::path(post, path = "/v1/reseal", tag = "administration",
+    responses((status = 200, body = ResealReport), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn reseal(
+    caller: Caller<Administrator>,
+    State(state): State<AppState>,
+) -> Result<Response, Problem> {
+    let actor = caller.client.name.clone();
+    let resealed = state
+        .blocking(move |validator| crate::actor::acting_as(&actor, || validator.reseal_all()))
+        .await?
+        .map_err(|error| admin_problem(&error))?;
+    Ok(no_store(StatusCode::OK, ResealReport { resealed }))
+}
+
+/// How much of an audit trail to read.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// The newest this many events (1 to 1000, default 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// One audit event.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditBody {
+    /// When, in seconds since the epoch.
+    pub at: i64,
+    /// The client that caused it, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// What was done.
+    pub operation: String,
+    /// `accepted`, `rejected` or `done`.
+    pub outcome: String,
+    /// Why a code was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The matched offset of an accepted code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+}
+
+fn audit_body(event: &AuditEvent) -> AuditBody {
+    let (outcome, reason) = match event.outcome {
+        Outcome::Accepted => ("accepted", None),
+        Outcome::Rejected(reason) => ("rejected", Some(reason.to_string())),
+        Outcome::Done => ("done", None),
+    };
+    AuditBody {
+        at: event.at.as_secs(),
+        actor: crate::actor::actor_of(event),
+        operation: event.operation.as_str().to_owned(),
+        outcome: outcome.to_owned(),
+        reason,
+        offset: event.offset,
+    }
+}
+
+/// Read a token's audit trail, oldest first.
+#[utoipa::path(get, path = "/v1/tokens/{id}/audit", tag = "administration",
+    params(("id" = String, Path, description = "Token id"), AuditQuery),
+    responses((status = 200, body = Vec<AuditBody>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn audit(
+    _caller: Caller<AuditReader>,
+    State(state): State<AppState>,
+    TokenPath(id): TokenPath,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Response, Problem> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(
+            Problem::bad_request("invalid-query", "Invalid query parameter")
+                .detail("limit must be 1 to 1000")
+                .field("limit"),
+        );
+    }
+    let events = state
+        .blocking(move |validator| validator.store().audit_trail(&id, limit))
+        .await?
+        .map_err(|error| admin_problem(&error.into()))?;
+    let body: Vec<AuditBody> = events.iter().map(audit_body).collect();
+    Ok(no_store(StatusCode::OK, body))
+}

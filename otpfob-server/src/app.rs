@@ -1,0 +1,280 @@
+//! The one `AppState`, built at start-up: the validator over the configured store, the
+//! clients, the configuration and the metrics.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use otpfob::{
+    MemoryStore, PgConfig, PgStore, SqliteStore, Store, StoreError, SystemClock, Validator,
+    ValidatorError,
+};
+
+use crate::auth::{ClientsFile, Registry};
+use crate::config::{Config, ConfigError, StoreConfig, read_secret};
+use crate::problem::Problem;
+
+/// The validator the server runs: over any store, on the system clock.
+pub type ServerValidator = Validator<Arc<dyn Store>, SystemClock>;
+
+/// Everything a handler needs, shared by every request.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    validator: Arc<ServerValidator>,
+    registry: Arc<Registry>,
+    config: Config,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AppState")
+            .field("validator", &self.validator)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration or a file it names.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The clients file.
+    #[error(transparent)]
+    Clients(#[from] crate::auth::ClientsError),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(String),
+    /// The validator refused the policy.
+    #[error(transparent)]
+    Validator(#[from] ValidatorError),
+    /// TLS files.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The listening socket.
+    #[error("listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the configured store (blocking: call it off the async workers).
+///
+/// # Errors
+///
+/// [`StartError::Store`] and configuration errors for the connection string.
+pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StartError> {
+    Ok(match config {
+        StoreConfig::Sqlite { path } => {
+            Arc::new(SqliteStore::open(path).map_err(|error| StartError::Store(error.to_string()))?)
+        }
+        StoreConfig::Memory => Arc::new(MemoryStore::new()),
+        StoreConfig::Postgres {
+            url_file,
+            url_env,
+            schema,
+            pool_size,
+        } => {
+            let url = read_secret(
+                url_file.as_deref(),
+                url_env.as_deref(),
+                "PostgreSQL connection string",
+            )?;
+            let invalid = |error: otpfob::PgConfigError| StartError::Store(error.to_string());
+            let mut pg = PgConfig::new(url.trim()).map_err(invalid)?;
+            if let Some(schema) = schema {
+                pg = pg.schema(schema).map_err(invalid)?;
+            }
+            if let Some(size) = pool_size {
+                pg = pg.pool_size(*size).map_err(invalid)?;
+            }
+            Arc::new(PgStore::connect(&pg).map_err(|error| StartError::Store(error.to_string()))?)
+        }
+    })
+}
+
+impl AppState {
+    /// Builds the state: reads the keys and clients, opens the store (blocking).
+    ///
+    /// # Errors
+    ///
+    /// Any [`StartError`].
+    pub fn build(config: Config) -> Result<Self, StartError> {
+        let keyring = config.keyring()?;
+        let clients = ClientsFile::read(&config.clients_file)?;
+        let store: Arc<dyn Store> = Arc::new(ClosedOffRuntime(Some(open_store(&config.store)?)));
+        let validator = Validator::new(store, SystemClock, keyring)
+            .with_policy(config.policy())?
+            .with_audit_sink(crate::observe::LogSink);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                validator: Arc::new(validator),
+                registry: Arc::new(Registry::new(&clients)),
+                config,
+            }),
+        })
+    }
+
+    /// The validator.
+    #[must_use]
+    pub fn validator(&self) -> &Arc<ServerValidator> {
+        &self.inner.validator
+    }
+
+    /// The clients.
+    #[must_use]
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.inner.registry
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Reads the clients file again (on SIGHUP): issued keys start working, revoked
+    /// ones stop. A file that does not read keeps the clients as they were.
+    ///
+    /// # Errors
+    ///
+    /// The file's errors.
+    pub fn reload_clients(&self) -> Result<usize, crate::auth::ClientsError> {
+        let file = ClientsFile::read(&self.inner.config.clients_file)?;
+        self.inner.registry.replace(&file);
+        Ok(file.clients.len())
+    }
+
+    /// Runs `job` on the validator on the blocking pool, never on an async worker (the
+    /// stores are synchronous), and records the store latency.
+    ///
+    /// # Errors
+    ///
+    /// A 500 problem if the job panicked.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&ServerValidator) -> T + Send + 'static,
+    ) -> Result<T, Problem> {
+        let validator = Arc::clone(&self.inner.validator);
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || job(&validator)).await;
+        metrics::histogram!("otpfob_store_call_seconds").record(started.elapsed().as_secs_f64());
+        result.map_err(|error| {
+            tracing::error!(%error, "validator job failed");
+            Problem::internal()
+        })
+    }
+}
+
+/// A store that is closed off the async runtime: the PostgreSQL client blocks on its
+/// own runtime when its connections close, which must not happen on a tokio worker
+/// (it panics there). Dropped inside a runtime, the store is handed to a plain thread.
+struct ClosedOffRuntime(Option<Arc<dyn Store>>);
+
+impl ClosedOffRuntime {
+    fn inner(&self) -> Result<&Arc<dyn Store>, StoreError> {
+        self.0.as_ref().ok_or_else(|| StoreError::Backend {
+            reason: "the store is closed".to_owned(),
+        })
+    }
+}
+
+impl Drop for ClosedOffRuntime {
+    fn drop(&mut self) {
+        // Outside a runtime, the store simply drops here.
+        if let Some(store) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::spawn(move || drop(store)).join();
+        }
+    }
+}
+
+impl Store for ClosedOffRuntime {
+    fn enrol(
+        &self,
+        record: &otpfob::TokenRecord,
+        audit: &otpfob::AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.inner()?.enrol(record, audit)
+    }
+    fn load(&self, id: &otpfob::TokenId) -> Result<Option<otpfob::TokenRecord>, StoreError> {
+        self.inner()?.load(id)
+    }
+    fn compare_and_swap(
+        &self,
+        record: &otpfob::TokenRecord,
+        expected_version: u64,
+        audit: &otpfob::AuditEvent,
+    ) -> Result<otpfob::Swap, StoreError> {
+        self.inner()?
+            .compare_and_swap(record, expected_version, audit)
+    }
+    fn compare_and_swap_owned(
+        &self,
+        record: otpfob::TokenRecord,
+        expected_version: u64,
+        audit: &otpfob::AuditEvent,
+    ) -> Result<otpfob::Swap, StoreError> {
+        self.inner()?
+            .compare_and_swap_owned(record, expected_version, audit)
+    }
+    fn delete(&self, id: &otpfob::TokenId, audit: &otpfob::AuditEvent) -> Result<bool, StoreError> {
+        self.inner()?.delete(id, audit)
+    }
+    fn list(&self) -> Result<Vec<otpfob::TokenId>, StoreError> {
+        self.inner()?.list()
+    }
+    fn append_audit(&self, event: &otpfob::AuditEvent) -> Result<(), StoreError> {
+        self.inner()?.append_audit(event)
+    }
+    fn audit_trail(
+        &self,
+        id: &otpfob::TokenId,
+        limit: usize,
+    ) -> Result<Vec<otpfob::AuditEvent>, StoreError> {
+        self.inner()?.audit_trail(id, limit)
+    }
+}
+
+/// Maps an administration error to a problem: 404 and 409 for the token's existence
+/// (administrators may know which tokens exist), 422 for refused values, 503 for the
+/// store. Library errors name bad values, never secrets.
+#[must_use]
+pub fn admin_problem(error: &ValidatorError) -> Problem {
+    use axum::http::StatusCode;
+    match error {
+        ValidatorError::Store(StoreError::NotEnrolled { .. }) => Problem::token_not_found(),
+        ValidatorError::Store(StoreError::AlreadyEnrolled { .. }) => Problem::new(
+            StatusCode::CONFLICT,
+            "already-enrolled",
+            "Token already enrolled",
+        ),
+        ValidatorError::Store(_) | ValidatorError::Contention { .. } => {
+            metrics::counter!("otpfob_store_errors_total").increment(1);
+            tracing::error!(%error, "store error");
+            Problem::unavailable("the token store did not answer; try again")
+        }
+        ValidatorError::Seal(_) => {
+            tracing::error!(%error, "sealing error");
+            Problem::internal()
+        }
+        ValidatorError::NoOcra { .. } => {
+            Problem::new(StatusCode::CONFLICT, "no-ocra", "Token has no OCRA suite")
+        }
+        other => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-value",
+            "Invalid value",
+        )
+        .detail(other.to_string()),
+    }
+}
