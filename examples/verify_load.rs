@@ -12,11 +12,13 @@
 //! `--stores sqlite-group,sqlite-plain[,postgres]`, `--tokens 10000`.
 //!
 //! Every verification is a wrong code (six random digits; one in a million is right
-//! by chance and is counted apart), so each one reads the token, counts a failure
-//! and stores the new state with its audit row: one write per request, the path an
-//! attacker or a mistyping user drives. The failure limit is set out of reach so that
-//! tokens never lock during the run (a locked token's rejection is an audit append
-//! only, a lighter write), which keeps every configuration on the same path.
+//! by chance and is counted apart), the path an attacker or a mistyping user drives:
+//! each one reads the token and writes once, under the default policy as the server
+//! runs it. The first ten on a token count failures (a compare-and-swap of the new
+//! state with its audit row); from then on the token is locked and each rejection is
+//! an audit append. Both are one write through the store. Each store gets the same
+//! 10,000 fresh tokens (enrolled with group commit, then reopened as configured), and
+//! runs 16 threads, then 64, as `otpfob-server/examples/http_load.rs` does over HTTP.
 #![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -24,8 +26,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use otpfob::{
-    Enrolment, Keyring, Policy, RejectReason, SealingKey, Secret, SqliteOptions, SqliteStore,
-    Store, SystemClock, TokenId, TokenKind, TotpParameters, UnixTime, Validator,
+    Enrolment, Keyring, RejectReason, SealingKey, Secret, SqliteOptions, SqliteStore, Store,
+    SystemClock, TokenId, TokenKind, TotpParameters, UnixTime, Validator,
 };
 
 struct Arguments {
@@ -69,19 +71,18 @@ fn secret(index: usize) -> Secret {
     Secret::from_bytes(format!("bench-secret-{index:05}-0000000").as_bytes()).unwrap()
 }
 
-/// A validator on `store` with `tokens` time tokens enrolled (from 16 threads, so that
-/// a group-commit store enrols in batches too).
-fn prepared<S: Store + 'static>(store: S, tokens: usize) -> Arc<Validator<S, SystemClock>> {
-    let keyring = Keyring::new(SealingKey::new(1, &[0x5a; 32]).unwrap());
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
-    };
-    let validator = Arc::new(
-        Validator::new(store, SystemClock, keyring)
-            .with_policy(policy)
-            .unwrap(),
-    );
+fn keyring() -> Keyring {
+    Keyring::new(SealingKey::new(1, &[0x5a; 32]).unwrap())
+}
+
+/// A validator on `store` (default policy).
+fn validator<S: Store + 'static>(store: S) -> Arc<Validator<S, SystemClock>> {
+    Arc::new(Validator::new(store, SystemClock, keyring()))
+}
+
+/// Enrols `tokens` time tokens (from 16 threads, so that a group-commit store enrols
+/// in batches).
+fn enrol<S: Store + 'static>(validator: &Arc<Validator<S, SystemClock>>, tokens: usize) {
     let enrolling = 16;
     thread::scope(|scope| {
         for part in 0..enrolling {
@@ -103,7 +104,6 @@ fn prepared<S: Store + 'static>(store: S, tokens: usize) -> Arc<Validator<S, Sys
             });
         }
     });
-    validator
 }
 
 /// What one run measured.
@@ -187,8 +187,12 @@ fn report(store: &str, threads: usize, measured: &Measured, extra: &str) {
 
 fn sqlite(name: &str, options: &SqliteOptions, arguments: &Arguments) {
     let directory = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_with(directory.path().join("tokens.db"), options).unwrap();
-    let validator = prepared(store, arguments.tokens);
+    let path = directory.path().join("tokens.db");
+    enrol(
+        &validator(SqliteStore::open_with(&path, &SqliteOptions::new()).unwrap()),
+        arguments.tokens,
+    );
+    let validator = validator(SqliteStore::open_with(&path, options).unwrap());
     for &threads in &arguments.threads {
         let before = validator.store().group_commit_statistics();
         let measured = run(
@@ -224,7 +228,8 @@ fn postgres(arguments: &Arguments) {
         .pool_size(pool)
         .unwrap();
     let store = otpfob::PgStore::connect(&config).expect("PgStore::connect");
-    let validator = prepared(store, arguments.tokens);
+    let validator = validator(store);
+    enrol(&validator, arguments.tokens);
     for &threads in &arguments.threads {
         let measured = run(
             &validator,

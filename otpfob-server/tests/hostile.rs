@@ -59,7 +59,14 @@ async fn each_bad_body_gets_a_problem_that_names_it() {
     let harness = Harness::start_with(hostile_setup()).await;
     let json = "application/json";
     // (what, content type, body, status, problem type, field named)
-    type Case = (&'static str, &'static str, Vec<u8>, u16, &'static str, Option<&'static str>);
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<u8>,
+        u16,
+        &'static str,
+        Option<&'static str>,
+    );
     let cases: Vec<Case> = vec![
         (
             "malformed JSON",
