@@ -6,7 +6,7 @@ use core::time::Duration;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::error::ClockError;
+use thiserror::Error;
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 
@@ -360,6 +360,19 @@ impl<T: TimeSource> TimeSource for DriftingClock<T> {
     fn now(&self) -> UnixTime {
         self.local_time(self.inner.now())
     }
+}
+
+/// What was wrong with a clock's configuration.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ClockError {
+    /// A drift that is not finite, or so large that the clock would stop or run
+    /// backwards (at or beyond -1,000,000 ppm) or run absurdly fast.
+    #[error("clock drift {ppm} ppm is outside -999999 to +1000000 ppm")]
+    Drift {
+        /// The drift asked for, in parts per million.
+        ppm: f64,
+    },
 }
 
 #[cfg(test)]

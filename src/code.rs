@@ -5,7 +5,7 @@ use core::str::FromStr;
 
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::error::CodeError;
+use thiserror::Error;
 
 /// The fewest digits a [`Code`] may have (OCRA responses, RFC 6287 §5.1, go down to 4;
 /// HOTP and TOTP require 6).
@@ -241,6 +241,52 @@ impl fmt::Display for Grouped {
             second = digits - first
         )
     }
+}
+
+/// What was wrong with a one-time code, as typed or as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CodeError {
+    /// A digit count outside what codes support.
+    #[error("codes have {minimum} to {maximum} digits, not {digits}")]
+    DigitCount {
+        /// The digit count asked for.
+        digits: u8,
+        /// The smallest supported count.
+        minimum: u8,
+        /// The largest supported count.
+        maximum: u8,
+    },
+    /// The code had the wrong number of digits.
+    #[error("expected a code of {expected} digits, found {found}")]
+    WrongLength {
+        /// Digits expected.
+        expected: u8,
+        /// Digits found (separator excluded).
+        found: usize,
+    },
+    /// A character that is neither a digit nor the one allowed separator.
+    #[error("unexpected character at position {position} of the code")]
+    InvalidCharacter {
+        /// Zero-based position, in characters, in the input.
+        position: usize,
+    },
+    /// A separator that does not stand between two groups of digits, or more than one.
+    #[error(
+        "misplaced separator at position {position}: one space or dash may stand between two groups of digits"
+    )]
+    MisplacedSeparator {
+        /// Zero-based position, in characters, in the input.
+        position: usize,
+    },
+    /// A numeric value too large for its digit count.
+    #[error("value {value} does not fit in {digits} digits")]
+    ValueTooLarge {
+        /// The value given.
+        value: u64,
+        /// The digit count given.
+        digits: u8,
+    },
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::algorithm::Algorithm;
 use crate::code::Code;
-use crate::error::{OtpError, VerifyError};
 use crate::mac::{KeyedMac, MacOutput};
 use crate::secret::Secret;
+use thiserror::Error;
 
 /// The fewest digits an HOTP or TOTP code may have (RFC 4226 §5.3: at least 6).
 pub const MIN_OTP_DIGITS: u8 = 6;
@@ -182,6 +182,64 @@ impl Hotp {
         }
         subtle::CtOption::new(matched, found)
     }
+}
+
+/// What was wrong with an HOTP or TOTP configuration or with a time given to it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum OtpError {
+    /// A digit count outside 6 to 10 (RFC 4226 §5.3 asks for at least 6).
+    #[error("HOTP and TOTP codes have 6 to 10 digits, {digits} were asked for")]
+    DigitCount {
+        /// The digit count asked for.
+        digits: u8,
+    },
+    /// A TOTP time step of zero seconds.
+    #[error("the TOTP time step must be at least one second")]
+    ZeroTimeStep,
+    /// A time before the TOTP epoch T0 (or before the Unix epoch), for which no
+    /// time step exists.
+    #[error("time {time} is before T0 = {t0}")]
+    TimeBeforeT0 {
+        /// The Unix time given, in whole seconds (negative before 1970).
+        time: i64,
+        /// The configured T0.
+        t0: u64,
+    },
+    /// Moving a counter would pass `u64::MAX`.
+    #[error("counter {counter} cannot advance by {by} without overflowing")]
+    CounterOverflow {
+        /// The counter before the move.
+        counter: u64,
+        /// The amount it was to move by.
+        by: u64,
+    },
+}
+
+/// Why [`Hotp::verify`](crate::Hotp::verify) or [`Totp::verify`](crate::Totp::verify)
+/// did not match a code.
+///
+/// # Security
+///
+/// These reasons are for logs and audit trails. A service should tell the person who
+/// typed the code only that it was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// No counter or time step in the window produced this code.
+    #[error("the code matches no counter or time step in the window")]
+    NoMatch,
+    /// The code's digit count differs from the generator's.
+    #[error("the code has {found} digits but the token uses {expected}")]
+    DigitCount {
+        /// The token's digit count.
+        expected: u8,
+        /// The submitted code's digit count.
+        found: u8,
+    },
+    /// The time or counter given to the verifier was itself unusable.
+    #[error(transparent)]
+    Otp(#[from] OtpError),
 }
 
 #[cfg(test)]

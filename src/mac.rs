@@ -62,107 +62,70 @@ fn write_words<const W: usize>(words: impl Iterator<Item = [u8; W]>, output: &mu
     }
 }
 
-impl ChainingState for Sha1State {
-    type Block = [u8; 64];
-    const ZERO_BLOCK: Self::Block = [0; 64];
-    const INITIAL: Self = Sha1State([
-        0x6745_2301,
-        0xefcd_ab89,
-        0x98ba_dcfe,
-        0x1032_5476,
-        0xc3d2_e1f0,
-    ]);
-    const BLOCK_LEN: usize = 64;
-    const LENGTH_FIELD_LEN: usize = 8;
-    const OUTPUT_LEN: usize = 20;
+/// One `ChainingState` impl from what differs between the SHA-1, SHA-256 and SHA-512
+/// states: their word, block and length-field sizes, their initial values, their
+/// compression function and (for hashing a long key) their hash. A macro rather than a
+/// generic over `digest`'s traits, so that each impl stays as monomorphic and inlinable
+/// as the hand-written ones it replaced (the benches in `benches/otp.rs` hold it).
+macro_rules! chaining_state {
+    (
+        $state:ident, word: $word:ty, block: $block:literal, length_field: $length_field:literal,
+        output: $output:literal, compress: $compress:path, hash: $hash:ty,
+        initial: [$($initial:expr),+ $(,)?] $(,)?
+    ) => {
+        impl ChainingState for $state {
+            type Block = [u8; $block];
+            const ZERO_BLOCK: Self::Block = [0; $block];
+            const INITIAL: Self = $state([$($initial),+]);
+            const BLOCK_LEN: usize = $block;
+            const LENGTH_FIELD_LEN: usize = $length_field;
+            const OUTPUT_LEN: usize = $output;
 
-    fn compress(&mut self, block: &Self::Block) {
-        sha1::block_api::compress(&mut self.0, core::array::from_ref(block));
-    }
+            fn compress(&mut self, block: &Self::Block) {
+                $compress(&mut self.0, core::array::from_ref(block));
+            }
 
-    fn write_digest(&self, output: &mut [u8]) {
-        write_words(self.0.iter().map(|word| word.to_be_bytes()), output);
-    }
+            fn write_digest(&self, output: &mut [u8]) {
+                write_words(self.0.iter().map(|word| word.to_be_bytes()), output);
+            }
 
-    fn digest_byte(&self, index: usize) -> u8 {
-        let word = self.0.get(index / 4).copied().unwrap_or(0);
-        (word >> (24 - 8 * (index % 4))) as u8
-    }
+            fn digest_byte(&self, index: usize) -> u8 {
+                const WORD_BYTES: usize = core::mem::size_of::<$word>();
+                let word = self.0.get(index / WORD_BYTES).copied().unwrap_or(0);
+                (word >> (8 * (WORD_BYTES - 1) - 8 * (index % WORD_BYTES))) as u8
+            }
 
-    fn hash(message: &[u8], output: &mut [u8; MAX_OUTPUT_LEN]) {
-        output[..Self::OUTPUT_LEN].copy_from_slice(&sha1::Sha1::digest(message));
-    }
+            fn hash(message: &[u8], output: &mut [u8; MAX_OUTPUT_LEN]) {
+                output[..Self::OUTPUT_LEN].copy_from_slice(&<$hash>::digest(message));
+            }
+        }
+    };
 }
 
-impl ChainingState for Sha256State {
-    type Block = [u8; 64];
-    const ZERO_BLOCK: Self::Block = [0; 64];
-    const INITIAL: Self = Sha256State([
-        0x6a09_e667,
-        0xbb67_ae85,
-        0x3c6e_f372,
-        0xa54f_f53a,
-        0x510e_527f,
-        0x9b05_688c,
-        0x1f83_d9ab,
-        0x5be0_cd19,
-    ]);
-    const BLOCK_LEN: usize = 64;
-    const LENGTH_FIELD_LEN: usize = 8;
-    const OUTPUT_LEN: usize = 32;
+chaining_state!(
+    Sha1State, word: u32, block: 64, length_field: 8, output: 20,
+    compress: sha1::block_api::compress, hash: sha1::Sha1,
+    initial: [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0],
+);
 
-    fn compress(&mut self, block: &Self::Block) {
-        sha2::block_api::compress256(&mut self.0, core::array::from_ref(block));
-    }
+chaining_state!(
+    Sha256State, word: u32, block: 64, length_field: 8, output: 32,
+    compress: sha2::block_api::compress256, hash: sha2::Sha256,
+    initial: [
+        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a,
+        0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
+    ],
+);
 
-    fn write_digest(&self, output: &mut [u8]) {
-        write_words(self.0.iter().map(|word| word.to_be_bytes()), output);
-    }
-
-    fn digest_byte(&self, index: usize) -> u8 {
-        let word = self.0.get(index / 4).copied().unwrap_or(0);
-        (word >> (24 - 8 * (index % 4))) as u8
-    }
-
-    fn hash(message: &[u8], output: &mut [u8; MAX_OUTPUT_LEN]) {
-        output[..Self::OUTPUT_LEN].copy_from_slice(&sha2::Sha256::digest(message));
-    }
-}
-
-impl ChainingState for Sha512State {
-    type Block = [u8; 128];
-    const ZERO_BLOCK: Self::Block = [0; 128];
-    const INITIAL: Self = Sha512State([
-        0x6a09_e667_f3bc_c908,
-        0xbb67_ae85_84ca_a73b,
-        0x3c6e_f372_fe94_f82b,
-        0xa54f_f53a_5f1d_36f1,
-        0x510e_527f_ade6_82d1,
-        0x9b05_688c_2b3e_6c1f,
-        0x1f83_d9ab_fb41_bd6b,
-        0x5be0_cd19_137e_2179,
-    ]);
-    const BLOCK_LEN: usize = 128;
-    const LENGTH_FIELD_LEN: usize = 16;
-    const OUTPUT_LEN: usize = 64;
-
-    fn compress(&mut self, block: &Self::Block) {
-        sha2::block_api::compress512(&mut self.0, core::array::from_ref(block));
-    }
-
-    fn write_digest(&self, output: &mut [u8]) {
-        write_words(self.0.iter().map(|word| word.to_be_bytes()), output);
-    }
-
-    fn digest_byte(&self, index: usize) -> u8 {
-        let word = self.0.get(index / 8).copied().unwrap_or(0);
-        (word >> (56 - 8 * (index % 8))) as u8
-    }
-
-    fn hash(message: &[u8], output: &mut [u8; MAX_OUTPUT_LEN]) {
-        output.copy_from_slice(&sha2::Sha512::digest(message));
-    }
-}
+chaining_state!(
+    Sha512State, word: u64, block: 128, length_field: 16, output: 64,
+    compress: sha2::block_api::compress512, hash: sha2::Sha512,
+    initial: [
+        0x6a09_e667_f3bc_c908, 0xbb67_ae85_84ca_a73b, 0x3c6e_f372_fe94_f82b,
+        0xa54f_f53a_5f1d_36f1, 0x510e_527f_ade6_82d1, 0x9b05_688c_2b3e_6c1f,
+        0x1f83_d9ab_fb41_bd6b, 0x5be0_cd19_137e_2179,
+    ],
+);
 
 /// The two chaining states after the `key ⊕ ipad` and `key ⊕ opad` blocks.
 #[derive(Clone, Copy, Zeroize)]

@@ -4,7 +4,9 @@
 //!
 //! Built with the `cli` feature: `cargo install otpfob --features cli`.
 
-#![forbid(unsafe_code)]
+// `unsafe_code` and the rest are set once, in Cargo.toml's `[workspace.lints]`; these
+// are stricter rules for the binary only (Cargo's lint table applies to every target,
+// and the tests and benches may unwrap and index).
 #![warn(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,8 +1,8 @@
 //! How a token makes its codes, for either kind of token.
 
 use crate::algorithm::Algorithm;
-use crate::error::OtpError;
 use crate::hotp::HotpParameters;
+use crate::hotp::OtpError;
 use crate::totp::TotpParameters;
 
 /// How a token makes its codes: from a counter (HOTP, event fobs) or from the time

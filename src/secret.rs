@@ -4,7 +4,7 @@ use core::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::error::SecretError;
+use thiserror::Error;
 
 /// The fewest bits [`Secret::generate`] will produce (RFC 4226 §4, requirement R6).
 pub const MIN_GENERATED_BITS: usize = 128;
@@ -215,6 +215,69 @@ impl fmt::Debug for Secret {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "Secret([REDACTED; {} bytes])", self.bytes.len())
     }
+}
+
+/// What was wrong with key material handed to [`Secret`](crate::Secret).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The secret had no bytes at all.
+    #[error("a secret must have at least one byte")]
+    Empty,
+    /// A character that is not in the RFC 4648 base32 alphabet (nor a space or
+    /// trailing `=` padding) stood at this zero-based character position.
+    #[error("invalid base32 character at position {position}")]
+    InvalidBase32Character {
+        /// Zero-based position, in characters, in the input string.
+        position: usize,
+    },
+    /// `=` padding stood before the last base32 symbol.
+    #[error("base32 padding `=` at position {position} is followed by more symbols")]
+    MisplacedBase32Padding {
+        /// Zero-based position, in characters, of the first `=`.
+        position: usize,
+    },
+    /// The number of base32 symbols cannot encode a whole number of bytes
+    /// (RFC 4648 allows 0, 2, 4, 5 or 7 symbols in a final group of 8).
+    #[error("{symbols} base32 symbols cannot encode whole bytes")]
+    InvalidBase32Length {
+        /// How many alphabet symbols the input had, spaces and padding excluded.
+        symbols: usize,
+    },
+    /// A character that is not a hexadecimal digit stood at this position.
+    #[error("invalid hex character at position {position}")]
+    InvalidHexCharacter {
+        /// Zero-based position, in characters, in the input string.
+        position: usize,
+    },
+    /// Hex input had an odd number of digits.
+    #[error("hex input has an odd number of digits ({digits})")]
+    OddHexLength {
+        /// How many hex digits the input had.
+        digits: usize,
+    },
+    /// [`Secret::generate`](crate::Secret::generate) was asked for fewer bits than
+    /// RFC 4226 §4 requires.
+    #[error("a generated secret must have at least {minimum} bits, {bits} were asked for")]
+    TooShort {
+        /// The number of bits asked for.
+        bits: usize,
+        /// The minimum accepted.
+        minimum: usize,
+    },
+    /// [`Secret::generate`](crate::Secret::generate) was asked for a bit count that is
+    /// not a whole number of bytes.
+    #[error("a generated secret must be a whole number of bytes, {bits} bits were asked for")]
+    NotWholeBytes {
+        /// The number of bits asked for.
+        bits: usize,
+    },
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {reason}")]
+    RandomSource {
+        /// The error the operating system reported.
+        reason: String,
+    },
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 use crate::algorithm::Algorithm;
 use crate::clock::{TimeSource, UnixTime};
 use crate::code::Code;
-use crate::error::{OtpError, VerifyError};
 use crate::hotp::{Hotp, HotpParameters, check_otp_digits};
+use crate::hotp::{OtpError, VerifyError};
 use crate::secret::Secret;
 
 /// How codes of one TOTP token are made.

@@ -145,10 +145,7 @@ fn enrol(
     let id = TokenId::new(arguments.token.as_deref().unwrap_or(&arguments.account))
         .context("invalid token id (--token, or the account)")?;
     let validator = open_validator(database, false, &arguments.keys)?;
-    let kind = match parameters {
-        OtpParameters::Hotp(parameters) => TokenKind::event(parameters, arguments.counter),
-        OtpParameters::Totp(parameters) => TokenKind::time(parameters, validator.clock().now()),
-    };
+    let kind = TokenKind::new(parameters, arguments.counter, validator.clock().now());
     validator
         .enrol(Enrolment {
             id,

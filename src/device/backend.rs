@@ -4,7 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::code::Code;
-use crate::error::DeviceError;
+use crate::device::error::DeviceError;
 
 use super::serial::SerialNumber;
 use super::unlock::UnlockChallenge;

@@ -11,7 +11,7 @@ use core::fmt;
 
 use crate::clock::UnixTime;
 use crate::code::Code;
-use crate::error::DeviceError;
+use crate::device::error::DeviceError;
 
 /// What a fob knows when a challenge is typed in, beyond the challenge itself.
 ///

@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 use crate::clock::{Drift, UnixTime, drifted};
-use crate::error::DeviceError;
+use crate::device::error::DeviceError;
 
 /// The largest crystal drift a simulated fob accepts, either way, in ppm. Real fobs
 /// drift by about 4 to 12 ppm; past ±1000 ppm (a day and a half a year) a crystal is

@@ -8,8 +8,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 use crate::clock::{Drift, TimeSource, UnixTime, drifted};
-use crate::error::{DeviceError, OtpError};
+use crate::device::error::DeviceError;
 use crate::hotp::Hotp;
+use crate::hotp::OtpError;
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 

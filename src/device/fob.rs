@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use crate::clock::{TimeSource, UnixTime};
 use crate::code::Code;
-use crate::error::DeviceError;
+use crate::device::error::DeviceError;
 use crate::mac::KeyedMac;
 use crate::ocra::{OcraSuite, Password, password_hash};
 use crate::parameters::OtpParameters;

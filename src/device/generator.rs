@@ -4,8 +4,8 @@
 use core::time::Duration;
 
 use crate::clock::UnixTime;
-use crate::error::OtpError;
 use crate::hotp::Hotp;
+use crate::hotp::OtpError;
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 use crate::totp::Totp;

@@ -2,7 +2,8 @@
 //! signatures from the fob's own secret, OCRA counter, clock and PIN.
 
 use crate::code::Code;
-use crate::error::{DeviceError, OcraError};
+use crate::device::error::DeviceError;
+use crate::ocra::error::OcraError;
 use crate::ocra::{Ocra, OcraInput, OcraResponse, OcraSuite, Password, Timestamp};
 use crate::secret::Secret;
 
@@ -132,7 +133,7 @@ impl Keypad {
 mod tests {
     use super::*;
     use crate::clock::UnixTime;
-    use crate::error::DataInputPart;
+    use crate::ocra::error::DataInputPart;
 
     fn secret() -> Secret {
         Secret::from_bytes(b"12345678901234567890123456789012").unwrap()

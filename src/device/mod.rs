@@ -6,6 +6,7 @@ mod backend;
 mod challenge;
 mod crystal;
 mod display;
+pub(crate) mod error;
 mod factory;
 #[cfg(feature = "fleet")]
 mod fleet;
@@ -21,6 +22,7 @@ pub use backend::{Device, DeviceKind, DeviceState, OtpMode, Reading};
 pub use challenge::{ChallengeContext, ChallengeResponder};
 pub use crystal::{Crystal, MAX_DRIFT_PPM};
 pub use display::Screen;
+pub use error::DeviceError;
 pub use factory::FactoryRecord;
 #[cfg(feature = "fleet")]
 pub use fleet::{Fleet, FleetBuilder};

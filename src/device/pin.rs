@@ -6,7 +6,7 @@ use core::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::error::DeviceError;
+use crate::device::error::DeviceError;
 
 /// The fewest digits a PIN may have.
 pub const MIN_PIN_DIGITS: usize = 4;

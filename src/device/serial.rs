@@ -3,7 +3,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::error::DeviceError;
+use crate::device::error::DeviceError;
 
 /// The most characters a [`SerialNumber`] may have.
 pub const MAX_SERIAL_LEN: usize = 32;

@@ -1,7 +1,7 @@
 //! The virtual token in a phone app: no crystal of its own, an optional app PIN.
 
 use crate::clock::TimeSource;
-use crate::error::DeviceError;
+use crate::device::error::DeviceError;
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 

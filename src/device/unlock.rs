@@ -17,7 +17,7 @@ use core::str::FromStr;
 
 use crate::algorithm::Algorithm;
 use crate::code::Code;
-use crate::error::CodeError;
+use crate::code::CodeError;
 use crate::hotp::dynamic_truncate;
 use crate::mac::KeyedMac;
 use crate::secret::Secret;

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::error::OcraError;
+use crate::ocra::error::OcraError;
 use crate::ocra::input::check_question;
 use crate::ocra::suite::{QuestionFormat, QuestionKind};
 

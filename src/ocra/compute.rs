@@ -5,8 +5,8 @@ use core::fmt;
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use crate::error::{OcraError, OcraVerifyError};
 use crate::mac::KeyedMac;
+use crate::ocra::error::{OcraError, OcraVerifyError};
 use crate::ocra::input::{DataInput, OcraInput, OcraQuestion};
 use crate::ocra::response::OcraResponse;
 use crate::ocra::suite::OcraSuite;
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn missing_and_extra_parts_are_refused() {
-        use crate::error::DataInputPart;
+        use crate::ocra::error::DataInputPart;
         let counter = ocra("OCRA-1:HOTP-SHA1-6:C-QN08");
         assert_eq!(
             counter.one_way("1", &OcraInput::default()).unwrap_err(),

@@ -8,8 +8,8 @@ use zeroize::Zeroize;
 
 use crate::algorithm::Algorithm;
 use crate::clock::UnixTime;
-use crate::error::{DataInputPart, OcraError};
 use crate::mac::{KeyedMac, MacOutput};
+use crate::ocra::error::{DataInputPart, OcraError};
 use crate::ocra::suite::{OcraSuite, QuestionFormat, QuestionKind};
 
 /// Bytes of the question field `Q`, whatever the suite (RFC 6287 §5.1).

@@ -7,6 +7,7 @@
 
 mod challenge;
 mod compute;
+pub(crate) mod error;
 mod input;
 mod response;
 mod suite;
@@ -14,8 +15,9 @@ mod transaction;
 
 pub use challenge::Challenge;
 pub use compute::{Ocra, OcraMatch, OcraWindow};
+pub use error::{DataInputPart, OcraError, OcraVerifyError, TransactionError};
 pub(crate) use input::password_hash;
 pub use input::{OcraInput, OcraQuestion, Password, Timestamp};
 pub use response::{FullMac, OcraResponse};
-pub use suite::{OcraSuite, QuestionFormat, QuestionKind, TimeStep, TimeUnit};
+pub use suite::{OcraSuite, QuestionFormat, QuestionKind, SuiteError, TimeStep, TimeUnit};
 pub use transaction::{Currency, MAX_TRANSACTION_FIELD_BYTES, SigningNonce, Transaction};

@@ -6,9 +6,9 @@ use core::fmt;
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::code::Code;
-use crate::error::OcraError;
 use crate::hotp::dynamic_truncate;
 use crate::mac::MacOutput;
+use crate::ocra::error::OcraError;
 use crate::ocra::suite::OcraSuite;
 
 /// The longest HMAC, SHA-512's.

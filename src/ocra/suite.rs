@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use crate::algorithm::Algorithm;
-use crate::error::SuiteError;
+use thiserror::Error;
 
 /// The longest suite string accepted. The longest valid one,
 /// `OCRA-1:HOTP-SHA512-10:C-QN64-PSHA512-S512-T59M`, has 46 bytes.
@@ -493,6 +493,104 @@ impl FromStr for OcraSuite {
             text_len: u8::try_from(text.len()).unwrap_or(0),
         })
     }
+}
+
+/// What was wrong with an OCRA suite string (RFC 6287 §6).
+///
+/// The suite string is part of every OCRA computation, so only its canonical spelling is
+/// accepted: upper case, the data input in the order `[C-]QFxx[-PH][-Snnn][-TG]`, and
+/// numbers without leading zeros (except the fixed-width `xx` and `nnn`). The part that
+/// was wrong is quoted back; a suite holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SuiteError {
+    /// The suite is longer than any valid suite, so it was not read further.
+    #[error("an OCRA suite has at most {maximum} bytes, this one has {length}")]
+    TooLong {
+        /// The length of the input, in bytes.
+        length: usize,
+        /// The longest valid suite.
+        maximum: usize,
+    },
+    /// The suite does not have three parts separated by `:`.
+    #[error(
+        "an OCRA suite has three parts separated by `:` (version, crypto function, data input), found {parts}"
+    )]
+    PartCount {
+        /// How many `:`-separated parts the input had.
+        parts: usize,
+    },
+    /// The first part is not `OCRA-1`, the only version RFC 6287 defines.
+    #[error("the suite version must be OCRA-1, found {found:?}")]
+    Version {
+        /// The first part as given.
+        found: String,
+    },
+    /// The crypto function is not `HOTP-SHA1`, `HOTP-SHA256` or `HOTP-SHA512` followed
+    /// by `-` and a truncation.
+    #[error(
+        "the crypto function must be HOTP-SHA1, HOTP-SHA256 or HOTP-SHA512 and a truncation, found {found:?}"
+    )]
+    CryptoFunction {
+        /// The second part as given.
+        found: String,
+    },
+    /// The truncation is not 0 (no truncation) or 4 to 10 digits, written without
+    /// leading zeros.
+    #[error("the truncation must be 0 or 4 to 10 digits, found {found:?}")]
+    Truncation {
+        /// The truncation as given.
+        found: String,
+    },
+    /// The data input has no challenge question `QFxx`, which RFC 6287 makes mandatory.
+    #[error("the data input has no challenge question (QA, QN or QH and a length)")]
+    MissingQuestion,
+    /// The challenge question is not `Q`, a format `A`, `N` or `H`, and a two-digit
+    /// length from 04 to 64.
+    #[error(
+        "the challenge must be QA, QN or QH and a two-digit length from 04 to 64, found {found:?}"
+    )]
+    Question {
+        /// The element as given.
+        found: String,
+    },
+    /// The PIN hash is not `PSHA1`, `PSHA256` or `PSHA512`.
+    #[error("the PIN hash must be PSHA1, PSHA256 or PSHA512, found {found:?}")]
+    PinHash {
+        /// The element as given.
+        found: String,
+    },
+    /// The session information is not `S` and a three-digit length from 001 to 512
+    /// bytes (RFC 6287 §5.1: up to 512 bytes; the usual values are S064, S128, S256 and
+    /// S512).
+    #[error(
+        "the session must be S and a three-digit length from 001 to 512 (e.g. S064), found {found:?}"
+    )]
+    Session {
+        /// The element as given.
+        found: String,
+    },
+    /// The timestamp is not `T` and a time step of 1-59 seconds (`S`), 1-59 minutes
+    /// (`M`) or 1-48 hours (`H`), as RFC 6287 §6.3 (with erratum 3729) allows.
+    #[error("the timestamp must be T and 1-59S, 1-59M or 1-48H (e.g. T1M), found {found:?}")]
+    TimeStep {
+        /// The element as given.
+        found: String,
+    },
+    /// A data input element that RFC 6287 does not define.
+    #[error("unknown data input element {found:?}: expected C, QFxx, PH, Snnn or TG")]
+    UnknownElement {
+        /// The element as given.
+        found: String,
+    },
+    /// An element that is repeated, or that stands after one it must precede.
+    #[error(
+        "data input element {found:?} is repeated or out of order: the order is [C-]QFxx[-PH][-Snnn][-TG]"
+    )]
+    Order {
+        /// The element as given.
+        found: String,
+    },
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use core::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{OcraError, TransactionError};
 use crate::ocra::challenge::Challenge;
+use crate::ocra::error::{OcraError, TransactionError};
 use crate::ocra::suite::{OcraSuite, QuestionKind};
 
 /// The longest beneficiary account or reference, in bytes.

@@ -12,9 +12,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_
 use zeroize::Zeroizing;
 
 use crate::algorithm::Algorithm;
-use crate::error::KeyUriError;
 use crate::hotp::{HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS};
 use crate::parameters::OtpParameters;
+use crate::provision::error::KeyUriError;
 use crate::secret::Secret;
 use crate::text::is_invisible_character;
 use crate::totp::TotpParameters;

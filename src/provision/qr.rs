@@ -10,7 +10,7 @@ use core::fmt::Write as _;
 use qrcode::EcLevel;
 use zeroize::Zeroizing;
 
-use crate::error::QrError;
+use crate::provision::error::QrError;
 use crate::provision::key_uri::KeyUri;
 
 /// Light modules drawn around the code in SVG and PNG, as ISO/IEC 18004 asks.

@@ -4,10 +4,10 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::error::StoreError;
-use crate::store::{Store, Swap};
 use crate::validator::audit::AuditEvent;
+use crate::validator::error::StoreError;
 use crate::validator::record::{TokenId, TokenRecord};
+use crate::validator::store::{Store, Swap};
 
 /// Shards: enough that 8 to 16 threads rarely wait on one another.
 const SHARDS: usize = 64;

@@ -1,5 +1,10 @@
-//! Where token records live: the `Store` trait and its implementations.
+//! Where token records live: the backends of the validator's
+//! [`Store`](crate::Store) trait (memory, SQLite, PostgreSQL) and, for the two SQL
+//! stores, one shared row codec. The trait itself stands beside its user, in
+//! `validator/store.rs`, as rustls defines `StoresServerSessions` where it is used.
 
+#[cfg(feature = "postgres")]
+pub(crate) mod error;
 mod memory;
 #[cfg(feature = "postgres")]
 mod pg;
@@ -8,6 +13,8 @@ mod row;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use error::PgConfigError;
 pub use memory::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
 #[cfg(feature = "postgres")]
 pub use pg::{
@@ -21,151 +28,3 @@ pub use sqlite::{
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteStore};
-
-use crate::error::StoreError;
-use crate::validator::audit::AuditEvent;
-use crate::validator::record::{TokenId, TokenRecord};
-
-/// The outcome of a compare-and-swap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[must_use]
-pub enum Swap {
-    /// The stored version was the expected one and the record was replaced.
-    Swapped,
-    /// The stored version differed (another node changed the token), or the token is
-    /// gone; nothing was written.
-    Conflict,
-}
-
-/// Stores token records for one or many validators.
-///
-/// # Security
-///
-/// Implementations must guarantee, for the validator's one-time rule to hold:
-///
-/// - **Compare-and-swap is atomic.** `compare_and_swap` replaces the record only if
-///   the stored version equals `expected_version`, as one indivisible step against
-///   every other writer, in this process or any other sharing the store.
-/// - **A swap is durable before it returns `Swapped`** (for durable stores): a crash
-///   after the return must not roll the record back, or an accepted code would become
-///   acceptable again.
-/// - **Audit rows go with their change.** The audit event passed to `enrol`,
-///   `compare_and_swap` and `delete` is written in the same transaction as the change,
-///   or not at all.
-/// - **Errors are reported, never hidden.** A store that cannot tell whether it wrote
-///   must return an error; the validator then rejects.
-/// - Records hold only sealed secrets and hashed PINs; a store never sees plaintext.
-///
-/// Every store passes the same suite of tests (`tests/store_suite.rs`).
-pub trait Store: Send + Sync {
-    /// Adds a new record (version 1) with its audit event.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::AlreadyEnrolled`] if the id exists; backend errors.
-    fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError>;
-
-    /// The record of `id`, if enrolled.
-    ///
-    /// # Errors
-    ///
-    /// Backend errors, and [`StoreError::Corrupt`] for a stored record that does not
-    /// read back into a valid one.
-    fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError>;
-
-    /// Replaces the record of `record.id` with `record` if its stored version is
-    /// `expected_version`, writing `audit` in the same transaction.
-    /// `record.version` must be `expected_version + 1`.
-    ///
-    /// # Errors
-    ///
-    /// Backend errors. A version mismatch is not an error but [`Swap::Conflict`].
-    fn compare_and_swap(
-        &self,
-        record: &TokenRecord,
-        expected_version: u64,
-        audit: &AuditEvent,
-    ) -> Result<Swap, StoreError>;
-
-    /// [`Store::compare_and_swap`] for a record the caller no longer needs, which a
-    /// store that keeps records in memory can move in rather than copy. The default
-    /// borrows it.
-    ///
-    /// # Errors
-    ///
-    /// As [`Store::compare_and_swap`].
-    fn compare_and_swap_owned(
-        &self,
-        record: TokenRecord,
-        expected_version: u64,
-        audit: &AuditEvent,
-    ) -> Result<Swap, StoreError> {
-        self.compare_and_swap(&record, expected_version, audit)
-    }
-
-    /// Removes the record of `id` with its audit event; `false` if there was none.
-    ///
-    /// # Errors
-    ///
-    /// Backend errors.
-    fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError>;
-
-    /// Every enrolled id, in order.
-    ///
-    /// # Errors
-    ///
-    /// Backend errors.
-    fn list(&self) -> Result<Vec<TokenId>, StoreError>;
-
-    /// Appends an audit event that comes with no change (a rejection that counted
-    /// nothing, such as a code for a locked token).
-    ///
-    /// # Errors
-    ///
-    /// Backend errors.
-    fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
-
-    /// The newest `limit` audit events of `id`, oldest first.
-    ///
-    /// # Errors
-    ///
-    /// Backend errors.
-    fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
-}
-
-impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
-    fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
-        (**self).enrol(record, audit)
-    }
-    fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
-        (**self).load(id)
-    }
-    fn compare_and_swap(
-        &self,
-        record: &TokenRecord,
-        expected_version: u64,
-        audit: &AuditEvent,
-    ) -> Result<Swap, StoreError> {
-        (**self).compare_and_swap(record, expected_version, audit)
-    }
-    fn compare_and_swap_owned(
-        &self,
-        record: TokenRecord,
-        expected_version: u64,
-        audit: &AuditEvent,
-    ) -> Result<Swap, StoreError> {
-        (**self).compare_and_swap_owned(record, expected_version, audit)
-    }
-    fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
-        (**self).delete(id, audit)
-    }
-    fn list(&self) -> Result<Vec<TokenId>, StoreError> {
-        (**self).list()
-    }
-    fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        (**self).append_audit(event)
-    }
-    fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
-        (**self).audit_trail(id, limit)
-    }
-}

@@ -12,7 +12,6 @@
 
 use crate::algorithm::Algorithm;
 use crate::clock::UnixTime;
-use crate::error::StoreError;
 use crate::hotp::HotpParameters;
 use crate::ocra::{Challenge, OcraSuite, SigningNonce};
 use crate::totp::TotpParameters;
@@ -20,7 +19,8 @@ use crate::validator::audit::{AuditEvent, Operation, Outcome};
 use crate::validator::challenge::{
     ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment,
 };
-use crate::validator::decision::RejectReason;
+use crate::validator::error::RejectReason;
+use crate::validator::error::StoreError;
 use crate::validator::pin::PinHash;
 use crate::validator::record::{Lock, Status, TokenId, TokenKind, TokenRecord, TokenState};
 use crate::validator::seal::SealedSecret;

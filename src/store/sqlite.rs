@@ -14,15 +14,15 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::error::StoreError;
 use group_commit::{BatchedWrite, GroupCommit};
 
 use crate::store::row::{
     AuditRow, TOKEN_COLUMN_COUNT, TOKEN_COLUMNS, TokenRow, for_each_token_column, to_sql,
 };
-use crate::store::{Store, Swap};
 use crate::validator::audit::AuditEvent;
+use crate::validator::error::StoreError;
 use crate::validator::record::{TokenId, TokenRecord};
+use crate::validator::store::{Store, Swap};
 
 /// The schema version this library writes and reads (`PRAGMA user_version`).
 ///

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
 use crate::clock::UnixTime;
-use crate::validator::decision::RejectReason;
+use crate::validator::error::RejectReason;
 use crate::validator::record::TokenId;
 
 /// What was done to a token.

@@ -1,126 +1,15 @@
 //! The validator's decision as a pure function: policy, state, code and time in;
 //! verdict and new state out. No I/O, no clock reads, no allocation.
 
-use core::fmt;
-
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::clock::UnixTime;
 use crate::code::Code;
 use crate::hotp::Hotp;
 use crate::totp::signed_difference;
+use crate::validator::error::RejectReason;
 use crate::validator::policy::{Lockout, Policy};
 use crate::validator::record::{Lock, Status, TokenKind, TokenState};
-
-/// Why a code was rejected.
-///
-/// # Security
-///
-/// For audit trails and server logs only. The person who typed the code is told only
-/// that it was rejected: telling them "locked" or "replayed" would tell an attacker
-/// which guesses are worth making.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RejectReason {
-    /// No unspent counter or step in the window produced the code.
-    WrongCode,
-    /// The code is that of a step or counter already accepted (one-time use).
-    Replayed,
-    /// The server-side PIN was missing or wrong.
-    WrongPin,
-    /// The code had another number of digits than the token's, or was not a code.
-    Malformed,
-    /// The token is locked after too many failures.
-    Locked,
-    /// An administrator disabled the token.
-    Disabled,
-    /// The validator's clock reads before the token's T0.
-    ClockBeforeT0,
-    /// The HOTP counter cannot move further without overflowing.
-    CounterExhausted,
-    /// A resynchronisation found no two consecutive codes in its window.
-    ResyncFailed,
-    /// No token with this id is enrolled.
-    UnknownToken,
-    /// The token's secret did not open: wrong sealing key or tampered record.
-    SealBroken,
-    /// The store failed or returned a record that does not make sense.
-    StoreFailure,
-    /// Other validator nodes kept changing the token; the request gave up.
-    Contention,
-    /// An OCRA response came for a token with no challenge issued (or no OCRA suite).
-    NoChallenge,
-    /// An OCRA response came for a challenge already spent by an earlier response,
-    /// right or wrong: a replay, or a second try.
-    ChallengeSpent,
-    /// An OCRA response came after its challenge's lifetime.
-    ChallengeExpired,
-    /// An OCRA signature was checked against another transfer than the one its
-    /// challenge was issued for, or a signature challenge was answered as a login
-    /// challenge or the other way round.
-    TransactionMismatch,
-}
-
-impl RejectReason {
-    /// A short stable name for logs and audit tables (`wrong_code`, `replayed`, …).
-    #[must_use]
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            RejectReason::WrongCode => "wrong_code",
-            RejectReason::Replayed => "replayed",
-            RejectReason::WrongPin => "wrong_pin",
-            RejectReason::Malformed => "malformed",
-            RejectReason::Locked => "locked",
-            RejectReason::Disabled => "disabled",
-            RejectReason::ClockBeforeT0 => "clock_before_t0",
-            RejectReason::CounterExhausted => "counter_exhausted",
-            RejectReason::ResyncFailed => "resync_failed",
-            RejectReason::UnknownToken => "unknown_token",
-            RejectReason::SealBroken => "seal_broken",
-            RejectReason::StoreFailure => "store_failure",
-            RejectReason::Contention => "contention",
-            RejectReason::NoChallenge => "no_challenge",
-            RejectReason::ChallengeSpent => "challenge_spent",
-            RejectReason::ChallengeExpired => "challenge_expired",
-            RejectReason::TransactionMismatch => "transaction_mismatch",
-        }
-    }
-
-    /// The reason named by [`RejectReason::as_str`], for stores reading audit rows.
-    #[must_use]
-    pub fn from_name(name: &str) -> Option<Self> {
-        ALL_REASONS
-            .iter()
-            .copied()
-            .find(|reason| reason.as_str() == name)
-    }
-}
-
-const ALL_REASONS: [RejectReason; 17] = [
-    RejectReason::WrongCode,
-    RejectReason::Replayed,
-    RejectReason::WrongPin,
-    RejectReason::Malformed,
-    RejectReason::Locked,
-    RejectReason::Disabled,
-    RejectReason::ClockBeforeT0,
-    RejectReason::CounterExhausted,
-    RejectReason::ResyncFailed,
-    RejectReason::UnknownToken,
-    RejectReason::SealBroken,
-    RejectReason::StoreFailure,
-    RejectReason::Contention,
-    RejectReason::NoChallenge,
-    RejectReason::ChallengeSpent,
-    RejectReason::ChallengeExpired,
-    RejectReason::TransactionMismatch,
-];
-
-impl fmt::Display for RejectReason {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
-    }
-}
 
 /// Where an accepted code matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -665,13 +554,5 @@ mod tests {
             now = until.as_secs();
         }
         assert_eq!(lengths, [60, 120, 240, 300, 300]);
-    }
-
-    #[test]
-    fn reason_names_round_trip() {
-        for reason in ALL_REASONS {
-            assert_eq!(RejectReason::from_name(reason.as_str()), Some(reason));
-        }
-        assert_eq!(RejectReason::from_name("nope"), None);
     }
 }

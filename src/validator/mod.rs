@@ -4,9 +4,12 @@
 pub(crate) mod audit;
 pub(crate) mod challenge;
 pub(crate) mod decision;
+pub(crate) mod error;
 pub(crate) mod ocra_decision;
 pub(crate) mod pin;
 pub(crate) mod policy;
 pub(crate) mod record;
 pub(crate) mod seal;
 pub(crate) mod service;
+pub(crate) mod store;
+pub(crate) mod token_id;

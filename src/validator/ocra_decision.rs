@@ -6,7 +6,7 @@
 use core::fmt;
 
 use crate::clock::UnixTime;
-use crate::error::{OcraError, OcraVerifyError};
+use crate::ocra::error::{OcraError, OcraVerifyError};
 use crate::ocra::{
     Challenge, Ocra, OcraInput, OcraMatch, OcraResponse, OcraWindow, Password, Timestamp,
     Transaction,
@@ -14,9 +14,10 @@ use crate::ocra::{
 use crate::totp::{Window, signed_difference};
 use crate::validator::challenge::{ChallengeSlot, IssuedChallenge, OcraState};
 use crate::validator::decision::{
-    Acceptance, Decision, RejectReason, drift_extension, fail, refuse_without_counting,
-    reject_without_counting, succeed,
+    Acceptance, Decision, drift_extension, fail, refuse_without_counting, reject_without_counting,
+    succeed,
 };
+use crate::validator::error::RejectReason;
 use crate::validator::policy::Policy;
 use crate::validator::record::TokenState;
 

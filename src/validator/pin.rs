@@ -7,7 +7,7 @@ use std::sync::Arc;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::{Algorithm as Argon2Algorithm, Argon2, Params, Version};
 
-use crate::error::ValidatorError;
+use crate::validator::error::ValidatorError;
 
 /// The fewest characters a server-side PIN may have.
 pub const MIN_PIN_CHARS: usize = 4;

@@ -2,8 +2,8 @@
 
 use core::time::Duration;
 
-use crate::error::ValidatorError;
 use crate::totp::Window;
+use crate::validator::error::ValidatorError;
 
 /// What happens when a token reaches its failure limit (RFC 4226 §7.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

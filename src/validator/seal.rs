@@ -7,9 +7,9 @@ use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use zeroize::Zeroizing;
 
-use crate::error::SealError;
 use crate::secret::Secret;
-use crate::validator::record::{MAX_TOKEN_ID_LEN, TokenId};
+use crate::validator::error::SealError;
+use crate::validator::token_id::{MAX_TOKEN_ID_LEN, TokenId};
 
 /// Bytes of an AES-256 key.
 pub const SEALING_KEY_LEN: usize = 32;

@@ -12,7 +12,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use zeroize::Zeroizing;
 
 use super::xml::is_xml_space;
-use crate::error::PskcError;
+use crate::provision::pskc::error::PskcError;
 
 /// The AES block size, which is also the length of the IV that starts every value.
 const BLOCK: usize = 16;

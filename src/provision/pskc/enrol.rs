@@ -4,13 +4,15 @@ use core::time::Duration;
 
 use super::{ProvisionedToken, PskcContainer, PskcKey};
 use crate::clock::{TimeSource, UnixTime};
+use crate::device::error::DeviceError;
 use crate::device::{Crystal, DEFAULT_LIFETIME, FactoryRecord, SerialNumber};
-use crate::error::{DeviceError, PskcEnrolError, TokenIdError, ValidatorError};
 use crate::parameters::OtpParameters;
+use crate::provision::pskc::error::PskcEnrolError;
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::validator::error::{TokenIdError, ValidatorError};
 use crate::validator::record::{TokenId, TokenKind};
 use crate::validator::service::{Enrolment, Validator};
+use crate::validator::store::Store;
 
 impl ProvisionedToken {
     /// The id a validator knows this token by: the device's serial number, or the
@@ -28,15 +30,11 @@ impl ProvisionedToken {
     /// (RFC 6030 `<TimeDrift>` becomes the learned drift), measured at `synced_at`.
     #[must_use]
     pub fn token_kind(&self, synced_at: UnixTime) -> TokenKind {
-        match self.parameters {
-            OtpParameters::Hotp(parameters) => TokenKind::event(parameters, self.counter),
-            OtpParameters::Totp(parameters) => TokenKind::Time {
-                parameters,
-                last_accepted_step: None,
-                drift_steps: self.time_drift,
-                synced_at,
-            },
+        let mut kind = TokenKind::new(self.parameters, self.counter, synced_at);
+        if let TokenKind::Time { drift_steps, .. } = &mut kind {
+            *drift_steps = self.time_drift;
         }
+        kind
     }
 
     /// The factory record of the fob this token belongs to, from which

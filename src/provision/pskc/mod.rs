@@ -9,6 +9,7 @@
 
 mod crypto;
 mod enrol;
+pub(crate) mod error;
 mod read;
 mod token;
 mod write;
@@ -18,6 +19,7 @@ use crate::clock::UnixTime;
 use crate::secret::Secret;
 
 pub use enrol::{PskcEnrolled, PskcEnrolment, PskcRefused};
+pub use error::{PskcEnrolError, PskcError};
 pub use read::{read_pskc, read_pskc_with_limits};
 pub use token::ProvisionedToken;
 pub use write::write_pskc;

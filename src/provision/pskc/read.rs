@@ -12,7 +12,7 @@ use super::{
     PskcPinPolicy, PskcPolicy, PskcResponseFormat,
 };
 use crate::clock::UnixTime;
-use crate::error::PskcError;
+use crate::provision::pskc::error::PskcError;
 use crate::secret::Secret;
 
 /// The PBKDF2 URIs: PKCS #5's (RFC 6030 §6.2) and XML Encryption 1.1's.

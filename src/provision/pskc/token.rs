@@ -5,9 +5,9 @@ use core::str::FromStr;
 use super::{PSKC_HOTP, PSKC_TOTP, PskcContainer, PskcEncoding, PskcKey};
 use crate::algorithm::Algorithm;
 use crate::clock::UnixTime;
-use crate::error::PskcError;
 use crate::hotp::{HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS};
 use crate::parameters::OtpParameters;
+use crate::provision::pskc::error::PskcError;
 use crate::secret::Secret;
 use crate::totp::TotpParameters;
 

@@ -11,8 +11,8 @@ use super::xml::push_zeroizing;
 use super::{PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcLimits, PskcProtection};
 use crate::algorithm::Algorithm;
 use crate::clock::UnixTime;
-use crate::error::PskcError;
 use crate::parameters::OtpParameters;
+use crate::provision::pskc::error::PskcError;
 
 /// The PBKDF2 URI RFC 6030 §6.2 writes.
 const PBKDF2_URI: &str = "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pbkdf2";

@@ -12,7 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use zeroize::Zeroizing;
 
 use super::PskcLimits;
-use crate::error::PskcError;
+use crate::provision::pskc::error::PskcError;
 
 /// One element: its local name (namespace prefixes dropped, as PSKC readers commonly
 /// do), attributes by local name (namespace declarations left out), children, and
@@ -132,34 +132,14 @@ pub(super) fn parse(document: &str, limits: &PskcLimits) -> Result<Element, Pskc
             }
             Event::DocType(_) => return Err(PskcError::DocumentType),
             Event::Start(start) => {
-                elements += 1;
-                if elements > limits.max_elements {
-                    return Err(PskcError::TooManyElements {
-                        maximum: limits.max_elements,
-                    });
-                }
-                if stack.len() >= limits.max_depth {
-                    return Err(PskcError::TooDeep {
-                        maximum: limits.max_depth,
-                    });
-                }
+                count_element(&mut elements, stack.len(), limits)?;
                 if root.is_some() {
                     return Err(misplaced(position, "a second root element"));
                 }
                 stack.push(element(&start, limits, position)?);
             }
             Event::Empty(start) => {
-                elements += 1;
-                if elements > limits.max_elements {
-                    return Err(PskcError::TooManyElements {
-                        maximum: limits.max_elements,
-                    });
-                }
-                if stack.len() >= limits.max_depth {
-                    return Err(PskcError::TooDeep {
-                        maximum: limits.max_depth,
-                    });
-                }
+                count_element(&mut elements, stack.len(), limits)?;
                 let element = element(&start, limits, position)?;
                 attach(&mut stack, &mut root, element, position)?;
             }
@@ -308,6 +288,23 @@ fn element(
         children: Vec::new(),
         text: Zeroizing::new(String::new()),
     })
+}
+
+/// Counts one more element (opened or empty) at `depth` open elements, refusing it
+/// past either limit: the one check for both kinds of element.
+fn count_element(elements: &mut usize, depth: usize, limits: &PskcLimits) -> Result<(), PskcError> {
+    *elements += 1;
+    if *elements > limits.max_elements {
+        return Err(PskcError::TooManyElements {
+            maximum: limits.max_elements,
+        });
+    }
+    if depth >= limits.max_depth {
+        return Err(PskcError::TooDeep {
+            maximum: limits.max_depth,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

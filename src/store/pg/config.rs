@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::error::PgConfigError;
+use crate::store::error::PgConfigError;
 
 /// The PostgreSQL schema the store's tables live in unless told otherwise.
 pub const DEFAULT_PG_SCHEMA: &str = "otpfob";

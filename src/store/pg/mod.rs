@@ -1,6 +1,7 @@
 //! The shared store: one PostgreSQL database for any number of validator nodes.
 
 mod config;
+mod describe;
 mod pool;
 mod schema;
 
@@ -13,13 +14,14 @@ use std::sync::Arc;
 use postgres::Row;
 use postgres::types::ToSql;
 
-use crate::error::StoreError;
-use crate::store::pg::pool::{Connection, Manager, describe};
+use crate::store::pg::describe::describe;
+use crate::store::pg::pool::{Connection, Manager};
 use crate::store::pg::schema::{Query, Statements};
 use crate::store::row::{AuditRow, TOKEN_COLUMN_COUNT, TokenRow, for_each_token_column, to_sql};
-use crate::store::{Store, Swap};
 use crate::validator::audit::AuditEvent;
+use crate::validator::error::StoreError;
 use crate::validator::record::{TokenId, TokenRecord};
+use crate::validator::store::{Store, Swap};
 
 type Parameter<'a> = &'a (dyn ToSql + Sync);
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use postgres::{Client, NoTls, SimpleQueryMessage, Statement};
 
+use crate::store::pg::describe::describe;
 use crate::store::pg::schema::{QUERY_COUNT, Query, Statements};
 
 /// Opens and checks connections for r2d2.
@@ -137,29 +138,5 @@ impl r2d2::ManageConnection for Manager {
 
     fn has_broken(&self, connection: &mut Connection) -> bool {
         connection.broken || connection.client.is_closed()
-    }
-}
-
-/// A driver error as one line: its kind, and the server's severity, SQLSTATE and
-/// message if the server sent one. The server's DETAIL is left out: it can quote a
-/// row's values.
-pub(crate) fn describe(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(database) => format!(
-            "{} {}: {}",
-            database.severity(),
-            database.code().code(),
-            database.message()
-        ),
-        None => {
-            let mut text = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            text
-        }
     }
 }

@@ -2,9 +2,9 @@
 
 use postgres::{Client, IsolationLevel};
 
-use crate::error::StoreError;
-use crate::store::pg::pool::describe;
+use crate::store::pg::describe::describe;
 use crate::store::row::TOKEN_COLUMNS;
+use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).

@@ -34,7 +34,7 @@ use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 
-use crate::error::StoreError;
+use crate::validator::error::StoreError;
 
 /// The upper bounds of the batch-size buckets in [`GroupCommitStatistics`]: a batch of
 /// `n` writes is counted in the first bucket whose bound is at least `n`.

@@ -1,0 +1,158 @@
+//! Verification and resynchronisation of codes: load, open, decide, compare-and-swap,
+//! retried on conflict.
+
+use crate::clock::{TimeSource, UnixTime};
+use crate::code::Code;
+use crate::hotp::Hotp;
+use crate::validator::audit::{Operation, Outcome};
+use crate::validator::decision::{Acceptance, Decision, Verdict, decide, decide_resync};
+use crate::validator::error::{RejectReason, Rejected};
+use crate::validator::pin::pin_matches;
+use crate::validator::record::{TokenId, TokenRecord};
+use crate::validator::store::{Store, Swap};
+
+use super::{MAX_ATTEMPTS, Validator};
+
+impl<S: Store, C: TimeSource> Validator<S, C> {
+    /// Checks a code as typed (`"123 456"` is fine, and white space around it, as web
+    /// forms send it, is ignored) with the server-side PIN, if the token has one.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] for anything but an acceptance: a wrong, replayed or malformed
+    /// code, a wrong PIN, a locked, disabled or unknown token, a store failure.
+    pub fn verify(
+        &self,
+        id: &TokenId,
+        code: &str,
+        pin: Option<&str>,
+    ) -> Result<Acceptance, Rejected> {
+        self.run(id, Operation::Verify, pin, |record, pin_ok, now| {
+            let generator = self.generator(record)?;
+            // Unparseable input counts like any wrong code: a garbled guess is a guess.
+            let code = Code::parse(code.trim(), generator.parameters().digits)
+                .unwrap_or_else(|_| malformed_code(&generator));
+            Ok(decide(
+                &self.policy,
+                &record.state,
+                &generator,
+                &code,
+                pin_ok,
+                now,
+            ))
+        })
+    }
+
+    /// Resynchronises a token from two consecutive codes (RFC 4226 §7.4): for a time
+    /// token, two codes shown one after the other; for an event token, two presses.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`], as [`Validator::verify`], and also when the codes are not
+    /// consecutive within the resync window.
+    pub fn resync(
+        &self,
+        id: &TokenId,
+        first: &str,
+        second: &str,
+        pin: Option<&str>,
+    ) -> Result<Acceptance, Rejected> {
+        self.run(id, Operation::Resync, pin, |record, pin_ok, now| {
+            let generator = self.generator(record)?;
+            let digits = generator.parameters().digits;
+            let bogus = malformed_code(&generator);
+            let first = Code::parse(first.trim(), digits).unwrap_or(bogus);
+            let second = Code::parse(second.trim(), digits).unwrap_or(bogus);
+            Ok(decide_resync(
+                &self.policy,
+                &record.state,
+                &generator,
+                &first,
+                &second,
+                pin_ok,
+                now,
+            ))
+        })
+    }
+
+    /// Load, open, check PIN, decide, store; retried on conflict. `decide_with` opens
+    /// what it needs from the record and takes the pure decision; an error is a
+    /// rejection that changes nothing.
+    pub(super) fn run(
+        &self,
+        id: &TokenId,
+        operation: Operation,
+        pin: Option<&str>,
+        decide_with: impl Fn(&TokenRecord, bool, UnixTime) -> Result<Decision, RejectReason>,
+    ) -> Result<Acceptance, Rejected> {
+        let now = self.clock.now();
+        for _ in 0..MAX_ATTEMPTS {
+            let record = match self.store.load(id) {
+                Ok(Some(record)) => record,
+                Ok(None) => return self.reject(id, now, operation, RejectReason::UnknownToken),
+                Err(_) => return self.reject(id, now, operation, RejectReason::StoreFailure),
+            };
+            let pin_ok = match (&record.pin, pin) {
+                (Some(hash), Some(pin)) => pin_matches(hash, pin),
+                (None, None) => true,
+                // A PIN where none is set, or none where one is: an integration
+                // mistake or a guess; either way, not a pass.
+                _ => false,
+            };
+            let decision = match decide_with(&record, pin_ok, now) {
+                Ok(decision) => decision,
+                Err(reason) => return self.reject(id, now, operation, reason),
+            };
+            let outcome = match decision.verdict {
+                Verdict::Accepted(_) => Outcome::Accepted,
+                Verdict::Rejected(reason) => Outcome::Rejected(reason),
+            };
+            let offset = match decision.verdict {
+                Verdict::Accepted(acceptance) => Some(acceptance.offset),
+                Verdict::Rejected(_) => None,
+            };
+            let event = self.event(id, now, operation, outcome, offset);
+            if decision.state == record.state {
+                // Nothing to store: a rejection that counts nothing.
+                let _ = self.store.append_audit(&event);
+                self.publish(&event);
+                return verdict_result(decision.verdict);
+            }
+            let expected_version = record.version;
+            let updated = TokenRecord {
+                state: decision.state,
+                version: expected_version.saturating_add(1),
+                ..record
+            };
+            match self
+                .store
+                .compare_and_swap_owned(updated, expected_version, &event)
+            {
+                Ok(Swap::Swapped) => {
+                    self.publish(&event);
+                    return verdict_result(decision.verdict);
+                }
+                Ok(Swap::Conflict) => continue,
+                Err(_) => return self.reject(id, now, operation, RejectReason::StoreFailure),
+            }
+        }
+        self.reject(id, now, operation, RejectReason::Contention)
+    }
+}
+
+pub(super) fn verdict_result(verdict: Verdict) -> Result<Acceptance, Rejected> {
+    match verdict {
+        Verdict::Accepted(acceptance) => Ok(acceptance),
+        Verdict::Rejected(reason) => Err(Rejected::new(reason)),
+    }
+}
+
+/// A code of the token's length that stands for unparseable input: it goes through
+/// the same window computation and counts as a failure.
+pub(super) fn malformed_code(generator: &Hotp) -> Code {
+    // A code of another length than the token's never matches: `decide` rejects it
+    // as malformed and counts a failure. Tokens have 6 to 10 digits, so 5 digits is
+    // always another length (and `Code::new(0, 5)` cannot fail).
+    debug_assert!(generator.parameters().digits >= crate::hotp::MIN_OTP_DIGITS);
+    Code::from_truncated(0, crate::hotp::MIN_OTP_DIGITS - 1)
+}
