@@ -69,6 +69,11 @@ pub use secret::{DEFAULT_GENERATED_BITS, MIN_GENERATED_BITS, Secret};
 #[cfg(feature = "postgres")]
 pub use store::PgConfigError;
 pub use store::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
+#[cfg(feature = "sqlite")]
+pub use store::{
+    DEFAULT_GROUP_COMMIT_MAX_BATCH, DEFAULT_GROUP_COMMIT_QUEUE, GROUP_COMMIT_BATCH_BUCKETS,
+    GroupCommitStatistics, SqliteOptions,
+};
 #[cfg(feature = "postgres")]
 pub use store::{
     DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, POSTGRES_SCHEMA_VERSION, PgConfig,
@@ -76,11 +81,6 @@ pub use store::{
 };
 #[cfg(feature = "sqlite")]
 pub use store::{SQLITE_SCHEMA_VERSION, SqliteStore};
-#[cfg(feature = "sqlite")]
-pub use store::{
-    DEFAULT_GROUP_COMMIT_MAX_BATCH, DEFAULT_GROUP_COMMIT_QUEUE, GROUP_COMMIT_BATCH_BUCKETS,
-    GroupCommitStatistics, SqliteOptions,
-};
 pub use text::{escape_invisible, is_invisible_character};
 pub use totp::{StepMatch, Totp, TotpParameters, Window};
 pub use validator::audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
