@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use otpfob::{Fleet, ManualClock, Secret, Totp, TotpParameters, UnixTime};
+use otpfob::{ManualClock, Secret, Totp, TotpParameters, UnixTime, device::Fleet};
 
 const ISSUED: i64 = 1_767_225_600;
 /// A year after issue, so every fob has drifted.

@@ -8,7 +8,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use otpfob::{Algorithm, Hotp, HotpParameters, Ocra, OcraInput, Password, Secret};
+use otpfob::{
+    Algorithm, Hotp, HotpParameters, Secret,
+    ocra::{Ocra, OcraInput, Password},
+};
 
 const KEY: &[u8; 20] = b"12345678901234567890";
 

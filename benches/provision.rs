@@ -40,7 +40,7 @@ fn qr(criterion: &mut Criterion) {
     group.bench_function("terminal", |bencher| {
         bencher.iter(|| {
             black_box(&code)
-                .to_terminal(otpfob::TerminalBackground::Dark)
+                .to_terminal(otpfob::provision::TerminalBackground::Dark)
                 .len()
         })
     });
@@ -52,7 +52,10 @@ fn qr(_: &mut Criterion) {}
 
 #[cfg(feature = "pskc")]
 fn pskc(criterion: &mut Criterion) {
-    use otpfob::{PskcCredential, Secret, read_pskc};
+    use otpfob::{
+        Secret,
+        pskc::{PskcCredential, read_pskc},
+    };
     let data = |name: &str| {
         std::fs::read(format!(
             "{}/tests/data/pskc/{name}",

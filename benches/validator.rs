@@ -8,10 +8,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::cell::Cell;
 
 use otpfob::{
-    ChallengeSlot, Code, Currency, Enrolment, Hotp, HotpParameters, IssuedChallenge, Keyring,
-    ManualClock, MemoryStore, Ocra, OcraAttempt, OcraEnrolment, OcraInput, OcraState, OcraSuite,
-    Policy, SealingKey, Secret, Store, TimeSource, TokenId, TokenKind, TokenState, Totp,
-    TotpParameters, Transaction, UnixTime, Validator, Window, decide, decide_ocra,
+    Code, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore, Policy, SealingKey,
+    Secret, TimeSource, TokenId, Totp, TotpParameters, UnixTime, Validator, Window,
+    ocra::{Currency, Ocra, OcraInput, OcraSuite, Transaction},
+    validator::{
+        ChallengeSlot, IssuedChallenge, OcraAttempt, OcraEnrolment, OcraState, Store, TokenKind,
+        TokenState, decide, decide_ocra,
+    },
 };
 
 const NOW: i64 = 1_767_225_600;
@@ -169,7 +172,7 @@ fn ocra_signing(criterion: &mut Criterion) {
     )
     .expect("transfer");
     let challenge =
-        transfer.signature_challenge(&suite, &otpfob::SigningNonce::from_bytes([1; 16]));
+        transfer.signature_challenge(&suite, &otpfob::ocra::SigningNonce::from_bytes([1; 16]));
     let mut keypad = OcraState::new(suite, 0, now);
     keypad.challenge = ChallengeSlot::Open(IssuedChallenge {
         challenge,

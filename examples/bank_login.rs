@@ -15,8 +15,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use otpfob::{
-    Crystal, Device, DeviceError, KeyFob, Keyring, ManualClock, PinHashing, SealingKey,
-    SqliteStore, TimeSource, TokenId, TokenKind, TotpParameters, Validator,
+    Device, DeviceError, KeyFob, Keyring, ManualClock, SealingKey, SqliteStore, TimeSource,
+    TokenId, TotpParameters, Validator,
+    device::Crystal,
+    validator::{PinHashing, TokenKind},
 };
 
 const START: i64 = 1_767_261_600; // 2026-01-01T10:00:00Z
@@ -194,7 +196,7 @@ trait AuditLines {
 
 impl AuditLines for Bank {
     fn store_audit(&self, id: &TokenId, limit: usize) -> Result<Vec<String>, Box<dyn Error>> {
-        use otpfob::Store;
+        use otpfob::validator::Store;
         Ok(self
             .store()
             .audit_trail(id, limit)?
@@ -205,9 +207,10 @@ impl AuditLines for Bank {
                     event.at.as_secs(),
                     event.operation.as_str(),
                     match event.outcome {
-                        otpfob::Outcome::Accepted => "accepted".to_owned(),
-                        otpfob::Outcome::Rejected(reason) => format!("rejected ({reason})"),
-                        otpfob::Outcome::Done => "done".to_owned(),
+                        otpfob::validator::Outcome::Accepted => "accepted".to_owned(),
+                        otpfob::validator::Outcome::Rejected(reason) =>
+                            format!("rejected ({reason})"),
+                        otpfob::validator::Outcome::Done => "done".to_owned(),
                     },
                     event
                         .offset

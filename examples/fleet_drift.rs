@@ -19,8 +19,8 @@ use std::error::Error;
 use std::path::PathBuf;
 
 use otpfob::{
-    Fleet, Keyring, ManualClock, MemoryStore, Policy, SealingKey, TimeSource, TokenId,
-    TotpParameters, UnixTime, Validator,
+    Keyring, ManualClock, MemoryStore, Policy, SealingKey, TimeSource, TokenId, TotpParameters,
+    UnixTime, Validator, device::Fleet,
 };
 use plotters::prelude::*;
 use rand::{RngExt, SeedableRng};

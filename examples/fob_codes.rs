@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use otpfob::{Drift, DriftingClock, ManualClock, Secret, TimeSource, Totp, TotpParameters};
+use otpfob::{DriftingClock, ManualClock, Secret, TimeSource, Totp, TotpParameters, clock::Drift};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secret = Secret::generate_default()?;

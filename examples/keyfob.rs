@@ -17,9 +17,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use otpfob::{
-    Algorithm, Code, Crystal, Device, DeviceError, DeviceState, FactoryRecord, HotpParameters,
-    KeyFob, ManualClock, OtpParameters, Reading, Screen, Secret, SystemClock, TimeSource,
-    TotpParameters, UnixTime,
+    Algorithm, Code, Device, DeviceError, HotpParameters, KeyFob, ManualClock, OtpParameters,
+    Secret, SystemClock, TimeSource, TotpParameters, UnixTime,
+    device::{Crystal, DeviceState, FactoryRecord, Reading, Screen},
 };
 
 const USAGE: &str = "\
@@ -224,7 +224,7 @@ fn unlock(fob: &mut KeyFob<SystemClock>, record: &FactoryRecord) -> Option<()> {
     );
     let answer = prompt("unlock code: ")?;
     let new_pin = prompt("new PIN: ")?;
-    let result = Code::parse(&answer, otpfob::UNLOCK_CODE_DIGITS)
+    let result = Code::parse(&answer, otpfob::device::UNLOCK_CODE_DIGITS)
         .map_err(|error| error.to_string())
         .and_then(|code| {
             fob.unlock(&code, &new_pin)

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, PgConfig, PgStore, RejectReason, SealingKey, Secret,
-    SystemClock, TokenId, TokenKind, Validator,
+    SystemClock, TokenId, Validator, validator::TokenKind,
 };
 
 const TOKENS_PER_CLIENT: usize = 64;

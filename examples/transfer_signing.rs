@@ -15,9 +15,10 @@ use std::error::Error;
 use std::time::Duration;
 
 use otpfob::{
-    Acceptance, Currency, Device, IssuedChallenge, KeyFob, Keyring, ManualClock, MemoryStore,
-    Outcome, SealingKey, Store, TimeSource, TokenId, TotpParameters, Transaction, UnixTime,
-    Validator,
+    Acceptance, Device, KeyFob, Keyring, ManualClock, MemoryStore, SealingKey, TimeSource, TokenId,
+    TotpParameters, UnixTime, Validator,
+    ocra::{Currency, Transaction},
+    validator::{IssuedChallenge, Outcome, Store},
 };
 
 const START: i64 = 1_767_261_600; // 2026-01-01T10:00:00Z

@@ -25,9 +25,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use otpfob::validator::{Store, TokenKind};
 use otpfob::{
-    Enrolment, Keyring, RejectReason, SealingKey, Secret, SqliteOptions, SqliteStore, Store,
-    SystemClock, TokenId, TokenKind, TotpParameters, UnixTime, Validator,
+    Enrolment, Keyring, RejectReason, SealingKey, Secret, SqliteOptions, SqliteStore,
+    SystemClock, TokenId, TotpParameters, UnixTime, Validator,
 };
 
 struct Arguments {

@@ -199,7 +199,7 @@ impl TimeSource for ManualClock {
 /// Another clock shifted by a fixed amount, ahead or behind.
 ///
 /// ```
-/// use otpfob::{ManualClock, OffsetClock, TimeSource, UnixTime};
+/// use otpfob::{ManualClock, TimeSource, UnixTime, clock::OffsetClock};
 /// use std::time::Duration;
 ///
 /// let late_phone = OffsetClock::behind(ManualClock::at_secs(1000), Duration::from_secs(40));
@@ -249,7 +249,7 @@ impl<T: TimeSource> TimeSource for OffsetClock<T> {
 /// A clock drift in parts per billion, checked to keep a clock running forwards.
 ///
 /// ```
-/// use otpfob::Drift;
+/// use otpfob::clock::Drift;
 ///
 /// let crystal = Drift::from_ppm(20.0)?;
 /// assert_eq!(crystal.parts_per_billion(), 20_000);
@@ -302,7 +302,7 @@ impl Drift {
 /// inner time moves it by `1 + drift` seconds.
 ///
 /// ```
-/// use otpfob::{Drift, DriftingClock, ManualClock, TimeSource};
+/// use otpfob::{DriftingClock, ManualClock, TimeSource, clock::Drift};
 /// use std::time::Duration;
 ///
 /// let world = ManualClock::at_secs(1_700_000_000);

@@ -294,7 +294,7 @@ impl fmt::Debug for MacOutput {
 /// `Debug` prints only the algorithm.
 ///
 /// ```
-/// use otpfob::{Algorithm, KeyedMac};
+/// use otpfob::{Algorithm, mac::KeyedMac};
 ///
 /// // RFC 2202 test case 2.
 /// let key = KeyedMac::new(Algorithm::Sha1, b"Jefe");
@@ -350,7 +350,7 @@ impl KeyedMac {
         }
     }
 
-    /// [`dynamic_truncate`](crate::dynamic_truncate) of [`KeyedMac::mac_counter`],
+    /// [`dynamic_truncate`](crate::hotp::dynamic_truncate) of [`KeyedMac::mac_counter`],
     /// computed without writing the HMAC to memory: the HOTP hot path.
     pub(crate) fn truncated_counter(&self, counter: u64) -> u32 {
         match &self.state {
@@ -427,7 +427,7 @@ mod tests {
             let keyed = KeyedMac::new(algorithm, &key);
             let expected = reference(algorithm, &key, &counter.to_be_bytes());
             prop_assert_eq!(keyed.mac_counter(counter).as_ref().to_vec(), expected.clone());
-            prop_assert_eq!(keyed.truncated_counter(counter), crate::dynamic_truncate(&expected));
+            prop_assert_eq!(keyed.truncated_counter(counter), crate::hotp::dynamic_truncate(&expected));
         }
     }
 

@@ -217,7 +217,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// What was wrong with key material handed to [`Secret`](crate::Secret).
+/// What was wrong with key material handed to [`Secret`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum SecretError {

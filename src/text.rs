@@ -57,7 +57,7 @@ const ALSO_INVISIBLE: [char; 7] = [
 /// break a line (see the module documentation for the list).
 ///
 /// ```
-/// use otpfob::is_invisible_character;
+/// use otpfob::text::is_invisible_character;
 ///
 /// assert!(is_invisible_character('\u{202e}')); // right-to-left override
 /// assert!(is_invisible_character('\u{200b}')); // zero-width space
@@ -79,7 +79,7 @@ pub fn is_invisible_character(character: char) -> bool {
 /// on one line, and cannot move a terminal's cursor or reverse what follows it.
 ///
 /// ```
-/// use otpfob::escape_invisible;
+/// use otpfob::text::escape_invisible;
 ///
 /// assert_eq!(escape_invisible("FOB-\u{202e}1-EVIL"), "FOB-\\u{202e}1-EVIL");
 /// assert_eq!(escape_invisible("a\nb"), "a\\nb");

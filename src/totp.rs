@@ -46,6 +46,24 @@ impl TotpParameters {
         }
         Ok(())
     }
+
+    /// The time step `(time - T0) / X` containing Unix time `unix_seconds`, or `None`
+    /// before T0 (or for a zero step, which [`validate`](Self::validate) refuses).
+    ///
+    /// The one place this arithmetic is written: [`Totp`], the validator's TOTP and
+    /// OCRA decisions and the CLI all call it, so they cannot disagree at a boundary.
+    #[must_use]
+    pub const fn step_at(&self, unix_seconds: u64) -> Option<u64> {
+        match unix_seconds.checked_sub(self.t0) {
+            Some(since_t0) => since_t0.checked_div(self.time_step),
+            None => None,
+        }
+    }
+
+    /// [`step_at`](Self::step_at) of a [`UnixTime`](crate::UnixTime); `None` before 1970.
+    pub(crate) fn step_at_time(&self, now: crate::UnixTime) -> Option<u64> {
+        self.step_at(u64::try_from(now.as_secs()).ok()?)
+    }
 }
 
 /// A search window in time steps around a reference step (RFC 6238 §5.2).
@@ -139,7 +157,12 @@ impl Totp {
     ///
     /// [`OtpError::TimeBeforeT0`].
     pub fn step_at(&self, unix_seconds: u64) -> Result<u64, OtpError> {
-        Ok(self.since_t0(unix_seconds)? / self.time_step)
+        self.parameters()
+            .step_at(unix_seconds)
+            .ok_or(OtpError::TimeBeforeT0 {
+                time: i64::try_from(unix_seconds).unwrap_or(i64::MAX),
+                t0: self.t0,
+            })
     }
 
     fn since_t0(&self, unix_seconds: u64) -> Result<u64, OtpError> {

@@ -1,8 +1,8 @@
 //! Every bad input of the core gets its own typed error.
 
 use otpfob::{
-    ClockError, Code, CodeError, Drift, Hotp, HotpParameters, ManualClock, OtpError, Secret,
-    SecretError, Totp, TotpParameters, UnixTime, VerifyError, Window,
+    ClockError, Code, CodeError, Hotp, HotpParameters, ManualClock, OtpError, Secret, SecretError,
+    Totp, TotpParameters, UnixTime, VerifyError, Window, clock::Drift,
 };
 
 fn rfc_secret() -> Secret {

@@ -5,7 +5,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use otpfob::{Hotp, HotpParameters, KeyUri, OtpParameters, PskcCredential, Secret, read_pskc};
+use otpfob::{
+    Hotp, HotpParameters, KeyUri, OtpParameters, Secret,
+    pskc::{PskcCredential, read_pskc},
+};
 
 const SEALING_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const RFC_PSK: &str = "12345678901234567890123456789012";

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use otpfob::{
-    Algorithm, Code, Crystal, Device, DeviceError, DeviceKind, DeviceState, Drift, DriftingClock,
-    Hotp, HotpParameters, KeyFob, ManualClock, OtpParameters, Secret, SoftToken, TimeSource, Totp,
-    TotpParameters, UnixTime,
+    Algorithm, Code, Device, DeviceError, DriftingClock, Hotp, HotpParameters, KeyFob, ManualClock,
+    OtpParameters, Secret, SoftToken, TimeSource, Totp, TotpParameters, UnixTime,
+    clock::Drift,
+    device::{Crystal, DeviceKind, DeviceState},
 };
 use proptest::prelude::*;
 

@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use otpfob::{
-    Device, DeviceError, Fleet, Hotp, HotpParameters, KeyFob, ManualClock, TotpParameters, UnixTime,
+    Device, DeviceError, Hotp, HotpParameters, KeyFob, ManualClock, TotpParameters, UnixTime,
+    device::Fleet,
 };
 
 const ISSUED: i64 = 1_767_225_600;
 
-fn time_fleet(count: usize, seed: u64) -> (Fleet<ManualClock>, Vec<otpfob::FactoryRecord>) {
+fn time_fleet(count: usize, seed: u64) -> (Fleet<ManualClock>, Vec<otpfob::device::FactoryRecord>) {
     Fleet::builder(count, TotpParameters::default())
         .seed(seed)
         .build(ManualClock::at_secs(ISSUED))
@@ -34,7 +35,7 @@ fn the_seed_fixes_serials_and_drifts_but_not_secrets() {
     assert_ne!(first.serial(0), other.serial(0));
     assert_ne!(first.crystal(0), other.crystal(0));
     // Serials run consecutively, like a production batch.
-    let number = |serial: otpfob::SerialNumber| -> u64 {
+    let number = |serial: otpfob::device::SerialNumber| -> u64 {
         serial.as_str().trim_start_matches("OTPF-").parse().unwrap()
     };
     assert_eq!(
@@ -137,8 +138,9 @@ fn drifts_follow_the_configured_distribution() {
 #[test]
 fn bad_fleet_settings_are_typed() {
     let world = ManualClock::at_secs(ISSUED);
-    let error =
-        |builder: otpfob::FleetBuilder| builder.build(world.clone()).map(|_| ()).unwrap_err();
+    let error = |builder: otpfob::device::FleetBuilder| {
+        builder.build(world.clone()).map(|_| ()).unwrap_err()
+    };
     let base = || Fleet::builder(3, TotpParameters::default());
     assert_eq!(
         error(base().drift_sigma_ppm(-1.0)),

@@ -540,7 +540,7 @@ fn fragment_and_length() {
         parse_error(&long),
         KeyUriError::TooLong {
             length: long.len(),
-            maximum: otpfob::MAX_KEY_URI_LEN
+            maximum: otpfob::provision::MAX_KEY_URI_LEN
         }
     );
 }
@@ -625,7 +625,7 @@ mod round_trip {
     /// starting with a space.
     fn name() -> impl Strategy<Value = String> {
         "[^: ][^:]{0,30}".prop_filter("visible characters only", |name| {
-            !name.chars().any(otpfob::is_invisible_character)
+            !name.chars().any(otpfob::text::is_invisible_character)
         })
     }
 
@@ -635,7 +635,7 @@ mod round_trip {
             (
                 algorithm.clone(),
                 6u8..=10,
-                1u64..=otpfob::MAX_KEY_URI_PERIOD
+                1u64..=otpfob::provision::MAX_KEY_URI_PERIOD
             )
                 .prop_map(|(algorithm, digits, time_step)| (
                     totp(algorithm, digits, time_step),
@@ -711,11 +711,11 @@ mod round_trip {
             let account = account.trim_start().to_owned();
             prop_assume!(!account.is_empty());
             let mut input = format!("otpauth://totp/{account}?secret={RFC_BASE32}&x=");
-            let room = otpfob::MAX_KEY_URI_LEN.saturating_sub(input.len() + padding);
+            let room = otpfob::provision::MAX_KEY_URI_LEN.saturating_sub(input.len() + padding);
             input.push_str(&"y".repeat(room));
             if let Ok(parsed) = KeyUri::parse(&input) {
                 let written = parsed.to_uri();
-                prop_assert!(written.len() <= otpfob::MAX_KEY_URI_LEN, "{}", written.len());
+                prop_assert!(written.len() <= otpfob::provision::MAX_KEY_URI_LEN, "{}", written.len());
                 let again = KeyUri::parse(&written).unwrap();
                 prop_assert_eq!(again.account(), account.as_str());
             }
@@ -839,7 +839,7 @@ fn short_secrets_are_refused_unless_asked_for() {
             },
             "{uri}"
         );
-        let options = otpfob::KeyUriOptions {
+        let options = otpfob::provision::KeyUriOptions {
             min_secret_bits: bits,
         };
         assert_eq!(
@@ -850,7 +850,7 @@ fn short_secrets_are_refused_unless_asked_for() {
             bits
         );
     }
-    assert_eq!(otpfob::MIN_IMPORTED_SECRET_BITS, 80);
+    assert_eq!(otpfob::provision::MIN_IMPORTED_SECRET_BITS, 80);
     let eighty = KeyUri::parse("otpauth://totp/alice?secret=AAAAAAAAAAAAAAAA").unwrap();
     assert_eq!(eighty.secret().len_bits(), 80);
     let message = parse_error("otpauth://totp/alice?secret=AA").to_string();
@@ -946,29 +946,35 @@ fn invisible_and_control_characters_are_refused_in_names() {
 #[test]
 fn parse_and_write_agree_on_the_length_limit() {
     let head = format!("otpauth://totp/alice?secret={RFC_BASE32}&x=");
-    let exact = format!("{head}{}", "y".repeat(otpfob::MAX_KEY_URI_LEN - head.len()));
-    assert_eq!(exact.len(), otpfob::MAX_KEY_URI_LEN);
+    let exact = format!(
+        "{head}{}",
+        "y".repeat(otpfob::provision::MAX_KEY_URI_LEN - head.len())
+    );
+    assert_eq!(exact.len(), otpfob::provision::MAX_KEY_URI_LEN);
     assert_eq!(KeyUri::parse(&exact).unwrap().to_uri().as_str(), exact);
 
     let head = format!("otpauth://totp/al@ice?secret={RFC_BASE32}&x=");
-    let grows = format!("{head}{}", "y".repeat(otpfob::MAX_KEY_URI_LEN - head.len()));
-    assert_eq!(grows.len(), otpfob::MAX_KEY_URI_LEN);
+    let grows = format!(
+        "{head}{}",
+        "y".repeat(otpfob::provision::MAX_KEY_URI_LEN - head.len())
+    );
+    assert_eq!(grows.len(), otpfob::provision::MAX_KEY_URI_LEN);
     assert_eq!(
         parse_error(&grows),
         KeyUriError::WrittenTooLong {
-            length: otpfob::MAX_KEY_URI_LEN + 2,
-            maximum: otpfob::MAX_KEY_URI_LEN
+            length: otpfob::provision::MAX_KEY_URI_LEN + 2,
+            maximum: otpfob::provision::MAX_KEY_URI_LEN
         }
     );
     // A label of bare multi-byte characters: 8,192 bytes read, about 20,000 written.
     let head = "otpauth://totp/";
     let tail = format!("?secret={RFC_BASE32}");
-    let fill = (otpfob::MAX_KEY_URI_LEN - head.len() - tail.len()) / 2;
+    let fill = (otpfob::provision::MAX_KEY_URI_LEN - head.len() - tail.len()) / 2;
     let wide = format!("{head}{}{tail}", "é".repeat(fill));
-    assert!(wide.len() <= otpfob::MAX_KEY_URI_LEN);
+    assert!(wide.len() <= otpfob::provision::MAX_KEY_URI_LEN);
     assert!(matches!(
         parse_error(&wide),
-        KeyUriError::WrittenTooLong { length, .. } if length > 3 * otpfob::MAX_KEY_URI_LEN / 2
+        KeyUriError::WrittenTooLong { length, .. } if length > 3 * otpfob::provision::MAX_KEY_URI_LEN / 2
     ));
     // The builders keep the same promise.
     let secret = Secret::from_base32(RFC_BASE32).unwrap();

@@ -4,8 +4,11 @@
 use std::time::Duration;
 
 use otpfob::{
-    Crystal, DataInputPart, Device, DeviceError, DeviceState, KeyFob, ManualClock, Ocra, OcraError,
-    OcraInput, OcraSuite, Password, QuestionKind, Secret, TimeSource, Timestamp, TotpParameters,
+    Device, DeviceError, KeyFob, ManualClock, Secret, TimeSource, TotpParameters,
+    device::{Crystal, DeviceState},
+    ocra::{
+        DataInputPart, Ocra, OcraError, OcraInput, OcraSuite, Password, QuestionKind, Timestamp,
+    },
 };
 use proptest::prelude::*;
 
@@ -19,7 +22,7 @@ fn keypad_fob(
     world: &ManualClock,
     suite_text: &str,
     pin: Option<&str>,
-) -> (KeyFob<ManualClock>, otpfob::FactoryRecord) {
+) -> (KeyFob<ManualClock>, otpfob::device::FactoryRecord) {
     let mut builder = KeyFob::builder("OTPF-0000000042", TotpParameters::default())
         .ocra(suite(suite_text))
         .ocra_counter(100);

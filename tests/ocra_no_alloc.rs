@@ -8,8 +8,11 @@
 use std::hint::black_box;
 
 use otpfob::{
-    Challenge, Currency, Ocra, OcraInput, OcraQuestion, OcraSuite, OcraWindow, Password, Secret,
-    SigningNonce, Timestamp, Transaction, UnixTime, Window,
+    Secret, UnixTime, Window,
+    ocra::{
+        Challenge, Currency, Ocra, OcraInput, OcraQuestion, OcraSuite, OcraWindow, Password,
+        SigningNonce, Timestamp, Transaction,
+    },
 };
 
 fn assert_no_allocation(what: &str, work: impl FnOnce()) {

@@ -4,8 +4,11 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use otpfob::{
-    Algorithm, Currency, Ocra, OcraInput, OcraQuestion, OcraSuite, OcraWindow, Password,
-    QuestionKind, Secret, SigningNonce, Timestamp, Transaction, Window,
+    Algorithm, Secret, Window,
+    ocra::{
+        Currency, Ocra, OcraInput, OcraQuestion, OcraSuite, OcraWindow, Password, QuestionKind,
+        SigningNonce, Timestamp, Transaction,
+    },
 };
 use proptest::prelude::*;
 use sha1::Digest;

@@ -5,10 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otpfob::{
-    AuditEvent, AuditSink, Crystal, Currency, DataInputPart, Device, Enrolment, KeyFob, Keyring,
-    ManualClock, MemoryStore, OcraEnrolment, OcraError, Operation, Outcome, Password, PinHashing,
-    Policy, RejectReason, SealingKey, Secret, Store, TimeSource, TokenId, TokenKind,
-    TotpParameters, Transaction, Validator, ValidatorError,
+    Device, Enrolment, KeyFob, Keyring, ManualClock, MemoryStore, Policy, RejectReason, SealingKey,
+    Secret, TimeSource, TokenId, TotpParameters, Validator, ValidatorError,
+    device::Crystal,
+    ocra::{Currency, DataInputPart, OcraError, Password, Transaction},
+    validator::{
+        AuditEvent, AuditSink, OcraEnrolment, Operation, Outcome, PinHashing, Store, TokenKind,
+    },
 };
 use proptest::prelude::*;
 
@@ -118,7 +121,7 @@ impl Bank {
             .reason()
     }
 
-    fn keypad(&self) -> otpfob::OcraState {
+    fn keypad(&self) -> otpfob::validator::OcraState {
         self.validator
             .state(&self.id)
             .unwrap()

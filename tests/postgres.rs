@@ -14,10 +14,11 @@ use std::thread;
 use std::time::Duration;
 
 use otpfob::{
-    Acceptance, Code, Enrolment, Hotp, HotpParameters, Keyring, Lockout, ManualClock, Operation,
-    Outcome, POSTGRES_SCHEMA_VERSION, PgConfig, PgStore, Policy, RejectReason, Rejected,
-    SealingKey, Secret, Store, StoreError, TimeSource, TokenId, TokenKind, TokenState, Totp,
-    TotpParameters, UnixTime, Validator, ValidatorError, Verdict, decide,
+    Acceptance, Code, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, PgConfig, PgStore,
+    Policy, RejectReason, Rejected, SealingKey, Secret, StoreError, TimeSource, TokenId, Totp,
+    TotpParameters, UnixTime, Validator, ValidatorError,
+    store::POSTGRES_SCHEMA_VERSION,
+    validator::{Lockout, Operation, Outcome, Store, TokenKind, TokenState, Verdict, decide},
 };
 
 const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -421,7 +422,7 @@ fn replay(
     policy: &Policy,
     index: usize,
     initial: TokenState,
-    trail: &[otpfob::AuditEvent],
+    trail: &[otpfob::validator::AuditEvent],
     submissions: Vec<Submission>,
 ) -> TokenState {
     let generator = Hotp::new(&secret(index), HotpParameters::default()).unwrap();

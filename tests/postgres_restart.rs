@@ -18,8 +18,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use otpfob::{
-    Enrolment, Keyring, ManualClock, Outcome, PgStore, Policy, RejectReason, SealingKey, Secret,
-    Store, TimeSource, TokenId, TokenKind, Totp, TotpParameters, UnixTime, Validator,
+    Enrolment, Keyring, ManualClock, PgStore, Policy, RejectReason, SealingKey, Secret, TimeSource,
+    TokenId, Totp, TotpParameters, UnixTime, Validator,
+    validator::{Outcome, Store, TokenKind},
 };
 
 const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z, a multiple of 30 s

@@ -6,8 +6,12 @@ use std::time::Duration;
 
 use otpfob::{
     Algorithm, Device, HotpParameters, KeyFob, Keyring, ManualClock, MemoryStore, OtpParameters,
-    ProvisionedToken, PskcCredential, PskcEnrolError, PskcError, PskcProtection, SealingKey,
-    Secret, TimeSource, TokenKind, TotpParameters, UnixTime, Validator, read_pskc, write_pskc,
+    SealingKey, Secret, TimeSource, TotpParameters, UnixTime, Validator,
+    pskc::{
+        ProvisionedToken, PskcCredential, PskcEnrolError, PskcError, PskcProtection, read_pskc,
+        write_pskc,
+    },
+    validator::TokenKind,
 };
 
 const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z

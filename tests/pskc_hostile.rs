@@ -2,7 +2,10 @@
 //! and without using memory or time out of proportion to the document.
 #![cfg(feature = "pskc")]
 
-use otpfob::{PskcCredential, PskcError, PskcLimits, Secret, read_pskc, read_pskc_with_limits};
+use otpfob::{
+    Secret,
+    pskc::{PskcCredential, PskcError, PskcLimits, read_pskc, read_pskc_with_limits},
+};
 use proptest::prelude::*;
 
 fn figure(number: u32) -> String {
@@ -13,7 +16,7 @@ fn figure(number: u32) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
-fn read(document: &str) -> Result<otpfob::PskcContainer, PskcError> {
+fn read(document: &str) -> Result<otpfob::pskc::PskcContainer, PskcError> {
     read_pskc(document.as_bytes(), &PskcCredential::None)
 }
 

@@ -9,7 +9,10 @@
 //! refused with "attribute Encoding is missing from <ResponseFormat>".
 #![cfg(feature = "pskc")]
 
-use otpfob::{Hotp, OtpParameters, PskcCredential, PskcEncoding, Secret, Totp, read_pskc};
+use otpfob::{
+    Hotp, OtpParameters, Secret, Totp,
+    pskc::{PskcCredential, PskcEncoding, read_pskc},
+};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(

@@ -3,8 +3,11 @@
 #![cfg(feature = "pskc")]
 
 use otpfob::{
-    Hotp, HotpParameters, OtpParameters, PSKC_HOTP, PskcContainer, PskcCredential, PskcEncoding,
-    PskcError, PskcKey, PskcLimits, Secret, UnixTime, read_pskc, read_pskc_with_limits,
+    Hotp, HotpParameters, OtpParameters, Secret, UnixTime,
+    pskc::{
+        PSKC_HOTP, PskcContainer, PskcCredential, PskcEncoding, PskcError, PskcKey, PskcLimits,
+        read_pskc, read_pskc_with_limits,
+    },
 };
 
 const RFC_SECRET: &[u8] = b"12345678901234567890";

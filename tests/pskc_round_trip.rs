@@ -3,8 +3,8 @@
 #![cfg(feature = "pskc")]
 
 use otpfob::{
-    Algorithm, HotpParameters, OtpParameters, ProvisionedToken, PskcCredential, PskcError,
-    PskcProtection, Secret, TotpParameters, UnixTime, read_pskc, write_pskc,
+    Algorithm, HotpParameters, OtpParameters, Secret, TotpParameters, UnixTime,
+    pskc::{ProvisionedToken, PskcCredential, PskcError, PskcProtection, read_pskc, write_pskc},
 };
 use proptest::prelude::*;
 

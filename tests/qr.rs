@@ -2,7 +2,10 @@
 //! the SVG and the terminal text by redrawing them as pixels, each read by `rqrr`.
 #![cfg(feature = "qr")]
 
-use otpfob::{KeyUri, QrCode, QrError, Secret, TerminalBackground, TotpParameters};
+use otpfob::{
+    KeyUri, Secret, TotpParameters,
+    provision::{QrCode, QrError, TerminalBackground},
+};
 
 fn enrolment_uri() -> KeyUri {
     KeyUri::new(

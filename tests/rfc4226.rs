@@ -1,7 +1,7 @@
 //! RFC 4226 Appendix D: the HMAC-SHA-1 values, the truncated values and the HOTP codes
 //! for counters 0 to 9 of the secret "12345678901234567890". One test per counter.
 
-use otpfob::{Code, Hotp, HotpParameters, Secret, dynamic_truncate};
+use otpfob::{Code, Hotp, HotpParameters, Secret, hotp::dynamic_truncate};
 
 fn hotp() -> Hotp {
     let secret = Secret::from_bytes(b"12345678901234567890").unwrap();

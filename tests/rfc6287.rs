@@ -2,7 +2,10 @@
 //! challenge-response (C.1), mutual challenge-response (C.2) and plain signatures
 //! (C.3). Each response is computed, parsed back, and found by `verify`.
 
-use otpfob::{Ocra, OcraInput, OcraQuestion, OcraWindow, Password, Secret, Timestamp, UnixTime};
+use otpfob::{
+    Secret, UnixTime,
+    ocra::{Ocra, OcraInput, OcraQuestion, OcraWindow, Password, Timestamp},
+};
 
 /// The appendix's keys: "1234567890" repeated to 20, 32 and 64 bytes.
 const KEY20: &[u8] = b"12345678901234567890";

@@ -23,8 +23,9 @@ use std::thread;
 use std::time::Duration;
 
 use otpfob::{
-    Enrolment, Keyring, ManualClock, Outcome, Policy, SealingKey, Secret, SqliteOptions,
-    SqliteStore, Store, TimeSource, TokenId, TokenKind, Totp, TotpParameters, UnixTime, Validator,
+    Enrolment, Keyring, ManualClock, Policy, SealingKey, Secret, SqliteOptions, SqliteStore,
+    TimeSource, TokenId, Totp, TotpParameters, UnixTime, Validator,
+    validator::{Outcome, Store, TokenKind},
 };
 
 const START: i64 = 1_767_225_600;

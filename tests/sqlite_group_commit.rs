@@ -9,10 +9,11 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::Duration;
 
+use otpfob::store::GROUP_COMMIT_BATCH_BUCKETS;
+use otpfob::validator::{AuditEvent, Operation, Outcome, Store, Swap, TokenKind, TokenRecord};
 use otpfob::{
-    AuditEvent, Enrolment, GROUP_COMMIT_BATCH_BUCKETS, Hotp, HotpParameters, Keyring, ManualClock,
-    Operation, Outcome, Policy, RejectReason, SealingKey, Secret, SqliteOptions, SqliteStore,
-    Store, StoreError, Swap, TimeSource, TokenId, TokenKind, TokenRecord, Totp, TotpParameters,
+    Enrolment, Hotp, HotpParameters, Keyring, ManualClock, Policy, RejectReason, SealingKey,
+    Secret, SqliteOptions, SqliteStore, StoreError, TimeSource, TokenId, Totp, TotpParameters,
     UnixTime, Validator,
 };
 

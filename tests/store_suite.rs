@@ -7,11 +7,13 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use otpfob::{
-    Algorithm, AuditEvent, ChallengeSlot, Currency, Enrolment, HotpParameters, IssuedChallenge,
-    Keyring, Lock, ManualClock, OcraState, OcraSuite, Operation, Outcome, PinHashing, RejectReason,
-    SealingKey, Secret, SigningNonce, Status, Store, StoreError, Swap, TimeSource, TokenId,
-    TokenKind, TokenRecord, TokenState, Totp, TotpParameters, Transaction, TransactionCommitment,
-    UnixTime, Validator,
+    Algorithm, Enrolment, HotpParameters, Keyring, ManualClock, RejectReason, SealingKey, Secret,
+    StoreError, TimeSource, TokenId, Totp, TotpParameters, UnixTime, Validator,
+    ocra::{Currency, OcraSuite, SigningNonce, Transaction},
+    validator::{
+        AuditEvent, ChallengeSlot, IssuedChallenge, Lock, OcraState, Operation, Outcome,
+        PinHashing, Status, Store, Swap, TokenKind, TokenRecord, TokenState, TransactionCommitment,
+    },
 };
 
 fn keyring() -> Keyring {
@@ -114,7 +116,7 @@ fn ocra_records(token: &str) -> Vec<TokenRecord> {
         transaction: Some(TransactionCommitment::new(&transfer, nonce)),
     });
     let login = ChallengeSlot::Open(IssuedChallenge {
-        challenge: otpfob::Challenge::generate(plain.question()).unwrap(),
+        challenge: otpfob::ocra::Challenge::generate(plain.question()).unwrap(),
         expires_at: UnixTime::from_secs(-1),
         transaction: None,
     });

@@ -4,10 +4,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otpfob::{
-    Acceptance, AuditEvent, AuditLog, AuditSink, Drift, DriftingClock, Enrolment, Hotp,
-    HotpParameters, Keyring, Lockout, ManualClock, MemoryStore, OffsetClock, Operation, Outcome,
-    PinHashing, Policy, RejectReason, Rejected, SealingKey, Secret, Status, Store, StoreError,
-    Swap, TimeSource, TokenId, TokenKind, TokenRecord, Totp, TotpParameters, UnixTime, Validator,
+    Acceptance, DriftingClock, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore,
+    Policy, RejectReason, Rejected, SealingKey, Secret, StoreError, TimeSource, TokenId, Totp,
+    TotpParameters, UnixTime, Validator,
+    clock::{Drift, OffsetClock},
+    validator::{
+        AuditEvent, AuditLog, AuditSink, Lockout, Operation, Outcome, PinHashing, Status, Store,
+        Swap, TokenKind, TokenRecord,
+    },
 };
 
 const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z

@@ -3,8 +3,8 @@
 //! a locked token accepts nothing.
 
 use otpfob::{
-    Code, Hotp, HotpParameters, Lock, Policy, Secret, TokenKind, TokenState, TotpParameters,
-    UnixTime, Verdict, decide, decide_resync,
+    Code, Hotp, HotpParameters, Policy, Secret, TotpParameters, UnixTime,
+    validator::{Lock, TokenKind, TokenState, Verdict, decide, decide_resync},
 };
 use proptest::prelude::*;
 

@@ -6,8 +6,10 @@
 //! libFuzzer for as long as asked.
 
 use otpfob::{
-    Code, KeyUri, MAX_CODE_DIGITS, MIN_CODE_DIGITS, OcraSuite, PskcCredential, PskcLimits, Secret,
-    read_pskc_with_limits,
+    Code, KeyUri, Secret,
+    code::{MAX_CODE_DIGITS, MIN_CODE_DIGITS},
+    ocra::OcraSuite,
+    pskc::{PskcCredential, PskcLimits, read_pskc_with_limits},
 };
 
 /// The pre-shared key of `pskc_psk`: RFC 6030's (§6.1, Figure 6), so that the seed
@@ -83,10 +85,12 @@ fn pskc(data: &[u8], credential: &PskcCredential) {
         if !unique {
             return;
         }
-        let Ok(document) = otpfob::write_pskc(&tokens, &otpfob::PskcProtection::Plaintext) else {
+        let Ok(document) =
+            otpfob::pskc::write_pskc(&tokens, &otpfob::pskc::PskcProtection::Plaintext)
+        else {
             return;
         };
-        let read = otpfob::read_pskc(document.as_bytes(), &PskcCredential::None)
+        let read = otpfob::pskc::read_pskc(document.as_bytes(), &PskcCredential::None)
             .and_then(|container| container.tokens())
             .unwrap_or_else(|error| panic!("a written file does not read back: {error}"));
         assert_eq!(read.len(), tokens.len());

@@ -35,9 +35,10 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use otpfob::validator::{Store, TokenKind};
 use otpfob::{
-    Enrolment, Keyring, SealingKey, Secret, SqliteOptions, SqliteStore, Store, SystemClock,
-    TokenId, TokenKind, TotpParameters, UnixTime, Validator,
+    Enrolment, Keyring, SealingKey, Secret, SqliteOptions, SqliteStore, SystemClock, TokenId,
+    TotpParameters, UnixTime, Validator,
 };
 use otpfob_server::auth::{ClientsFile, Role};
 use otpfob_server::config::{

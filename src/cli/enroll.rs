@@ -9,7 +9,8 @@ use zeroize::Zeroizing;
 use clap::Args;
 
 use otpfob::{
-    Enrolment, KeyUri, OtpParameters, Secret, TerminalBackground, TimeSource, TokenId, TokenKind,
+    Enrolment, KeyUri, OtpParameters, Secret, TimeSource, TokenId, provision::TerminalBackground,
+    validator::TokenKind,
 };
 
 use super::code_options::CodeOptions;

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use otpfob::{
-    Algorithm, Code, Crystal, Device, DeviceError, DeviceState, FactoryRecord, HotpParameters,
-    KeyFob, MIN_IMPORTED_SECRET_BITS, ManualClock, OtpParameters, Reading, Screen, Secret,
-    SystemClock, TimeSource, TotpParameters, UNLOCK_CODE_DIGITS, UnixTime,
+    Algorithm, Code, Device, DeviceError, HotpParameters, KeyFob, ManualClock, OtpParameters,
+    Secret, SystemClock, TimeSource, TotpParameters, UnixTime,
+    device::{Crystal, DeviceState, FactoryRecord, Reading, Screen, UNLOCK_CODE_DIGITS},
+    provision::MIN_IMPORTED_SECRET_BITS,
 };
 
 use super::input::{MAX_SECRET_FILE_BYTES, quote};

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use otpfob::{
-    Keyring, PskcCredential, SEALING_KEY_LEN, SealingKey, Secret, SqliteStore, SystemClock,
-    Validator,
+    Keyring, SealingKey, Secret, SqliteStore, SystemClock, Validator, pskc::PskcCredential,
+    validator::SEALING_KEY_LEN,
 };
 
 use super::input::{read_private_secret_file, read_secret_file, read_secret_variable};

@@ -191,5 +191,5 @@ pub(crate) fn note(message: &str) {
 /// characters (U+202E, zero-width spaces, ...) escaped as `\u{202e}`, so that it stays
 /// on one line, cannot move the terminal's cursor, and displays as what it holds.
 pub(crate) fn one_line(message: &str) -> String {
-    otpfob::escape_invisible(message)
+    otpfob::text::escape_invisible(message)
 }

@@ -17,7 +17,10 @@ use std::fmt::Write as _;
 use clap::Args;
 use zeroize::Zeroizing;
 
-use otpfob::{Algorithm, Code, Hotp, HotpParameters, MAX_OTP_DIGITS, MIN_OTP_DIGITS, Secret};
+use otpfob::{
+    Algorithm, Code, Hotp, HotpParameters, Secret,
+    hotp::{MAX_OTP_DIGITS, MIN_OTP_DIGITS},
+};
 
 use super::input::{ArgumentReader, quote};
 use super::oath_time::{format_utc, parse_count, parse_time, parse_time_step};
@@ -325,7 +328,16 @@ pub(crate) fn totp(arguments: &TotpArgs) -> Outcome {
         )));
     }
     // Both are within 0..=year 9999, so the difference is non-negative and fits.
-    let step = (now - start) as u64 / time_step;
+    let parameters = otpfob::TotpParameters {
+        time_step,
+        t0: start as u64,
+        ..otpfob::TotpParameters::default()
+    };
+    let step = parameters.step_at(now as u64).ok_or_else(|| {
+        bad(format!(
+            "the time step {time_step} is not a number of seconds"
+        ))
+    })?;
     let generator = generator(&request)?;
     let mut out = Output::new();
     if request.verbose {

@@ -8,9 +8,13 @@ use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
 use otpfob::{
-    DEFAULT_LIFETIME, FactoryRecord, KeyFob, MAX_SERIAL_LEN, MIN_IMPORTED_SECRET_BITS,
-    OtpParameters, ProvisionedToken, PskcContainer, PskcCredential, PskcKey, PskcLimits,
-    PskcProtection, SystemClock, TimeSource, read_pskc_with_limits, write_pskc,
+    KeyFob, OtpParameters, SystemClock, TimeSource,
+    device::{DEFAULT_LIFETIME, FactoryRecord, MAX_SERIAL_LEN},
+    provision::MIN_IMPORTED_SECRET_BITS,
+    pskc::{
+        ProvisionedToken, PskcContainer, PskcCredential, PskcKey, PskcLimits, PskcProtection,
+        read_pskc_with_limits, write_pskc,
+    },
 };
 
 use super::code_options::CodeOptions;

@@ -66,7 +66,7 @@ pub enum DeviceState {
 /// valid.
 ///
 /// ```
-/// use otpfob::{Code, Reading};
+/// use otpfob::{Code, device::Reading};
 /// use std::time::Duration;
 ///
 /// let time = Reading::time_based(Code::new(287_082, 6)?, Duration::from_secs(18), Duration::from_secs(30));
@@ -149,7 +149,7 @@ impl fmt::Debug for Reading {
 /// default methods, so an adapter implements only what its hardware offers.
 ///
 /// ```
-/// use otpfob::{Device, DeviceState, KeyFob, ManualClock, TotpParameters};
+/// use otpfob::{Device, KeyFob, ManualClock, TotpParameters, device::DeviceState};
 ///
 /// let world = ManualClock::at_secs(1_767_225_600);
 /// let (fob, _record) = KeyFob::builder("OTPF-0000000001", TotpParameters::default())
@@ -214,8 +214,8 @@ pub trait Device: fmt::Debug + Send {
     ///
     /// The default returns [`DeviceError::Unsupported`]: devices without a keypad,
     /// and key fobs built with neither
-    /// [`KeyFobBuilder::ocra`](crate::KeyFobBuilder::ocra) nor a
-    /// [`ChallengeResponder`](crate::ChallengeResponder).
+    /// [`KeyFobBuilder::ocra`](crate::device::KeyFobBuilder::ocra) nor a
+    /// [`ChallengeResponder`](crate::device::ChallengeResponder).
     ///
     /// # Errors
     ///
@@ -254,7 +254,7 @@ pub trait Device: fmt::Debug + Send {
     }
 
     /// Unlocks a locked device with the bank's answer to its challenge
-    /// ([`unlock_code`](crate::unlock_code)) and sets a new PIN.
+    /// ([`unlock_code`](crate::device::unlock_code)) and sets a new PIN.
     ///
     /// # Errors
     ///

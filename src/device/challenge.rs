@@ -1,9 +1,9 @@
 //! The hook for challenge-response on keypad fobs.
 //!
 //! A [`KeyFob`](crate::KeyFob) answers [`Device::respond`](crate::Device::respond)
-//! through a [`ChallengeResponder`]. [`KeyFobBuilder::ocra`](crate::KeyFobBuilder::ocra)
+//! through a [`ChallengeResponder`]. [`KeyFobBuilder::ocra`](crate::device::KeyFobBuilder::ocra)
 //! gives a fob the RFC 6287 OCRA responder (the `keypad` module), built from the fob's
-//! own secret; [`KeyFobBuilder::challenge_responder`](crate::KeyFobBuilder::challenge_responder)
+//! own secret; [`KeyFobBuilder::challenge_responder`](crate::device::KeyFobBuilder::challenge_responder)
 //! plugs in any other. The fob runs its end-of-life check and PIN gate before calling
 //! the responder.
 
@@ -70,7 +70,7 @@ impl fmt::Debug for ChallengeContext<'_> {
 /// [`DeviceError::Backend`] for a real device's adapter).
 ///
 /// ```
-/// use otpfob::{ChallengeContext, ChallengeResponder, Code, DeviceError, OcraError};
+/// use otpfob::{Code, DeviceError, device::{ChallengeContext, ChallengeResponder}, ocra::OcraError};
 ///
 /// /// A stand-in that echoes the challenge's last six digits (tests only).
 /// #[derive(Debug)]

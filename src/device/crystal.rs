@@ -18,7 +18,7 @@ pub const MAX_DRIFT_PPM: f64 = 1000.0;
 /// `t + (t − t₀) × drift + offset`.
 ///
 /// ```
-/// use otpfob::{Crystal, UnixTime};
+/// use otpfob::{UnixTime, device::Crystal};
 /// use std::time::Duration;
 ///
 /// let crystal = Crystal::from_ppm(10.0)?.ahead(Duration::from_secs(2));

@@ -13,7 +13,7 @@ const DEFAULT_BAR_WIDTH: usize = 20;
 /// What a fob's display shows, drawn in a box for terminals with [`fmt::Display`].
 ///
 /// ```
-/// use otpfob::{Code, Reading, Screen};
+/// use otpfob::{Code, device::{Reading, Screen}};
 /// use std::time::Duration;
 ///
 /// let reading = Reading::time_based(Code::new(287_082, 6)?, Duration::from_secs(15), Duration::from_secs(30));

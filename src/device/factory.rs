@@ -13,7 +13,7 @@ use super::unlock::{UnlockChallenge, unlock_code};
 /// of its secret outside it (the seed file a vendor ships with a batch of fobs).
 ///
 /// It holds what the bank needs and nothing it cannot know: the crystal's drift and
-/// offset are physical properties of the fob ([`Crystal`](crate::Crystal)), which
+/// offset are physical properties of the fob ([`Crystal`](crate::device::Crystal)), which
 /// the bank learns only from the codes the customer types.
 ///
 /// ```
@@ -50,7 +50,7 @@ pub struct FactoryRecord {
     /// The end of the fob's life (its battery), after which it shows nothing.
     pub expires_at: UnixTime,
     /// The RFC 6287 OCRA suite of a keypad fob
-    /// ([`KeyFobBuilder::ocra`](crate::KeyFobBuilder::ocra)), which it answers
+    /// ([`KeyFobBuilder::ocra`](crate::device::KeyFobBuilder::ocra)), which it answers
     /// challenges and signs transfers with, from the same `secret`; `None` for a fob
     /// without a keypad.
     pub ocra_suite: Option<OcraSuite>,

@@ -55,7 +55,7 @@ enum Mode {
 /// one code plus the drift arithmetic (see `benches/fleet.rs`).
 ///
 /// ```
-/// use otpfob::{Fleet, ManualClock, Totp, TotpParameters};
+/// use otpfob::{ManualClock, Totp, TotpParameters, device::Fleet};
 ///
 /// let world = ManualClock::at_secs(1_767_225_600);
 /// let (mut fleet, records) = Fleet::builder(100, TotpParameters::default())

@@ -38,7 +38,7 @@ const UNLOCK_KEY_BITS: usize = 256;
 /// - **PIN gate** (if given a PIN): asked before every operation; after the
 ///   configured number of wrong tries ([`DEFAULT_PIN_TRIES`]) the fob locks itself
 ///   and shows an [`UnlockChallenge`] that the bank answers with
-///   [`unlock_code`](crate::unlock_code).
+///   [`unlock_code`](crate::device::unlock_code).
 /// - **End of life**: from its expiry on, every operation fails with
 ///   [`DeviceError::Expired`].
 /// - **Keypad** (challenge-response and transaction signing): the RFC 6287 OCRA suite
@@ -49,7 +49,7 @@ const UNLOCK_KEY_BITS: usize = 256;
 /// [`FactoryRecord`], the only other copy.
 ///
 /// ```
-/// use otpfob::{Crystal, Device, KeyFob, ManualClock, TimeSource, Totp, TotpParameters};
+/// use otpfob::{Device, KeyFob, ManualClock, TimeSource, Totp, TotpParameters, device::Crystal};
 /// use std::time::Duration;
 ///
 /// let world = ManualClock::at_secs(1_767_225_600);
@@ -389,7 +389,7 @@ impl KeyFobBuilder {
     /// suites, the initial PIN's hash, so the bank can enrol the keypad.
     ///
     /// ```
-    /// use otpfob::{Device, KeyFob, ManualClock, Ocra, OcraInput, TotpParameters};
+    /// use otpfob::{Device, KeyFob, ManualClock, TotpParameters, ocra::{Ocra, OcraInput}};
     ///
     /// let suite = "OCRA-1:HOTP-SHA256-8:C-QN08".parse()?;
     /// let (mut fob, record) = KeyFob::builder("OTPF-0000000009", TotpParameters::default())
@@ -506,7 +506,8 @@ impl KeyFobBuilder {
 mod tests {
     use super::*;
     use crate::{
-        Hotp, HotpParameters, ManualClock, OtpError, Totp, TotpParameters, UNLOCK_CODE_DIGITS,
+        Hotp, HotpParameters, ManualClock, OtpError, Totp, TotpParameters,
+        device::UNLOCK_CODE_DIGITS,
     };
 
     const ISSUED: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z

@@ -1,6 +1,10 @@
 //! Devices that show one-time codes: the [`Device`] trait every backend implements,
 //! the simulated physical key fob, the phone app's soft token, fleets of simulated
 //! fobs, and a terminal renderer for a fob's display.
+//!
+//! Main types: [`Device`], [`KeyFob`] (built with [`KeyFobBuilder`]), [`SoftToken`],
+//! [`FactoryRecord`] (what the factory hands the bank), [`Crystal`] (clock drift),
+//! [`Screen`], [`ChallengeResponder`] for OCRA, and, with feature `fleet`, `Fleet`.
 
 mod backend;
 mod challenge;

@@ -12,7 +12,7 @@ pub const MAX_SERIAL_LEN: usize = 32;
 /// 1 to [`MAX_SERIAL_LEN`] ASCII letters, digits and dashes (`GALT-0012345678`).
 ///
 /// ```
-/// use otpfob::SerialNumber;
+/// use otpfob::device::SerialNumber;
 ///
 /// let serial: SerialNumber = "OTPF-0000000042".parse()?;
 /// assert_eq!(serial.as_str(), "OTPF-0000000042");

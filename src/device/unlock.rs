@@ -32,7 +32,7 @@ const CODE_LABEL: &[u8] = b"otpfob unlock code v1";
 /// The challenge a locked fob shows: 8 digits the customer reads to the bank.
 ///
 /// ```
-/// use otpfob::UnlockChallenge;
+/// use otpfob::device::UnlockChallenge;
 ///
 /// let challenge: UnlockChallenge = "1234 5678".parse()?;
 /// assert_eq!(challenge.to_string(), "12345678");
@@ -86,11 +86,11 @@ pub(crate) fn unlock_code_with(unlock_key: &KeyedMac, challenge: &UnlockChalleng
 
 /// The bank side of the unlock procedure: the unlock code that answers `challenge`
 /// for the fob whose factory record holds `unlock_key`
-/// ([`FactoryRecord::unlock_code`](crate::FactoryRecord::unlock_code) does the same
+/// ([`FactoryRecord::unlock_code`](crate::device::FactoryRecord::unlock_code) does the same
 /// from a record).
 ///
 /// ```
-/// use otpfob::{Device, DeviceState, KeyFob, ManualClock, TotpParameters, unlock_code};
+/// use otpfob::{Device, KeyFob, ManualClock, TotpParameters, device::{DeviceState, unlock_code}};
 ///
 /// let (mut fob, record) = KeyFob::builder("OTPF-1", TotpParameters::default())
 ///     .pin("2468")

@@ -13,7 +13,7 @@ const MAX_QUESTION_LEN: usize = 64;
 /// shows the customer to type into a keypad fob.
 ///
 /// ```
-/// use otpfob::{Challenge, OcraSuite, QuestionKind};
+/// use otpfob::ocra::{Challenge, OcraSuite, QuestionKind};
 ///
 /// let suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:QN08".parse()?;
 /// let challenge = Challenge::generate(suite.question())?;
@@ -82,7 +82,7 @@ impl Challenge {
     /// [`OcraError::QuestionCharacter`].
     ///
     /// ```
-    /// use otpfob::{Challenge, OcraSuite};
+    /// use otpfob::ocra::{Challenge, OcraSuite};
     ///
     /// let suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:QN08".parse()?;
     /// assert_eq!(Challenge::parse(suite.question(), "00042")?.as_str(), "00042");

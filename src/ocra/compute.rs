@@ -26,7 +26,7 @@ use crate::totp::{StepMatch, Window, signed_difference};
 /// when the computation ends.
 ///
 /// ```
-/// use otpfob::{Ocra, OcraInput, Password, Secret};
+/// use otpfob::{Secret, ocra::{Ocra, OcraInput, Password}};
 ///
 /// // RFC 6287 Appendix C.1: OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1, counter 1, PIN 1234.
 /// let secret = Secret::from_bytes(b"12345678901234567890123456789012")?;
@@ -129,7 +129,7 @@ impl Ocra {
     }
 
     /// A plain signature (RFC 6287 §7.3): the response to a signature challenge, such
-    /// as one [`Transaction::signature_challenge`](crate::Transaction::signature_challenge)
+    /// as one [`Transaction::signature_challenge`](crate::ocra::Transaction::signature_challenge)
     /// derives from a transfer. The computation is the one-way one; the name says
     /// what the response stands for.
     ///
@@ -199,7 +199,7 @@ impl Ocra {
     /// past `u64::MAX`; and every error of [`Ocra::respond`].
     ///
     /// ```
-    /// use otpfob::{Ocra, OcraInput, OcraWindow, Secret, Timestamp, UnixTime, Window};
+    /// use otpfob::{Secret, UnixTime, Window, ocra::{Ocra, OcraInput, OcraWindow, Timestamp}};
     ///
     /// let secret = Secret::from_bytes(b"12345678901234567890")?;
     /// let ocra = Ocra::new(&secret, "OCRA-1:HOTP-SHA1-6:QN08-T1M".parse()?);

@@ -138,7 +138,7 @@ pub enum OcraError {
     },
 }
 
-/// Why [`Ocra::verify`](crate::Ocra::verify) did not accept a response.
+/// Why [`Ocra::verify`](crate::ocra::Ocra::verify) did not accept a response.
 ///
 /// # Security
 ///
@@ -173,7 +173,7 @@ pub enum TransactionError {
     /// reference.
     #[error("the reference is empty: give None for a transfer without one")]
     EmptyReference,
-    /// A field longer than [`MAX_TRANSACTION_FIELD_BYTES`](crate::MAX_TRANSACTION_FIELD_BYTES).
+    /// A field longer than [`MAX_TRANSACTION_FIELD_BYTES`](crate::ocra::MAX_TRANSACTION_FIELD_BYTES).
     #[error("the {field} has {length} bytes, at most {maximum} are allowed")]
     FieldTooLong {
         /// `beneficiary` or `reference`.

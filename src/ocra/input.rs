@@ -68,7 +68,7 @@ pub enum Timestamp {
 /// [`OcraError::NotInSuite`] rather than silently ignored.
 ///
 /// ```
-/// use otpfob::{OcraInput, Password, Timestamp};
+/// use otpfob::ocra::{OcraInput, Password, Timestamp};
 ///
 /// let input = OcraInput {
 ///     counter: Some(7),

@@ -4,6 +4,10 @@
 //! (`input`), the response (`response`), the computation and its verification
 //! (`compute`), challenge questions (`challenge`), and challenges derived from
 //! transfers (`transaction`).
+//!
+//! Main types: [`OcraSuite`] (the parsed suite string), [`Ocra`] (computes and verifies
+//! responses), [`OcraInput`] with [`OcraQuestion`], [`Password`] and [`Timestamp`],
+//! [`OcraResponse`], [`Challenge`], and [`Transaction`] for signing transfers.
 
 mod challenge;
 mod compute;

@@ -72,7 +72,7 @@ impl fmt::Debug for FullMac {
 /// response of the other kind is simply unequal.
 ///
 /// ```
-/// use otpfob::{Ocra, OcraInput, OcraResponse, Secret};
+/// use otpfob::{Secret, ocra::{Ocra, OcraInput, OcraResponse}};
 ///
 /// let ocra = Ocra::new(
 ///     &Secret::from_bytes(b"12345678901234567890")?,

@@ -157,7 +157,7 @@ impl fmt::Display for TimeStep {
 /// fail, so a bare element is an error here.
 ///
 /// ```
-/// use otpfob::{Algorithm, OcraSuite, QuestionKind};
+/// use otpfob::{Algorithm, ocra::{OcraSuite, QuestionKind}};
 ///
 /// let suite: OcraSuite = "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1".parse()?;
 /// assert_eq!(suite.algorithm(), Algorithm::Sha256);
@@ -168,7 +168,7 @@ impl fmt::Display for TimeStep {
 /// assert_eq!(suite.to_string(), "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1");
 ///
 /// assert!("OCRA-1:HOTP-SHA1-6:QN08-S".parse::<OcraSuite>().is_err());
-/// # Ok::<(), otpfob::SuiteError>(())
+/// # Ok::<(), otpfob::ocra::SuiteError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OcraSuite {

@@ -22,12 +22,12 @@ const DOMAIN_TAG: &[u8; 27] = b"otpfob OCRA transaction v1\0";
 /// assigned is the bank's concern.
 ///
 /// ```
-/// use otpfob::Currency;
+/// use otpfob::ocra::Currency;
 ///
 /// let euro: Currency = "EUR".parse()?;
 /// assert_eq!(euro.as_str(), "EUR");
 /// assert!("eur".parse::<Currency>().is_err());
-/// # Ok::<(), otpfob::TransactionError>(())
+/// # Ok::<(), otpfob::ocra::TransactionError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency([u8; 3]);
@@ -117,7 +117,7 @@ impl SigningNonce {
 /// A transfer to be signed: amount, currency, beneficiary account and an optional
 /// reference. [`Transaction::signing_bytes`] gives its encoding and
 /// [`Transaction::signature_challenge`] hashes it into a challenge for
-/// [`Ocra::sign`](crate::Ocra::sign).
+/// [`Ocra::sign`](crate::ocra::Ocra::sign).
 ///
 /// # Why a hash and not the fields typed in
 ///
@@ -167,7 +167,7 @@ impl SigningNonce {
 /// keeps the nonce with the pending transfer until the response arrives.
 ///
 /// ```
-/// use otpfob::{Currency, Ocra, OcraInput, Secret, SigningNonce, Transaction};
+/// use otpfob::{Secret, ocra::{Currency, Ocra, OcraInput, SigningNonce, Transaction}};
 ///
 /// let transfer = Transaction::new(
 ///     125_000, // EUR 1,250.00 in cents

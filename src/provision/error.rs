@@ -11,7 +11,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum KeyUriError {
-    /// The URI is longer than [`MAX_KEY_URI_LEN`](crate::MAX_KEY_URI_LEN) bytes.
+    /// The URI is longer than [`MAX_KEY_URI_LEN`](crate::provision::MAX_KEY_URI_LEN) bytes.
     #[error("a key URI has at most {maximum} bytes, this one has {length}")]
     TooLong {
         /// The length of the input in bytes.
@@ -117,7 +117,7 @@ pub enum KeyUriError {
         value: String,
     },
     /// `period` not a whole number of seconds from 1 to
-    /// [`MAX_KEY_URI_PERIOD`](crate::MAX_KEY_URI_PERIOD).
+    /// [`MAX_KEY_URI_PERIOD`](crate::provision::MAX_KEY_URI_PERIOD).
     #[error("period {value:?} is not a whole number of seconds from 1 to 86400")]
     Period {
         /// The value given.
@@ -142,8 +142,8 @@ pub enum KeyUriError {
     #[error(transparent)]
     Parameters(#[from] OtpError),
     /// The secret is shorter than the minimum
-    /// ([`MIN_IMPORTED_SECRET_BITS`](crate::MIN_IMPORTED_SECRET_BITS) unless
-    /// [`KeyUriOptions::min_secret_bits`](crate::KeyUriOptions) says otherwise).
+    /// ([`MIN_IMPORTED_SECRET_BITS`](crate::provision::MIN_IMPORTED_SECRET_BITS) unless
+    /// [`KeyUriOptions::min_secret_bits`](crate::provision::KeyUriOptions) says otherwise).
     #[error("the secret has {bits} bits, fewer than the {minimum_bits} accepted")]
     SecretTooShort {
         /// The secret's length in bits.
@@ -153,7 +153,7 @@ pub enum KeyUriError {
     },
     /// The issuer or the account name holds a control character (NUL, ESC, ...) or an
     /// invisible or direction-changing one (U+202E, U+200B, ...: see
-    /// [`is_invisible_character`](crate::is_invisible_character)).
+    /// [`is_invisible_character`](crate::text::is_invisible_character)).
     #[error(
         "the {part} holds the invisible or control character U+{code_point:04X} at position {position}"
     )]
@@ -166,7 +166,7 @@ pub enum KeyUriError {
         code_point: u32,
     },
     /// The URI's canonical form ([`KeyUri::to_uri`](crate::KeyUri::to_uri)) would be
-    /// longer than [`MAX_KEY_URI_LEN`](crate::MAX_KEY_URI_LEN) bytes, so it would not
+    /// longer than [`MAX_KEY_URI_LEN`](crate::provision::MAX_KEY_URI_LEN) bytes, so it would not
     /// read back.
     #[error(
         "written out, the key URI would have {length} bytes, more than the {maximum} a key URI may have"
@@ -197,7 +197,7 @@ pub enum QrError {
         /// What the encoder reported.
         reason: String,
     },
-    /// A module size outside 1 to [`MAX_QR_MODULE_PIXELS`](crate::MAX_QR_MODULE_PIXELS)
+    /// A module size outside 1 to [`MAX_QR_MODULE_PIXELS`](crate::provision::MAX_QR_MODULE_PIXELS)
     /// pixels.
     #[error("a QR module is 1 to {maximum} pixels wide, not {pixels}")]
     ModuleSize {

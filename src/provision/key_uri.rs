@@ -60,7 +60,7 @@ const RESERVED: [&str; 6] = [
 /// imports. [`KeyUri::parse`] uses [`KeyUriOptions::default`].
 ///
 /// ```
-/// use otpfob::{KeyUri, KeyUriError, KeyUriOptions};
+/// use otpfob::{KeyUri, KeyUriError, provision::KeyUriOptions};
 ///
 /// // A legacy 40-bit secret: refused by default, read when the caller says so.
 /// let legacy = "otpauth://totp/alice?secret=GEZDGNBV";
@@ -103,7 +103,7 @@ impl Default for KeyUriOptions {
 ///   first colon and the account may not hold another;
 /// - names may not hold control characters (NUL, ESC, ...) or invisible and
 ///   direction-changing characters (U+202E, zero-width spaces, ...: see
-///   [`is_invisible_character`](crate::is_invisible_character)), which would make a
+///   [`is_invisible_character`](crate::text::is_invisible_character)), which would make a
 ///   label display as another ([`KeyUriError::InvalidCharacter`]);
 /// - the secret has at least [`MIN_IMPORTED_SECRET_BITS`] bits
 ///   ([`KeyUriError::SecretTooShort`]; [`KeyUri::parse_with`] can lower it);

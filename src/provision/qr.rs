@@ -46,7 +46,7 @@ pub enum TerminalBackground {
 /// during encoding are not under this crate's control and are not zeroized.
 ///
 /// ```
-/// use otpfob::{KeyUri, TerminalBackground};
+/// use otpfob::{KeyUri, provision::TerminalBackground};
 ///
 /// let uri = KeyUri::parse("otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP&issuer=Example")?;
 /// let code = uri.to_qr_code()?;

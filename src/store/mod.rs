@@ -1,7 +1,11 @@
 //! Where token records live: the backends of the validator's
-//! [`Store`](crate::Store) trait (memory, SQLite, PostgreSQL) and, for the two SQL
+//! [`Store`](crate::validator::Store) trait (memory, SQLite, PostgreSQL) and, for the two SQL
 //! stores, one shared row codec. The trait itself stands beside its user, in
 //! `validator/store.rs`, as rustls defines `StoresServerSessions` where it is used.
+//!
+//! Main types: [`MemoryStore`] (tests, one process), `SqliteStore` (feature `sqlite`:
+//! one durable file), `PgStore` with `PgConfig` (feature `postgres`: many validator
+//! nodes), and their constants (audit capacity, pool size, schema versions).
 
 #[cfg(feature = "postgres")]
 pub(crate) mod error;

@@ -150,7 +150,7 @@ static SWAP_TOKEN: LazyLock<String> = LazyLock::new(|| {
 /// [`SqliteStore::group_commit_statistics`] reports the batch sizes for metrics.
 ///
 /// ```
-/// use otpfob::{SqliteStore, Store};
+/// use otpfob::{SqliteStore, validator::Store};
 ///
 /// let directory = std::env::temp_dir().join(format!("otpfob-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&directory)?;

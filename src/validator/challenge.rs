@@ -43,8 +43,8 @@ impl TransactionCommitment {
 /// accepted, and for a signature challenge the transfer it stands for.
 ///
 /// ```
-/// use otpfob::{Currency, IssuedChallenge, OcraSuite, SigningNonce, Transaction};
-/// use otpfob::{TransactionCommitment, UnixTime};
+/// use otpfob::{ocra::{Currency, OcraSuite, SigningNonce, Transaction}, validator::IssuedChallenge};
+/// use otpfob::{UnixTime, validator::TransactionCommitment};
 ///
 /// let suite: OcraSuite = "OCRA-1:HOTP-SHA256-8:QN08".parse()?;
 /// let transfer = Transaction::new(125_000, Currency::new("EUR")?, "DE89370400440532013000", None)?;

@@ -8,40 +8,12 @@ use crate::code::Code;
 use crate::hotp::Hotp;
 use crate::totp::signed_difference;
 use crate::validator::error::RejectReason;
-use crate::validator::policy::{Lockout, Policy};
-use crate::validator::record::{Lock, Status, TokenKind, TokenState};
-
-/// Where an accepted code matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Acceptance {
-    /// The step (TOTP) or counter (HOTP) accepted; it and everything before it are
-    /// now spent.
-    pub position: u64,
-    /// How far that was from what the bank expected: for TOTP the step minus the
-    /// bank's current step (the token's clock offset), for HOTP the counter minus the
-    /// next expected counter (presses that were never used).
-    pub offset: i64,
-}
-
-/// The outcome of one decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[must_use]
-pub enum Verdict {
-    /// The code is good and is now spent.
-    Accepted(Acceptance),
-    /// The code is not accepted.
-    Rejected(RejectReason),
-}
-
-/// A verdict and the token state that must be stored for it to hold.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[must_use]
-pub struct Decision {
-    /// Accepted or rejected, and why.
-    pub verdict: Verdict,
-    /// The state after the decision; equal to the state before when nothing changed.
-    pub state: TokenState,
-}
+use crate::validator::policy::Policy;
+use crate::validator::record::{TokenKind, TokenState};
+pub(crate) use crate::validator::throttle::{
+    drift_extension, fail, refuse_without_counting, reject_without_counting, succeed,
+};
+pub(crate) use crate::validator::verdict::{Acceptance, Decision, Verdict};
 
 /// Decides whether `code` is accepted for a token in `state` at time `now`.
 ///
@@ -172,15 +144,6 @@ pub fn decide_resync(
     }
 }
 
-/// A rejection that counts nothing: a locked or disabled token, a clock or counter at
-/// its end.
-pub(crate) fn reject_without_counting(state: TokenState, reason: RejectReason) -> Decision {
-    Decision {
-        verdict: Verdict::Rejected(reason),
-        state,
-    }
-}
-
 /// The positions to search, and the position the offsets are measured from.
 #[derive(Debug, Clone, Copy)]
 struct SearchWindow {
@@ -193,9 +156,7 @@ struct SearchWindow {
 }
 
 fn current_step(parameters: &crate::totp::TotpParameters, now: UnixTime) -> Option<u64> {
-    let seconds = u64::try_from(now.as_secs()).ok()?;
-    let since_t0 = seconds.checked_sub(parameters.t0)?;
-    since_t0.checked_div(parameters.time_step)
+    parameters.step_at_time(now)
 }
 
 fn search_window(
@@ -253,27 +214,6 @@ fn resync_window(
     // one short of the end.
     window.last = window.last.saturating_sub(1).max(window.first);
     Ok(window)
-}
-
-/// The extra steps each way a crystal off by `drift_tolerance_ppm` could have moved
-/// since the drift was last learned, rounded up and capped.
-pub(crate) fn drift_extension(
-    policy: &Policy,
-    time_step: u64,
-    synced_at: UnixTime,
-    now: UnixTime,
-) -> u64 {
-    if policy.drift_tolerance_ppm == 0 || time_step == 0 {
-        return 0;
-    }
-    let elapsed_nanos = now.nanos_since(synced_at).max(0) as u128;
-    let moved_nanos =
-        elapsed_nanos.saturating_mul(u128::from(policy.drift_tolerance_ppm)) / 1_000_000;
-    let step_nanos = u128::from(time_step) * 1_000_000_000;
-    let steps = moved_nanos.div_ceil(step_nanos);
-    u64::try_from(steps)
-        .unwrap_or(u64::MAX)
-        .min(policy.max_drift_extension)
 }
 
 struct ScanResult {
@@ -346,21 +286,6 @@ fn consecutive_pair(
     bool::from(found).then_some(found_at)
 }
 
-/// Rejects a disabled or locked token; clears a back-off lock that has run out.
-pub(crate) fn refuse_without_counting(
-    state: &mut TokenState,
-    now: UnixTime,
-) -> Option<RejectReason> {
-    if state.status == Status::Disabled {
-        return Some(RejectReason::Disabled);
-    }
-    if state.lock.holds_at(now) {
-        return Some(RejectReason::Locked);
-    }
-    state.lock = Lock::Unlocked;
-    None
-}
-
 fn accept(
     policy: &Policy,
     mut state: TokenState,
@@ -395,54 +320,14 @@ fn accept(
     )
 }
 
-/// An acceptance: the failure count and any back-off are cleared (RFC 4226 §7.3
-/// counts consecutive failures).
-pub(crate) fn succeed(mut state: TokenState, acceptance: Acceptance) -> Decision {
-    state.failures = 0;
-    state.lockouts = 0;
-    state.lock = Lock::Unlocked;
-    Decision {
-        verdict: Verdict::Accepted(acceptance),
-        state,
-    }
-}
-
-/// A rejection that counts a failure, locking the token at the policy's limit.
-pub(crate) fn fail(
-    policy: &Policy,
-    mut state: TokenState,
-    reason: RejectReason,
-    now: UnixTime,
-) -> Decision {
-    state.failures = state.failures.saturating_add(1);
-    if state.failures >= policy.failure_limit {
-        state.lock = match policy.lockout {
-            Lockout::UntilUnlocked => Lock::UntilUnlocked { since: now },
-            Lockout::Backoff { initial, maximum } => {
-                let doublings = state.lockouts.min(63);
-                let length = initial
-                    .checked_mul(1u32.checked_shl(doublings).unwrap_or(u32::MAX))
-                    .unwrap_or(maximum)
-                    .min(maximum);
-                Lock::Until {
-                    until: now.plus(length),
-                }
-            }
-        };
-        state.lockouts = state.lockouts.saturating_add(1);
-    }
-    Decision {
-        verdict: Verdict::Rejected(reason),
-        state,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hotp::HotpParameters;
     use crate::secret::Secret;
     use crate::totp::{Totp, TotpParameters};
+    use crate::validator::policy::Lockout;
+    use crate::validator::record::Lock;
     use core::time::Duration;
 
     fn secret() -> Secret {

@@ -31,7 +31,7 @@ pub enum TokenIdError {
     },
     /// An invisible or direction-changing character (Unicode format characters such
     /// as U+202E RIGHT-TO-LEFT OVERRIDE or U+200B ZERO WIDTH SPACE; see
-    /// [`is_invisible_character`](crate::is_invisible_character)) stood at this
+    /// [`is_invisible_character`](crate::text::is_invisible_character)) stood at this
     /// position: it would make the id display as another.
     #[error(
         "a token id may not contain the invisible or direction-changing character U+{code_point:04X} (position {position})"

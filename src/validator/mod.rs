@@ -1,5 +1,13 @@
 //! The bank side: the policy, the per-token record, the pure decision, sealed seeds,
 //! server-side PINs, the audit trail, and the `Validator` that ties them to a store.
+//!
+//! Main types: [`Validator`] (enrol, verify, resync, challenges, administration) over a
+//! [`Store`] (the trait; its backends are in [`crate::store`]); [`Policy`] (windows,
+//! lockout, challenge lifetime); [`TokenRecord`] with [`TokenKind`] and [`TokenState`]
+//! ([`Status`], [`Lock`]); the pure [`decide`] / [`decide_ocra`] and their [`Decision`];
+//! [`Keyring`] / [`SealingKey`] / [`SealedSecret`] for seeds at rest; [`PinHash`] for
+//! server-side PINs; [`AuditEvent`] and [`AuditSink`] for the audit trail; and the
+//! errors [`Rejected`] / [`RejectReason`] (a code refused) and [`ValidatorError`].
 
 pub(crate) mod audit;
 pub(crate) mod challenge;
@@ -12,4 +20,24 @@ pub(crate) mod record;
 pub(crate) mod seal;
 pub(crate) mod service;
 pub(crate) mod store;
+pub(crate) mod throttle;
 pub(crate) mod token_id;
+pub(crate) mod verdict;
+
+// The public face of the bank side. The files above stay private: a user names
+// `otpfob::validator::TokenRecord`, not the file it is written in.
+pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome};
+pub use challenge::{
+    ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
+};
+pub use decision::{decide, decide_resync};
+pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
+pub use ocra_decision::{OcraAttempt, decide_ocra};
+pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
+pub use policy::{DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MAX_WINDOW, Policy};
+pub use record::{Lock, Status, TokenKind, TokenRecord, TokenState};
+pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
+pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Validator};
+pub use store::{Store, Swap};
+pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};
+pub use verdict::{Acceptance, Decision, Verdict};

@@ -13,13 +13,13 @@ use crate::ocra::{
 };
 use crate::totp::{Window, signed_difference};
 use crate::validator::challenge::{ChallengeSlot, IssuedChallenge, OcraState};
-use crate::validator::decision::{
-    Acceptance, Decision, drift_extension, fail, refuse_without_counting, reject_without_counting,
-    succeed,
-};
 use crate::validator::error::RejectReason;
 use crate::validator::policy::Policy;
 use crate::validator::record::TokenState;
+use crate::validator::throttle::{
+    drift_extension, fail, refuse_without_counting, reject_without_counting, succeed,
+};
+use crate::validator::verdict::{Acceptance, Decision};
 
 /// One OCRA response to decide on, with what the caller read, checked and opened for
 /// it.
@@ -30,7 +30,7 @@ use crate::validator::record::TokenState;
 #[derive(Clone, Copy)]
 pub struct OcraAttempt<'a> {
     /// The response as the token's suite reads it
-    /// ([`OcraSuite::parse_response`](crate::OcraSuite::parse_response)); `None` when
+    /// ([`OcraSuite::parse_response`](crate::ocra::OcraSuite::parse_response)); `None` when
     /// the typed text was not a response of the suite's form.
     pub response: Option<&'a OcraResponse>,
     /// The transfer a signature is checked for, as the bank is about to execute it;
@@ -80,8 +80,8 @@ enum Search {
 /// 2. Every attempt spends the token's open challenge, whatever its outcome: a
 ///    challenge is answered at most once (fail closed).
 /// 3. A disabled or locked token is rejected without counting a failure, as in
-///    [`decide`](crate::decide).
-/// 4. Counted as failures, as in [`decide`](crate::decide), and locking the token at
+///    [`decide`](crate::validator::decide).
+/// 4. Counted as failures, as in [`decide`](crate::validator::decide), and locking the token at
 ///    the policy's limit: no challenge issued ([`RejectReason::NoChallenge`]), a
 ///    challenge already spent ([`RejectReason::ChallengeSpent`]), an expired one
 ///    ([`RejectReason::ChallengeExpired`]), another transfer than the one the
@@ -163,7 +163,13 @@ pub fn decide_ocra(
 
 /// The bank's current step of `step_seconds`-second steps since the epoch.
 fn current_step(step_seconds: u64, now: UnixTime) -> Option<u64> {
-    u64::try_from(now.as_secs()).ok()?.checked_div(step_seconds)
+    // OCRA counts steps from the epoch (RFC 6287 section 5.1): T0 = 0.
+    crate::totp::TotpParameters {
+        time_step: step_seconds,
+        t0: 0,
+        ..crate::totp::TotpParameters::default()
+    }
+    .step_at_time(now)
 }
 
 /// Computes and compares every counter and time step of the window. An error is a

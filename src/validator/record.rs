@@ -7,7 +7,7 @@ use crate::totp::TotpParameters;
 use crate::validator::challenge::OcraState;
 use crate::validator::pin::PinHash;
 use crate::validator::seal::SealedSecret;
-pub use crate::validator::token_id::{MAX_TOKEN_ID_LEN, TokenId};
+pub(crate) use crate::validator::token_id::TokenId;
 
 /// How a token makes codes, and how far it has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -28,7 +28,7 @@ pub struct TokenId(Arc<str>);
 impl TokenId {
     /// Checks and wraps `id`: 1 to 128 bytes, no white space, no control characters
     /// and no invisible or direction-changing characters
-    /// ([`is_invisible_character`](crate::is_invisible_character)).
+    /// ([`is_invisible_character`](crate::text::is_invisible_character)).
     ///
     /// # Errors
     ///

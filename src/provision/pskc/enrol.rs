@@ -47,7 +47,7 @@ impl ProvisionedToken {
     /// - expires at the token's expiry date, or [`DEFAULT_LIFETIME`] after issue.
     ///
     /// PSKC carries no unlock key (the key of a fob's PIN unlock procedure, see
-    /// [`unlock_code`](crate::unlock_code)), so the caller supplies one: the vendor's,
+    /// [`unlock_code`](crate::device::unlock_code)), so the caller supplies one: the vendor's,
     /// delivered apart from the seed file, or a fresh [`Secret::generate`] for a
     /// simulation, in which case the bank cannot answer the fob's unlock challenge
     /// unless it keeps that key.
@@ -63,7 +63,7 @@ impl ProvisionedToken {
     /// [`DeviceError::Parameters`] for invalid code parameters.
     ///
     /// ```
-    /// use otpfob::{Device, HotpParameters, KeyFob, ManualClock, ProvisionedToken, Secret, UnixTime};
+    /// use otpfob::{Device, HotpParameters, KeyFob, ManualClock, Secret, UnixTime, pskc::ProvisionedToken};
     ///
     /// let mut token = ProvisionedToken::new("k1", Secret::from_bytes(b"12345678901234567890")?, HotpParameters::default());
     /// token.serial = Some("987654321".to_owned());
@@ -125,7 +125,7 @@ impl ProvisionedToken {
 }
 
 impl From<&FactoryRecord> for ProvisionedToken {
-    /// The record as a token to export with [`write_pskc`](crate::write_pskc): the
+    /// The record as a token to export with [`write_pskc`](crate::pskc::write_pskc): the
     /// serial is both the key id and the device's serial, the issue and expiry times
     /// become the start and expiry dates. The unlock key is left out: PSKC has no
     /// place for it.
@@ -223,14 +223,14 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// not stop the others.
     ///
     /// Refused, among others: keys that are not HOTP or TOTP (an RFC 6030 PIN key, an
-    /// OCRA key: [`PskcError::NotAnOtpKey`](crate::PskcError::NotAnOtpKey)), keys
+    /// OCRA key: [`PskcError::NotAnOtpKey`](crate::pskc::PskcError::NotAnOtpKey)), keys
     /// without a secret (a `<KeyReference>` to a master key), unsupported response
     /// formats, and a second key whose serial number is already enrolled (a reissued
     /// device: enrol it under another id with [`Validator::enrol_provisioned`]).
     ///
     /// ```
     /// # #[cfg(feature = "pskc")] {
-    /// use otpfob::{Keyring, ManualClock, MemoryStore, PskcCredential, SealingKey, Validator, read_pskc};
+    /// use otpfob::{Keyring, ManualClock, MemoryStore, SealingKey, Validator, pskc::{PskcCredential, read_pskc}};
     ///
     /// let file = std::fs::read("tests/data/pskc/figure3.xml")?;
     /// let container = read_pskc(&file, &PskcCredential::None)?;

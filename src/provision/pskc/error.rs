@@ -19,7 +19,7 @@ pub enum PskcError {
     DocumentTooLarge {
         /// The document's length in bytes.
         length: usize,
-        /// The limit, [`PskcLimits::max_document_bytes`](crate::PskcLimits).
+        /// The limit, [`PskcLimits::max_document_bytes`](crate::pskc::PskcLimits).
         maximum: usize,
     },
     /// The document is not UTF-8, or declares another encoding.
@@ -252,7 +252,7 @@ pub enum PskcError {
         source: OtpError,
     },
     /// A secret shorter than
-    /// [`PskcLimits::min_secret_bits`](crate::PskcLimits::min_secret_bits).
+    /// [`PskcLimits::min_secret_bits`](crate::pskc::PskcLimits::min_secret_bits).
     #[error("the secret of {owner} has {bits} bits, fewer than the {minimum_bits} accepted")]
     SecretTooShort {
         /// Whose secret it is: `Key Id="..."`.
@@ -277,7 +277,7 @@ pub enum PskcError {
 #[non_exhaustive]
 pub enum PskcEnrolError {
     /// The key cannot become a token: not HOTP or TOTP, no secret, an unsupported
-    /// response format (see [`PskcKey::token`](crate::PskcKey::token)).
+    /// response format (see [`PskcKey::token`](crate::pskc::PskcKey::token)).
     #[error(transparent)]
     Key(#[from] PskcError),
     /// Its serial number (or key id) is not a valid token id.

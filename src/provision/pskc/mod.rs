@@ -32,7 +32,7 @@ pub const PSKC_HOTP: &str = "urn:ietf:params:xml:ns:keyprov:pskc:hotp";
 pub const PSKC_TOTP: &str = "urn:ietf:params:xml:ns:keyprov:pskc:totp";
 
 /// Bounds on what [`read_pskc_with_limits`] accepts, so that a hostile or broken file
-/// is refused with a [`PskcError`](crate::PskcError) before it can use much memory or
+/// is refused with a [`PskcError`](crate::pskc::PskcError) before it can use much memory or
 /// time. [`read_pskc`] uses [`PskcLimits::default`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PskcLimits {
@@ -50,8 +50,8 @@ pub struct PskcLimits {
     /// The longest secret, in bytes. Default 1024 (HMAC-SHA-512 needs 64).
     pub max_secret_bytes: usize,
     /// The fewest bits of secret, below which an HOTP or TOTP key is refused
-    /// ([`PskcError::SecretTooShort`](crate::PskcError::SecretTooShort)). Default
-    /// [`MIN_IMPORTED_SECRET_BITS`](crate::MIN_IMPORTED_SECRET_BITS), 80: what
+    /// ([`PskcError::SecretTooShort`](crate::pskc::PskcError::SecretTooShort)). Default
+    /// [`MIN_IMPORTED_SECRET_BITS`](crate::provision::MIN_IMPORTED_SECRET_BITS), 80: what
     /// authenticator apps generate (RFC 4226 §4 asks for 128).
     ///
     /// # Security

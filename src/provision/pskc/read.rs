@@ -61,7 +61,7 @@ const MAX_INTEGER_BYTES: usize = 8;
 /// buffer, which is the caller's to wipe.
 ///
 /// ```
-/// use otpfob::{PskcCredential, read_pskc};
+/// use otpfob::pskc::{PskcCredential, read_pskc};
 ///
 /// let document = br#"<?xml version="1.0" encoding="UTF-8"?>
 /// <KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
@@ -81,7 +81,7 @@ const MAX_INTEGER_BYTES: usize = 8;
 /// assert_eq!(tokens[0].serial.as_deref(), Some("42"));
 /// assert_eq!(tokens[0].counter, 7);
 /// assert_eq!(tokens[0].secret.expose_bytes(), b"12345678901234567890");
-/// # Ok::<(), otpfob::PskcError>(())
+/// # Ok::<(), otpfob::pskc::PskcError>(())
 /// ```
 pub fn read_pskc(document: &[u8], credential: &PskcCredential) -> Result<PskcContainer, PskcError> {
     read_pskc_with_limits(document, credential, &PskcLimits::default())

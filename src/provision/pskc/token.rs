@@ -16,7 +16,7 @@ use crate::totp::TotpParameters;
 /// same seed file production loads.
 ///
 /// Fields are public so that a token can be filled in by hand before
-/// [`write_pskc`](crate::write_pskc); start from [`ProvisionedToken::new`].
+/// [`write_pskc`](crate::pskc::write_pskc); start from [`ProvisionedToken::new`].
 ///
 /// # Security
 ///

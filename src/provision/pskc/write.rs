@@ -34,7 +34,7 @@ const SALT_BYTES: usize = 16;
 /// 6 and 7): AES-CBC values with a fresh IV each, and an HMAC-SHA1 `<ValueMAC>` over
 /// each under a fresh MAC key carried encrypted in `<MACMethod>`.
 ///
-/// [`read_pskc`](crate::read_pskc) reads the result back to the same tokens.
+/// [`read_pskc`](crate::pskc::read_pskc) reads the result back to the same tokens.
 ///
 /// # Errors
 ///
@@ -51,10 +51,7 @@ const SALT_BYTES: usize = 16;
 /// [`PskcProtection::Plaintext`] it holds every secret in the clear.
 ///
 /// ```
-/// use otpfob::{
-///     PskcCredential, PskcProtection, ProvisionedToken, Secret, TotpParameters,
-///     read_pskc, write_pskc,
-/// };
+/// use otpfob::{Secret, TotpParameters, pskc::{PskcCredential, PskcProtection, ProvisionedToken, read_pskc, write_pskc}};
 ///
 /// let mut token = ProvisionedToken::new(
 ///     "fob-1",

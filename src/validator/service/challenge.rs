@@ -19,7 +19,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Issues a one-way OCRA challenge (a login or a confirmation) for a keypad token:
     /// a random question of the suite's format and full length
     /// ([`Challenge::generate`]), accepted until the policy's
-    /// [`challenge_lifetime`](Policy::challenge_lifetime) (5 minutes by default) has
+    /// [`challenge_lifetime`](crate::Policy::challenge_lifetime) (5 minutes by default) has
     /// passed. Show the customer `challenge`; [`Validator::verify_response`] checks
     /// the response.
     ///
@@ -32,7 +32,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ///
     /// [`ValidatorError::NoOcra`] for a token without an OCRA suite,
     /// [`ValidatorError::Ocra`] if the operating system has no randomness,
-    /// [`StoreError::NotEnrolled`], store errors, contention.
+    /// [`StoreError::NotEnrolled`](crate::StoreError::NotEnrolled), store errors, contention.
     ///
     /// ```
     /// use otpfob::{Device, KeyFob, Keyring, ManualClock, MemoryStore, RejectReason};
@@ -155,8 +155,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// [`RejectReason::TransactionMismatch`] for another transfer or a login challenge.
     ///
     /// ```
-    /// use otpfob::{Currency, Device, KeyFob, Keyring, ManualClock, MemoryStore};
-    /// use otpfob::{RejectReason, SealingKey, TotpParameters, Transaction, Validator};
+    /// use otpfob::{Device, KeyFob, Keyring, ManualClock, MemoryStore, ocra::Currency};
+    /// use otpfob::{RejectReason, SealingKey, TotpParameters, Validator, ocra::Transaction};
     ///
     /// let world = ManualClock::at_secs(1_767_225_600);
     /// let (mut fob, record) = KeyFob::builder("FOB-0001234", TotpParameters::default())

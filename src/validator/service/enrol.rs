@@ -45,8 +45,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// hash of the wrong length.
     ///
     /// ```
-    /// use otpfob::{Enrolment, Keyring, ManualClock, MemoryStore, OcraEnrolment, Password};
-    /// use otpfob::{SealingKey, Secret, TimeSource, TokenId, TokenKind, TotpParameters, Validator};
+    /// use otpfob::{Enrolment, Keyring, ManualClock, MemoryStore, validator::OcraEnrolment, ocra::Password};
+    /// use otpfob::{SealingKey, Secret, TimeSource, TokenId, TotpParameters, Validator, validator::TokenKind};
     ///
     /// let clock = ManualClock::at_secs(1_767_225_600);
     /// let bank = Validator::new(MemoryStore::new(), clock.clone(), Keyring::new(SealingKey::generate(1)?));

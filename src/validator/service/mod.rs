@@ -47,14 +47,14 @@ pub struct Enrolment<'a> {
 /// The bank's validator: checks codes against the stored state of each token.
 ///
 /// Each request loads the token's record, opens its sealed secret, takes the pure
-/// [`decide`] step and stores the new state with a compare-and-swap on the record's
+/// [`decide`](crate::validator::decide) step and stores the new state with a compare-and-swap on the record's
 /// version; if another validator node changed the token meanwhile, it starts over
 /// with the fresh record (up to [`MAX_ATTEMPTS`] times). So a code is accepted at most
 /// once, however many nodes share the store, and any error rejects.
 ///
 /// ```
 /// use otpfob::{Enrolment, Keyring, ManualClock, MemoryStore, SealingKey, Secret};
-/// use otpfob::{TokenId, TokenKind, Totp, TotpParameters, Validator};
+/// use otpfob::{TokenId, Totp, TotpParameters, Validator, validator::TokenKind};
 ///
 /// let clock = ManualClock::at_secs(1_700_000_000);
 /// let validator = Validator::new(MemoryStore::new(), clock.clone(), Keyring::new(SealingKey::generate(1)?));

@@ -1,0 +1,15 @@
+//! RFC 6030 PSKC key containers (feature `pskc`): how a fob vendor ships a batch of
+//! secrets to the bank.
+//!
+//! [`read_pskc`] (or [`read_pskc_with_limits`] with [`PskcLimits`]) reads a container into
+//! [`PskcContainer`] and its [`PskcKey`]s, decrypting pre-shared-key or password
+//! protection ([`PskcCredential`]); [`write_pskc`] writes one. [`ProvisionedToken`] is one
+//! key made ready to enrol, and [`PskcEnrolment`] the outcome of enrolling a batch.
+//! The code is in `provision/pskc/`; this module is its public face.
+
+pub use crate::provision::pskc::{
+    PSKC_HOTP, PSKC_TOTP, ProvisionedToken, PskcContainer, PskcCredential, PskcDeviceInfo,
+    PskcEncoding, PskcEnrolError, PskcEnrolled, PskcEnrolment, PskcError, PskcKey, PskcLimits,
+    PskcPinPolicy, PskcPolicy, PskcProtection, PskcRefused, PskcResponseFormat, read_pskc,
+    read_pskc_with_limits, write_pskc,
+};
