@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use otpfob::validator::{Store, TokenKind};
 use otpfob::{
-    Enrolment, Keyring, RejectReason, SealingKey, Secret, SqliteOptions, SqliteStore,
-    SystemClock, TokenId, TotpParameters, UnixTime, Validator,
+    Enrolment, Keyring, RejectReason, SealingKey, Secret, SqliteOptions, SqliteStore, SystemClock,
+    TokenId, TotpParameters, UnixTime, Validator,
 };
 
 struct Arguments {

@@ -1,6 +1,6 @@
 //! Which client caused an audit event.
 
-use otpfob::AuditEvent;
+use otpfob::validator::AuditEvent;
 
 /// Runs `job` (a validator call) on behalf of the client named `actor`: the events it
 /// causes name that client.

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use otpfob::validator::Store;
 use otpfob::{
-    MemoryStore, PgConfig, PgStore, SqliteStore, Store, StoreError, SystemClock, Validator,
-    ValidatorError,
+    MemoryStore, PgConfig, PgStore, SqliteStore, StoreError, SystemClock, Validator, ValidatorError,
 };
 
 use crate::auth::{ClientsFile, Registry};
@@ -209,46 +209,53 @@ impl Drop for ClosedOffRuntime {
 impl Store for ClosedOffRuntime {
     fn enrol(
         &self,
-        record: &otpfob::TokenRecord,
-        audit: &otpfob::AuditEvent,
+        record: &otpfob::validator::TokenRecord,
+        audit: &otpfob::validator::AuditEvent,
     ) -> Result<(), StoreError> {
         self.inner()?.enrol(record, audit)
     }
-    fn load(&self, id: &otpfob::TokenId) -> Result<Option<otpfob::TokenRecord>, StoreError> {
+    fn load(
+        &self,
+        id: &otpfob::TokenId,
+    ) -> Result<Option<otpfob::validator::TokenRecord>, StoreError> {
         self.inner()?.load(id)
     }
     fn compare_and_swap(
         &self,
-        record: &otpfob::TokenRecord,
+        record: &otpfob::validator::TokenRecord,
         expected_version: u64,
-        audit: &otpfob::AuditEvent,
-    ) -> Result<otpfob::Swap, StoreError> {
+        audit: &otpfob::validator::AuditEvent,
+    ) -> Result<otpfob::validator::Swap, StoreError> {
         self.inner()?
             .compare_and_swap(record, expected_version, audit)
     }
     fn compare_and_swap_owned(
         &self,
-        record: otpfob::TokenRecord,
+        record: otpfob::validator::TokenRecord,
         expected_version: u64,
-        audit: &otpfob::AuditEvent,
-    ) -> Result<otpfob::Swap, StoreError> {
+        audit: &otpfob::validator::AuditEvent,
+    ) -> Result<otpfob::validator::Swap, StoreError> {
         self.inner()?
             .compare_and_swap_owned(record, expected_version, audit)
     }
-    fn delete(&self, id: &otpfob::TokenId, audit: &otpfob::AuditEvent) -> Result<bool, StoreError> {
+    fn delete(
+        &self,
+        id: &otpfob::TokenId,
+        audit: &otpfob::validator::AuditEvent,
+    ) -> Result<bool, StoreError> {
         self.inner()?.delete(id, audit)
     }
     fn list(&self) -> Result<Vec<otpfob::TokenId>, StoreError> {
         self.inner()?.list()
     }
-    fn append_audit(&self, event: &otpfob::AuditEvent) -> Result<(), StoreError> {
+    fn append_audit(&self, event: &otpfob::validator::AuditEvent) -> Result<(), StoreError> {
         self.inner()?.append_audit(event)
     }
     fn audit_trail(
         &self,
         id: &otpfob::TokenId,
         limit: usize,
-    ) -> Result<Vec<otpfob::AuditEvent>, StoreError> {
+    ) -> Result<Vec<otpfob::validator::AuditEvent>, StoreError> {
         self.inner()?.audit_trail(id, limit)
     }
 }

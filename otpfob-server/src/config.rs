@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use otpfob::{Keyring, Policy, SEALING_KEY_LEN, SealingKey, Secret};
+use otpfob::validator::SEALING_KEY_LEN;
+use otpfob::{Keyring, Policy, SealingKey, Secret};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 

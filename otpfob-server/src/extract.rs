@@ -178,8 +178,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Checks a one-time code as typed: digits and spaces, [`otpfob::MIN_OTP_DIGITS`] to
-/// [`otpfob::MAX_OTP_DIGITS`] digits. The check is the same for every token; a code of
+/// Checks a one-time code as typed: digits and spaces, [`otpfob::hotp::MIN_OTP_DIGITS`] to
+/// [`otpfob::hotp::MAX_OTP_DIGITS`] digits. The check is the same for every token; a code of
 /// the right form but another length than the token's is an ordinary rejection,
 /// counted as a failure.
 ///
@@ -189,15 +189,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 pub fn check_code(field: &str, code: &str) -> Result<(), Problem> {
     check_characters(field, code, char::is_ascii_digit, "digits")?;
     let digits = code.chars().filter(char::is_ascii_digit).count();
-    if !(usize::from(otpfob::MIN_OTP_DIGITS)..=usize::from(otpfob::MAX_OTP_DIGITS))
+    if !(usize::from(otpfob::hotp::MIN_OTP_DIGITS)..=usize::from(otpfob::hotp::MAX_OTP_DIGITS))
         .contains(&digits)
     {
         return Err(invalid_code(
             field,
             format!(
                 "{field} has {digits} digits; codes have {} to {}",
-                otpfob::MIN_OTP_DIGITS,
-                otpfob::MAX_OTP_DIGITS
+                otpfob::hotp::MIN_OTP_DIGITS,
+                otpfob::hotp::MAX_OTP_DIGITS
             ),
         ));
     }

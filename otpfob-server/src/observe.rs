@@ -9,7 +9,7 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use otpfob::{AuditEvent, AuditSink, Outcome};
+use otpfob::validator::{AuditEvent, AuditSink, Outcome};
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 /// Audit events into the server's log (the store's audit table is the authoritative

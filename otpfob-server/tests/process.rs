@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use otpfob::{SqliteStore, Store as _, TokenId, TokenKind};
+use otpfob::validator::{Store as _, TokenKind};
+use otpfob::{SqliteStore, TokenId};
 use serde_json::{Value, json};
 use support::{Backend, Setup, hotp_code};
 use tokio::sync::Mutex;

@@ -3,7 +3,8 @@
 
 mod support;
 
-use otpfob::{Ocra, OcraInput, Secret, Totp, TotpParameters};
+use otpfob::ocra::{Ocra, OcraInput};
+use otpfob::{Secret, Totp, TotpParameters};
 use serde_json::{Value, json};
 use support::{Backend, Harness, hotp_code};
 

@@ -6,10 +6,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use otpfob::ocra::Password;
+use otpfob::provision::QrCode;
+use otpfob::pskc::PskcCredential;
+use otpfob::validator::{
+    AuditEvent, ChallengeSlot, OcraEnrolment, Outcome, Status, TokenKind, TokenRecord,
+};
 use otpfob::{
-    Algorithm, AuditEvent, ChallengeSlot, Enrolment, HotpParameters, KeyUri, OcraEnrolment,
-    OtpParameters, Outcome, Password, PskcCredential, QrCode, Secret, Status, TimeSource as _,
-    TokenId, TokenKind, TokenRecord, TotpParameters, UnixTime,
+    Algorithm, Enrolment, HotpParameters, KeyUri, OtpParameters, Secret, TimeSource as _, TokenId,
+    TotpParameters, UnixTime,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -386,7 +391,7 @@ pub async fn enrol_factory(
     let suite = request
         .ocra_suite
         .as_deref()
-        .map(str::parse::<otpfob::OcraSuite>)
+        .map(str::parse::<otpfob::ocra::OcraSuite>)
         .transpose()
         .map_err(|error| unprocessable("ocra_suite", error.to_string()))?;
     let pin_hash = request
@@ -466,8 +471,8 @@ pub async fn import(
     let actor = caller.client.name.clone();
     let report = state
         .blocking(move |validator| {
-            let container = otpfob::read_pskc(request.document.as_bytes(), &credential)?;
-            Ok::<_, otpfob::PskcError>(crate::actor::acting_as(&actor, || {
+            let container = otpfob::pskc::read_pskc(request.document.as_bytes(), &credential)?;
+            Ok::<_, otpfob::pskc::PskcError>(crate::actor::acting_as(&actor, || {
                 validator.enrol_pskc(&container)
             }))
         })

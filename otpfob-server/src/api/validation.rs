@@ -10,10 +10,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use otpfob::{
-    Acceptance, Challenge, Currency, IssuedChallenge, OcraSuite, Rejected, SigningNonce,
-    TimeSource as _, Transaction, ValidatorError,
-};
+use otpfob::ocra::{Challenge, Currency, OcraSuite, SigningNonce, Transaction};
+use otpfob::validator::IssuedChallenge;
+use otpfob::{Acceptance, Rejected, TimeSource as _, ValidatorError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use otpfob::{Enrolment, Hotp, HotpParameters, Secret, TokenId, TokenKind};
+use otpfob::validator::TokenKind;
+use otpfob::{Enrolment, Hotp, HotpParameters, Secret, TokenId};
 use otpfob_server::RunningServer;
 use otpfob_server::auth::{ClientsFile, Role};
 use otpfob_server::config::{
