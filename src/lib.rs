@@ -11,6 +11,8 @@ mod algorithm;
 pub mod clock;
 pub mod code;
 pub mod device;
+#[cfg(feature = "emv-cap")]
+pub mod emv;
 pub mod hotp;
 pub mod mac;
 pub mod ocra;

@@ -96,6 +96,11 @@ pub enum DeviceError {
     /// Key material could not be made (the operating system's random source failed).
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// A CAP card or reader refused what was typed (a challenge, a data field) or
+    /// its transaction counter is exhausted.
+    #[cfg(feature = "emv-cap")]
+    #[error(transparent)]
+    Emv(#[from] crate::emv::EmvError),
     /// The device has no such operation (no keypad for challenges, no PIN pad, no
     /// unlock procedure).
     #[error("this device does not support {operation}")]

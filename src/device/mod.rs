@@ -17,7 +17,7 @@ mod fleet;
 mod fob;
 mod generator;
 mod keypad;
-mod pin;
+pub(crate) mod pin;
 mod serial;
 mod soft_token;
 mod unlock;

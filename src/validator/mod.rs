@@ -10,6 +10,8 @@
 //! errors [`Rejected`] / [`RejectReason`] (a code refused) and [`ValidatorError`].
 
 pub(crate) mod audit;
+#[cfg(feature = "emv-cap")]
+pub(crate) mod cap_decision;
 pub(crate) mod challenge;
 pub(crate) mod decision;
 pub(crate) mod error;
