@@ -37,10 +37,10 @@ pub use parameters::OtpParameters;
 pub use provision::{KeyUri, KeyUriError};
 pub use secret::{Secret, SecretError};
 pub use store::MemoryStore;
-#[cfg(feature = "sqlite")]
-pub use store::SqliteStore;
 #[cfg(feature = "postgres")]
 pub use store::{PgConfig, PgConfigError, PgStore};
+#[cfg(feature = "sqlite")]
+pub use store::{SqliteOptions, SqliteStore};
 pub use totp::{Totp, TotpParameters, Window};
 pub use validator::{
     Acceptance, Enrolment, Keyring, Policy, RejectReason, Rejected, SealError, SealingKey,

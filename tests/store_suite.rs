@@ -548,7 +548,19 @@ fn sqlite_store() -> otpfob::SqliteStore {
     // The directory must outlive the store; leaking it keeps the file for the test's
     // life, and the OS temp cleaner removes it later.
     let directory = tempfile::tempdir().unwrap().keep();
-    otpfob::SqliteStore::open(directory.join("tokens.db")).unwrap()
+    let options = otpfob::SqliteOptions::new().without_group_commit();
+    otpfob::SqliteStore::open_with(directory.join("tokens.db"), &options).unwrap()
+}
+
+/// The default: a writer thread batching every write into shared commits. A batch
+/// limit of 4 makes the suite's eight racing threads span several batches.
+#[cfg(feature = "sqlite")]
+fn sqlite_group_commit_store() -> otpfob::SqliteStore {
+    let directory = tempfile::tempdir().unwrap().keep();
+    let options = otpfob::SqliteOptions::new().group_commit_max_batch(4);
+    let store = otpfob::SqliteStore::open_with(directory.join("tokens.db"), &options).unwrap();
+    assert!(store.group_commit_statistics().is_some());
+    store
 }
 
 store_suite! {
@@ -558,6 +570,7 @@ store_suite! {
 #[cfg(feature = "sqlite")]
 store_suite! {
     sqlite => super::sqlite_store();
+    sqlite_group_commit => super::sqlite_group_commit_store();
 }
 
 #[cfg(feature = "postgres")]

@@ -73,8 +73,16 @@ pub enum StartError {
 /// [`StartError::Store`] and configuration errors for the connection string.
 pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StartError> {
     Ok(match config {
-        StoreConfig::Sqlite { path } => {
-            Arc::new(SqliteStore::open(path).map_err(|error| StartError::Store(error.to_string()))?)
+        StoreConfig::Sqlite { path, group_commit } => {
+            let options = if *group_commit {
+                otpfob::SqliteOptions::new()
+            } else {
+                otpfob::SqliteOptions::new().without_group_commit()
+            };
+            Arc::new(
+                SqliteStore::open_with(path, &options)
+                    .map_err(|error| StartError::Store(error.to_string()))?,
+            )
         }
         StoreConfig::Memory => Arc::new(MemoryStore::new()),
         StoreConfig::Postgres {

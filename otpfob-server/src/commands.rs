@@ -282,6 +282,7 @@ pub fn init(
         }),
         store: StoreConfig::Sqlite {
             path: PathBuf::from("otpfob.db"),
+            group_commit: true,
         },
         sealing: SealingConfig {
             current: 1,

@@ -96,6 +96,11 @@ pub struct TlsConfig {
     pub client_ca: Option<PathBuf>,
 }
 
+/// SQLite's group commit is on unless the config turns it off.
+fn group_commit_default() -> bool {
+    true
+}
+
 /// The store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
@@ -104,6 +109,11 @@ pub enum StoreConfig {
     Sqlite {
         /// The database file.
         path: PathBuf,
+        /// Whether concurrent writes share commits (one `fsync` per batch, each
+        /// request answered once its batch is durable): on unless set to `false`,
+        /// which makes every verification its own commit (for comparison).
+        #[serde(default = "group_commit_default")]
+        group_commit: bool,
     },
     /// A PostgreSQL database shared by several server nodes.
     Postgres {
@@ -291,7 +301,7 @@ impl Config {
             }
         }
         match &mut self.store {
-            StoreConfig::Sqlite { path } => fix(path),
+            StoreConfig::Sqlite { path, .. } => fix(path),
             StoreConfig::Postgres {
                 url_file: Some(file),
                 ..

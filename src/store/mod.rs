@@ -26,4 +26,9 @@ pub use pg::{
     PgStore,
 };
 #[cfg(feature = "sqlite")]
+pub use sqlite::{
+    DEFAULT_GROUP_COMMIT_MAX_BATCH, DEFAULT_GROUP_COMMIT_QUEUE, GROUP_COMMIT_BATCH_BUCKETS,
+    GroupCommitStatistics, SqliteOptions,
+};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteStore};

@@ -89,6 +89,7 @@ impl Setup {
         let store = match backend {
             Backend::Sqlite => StoreConfig::Sqlite {
                 path: dir.path().join("otpfob.db"),
+                group_commit: true,
             },
             Backend::Memory => StoreConfig::Memory,
             Backend::Postgres => {

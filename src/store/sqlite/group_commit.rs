@@ -1,0 +1,350 @@
+//! Group commit: one writer thread owns the SQLite store's write connection and runs
+//! every write waiting at that moment in one transaction, committed with one `fsync`.
+//!
+//! Without it, each compare-and-swap is its own transaction and its own `fsync`, so a
+//! store answers about as many verifications a second as the disk completes flushes
+//! (some thousands), whatever the CPU. With it, callers put their write on a bounded
+//! queue and wait; the writer takes the first write, then every other one already
+//! queued (up to the batch limit), runs each inside its own savepoint of one
+//! `BEGIN IMMEDIATE` transaction, commits once (`synchronous = FULL`, so the commit is
+//! on disk when `COMMIT` returns) and only then answers each caller. While it waits
+//! for the disk, new writes queue up and form the next batch, so batches grow with the
+//! load and no write waits for a timer.
+//!
+//! # Security
+//!
+//! The [`Store`](crate::store::Store) contract holds for every write:
+//!
+//! - each compare-and-swap still checks its own expected version and writes its own
+//!   audit row in the batch's transaction; a conflict for one changes nothing for the
+//!   others;
+//! - a caller is answered only after the commit that holds its write returned: never
+//!   `Swapped` for a write that is not durable;
+//! - a statement that fails is rolled back to its savepoint and fails only its own
+//!   caller, unless SQLite abandoned the whole transaction (I/O error, disk full), in
+//!   which case, as when `COMMIT` itself fails, every caller of the batch gets the error;
+//! - a writer that is closed or gone (its thread ended) fails every queued and every
+//!   later write with an error, never a hang: the reply channel of a write the writer
+//!   drops is closed, and sending to a writer that is gone fails at once.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+
+use crate::validator::error::StoreError;
+
+/// The upper bounds of the batch-size buckets in [`GroupCommitStatistics`]: a batch of
+/// `n` writes is counted in the first bucket whose bound is at least `n`.
+pub const GROUP_COMMIT_BATCH_BUCKETS: [usize; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+/// The most writes one commit takes by default.
+pub const DEFAULT_GROUP_COMMIT_MAX_BATCH: usize = 256;
+
+/// How many writes may wait for the writer by default; a caller finding the queue
+/// full waits for room (back-pressure) rather than growing memory without bound.
+pub const DEFAULT_GROUP_COMMIT_QUEUE: usize = 1024;
+
+/// A write the writer thread can run on its connection inside a transaction.
+pub(super) trait BatchedWrite: Send + 'static {
+    /// What the caller is told when the batch holding this write has committed.
+    type Output: Send + 'static;
+
+    /// Runs the write's statements on `connection`, inside the batch's transaction.
+    fn apply(&self, connection: &Connection) -> Result<Self::Output, StoreError>;
+}
+
+/// Where the writer sends one write's answer.
+type Reply<W> = SyncSender<Result<<W as BatchedWrite>::Output, StoreError>>;
+
+enum Message<W: BatchedWrite> {
+    Write {
+        write: W,
+        reply: Reply<W>,
+    },
+    /// Commit what came before, then stop: later writes fail.
+    Close,
+}
+
+/// Counters the writer updates, read by [`GroupCommitStatistics`] snapshots.
+#[derive(Debug, Default)]
+struct Counters {
+    commits: AtomicU64,
+    writes: AtomicU64,
+    failed_batches: AtomicU64,
+    batch_sizes: [AtomicU64; GROUP_COMMIT_BATCH_BUCKETS.len()],
+}
+
+/// What the group-commit writer of a [`SqliteStore`](crate::SqliteStore) has done since
+/// the store was opened: a snapshot, for metrics (the server exports it to
+/// Prometheus as a histogram of batch sizes).
+///
+/// A Prometheus histogram `batch_size` is: bucket `le = GROUP_COMMIT_BATCH_BUCKETS[i]`
+/// holds the sum of `batch_sizes[0..=i]`, `_count` is `commits + failed_batches`,
+/// `_sum` is `writes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct GroupCommitStatistics {
+    /// Transactions committed (each one `fsync` of the write-ahead log).
+    pub commits: u64,
+    /// Writes (compare-and-swaps, enrolments, deletions, audit appends) in every
+    /// batch, committed or failed.
+    pub writes: u64,
+    /// Batches whose transaction could not be committed; each of their callers got an
+    /// error.
+    pub failed_batches: u64,
+    /// How many batches had each size, by the bounds in [`GROUP_COMMIT_BATCH_BUCKETS`]
+    /// (not cumulative).
+    pub batch_sizes: [u64; GROUP_COMMIT_BATCH_BUCKETS.len()],
+}
+
+impl GroupCommitStatistics {
+    /// Writes per batch on average, `0.0` before the first batch.
+    #[must_use]
+    pub fn mean_batch_size(&self) -> f64 {
+        let batches = self.commits + self.failed_batches;
+        if batches == 0 {
+            0.0
+        } else {
+            self.writes as f64 / batches as f64
+        }
+    }
+}
+
+impl Counters {
+    fn record(&self, size: usize, committed: bool) {
+        let counter = if committed {
+            &self.commits
+        } else {
+            &self.failed_batches
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(size as u64, Ordering::Relaxed);
+        let bucket = GROUP_COMMIT_BATCH_BUCKETS
+            .iter()
+            .position(|&bound| size <= bound)
+            .unwrap_or(GROUP_COMMIT_BATCH_BUCKETS.len() - 1);
+        self.batch_sizes[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> GroupCommitStatistics {
+        GroupCommitStatistics {
+            commits: self.commits.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+            failed_batches: self.failed_batches.load(Ordering::Relaxed),
+            batch_sizes: std::array::from_fn(|index| {
+                self.batch_sizes[index].load(Ordering::Relaxed)
+            }),
+        }
+    }
+}
+
+/// The handle callers submit writes through; the writer thread behind it owns the
+/// write connection.
+pub(super) struct GroupCommit<W: BatchedWrite> {
+    queue: SyncSender<Message<W>>,
+    counters: Arc<Counters>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<W: BatchedWrite> std::fmt::Debug for GroupCommit<W> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("GroupCommit")
+            .field("statistics", &self.statistics())
+            .finish_non_exhaustive()
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Backend {
+        reason: "the store's group-commit writer is closed".to_owned(),
+    }
+}
+
+impl<W: BatchedWrite> GroupCommit<W> {
+    /// Starts the writer thread on `connection` (configured, migrated), taking at most
+    /// `max_batch` writes per commit with at most `queue` waiting.
+    pub(super) fn start(
+        connection: Connection,
+        max_batch: usize,
+        queue: usize,
+    ) -> Result<Self, StoreError> {
+        let (sender, receiver) = mpsc::sync_channel(queue.max(1));
+        let counters = Arc::new(Counters::default());
+        let writer_counters = Arc::clone(&counters);
+        let max_batch = max_batch.max(1);
+        let writer = std::thread::Builder::new()
+            .name("otpfob-sqlite-writer".to_owned())
+            .spawn(move || run(connection, &receiver, max_batch, &writer_counters))
+            .map_err(|error| StoreError::Backend {
+                reason: format!("could not start the group-commit writer: {error}"),
+            })?;
+        Ok(Self {
+            queue: sender,
+            counters,
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Queues `write`, waits until the batch holding it has committed (or failed), and
+    /// returns its answer.
+    pub(super) fn submit(&self, write: W) -> Result<W::Output, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.queue
+            .send(Message::Write { write, reply })
+            .map_err(|_| closed())?;
+        // A writer that drops the write without answering (closed, or its thread
+        // ended) closes the reply channel: the caller fails closed.
+        answer.recv().unwrap_or_else(|_| Err(closed()))
+    }
+
+    /// A snapshot of the writer's counters.
+    pub(super) fn statistics(&self) -> GroupCommitStatistics {
+        self.counters.snapshot()
+    }
+
+    /// Commits every write queued before this call, stops the writer and closes its
+    /// connection; every later write fails with [`StoreError::Backend`].
+    pub(super) fn close(&self) {
+        // A writer already gone has dropped the queue's receiver: nothing to tell it.
+        let _ = self.queue.send(Message::Close);
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(writer) = writer {
+            // A writer that panicked has already failed its callers (their reply
+            // channels closed); there is nothing more to report here.
+            let _ = writer.join();
+        }
+    }
+}
+
+impl<W: BatchedWrite> Drop for GroupCommit<W> {
+    fn drop(&mut self) {
+        // Joining makes the file closed when the store is dropped, so that a process
+        // may reopen it at once.
+        self.close();
+    }
+}
+
+/// The writer thread: batch, run, commit, answer, until closed.
+fn run<W: BatchedWrite>(
+    connection: Connection,
+    receiver: &Receiver<Message<W>>,
+    max_batch: usize,
+    counters: &Counters,
+) {
+    let mut batch: Vec<(W, Reply<W>)> = Vec::with_capacity(max_batch);
+    let mut closing = false;
+    while !closing {
+        // Wait for the first write; then take every one already waiting.
+        match receiver.recv() {
+            Ok(Message::Write { write, reply }) => batch.push((write, reply)),
+            Ok(Message::Close) | Err(_) => break,
+        }
+        while batch.len() < max_batch {
+            match receiver.try_recv() {
+                Ok(Message::Write { write, reply }) => batch.push((write, reply)),
+                Ok(Message::Close) | Err(TryRecvError::Disconnected) => {
+                    closing = true;
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        let answers = run_batch(&connection, &batch);
+        counters.record(batch.len(), answers.is_ok());
+        match answers {
+            Ok(answers) => {
+                for ((_, reply), answer) in batch.drain(..).zip(answers) {
+                    // A caller that stopped waiting is no reason to stop the others.
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(error) => {
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+    // Writes still queued behind a Close are dropped with their reply channels when
+    // the receiver goes: their callers get an error. Dropping the connection closes
+    // the file.
+    drop(connection);
+}
+
+fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend {
+        reason: error.to_string(),
+    }
+}
+
+/// Runs every write of `batch` in one transaction, each in its own savepoint, and
+/// commits. `Ok` holds each write's own answer (committed); `Err` means nothing of the
+/// batch is known to be written, and every caller gets it.
+fn run_batch<W: BatchedWrite>(
+    connection: &Connection,
+    batch: &[(W, Reply<W>)],
+) -> Result<Vec<Result<W::Output, StoreError>>, StoreError> {
+    connection
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(backend)?;
+    let mut answers = Vec::with_capacity(batch.len());
+    for (write, _) in batch {
+        match run_one(connection, write) {
+            Ok(answer) => answers.push(answer),
+            Err(error) => {
+                if !connection.is_autocommit() {
+                    let _ = connection.execute_batch("ROLLBACK");
+                }
+                return Err(error);
+            }
+        }
+    }
+    if let Err(error) = connection.execute_batch("COMMIT") {
+        if !connection.is_autocommit() {
+            // Whatever the rollback says, the commit did not happen as far as the
+            // callers can know: each gets the commit's error.
+            let _ = connection.execute_batch("ROLLBACK");
+        }
+        return Err(backend(error));
+    }
+    Ok(answers)
+}
+
+/// One write inside its savepoint: kept on success, undone on error. The inner result
+/// is the write's own answer; the outer error means the batch's transaction can no
+/// longer be trusted (SQLite abandoned it, or the savepoint could not be released or
+/// rolled back), and fails every write of the batch.
+fn run_one<W: BatchedWrite>(
+    connection: &Connection,
+    write: &W,
+) -> Result<Result<W::Output, StoreError>, StoreError> {
+    connection
+        .execute_batch("SAVEPOINT write")
+        .map_err(backend)?;
+    let answer = write.apply(connection);
+    if connection.is_autocommit() {
+        // SQLite rolled the whole transaction back (I/O error, disk full): the writes
+        // before this one are gone too.
+        return Err(match answer {
+            Err(error) => error,
+            Ok(_) => StoreError::Backend {
+                reason: "the batch's transaction ended unexpectedly".to_owned(),
+            },
+        });
+    }
+    let end = if answer.is_ok() {
+        "RELEASE write"
+    } else {
+        "ROLLBACK TO write; RELEASE write"
+    };
+    connection.execute_batch(end).map_err(backend)?;
+    Ok(answer)
+}
