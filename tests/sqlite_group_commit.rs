@@ -423,19 +423,23 @@ fn a_closed_writer_fails_callers_and_keeps_what_it_answered() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("tokens.db");
     let store = Arc::new(store(&path));
-    for index in 0..THREADS {
-        let record = record(&format!("close-{index:02}"));
+    // Each thread swaps the very record it enrolled: a fresh `record` would have
+    // another incarnation, and every swap of it would conflict.
+    let enrolled: Vec<_> = (0..THREADS)
+        .map(|index| record(&format!("close-{index:02}")))
+        .collect();
+    for record in &enrolled {
         store
-            .enrol(&record, &audit(&record.id, Operation::Enrol, Outcome::Done))
+            .enrol(record, &audit(&record.id, Operation::Enrol, Outcome::Done))
             .unwrap();
     }
     let started = Arc::new(Barrier::new(THREADS + 1));
-    let handles: Vec<_> = (0..THREADS)
-        .map(|index| {
+    let handles: Vec<_> = enrolled
+        .into_iter()
+        .map(|mut record| {
             let store = Arc::clone(&store);
             let started = Arc::clone(&started);
             thread::spawn(move || {
-                let mut record = record(&format!("close-{index:02}"));
                 started.wait();
                 let mut last_swapped = 1;
                 loop {
