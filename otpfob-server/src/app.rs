@@ -161,6 +161,23 @@ impl AppState {
         Ok(file.clients.len())
     }
 
+    /// An administrative validator call on behalf of `actor`, off the async workers:
+    /// its audit events name the client, and its error becomes the administration
+    /// API's problem answer.
+    ///
+    /// # Errors
+    ///
+    /// The validator's error as a problem, or a 500 problem if the job panicked.
+    pub async fn administer<T: Send + 'static>(
+        &self,
+        actor: Arc<str>,
+        job: impl FnOnce(&ServerValidator) -> Result<T, ValidatorError> + Send + 'static,
+    ) -> Result<T, Problem> {
+        self.blocking(move |validator| crate::actor::acting_as(&actor, || job(validator)))
+            .await?
+            .map_err(|error| admin_problem(&error))
+    }
+
     /// Runs `job` on the validator on the blocking pool, never on an async worker (the
     /// stores are synchronous), and records the store latency.
     ///

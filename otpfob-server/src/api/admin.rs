@@ -643,11 +643,9 @@ macro_rules! change {
             State(state): State<AppState>,
             TokenPath($id): TokenPath,
         ) -> Result<Response, Problem> {
-            let actor = caller.client.name.clone();
             state
-                .blocking(move |$validator| crate::actor::acting_as(&actor, || $call))
-                .await?
-                .map_err(|error| admin_problem(&error))?;
+                .administer(caller.client.name.clone(), move |$validator| $call)
+                .await?;
             Ok(done())
         }
     };
@@ -686,13 +684,11 @@ pub async fn set_pin(
     TokenPath(id): TokenPath,
     ApiJson(request): ApiJson<PinRequest>,
 ) -> Result<Response, Problem> {
-    let actor = caller.client.name.clone();
     state
-        .blocking(move |validator| {
-            crate::actor::acting_as(&actor, || validator.set_pin(&id, Some(&request.pin)))
+        .administer(caller.client.name.clone(), move |validator| {
+            validator.set_pin(&id, Some(&request.pin))
         })
-        .await?
-        .map_err(|error| admin_problem(&error))?;
+        .await?;
     Ok(done())
 }
 
@@ -706,11 +702,11 @@ pub async fn clear_pin(
     State(state): State<AppState>,
     TokenPath(id): TokenPath,
 ) -> Result<Response, Problem> {
-    let actor = caller.client.name.clone();
     state
-        .blocking(move |validator| crate::actor::acting_as(&actor, || validator.set_pin(&id, None)))
-        .await?
-        .map_err(|error| admin_problem(&error))?;
+        .administer(caller.client.name.clone(), move |validator| {
+            validator.set_pin(&id, None)
+        })
+        .await?;
     Ok(done())
 }
 
@@ -724,11 +720,11 @@ pub async fn delete(
     State(state): State<AppState>,
     TokenPath(id): TokenPath,
 ) -> Result<Response, Problem> {
-    let actor = caller.client.name.clone();
     state
-        .blocking(move |validator| crate::actor::acting_as(&actor, || validator.delete(&id)))
-        .await?
-        .map_err(|error| admin_problem(&error))?;
+        .administer(caller.client.name.clone(), move |validator| {
+            validator.delete(&id)
+        })
+        .await?;
     Ok(done())
 }
 
@@ -747,11 +743,11 @@ pub async fn reseal(
     caller: Caller<Administrator>,
     State(state): State<AppState>,
 ) -> Result<Response, Problem> {
-    let actor = caller.client.name.clone();
     let resealed = state
-        .blocking(move |validator| crate::actor::acting_as(&actor, || validator.reseal_all()))
-        .await?
-        .map_err(|error| admin_problem(&error))?;
+        .administer(caller.client.name.clone(), |validator| {
+            validator.reseal_all()
+        })
+        .await?;
     Ok(no_store(StatusCode::OK, ResealReport { resealed }))
 }
 
