@@ -15,7 +15,10 @@ pub(crate) mod cap_decision;
 pub(crate) mod challenge;
 pub(crate) mod decision;
 pub(crate) mod error;
+pub(crate) mod keyring_backend;
 pub(crate) mod ocra_decision;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub(crate) mod pin;
 pub(crate) mod policy;
 pub(crate) mod record;
@@ -35,13 +38,14 @@ pub use challenge::{
 };
 pub use decision::{decide, decide_resync};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
+pub use keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
 pub use ocra_decision::{OcraAttempt, decide_ocra};
 pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
 pub use policy::{DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MAX_WINDOW, Policy};
 pub use record::{Incarnation, Lock, Status, TokenKind, TokenRecord, TokenState};
 pub use record_mac::{RECORD_MAC_LEN, RecordMac};
 pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
-pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Validator};
+pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, ResealProgress, Validator};
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};
 pub use verdict::{Acceptance, Decision, Verdict};

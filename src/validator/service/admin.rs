@@ -1,16 +1,30 @@
 //! Administration: unlock, disable, enable, PINs, deletion, resealing under a new
 //! key, and reading a token's state.
 
+use std::collections::BTreeMap;
+
 use crate::clock::{TimeSource, UnixTime};
 use crate::ocra::{Password, password_hash};
 use crate::validator::audit::{Operation, Outcome};
-use crate::validator::error::{RejectReason, StoreError, ValidatorError};
+use crate::validator::error::{RejectReason, SealError, StoreError, ValidatorError};
 use crate::validator::pin::PinHash;
 use crate::validator::record::{Lock, Status, TokenId, TokenRecord, TokenState};
 use crate::validator::seal::SealedSecret;
 use crate::validator::store::{Store, Swap};
 
 use super::{MAX_ATTEMPTS, Validator};
+
+/// How far [`Validator::reseal_all_with_progress`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResealProgress {
+    /// Tokens looked at so far.
+    pub checked: usize,
+    /// Of those, tokens resealed under the current key.
+    pub resealed: usize,
+    /// Tokens in the store when the run started.
+    pub total: usize,
+}
 
 impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Applies an administrative change to a token's record with compare-and-swap.
@@ -40,7 +54,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let mut updated = record.clone();
             let value = change(&mut updated)?;
             updated.version = record.version.saturating_add(1);
-            let updated = self.authenticated(updated);
+            let updated = self.authenticated(updated)?;
             let event = self.event(id, now, operation, Outcome::Done, None);
             if self
                 .store
@@ -174,17 +188,46 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// current key, and authenticates its record under the current key's record MAC
     /// key, after a key rotation; returns how many tokens were resealed. Tokens
     /// already under the current key are left alone, so an interrupted run can simply
-    /// be repeated.
+    /// be repeated. As [`Validator::reseal_all_with_progress`] without the progress.
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::reseal_all_with_progress`].
+    pub fn reseal_all(&self) -> Result<usize, ValidatorError> {
+        self.reseal_all_with_progress(|_| {})
+    }
+
+    /// [`Validator::reseal_all`], calling `progress` after every token (resealed or
+    /// not), so that a run over a large store can show how far it is.
+    ///
+    /// Verifications may go on meanwhile, on this validator or others: each token is
+    /// resealed by a compare-and-swap on its version like any other change, retried if
+    /// a verification changed it first. The new record (secret, OCRA PIN hash and MAC
+    /// under the new key) replaces the old one in one swap, so a token is always
+    /// wholly under one key or wholly under the other, never half-resealed. Keep the
+    /// old key in the keyring (as a previous key) until
+    /// [`Validator::sealing_keys_in_use`] shows no record under it; only then retire
+    /// it.
     ///
     /// # Errors
     ///
     /// The first store or seal error
     /// ([`SealError::RecordTampered`](crate::SealError::RecordTampered) for a record
-    /// that fails its MAC check); tokens done before it stay done.
-    pub fn reseal_all(&self) -> Result<usize, ValidatorError> {
-        let current = self.keyring.current().id();
-        let mut resealed = 0;
-        for id in self.store.list()? {
+    /// that fails its MAC check, [`SealError::Backend`](crate::SealError::Backend) for
+    /// a key that cannot be used); tokens done before it stay done, the token it failed
+    /// on stays wholly under its old key.
+    pub fn reseal_all_with_progress(
+        &self,
+        mut progress: impl FnMut(ResealProgress),
+    ) -> Result<usize, ValidatorError> {
+        let current = self.keyring.current().key_id();
+        let ids = self.store.list()?;
+        let mut report = ResealProgress {
+            checked: 0,
+            resealed: 0,
+            total: ids.len(),
+        };
+        for id in ids {
             let stale = |record: &TokenRecord| {
                 record.sealed_secret.key_id != current
                     || record.mac.is_some_and(|mac| mac.key_id != current)
@@ -212,10 +255,38 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                     }
                     Ok(())
                 })?;
-                resealed += 1;
+                report.resealed += 1;
+            }
+            report.checked += 1;
+            progress(report);
+        }
+        Ok(report.resealed)
+    }
+
+    /// How many stored records each sealing key id holds something under (the token
+    /// secret, the OCRA PIN hash or the record MAC): a key may be retired only once no
+    /// record names it.
+    ///
+    /// # Errors
+    ///
+    /// Store errors.
+    pub fn sealing_keys_in_use(&self) -> Result<BTreeMap<u32, usize>, ValidatorError> {
+        let mut in_use = BTreeMap::new();
+        for id in self.store.list()? {
+            let Some(record) = self.store.load(&id)? else {
+                continue;
+            };
+            let mut keys: Vec<u32> = core::iter::once(record.sealed_secret.key_id)
+                .chain(record.ocra_pin.as_ref().map(|sealed| sealed.key_id))
+                .chain(record.mac.map(|mac| mac.key_id))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for key in keys {
+                *in_use.entry(key).or_insert(0) += 1;
             }
         }
-        Ok(resealed)
+        Ok(in_use)
     }
 
     /// The current state of a token, for administration screens.
@@ -259,7 +330,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let updated = self.authenticated(TokenRecord {
                 version: expected_version.saturating_add(1),
                 ..record
-            });
+            })?;
             let event = self.event(
                 &id,
                 self.clock.now(),
@@ -305,11 +376,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     }
 
     /// `record` with its MAC under the keyring's current key, ready to store.
-    pub(super) fn authenticated(&self, record: TokenRecord) -> TokenRecord {
-        let mac = self.keyring.authenticate_record(&record);
-        TokenRecord {
+    pub(super) fn authenticated(&self, record: TokenRecord) -> Result<TokenRecord, SealError> {
+        let mac = self.keyring.authenticate_record(&record)?;
+        Ok(TokenRecord {
             mac: Some(mac),
             ..record
-        }
+        })
     }
 }

@@ -32,7 +32,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         let secret = self
             .keyring
             .open(&record.id, &record.sealed_secret)
-            .map_err(|_| RejectReason::SealBroken)?;
+            .map_err(|error| RejectReason::of_seal_error(&error))?;
         let generator =
             Arc::new(Hotp::new(&secret, parameters).map_err(|_| RejectReason::StoreFailure)?);
         self.generators

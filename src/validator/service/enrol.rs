@@ -113,7 +113,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             version: 1,
             mac: None,
         };
-        let record = self.authenticated(record);
+        let record = self.authenticated(record)?;
         let event = self.event(&record.id, now, Operation::Enrol, Outcome::Done, None);
         self.store.enrol(&record, &event)?;
         self.publish(&event);

@@ -11,6 +11,7 @@ mod challenge;
 mod enrol;
 mod verify;
 
+pub use admin::ResealProgress;
 use cache::GeneratorCache;
 
 use core::fmt;

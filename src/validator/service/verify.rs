@@ -94,8 +94,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             };
             // Fail closed: an edited record (a lock lifted, a spent step unspent)
             // decides nothing.
-            if self.keyring.check_record(&record).is_err() {
-                return self.reject(id, now, operation, RejectReason::RecordTampered);
+            // An unreachable key (an HSM down) rejects too, audited as such.
+            if let Err(error) = self.keyring.check_record(&record) {
+                return self.reject(id, now, operation, RejectReason::of_seal_error(&error));
             }
             let pin_ok = match (&record.pin, pin) {
                 (Some(hash), Some(pin)) => pin_matches(hash, pin),
@@ -124,11 +125,16 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 return verdict_result(decision.verdict);
             }
             let expected_version = record.version;
-            let updated = self.authenticated(TokenRecord {
+            let updated = match self.authenticated(TokenRecord {
                 state: decision.state,
                 version: expected_version.saturating_add(1),
                 ..record
-            });
+            }) {
+                Ok(updated) => updated,
+                Err(error) => {
+                    return self.reject(id, now, operation, RejectReason::of_seal_error(&error));
+                }
+            };
             match self
                 .store
                 .compare_and_swap_owned(updated, expected_version, &event)
