@@ -38,7 +38,12 @@ fn round_trip_and_fresh_nonces(make: &Maker) {
     assert_ne!(first.nonce, second.nonce);
     assert_ne!(first.ciphertext, second.ciphertext);
     assert_eq!(first.ciphertext.len(), 20 + otpfob::validator::TAG_LEN);
-    assert!(!first.ciphertext.windows(20).any(|window| window == seed.expose_bytes()));
+    assert!(
+        !first
+            .ciphertext
+            .windows(20)
+            .any(|window| window == seed.expose_bytes())
+    );
     for sealed in [&first, &second] {
         assert_eq!(
             ring.open(&token("a"), sealed).unwrap().expose_bytes(),
@@ -90,14 +95,18 @@ fn tampering_is_unauthentic(make: &Maker) {
 }
 
 fn another_key_with_the_same_id_does_not_open(make: &Maker) {
-    let sealed = Keyring::new(make(7)).seal(&token("a"), &secret(b"key")).unwrap();
+    let sealed = Keyring::new(make(7))
+        .seal(&token("a"), &secret(b"key"))
+        .unwrap();
     let impostor = Keyring::new(make(7));
     assert_eq!(
         impostor.open(&token("a"), &sealed).unwrap_err(),
         SealError::Unauthentic { token: "a".into() }
     );
     assert_eq!(
-        Keyring::new(make(8)).open(&token("a"), &sealed).unwrap_err(),
+        Keyring::new(make(8))
+            .open(&token("a"), &sealed)
+            .unwrap_err(),
         SealError::UnknownKey { key_id: 7 }
     );
 }
@@ -120,7 +129,10 @@ fn many_threads_at_once(make: &Maker) {
                     let id = token(&format!("T-{worker}-{round}"));
                     let seed = secret(&[worker, round, 1, 2, 3, 4, 5, 6]);
                     let sealed = ring.seal(&id, &seed).unwrap();
-                    assert_eq!(ring.open(&id, &sealed).unwrap().expose_bytes(), seed.expose_bytes());
+                    assert_eq!(
+                        ring.open(&id, &sealed).unwrap().expose_bytes(),
+                        seed.expose_bytes()
+                    );
                 }
             })
         })
@@ -152,7 +164,10 @@ fn rfc4226_vectors_through_a_validator(make: &Maker) {
     for (counter, code) in CODES.iter().enumerate() {
         let acceptance = validator.verify(&id, code, None).unwrap();
         assert_eq!(acceptance.position, counter as u64);
-        assert!(validator.verify(&id, code, None).is_err(), "replay of {code}");
+        assert!(
+            validator.verify(&id, code, None).is_err(),
+            "replay of {code}"
+        );
     }
 }
 

@@ -17,9 +17,9 @@ pub(crate) mod decision;
 pub(crate) mod error;
 pub(crate) mod keyring_backend;
 pub(crate) mod ocra_decision;
+pub(crate) mod pin;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
-pub(crate) mod pin;
 pub(crate) mod policy;
 pub(crate) mod record;
 pub(crate) mod record_mac;

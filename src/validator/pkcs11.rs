@@ -29,7 +29,8 @@
 
 use core::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CryptokiError, RvError};
@@ -52,6 +53,11 @@ const RECORD_MAC_KEY_LEN: u64 = 32;
 
 /// Bytes of the AES key generated in the token (AES-256).
 const AES_KEY_LEN: u64 = 32;
+
+/// The shortest time between two restarts of a module while its token is missing, so
+/// that an outage does not turn every verification into a `C_Finalize` and
+/// `C_Initialize`.
+const RESTART_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Which token of the module holds the keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +194,7 @@ impl Pkcs11Config {
 pub struct Pkcs11Key {
     key_id: u32,
     config: Pkcs11Config,
-    context: Pkcs11,
+    module: Arc<Module>,
     pin: AuthPin,
     /// Logged-in sessions not in use, each with the key objects found through it.
     idle: Mutex<Vec<Connection>>,
@@ -199,6 +205,83 @@ struct Connection {
     session: Session,
     aes: ObjectHandle,
     record_mac: ObjectHandle,
+    /// The module's generation the session was opened in.
+    generation: u64,
+}
+
+/// One module's library, initialised once per process and shared by every key in it.
+struct Module {
+    path: PathBuf,
+    loaded: RwLock<Loaded>,
+    last_restart: Mutex<Option<Instant>>,
+}
+
+struct Loaded {
+    context: Pkcs11,
+    /// Counts the module's restarts: sessions of an earlier generation were closed by
+    /// its `C_Finalize`.
+    generation: u64,
+}
+
+impl Module {
+    fn read(&self) -> RwLockReadGuard<'_, Loaded> {
+        self.loaded.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Finalises and initialises the module again, so that it looks for its tokens
+    /// anew: SoftHSM2 (and some hardware modules) find a token that went away and came
+    /// back only then. Returns whether the caller should try again: `false` if the
+    /// last restart was too recent. Takes the write lock, so no operation is under way
+    /// on any session of the module meanwhile.
+    fn restart(&self, seen_generation: u64) -> bool {
+        let mut loaded = self.loaded.write().unwrap_or_else(PoisonError::into_inner);
+        if loaded.generation != seen_generation {
+            // Another thread restarted it already.
+            return true;
+        }
+        let mut last = self
+            .last_restart
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < RESTART_INTERVAL) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        // Whatever C_Finalize answers, every session of the old generation is gone or
+        // unusable; a failed C_Initialize shows up as the next call's error.
+        let _ = loaded.context.clone().finalize();
+        let _ = initialize(&loaded.context);
+        loaded.generation += 1;
+        true
+    }
+}
+
+fn initialize(context: &Pkcs11) -> Result<(), CryptokiError> {
+    match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(CryptokiError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+impl Drop for Pkcs11Key {
+    fn drop(&mut self) {
+        let loaded = self.module.read();
+        let idle = core::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        for connection in idle {
+            discard(connection, loaded.generation);
+        }
+    }
+}
+
+/// Drops a connection of the current generation (closing its session); forgets one
+/// of an earlier generation, whose session `C_Finalize` closed already: closing its
+/// handle again could close a newer session that reuses the number.
+fn discard(connection: Connection, generation: u64) {
+    if connection.generation == generation {
+        drop(connection);
+    } else {
+        core::mem::forget(connection);
+    }
 }
 
 impl fmt::Debug for Pkcs11Key {
@@ -224,7 +307,8 @@ impl Pkcs11Key {
     /// [`Pkcs11Key::open`].
     pub fn generate(key_id: u32, config: &Pkcs11Config) -> Result<Self, BackendError> {
         let key = Self::unconnected(key_id, config)?;
-        let session = key.login()?;
+        let loaded = key.module.read();
+        let session = key.login(&loaded.context)?;
         let record_mac_label = config.record_mac_label();
         for label in [&config.key_label, &record_mac_label] {
             let found = session
@@ -266,8 +350,9 @@ impl Pkcs11Key {
         session
             .generate_key(&Mechanism::GenericSecretKeyGen, &record_mac)
             .map_err(|error| key.failure(error))?;
-        let connection = key.connection(session)?;
+        let connection = key.connection(session, loaded.generation)?;
         key.give_back(connection);
+        drop(loaded);
         Ok(key)
     }
 
@@ -282,8 +367,7 @@ impl Pkcs11Key {
     /// [`BackendError::Device`] for anything else the module refuses.
     pub fn open(key_id: u32, config: &Pkcs11Config) -> Result<Self, BackendError> {
         let key = Self::unconnected(key_id, config)?;
-        let connection = key.connect()?;
-        key.give_back(connection);
+        key.with_connection(|_| Ok(()))?;
         Ok(key)
     }
 
@@ -295,14 +379,10 @@ impl Pkcs11Key {
     ///
     /// As [`Pkcs11Key::open`].
     pub fn destroy(self) -> Result<(), BackendError> {
-        let connection = self.connect()?;
-        for object in [connection.aes, connection.record_mac] {
-            connection
-                .session
-                .destroy_object(object)
-                .map_err(|error| self.failure(error))?;
-        }
-        Ok(())
+        self.with_connection(|connection| {
+            connection.session.destroy_object(connection.aes)?;
+            connection.session.destroy_object(connection.record_mac)
+        })
     }
 
     /// The configuration this key was opened with.
@@ -316,7 +396,7 @@ impl Pkcs11Key {
         Ok(Self {
             key_id,
             config: config.clone(),
-            context: context(&config.module)?,
+            module: module(&config.module)?,
             pin,
             idle: Mutex::new(Vec::new()),
         })
@@ -326,15 +406,14 @@ impl Pkcs11Key {
         self.config.token.to_string()
     }
 
-    fn slot(&self) -> Result<Slot, BackendError> {
-        let slots = self
-            .context
+    fn slot(&self, context: &Pkcs11) -> Result<Slot, BackendError> {
+        let slots = context
             .get_slots_with_token()
             .map_err(|error| self.failure(error))?;
         let found = match &self.config.token {
             TokenSelector::Slot(number) => slots.into_iter().find(|slot| slot.id() == *number),
             TokenSelector::Label(label) => slots.into_iter().find(|slot| {
-                self.context
+                context
                     .get_token_info(*slot)
                     .is_ok_and(|info| info.label().trim_end() == label)
             }),
@@ -345,10 +424,9 @@ impl Pkcs11Key {
     }
 
     /// A fresh read-write session, logged in as the user.
-    fn login(&self) -> Result<Session, BackendError> {
-        let slot = self.slot()?;
-        let session = self
-            .context
+    fn login(&self, context: &Pkcs11) -> Result<Session, BackendError> {
+        let slot = self.slot(context)?;
+        let session = context
             .open_rw_session(slot)
             .map_err(|error| self.failure(error))?;
         match session.login(UserType::User, Some(&self.pin)) {
@@ -359,12 +437,12 @@ impl Pkcs11Key {
         }
     }
 
-    fn connect(&self) -> Result<Connection, BackendError> {
-        let session = self.login()?;
-        self.connection(session)
+    fn connect(&self, loaded: &Loaded) -> Result<Connection, BackendError> {
+        let session = self.login(&loaded.context)?;
+        self.connection(session, loaded.generation)
     }
 
-    fn connection(&self, session: Session) -> Result<Connection, BackendError> {
+    fn connection(&self, session: Session, generation: u64) -> Result<Connection, BackendError> {
         let aes = self.find(&session, &self.config.key_label, KeyType::AES)?;
         let record_mac = self.find(
             &session,
@@ -375,6 +453,7 @@ impl Pkcs11Key {
             session,
             aes,
             record_mac,
+            generation,
         })
     }
 
@@ -406,20 +485,58 @@ impl Pkcs11Key {
             .push(connection);
     }
 
+    /// An idle connection of the current generation, if any; older ones are forgotten.
+    fn idle_connection(&self, generation: u64) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(connection) = idle.pop() {
+            if connection.generation == generation {
+                return Some(connection);
+            }
+            discard(connection, generation);
+        }
+        None
+    }
+
+    fn drop_idle(&self, generation: u64) {
+        let idle = core::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        for connection in idle {
+            discard(connection, generation);
+        }
+    }
+
     /// Runs `operation` on an idle connection (or a new one). If the session turns out
     /// lost (closed, logged out, the token removed, a key handle gone), every idle
-    /// session is dropped and the operation runs once more on a fresh one, so a token
-    /// that came back, or a key object found again, serves the call.
+    /// session is dropped and the operation runs again on a fresh one; if no session
+    /// can be opened because the token (or the module) is gone, the module is
+    /// restarted (at most once per [`RESTART_INTERVAL`]) and tried once more. So a
+    /// token that came back, or a key object found again, serves the call.
     fn with_connection<T>(
         &self,
         operation: impl Fn(&Connection) -> Result<T, CryptokiError>,
     ) -> Result<T, BackendError> {
         let mut lost = None;
-        for _ in 0..2 {
-            let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-            let connection = match idle {
+        let mut restarted = false;
+        for _ in 0..3 {
+            let loaded = self.module.read();
+            let generation = loaded.generation;
+            let connection = match self.idle_connection(generation) {
                 Some(connection) => connection,
-                None => self.connect()?,
+                None => match self.connect(&loaded) {
+                    Ok(connection) => connection,
+                    Err(
+                        error @ (BackendError::TokenNotFound { .. }
+                        | BackendError::SessionLost { .. }
+                        | BackendError::Device { .. }),
+                    ) => {
+                        drop(loaded);
+                        if restarted || !self.module.restart(generation) {
+                            return Err(error);
+                        }
+                        restarted = true;
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                },
             };
             match operation(&connection) {
                 Ok(value) => {
@@ -428,10 +545,7 @@ impl Pkcs11Key {
                 }
                 Err(error) if session_lost(&error) => {
                     drop(connection);
-                    self.idle
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .clear();
+                    self.drop_idle(generation);
                     lost = Some(error);
                 }
                 Err(error) => {
@@ -504,25 +618,30 @@ fn session_lost(error: &CryptokiError) -> bool {
     )
 }
 
-/// The initialised context of `module`, one per module and process: PKCS#11 allows
-/// one `C_Initialize` per process, and every key in the same module shares it.
-fn context(module: &Path) -> Result<Pkcs11, BackendError> {
-    static CONTEXTS: Mutex<Vec<(PathBuf, Pkcs11)>> = Mutex::new(Vec::new());
-    let mut contexts = CONTEXTS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, context)) = contexts.iter().find(|(path, _)| path == module) {
-        return Ok(context.clone());
+/// The module at `path`, loaded and initialised once per process: PKCS#11 allows one
+/// `C_Initialize` per process, and every key in the same module shares it.
+fn module(path: &Path) -> Result<Arc<Module>, BackendError> {
+    static MODULES: Mutex<Vec<Arc<Module>>> = Mutex::new(Vec::new());
+    let mut modules = MODULES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(module) = modules.iter().find(|module| module.path == path) {
+        return Ok(Arc::clone(module));
     }
     let unavailable = |error: CryptokiError| BackendError::ModuleUnavailable {
-        module: module.display().to_string(),
+        module: path.display().to_string(),
         reason: error.to_string(),
     };
-    let context = Pkcs11::new(module).map_err(unavailable)?;
-    match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) | Err(CryptokiError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(error) => return Err(unavailable(error)),
-    }
-    contexts.push((module.to_path_buf(), context.clone()));
-    Ok(context)
+    let context = Pkcs11::new(path).map_err(unavailable)?;
+    initialize(&context).map_err(unavailable)?;
+    let module = Arc::new(Module {
+        path: path.to_path_buf(),
+        loaded: RwLock::new(Loaded {
+            context,
+            generation: 0,
+        }),
+        last_restart: Mutex::new(None),
+    });
+    modules.push(Arc::clone(&module));
+    Ok(module)
 }
 
 impl KeyringBackend for Pkcs11Key {
@@ -597,12 +716,10 @@ impl KeyringBackend for Pkcs11Key {
                 .session
                 .sign(&Mechanism::Sha256Hmac, connection.record_mac, message)
         })?;
-        tag.as_slice()
-            .try_into()
-            .map_err(|_| BackendError::Device {
-                function: "Sign".into(),
-                reason: format!("HMAC-SHA-256 returned {} bytes", tag.len()),
-            })
+        tag.as_slice().try_into().map_err(|_| BackendError::Device {
+            function: "Sign".into(),
+            reason: format!("HMAC-SHA-256 returned {} bytes", tag.len()),
+        })
     }
 }
 

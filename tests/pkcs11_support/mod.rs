@@ -45,6 +45,7 @@ pub(crate) fn config(purpose: &str) -> Pkcs11Config {
 
 /// A fresh key generated in the test token.
 pub(crate) fn generated(key_id: u32, purpose: &str) -> Pkcs11Key {
-    Pkcs11Key::generate(key_id, &config(purpose))
-        .unwrap_or_else(|error| panic!("cannot generate a key in the SoftHSM2 token: {error}; {HOW}"))
+    Pkcs11Key::generate(key_id, &config(purpose)).unwrap_or_else(|error| {
+        panic!("cannot generate a key in the SoftHSM2 token: {error}; {HOW}")
+    })
 }

@@ -360,12 +360,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             return Ok(None);
         };
         if let Err(error) = self.keyring.check_record(&record) {
-            // Audited like a rejected code: an edited row is an incident.
+            // Audited like a rejected code: an edited row is an incident, and so is
+            // a key that cannot be reached.
             let event = self.event(
                 id,
                 self.clock.now(),
                 operation,
-                Outcome::Rejected(RejectReason::RecordTampered),
+                Outcome::Rejected(RejectReason::of_seal_error(&error)),
                 None,
             );
             let _ = self.store.append_audit(&event);
