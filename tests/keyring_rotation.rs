@@ -29,7 +29,7 @@ fn secret(number: usize) -> Secret {
 }
 
 fn id(number: usize) -> TokenId {
-    TokenId::new(&format!("FOB-{number:04}")).unwrap()
+    TokenId::new(format!("FOB-{number:04}")).unwrap()
 }
 
 fn code(number: usize, counter: u64) -> String {

@@ -86,6 +86,15 @@ pub enum SealError {
         /// The token whose record failed the check.
         token: String,
     },
+    /// Strict mode: the token's HMAC key could not be imported into, or used in, the
+    /// hardware security module.
+    #[error("the HMAC key of token {token} in the HSM cannot be used: {error}")]
+    TokenKeyUnavailable {
+        /// The token.
+        token: String,
+        /// What the backend reported.
+        error: crate::validator::keyring_backend::BackendError,
+    },
     /// The key could not be used: its backend (a hardware security module) is
     /// unreachable, refused the PIN, or lost the key object.
     #[error("sealing key {key_id} cannot be used: {error}")]
@@ -260,7 +269,9 @@ impl RejectReason {
     #[must_use]
     pub fn of_seal_error(error: &SealError) -> Self {
         match error {
-            SealError::Backend { .. } => RejectReason::KeyringUnavailable,
+            SealError::Backend { .. } | SealError::TokenKeyUnavailable { .. } => {
+                RejectReason::KeyringUnavailable
+            }
             SealError::RecordTampered { .. } => RejectReason::RecordTampered,
             _ => RejectReason::SealBroken,
         }

@@ -15,6 +15,7 @@ pub(crate) mod cap_decision;
 pub(crate) mod challenge;
 pub(crate) mod decision;
 pub(crate) mod error;
+pub(crate) mod generator;
 pub(crate) mod keyring_backend;
 pub(crate) mod ocra_decision;
 pub(crate) mod pin;
@@ -38,6 +39,7 @@ pub use challenge::{
 };
 pub use decision::{decide, decide_resync};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
+pub use generator::{CodeGenerator, TokenKeyBackend, unmatchable_code};
 pub use keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
 pub use ocra_decision::{OcraAttempt, decide_ocra};
 pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};

@@ -40,10 +40,17 @@ use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
+use crate::algorithm::Algorithm;
+use crate::code::Code;
+use crate::hotp::{HotpParameters, dynamic_truncate};
+use crate::secret::Secret;
+use crate::validator::generator::{CodeGenerator, TokenKeyBackend, unmatchable_code};
 use crate::validator::keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
+use crate::validator::record::Incarnation;
 use crate::validator::record_mac::RECORD_MAC_LEN;
+use crate::validator::token_id::TokenId;
 
 /// The suffix of the record MAC key object's label.
 pub const RECORD_MAC_LABEL_SUFFIX: &str = ".record-mac";
@@ -726,4 +733,145 @@ impl KeyringBackend for Pkcs11Key {
 fn tag_bits() -> cryptoki::types::Ulong {
     // 128 bits: the tag the software backend writes, so both read each other's seals.
     cryptoki::types::Ulong::from(128)
+}
+
+/// The label of a token's HMAC key object in strict mode: its id and incarnation, so a
+/// re-enrolled token never finds its predecessor's key.
+fn token_key_label(token: &TokenId, incarnation: Incarnation) -> String {
+    let mut label = format!("otpfob-token:{}:", token.as_str());
+    for byte in incarnation.to_bytes() {
+        label.push_str(&format!("{byte:02x}"));
+    }
+    label
+}
+
+fn token_key_template(label: &str) -> [Attribute; 2] {
+    [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::Label(label.as_bytes().to_vec()),
+    ]
+}
+
+/// Strict mode in the token: each token's secret becomes a persistent
+/// generic-secret key object (sensitive, non-extractable, `CKA_SIGN` only), labelled
+/// `otpfob-token:<token id>:<incarnation>`, and every code is the token's
+/// `CKM_SHA_1_HMAC`, `CKM_SHA256_HMAC` or `CKM_SHA512_HMAC` of the counter, truncated in
+/// the validator (RFC 4226 §5.3: the truncation needs no key). One object per token:
+/// check the HSM's object capacity against the number of tokens.
+///
+/// Why persistent objects rather than unwrapping the sealed secret at each
+/// verification: the sealed secrets are AES-GCM (bound to the token id), and PKCS#11
+/// modules such as SoftHSM2 do not unwrap with `CKM_AES_GCM`; decrypting instead would
+/// bring the seed into memory, which strict mode exists to prevent.
+impl TokenKeyBackend for Pkcs11Key {
+    fn import(
+        &self,
+        token: &TokenId,
+        incarnation: Incarnation,
+        secret: &Secret,
+    ) -> Result<(), BackendError> {
+        let label = token_key_label(token, incarnation);
+        self.with_connection(|connection| {
+            if !connection
+                .session
+                .find_objects(&token_key_template(&label))?
+                .is_empty()
+            {
+                return Ok(());
+            }
+            let mut template = vec![
+                Attribute::Class(ObjectClass::SECRET_KEY),
+                Attribute::KeyType(KeyType::GENERIC_SECRET),
+                Attribute::Token(true),
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::Sign(true),
+                Attribute::Label(label.as_bytes().to_vec()),
+                Attribute::Value(secret.expose_bytes().to_vec()),
+            ];
+            let created = connection.session.create_object(&template);
+            for attribute in &mut template {
+                if let Attribute::Value(bytes) = attribute {
+                    bytes.zeroize();
+                }
+            }
+            created.map(|_| ())
+        })
+    }
+
+    fn generator<'a>(
+        &'a self,
+        token: &TokenId,
+        incarnation: Incarnation,
+        parameters: HotpParameters,
+    ) -> Result<Box<dyn CodeGenerator + 'a>, BackendError> {
+        let label = token_key_label(token, incarnation);
+        let found = self.with_connection(|connection| {
+            connection.session.find_objects(&token_key_template(&label))
+        })?;
+        let handle = found
+            .first()
+            .copied()
+            .ok_or(BackendError::MissingKey { label })?;
+        let mechanism = match parameters.algorithm {
+            Algorithm::Sha1 => Mechanism::Sha1Hmac,
+            Algorithm::Sha256 => Mechanism::Sha256Hmac,
+            _ => Mechanism::Sha512Hmac,
+        };
+        Ok(Box::new(Pkcs11Generator {
+            key: self,
+            handle,
+            mechanism,
+            parameters,
+            failed: core::cell::Cell::new(false),
+        }))
+    }
+
+    fn remove(&self, token: &TokenId, incarnation: Incarnation) -> Result<(), BackendError> {
+        let label = token_key_label(token, incarnation);
+        self.with_connection(|connection| {
+            for object in connection
+                .session
+                .find_objects(&token_key_template(&label))?
+            {
+                connection.session.destroy_object(object)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Codes of one token computed by the token's HMAC key object.
+struct Pkcs11Generator<'a> {
+    key: &'a Pkcs11Key,
+    handle: ObjectHandle,
+    mechanism: Mechanism<'static>,
+    parameters: HotpParameters,
+    failed: core::cell::Cell<bool>,
+}
+
+impl CodeGenerator for Pkcs11Generator<'_> {
+    fn parameters(&self) -> HotpParameters {
+        self.parameters
+    }
+
+    fn at(&self, counter: u64) -> Code {
+        let mac = self.key.with_connection(|connection| {
+            connection
+                .session
+                .sign(&self.mechanism, self.handle, &counter.to_be_bytes())
+        });
+        match mac {
+            Ok(mac) => Code::from_truncated(dynamic_truncate(&mac), self.parameters.digits),
+            Err(_) => {
+                self.failed.set(true);
+                unmatchable_code()
+            }
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.failed.get()
+    }
 }

@@ -13,6 +13,7 @@ use crate::algorithm::Algorithm;
 use crate::mac::KeyedMac;
 use crate::secret::Secret;
 use crate::validator::error::SealError;
+use crate::validator::generator::TokenKeyBackend;
 use crate::validator::keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
 use crate::validator::record::TokenRecord;
 use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, RECORD_MAC_LEN, RecordMac, encode};
@@ -209,6 +210,7 @@ impl fmt::Debug for SealingKey {
 pub struct Keyring {
     current: Arc<dyn KeyringBackend>,
     previous: Vec<Arc<dyn KeyringBackend>>,
+    token_keys: Option<Arc<dyn TokenKeyBackend>>,
 }
 
 impl Keyring {
@@ -218,7 +220,31 @@ impl Keyring {
         Self {
             current: Arc::new(current),
             previous: Vec::new(),
+            token_keys: None,
         }
+    }
+
+    /// Strict mode: every token enrolled from now on has its HMAC key imported into
+    /// `token_keys` (a hardware security module), which computes its codes; the
+    /// validator never opens its seed to verify and keeps no generator cache.
+    ///
+    /// # Security
+    ///
+    /// After enrolment (where the seed comes from the provisioning and is in memory
+    /// once), neither the seed nor a keyed HMAC state of a strict token is in the
+    /// validator's memory. Tokens enrolled before strict mode still verify through
+    /// their sealed secret until [`Validator::import_token_keys`](crate::Validator::import_token_keys)
+    /// moves them in; OCRA responses are still checked in memory.
+    #[must_use]
+    pub fn with_token_keys(mut self, token_keys: impl TokenKeyBackend + 'static) -> Self {
+        self.token_keys = Some(Arc::new(token_keys));
+        self
+    }
+
+    /// The strict mode's token key backend, if strict mode is on.
+    #[must_use]
+    pub fn token_keys(&self) -> Option<&Arc<dyn TokenKeyBackend>> {
+        self.token_keys.as_ref()
     }
 
     /// Adds an older key that may open stored secrets but never seals.

@@ -173,8 +173,19 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// [`StoreError::NotEnrolled`] and store errors.
     pub fn delete(&self, id: &TokenId) -> Result<(), ValidatorError> {
         let event = self.event(id, self.clock.now(), Operation::Delete, Outcome::Done, None);
+        // Strict mode: which HMAC key in the HSM is the token's (its incarnation).
+        let incarnation = match self.keyring.token_keys() {
+            Some(_) => self.store.load(id)?.map(|record| record.incarnation),
+            None => None,
+        };
         if self.store.delete(id, &event)? {
             self.publish(&event);
+            if let (Some(token_keys), Some(incarnation)) = (self.keyring.token_keys(), incarnation)
+            {
+                // The token is gone either way; a key left behind is found by no one
+                // (a re-enrolment has another incarnation).
+                let _ = token_keys.remove(id, incarnation);
+            }
             Ok(())
         } else {
             Err(StoreError::NotEnrolled {
@@ -261,6 +272,48 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             progress(report);
         }
         Ok(report.resealed)
+    }
+
+    /// Strict mode, for tokens enrolled before it was on: opens each token's sealed
+    /// secret once and imports it into the HSM as the token's HMAC key (tokens whose
+    /// key is there already are left as they are). Returns how many tokens it looked
+    /// at. OCRA tokens are skipped: their responses are checked in memory.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::Seal`] with
+    /// [`SealError::TokenKeyUnavailable`](crate::SealError::TokenKeyUnavailable) if
+    /// strict mode is off or the HSM refuses, and the first store or seal error;
+    /// tokens done before it stay done.
+    pub fn import_token_keys(&self) -> Result<usize, ValidatorError> {
+        let Some(token_keys) = self.keyring.token_keys() else {
+            return Err(SealError::TokenKeyUnavailable {
+                token: String::new(),
+                error: crate::validator::BackendError::Device {
+                    function: "import_token_keys".into(),
+                    reason: "strict mode is off: the keyring has no token key backend".into(),
+                },
+            }
+            .into());
+        };
+        let mut imported = 0;
+        for id in self.store.list()? {
+            let Some(record) = self.load_checked(&id, Operation::Reseal)? else {
+                continue;
+            };
+            if record.state.ocra.is_some() {
+                continue;
+            }
+            let secret = self.keyring.open(&record.id, &record.sealed_secret)?;
+            token_keys
+                .import(&record.id, record.incarnation, &secret)
+                .map_err(|error| SealError::TokenKeyUnavailable {
+                    token: record.id.to_string(),
+                    error,
+                })?;
+            imported += 1;
+        }
+        Ok(imported)
     }
 
     /// How many stored records each sealing key id holds something under (the token

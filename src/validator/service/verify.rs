@@ -3,10 +3,10 @@
 
 use crate::clock::{TimeSource, UnixTime};
 use crate::code::Code;
-use crate::hotp::Hotp;
 use crate::validator::audit::{Operation, Outcome};
 use crate::validator::decision::{Acceptance, Decision, Verdict, decide, decide_resync};
 use crate::validator::error::{RejectReason, Rejected};
+use crate::validator::generator::CodeGenerator;
 use crate::validator::pin::pin_matches;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
@@ -32,14 +32,12 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             // Unparseable input counts like any wrong code: a garbled guess is a guess.
             let code = Code::parse(code.trim(), generator.parameters().digits)
                 .unwrap_or_else(|_| malformed_code(&generator));
-            Ok(decide(
-                &self.policy,
-                &record.state,
-                &generator,
-                &code,
-                pin_ok,
-                now,
-            ))
+            let decision = decide(&self.policy, &record.state, &generator, &code, pin_ok, now);
+            // An HSM that failed under the scan: the decision is not to be trusted.
+            if generator.failed() {
+                return Err(RejectReason::KeyringUnavailable);
+            }
+            Ok(decision)
         })
     }
 
@@ -63,7 +61,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let bogus = malformed_code(&generator);
             let first = Code::parse(first.trim(), digits).unwrap_or(bogus);
             let second = Code::parse(second.trim(), digits).unwrap_or(bogus);
-            Ok(decide_resync(
+            let decision = decide_resync(
                 &self.policy,
                 &record.state,
                 &generator,
@@ -71,7 +69,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 &second,
                 pin_ok,
                 now,
-            ))
+            );
+            if generator.failed() {
+                return Err(RejectReason::KeyringUnavailable);
+            }
+            Ok(decision)
         })
     }
 
@@ -160,7 +162,7 @@ pub(super) fn verdict_result(verdict: Verdict) -> Result<Acceptance, Rejected> {
 
 /// A code of the token's length that stands for unparseable input: it goes through
 /// the same window computation and counts as a failure.
-pub(super) fn malformed_code(generator: &Hotp) -> Code {
+pub(super) fn malformed_code(generator: &impl CodeGenerator) -> Code {
     // A code of another length than the token's never matches: `decide` rejects it
     // as malformed and counts a failure. Tokens have 6 to 10 digits, so 5 digits is
     // always another length (and `Code::new(0, 5)` cannot fail).
