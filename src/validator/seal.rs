@@ -232,9 +232,10 @@ impl Keyring {
     ///
     /// After enrolment (where the seed comes from the provisioning and is in memory
     /// once), neither the seed nor a keyed HMAC state of a strict token is in the
-    /// validator's memory. Tokens enrolled before strict mode still verify through
-    /// their sealed secret until [`Validator::import_token_keys`](crate::Validator::import_token_keys)
-    /// moves them in; OCRA responses are still checked in memory.
+    /// validator's memory. Strict mode never falls back to opening a seed: tokens
+    /// enrolled before it are rejected until
+    /// [`Validator::import_token_keys`](crate::Validator::import_token_keys) moves
+    /// their keys in. OCRA responses are still checked in memory.
     #[must_use]
     pub fn with_token_keys(mut self, token_keys: impl TokenKeyBackend + 'static) -> Self {
         self.token_keys = Some(Arc::new(token_keys));

@@ -277,7 +277,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Strict mode, for tokens enrolled before it was on: opens each token's sealed
     /// secret once and imports it into the HSM as the token's HMAC key (tokens whose
     /// key is there already are left as they are). Returns how many tokens it looked
-    /// at. OCRA tokens are skipped: their responses are checked in memory.
+    /// at.
     ///
     /// # Errors
     ///
@@ -301,9 +301,6 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let Some(record) = self.load_checked(&id, Operation::Reseal)? else {
                 continue;
             };
-            if record.state.ocra.is_some() {
-                continue;
-            }
             let secret = self.keyring.open(&record.id, &record.sealed_secret)?;
             token_keys
                 .import(&record.id, record.incarnation, &secret)
