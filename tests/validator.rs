@@ -536,7 +536,7 @@ fn a_record_moved_to_another_token_id_does_not_open() {
     let forged = TokenId::new("forged").unwrap();
     let mut copied = store.load(&id()).unwrap().unwrap();
     copied.id = forged.clone();
-    copied.mac = Some(keyring().authenticate_record(&copied));
+    copied.mac = Some(keyring().authenticate_record(&copied).unwrap());
     store.enrol(&copied, &enrol_event(&forged)).unwrap();
     assert_eq!(
         validator.verify(&forged, &code, None).unwrap_err().reason(),

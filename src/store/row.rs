@@ -641,7 +641,7 @@ mod tests {
             mac: None,
         };
         let record = TokenRecord {
-            mac: Some(keyring.authenticate_record(&record)),
+            mac: Some(keyring.authenticate_record(&record).unwrap()),
             ..record
         };
         let row = TokenRow::from_record(&record);

@@ -5,9 +5,9 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::clock::UnixTime;
 use crate::code::Code;
-use crate::hotp::Hotp;
 use crate::totp::signed_difference;
 use crate::validator::error::RejectReason;
+use crate::validator::generator::CodeGenerator;
 use crate::validator::policy::Policy;
 use crate::validator::record::{TokenKind, TokenState};
 pub(crate) use crate::validator::throttle::{
@@ -17,7 +17,9 @@ pub(crate) use crate::validator::verdict::{Acceptance, Decision, Verdict};
 
 /// Decides whether `code` is accepted for a token in `state` at time `now`.
 ///
-/// `generator` must make the token's codes (its secret, algorithm and digits);
+/// `generator` must make the token's codes (its secret, algorithm and digits): a
+/// [`Hotp`](crate::Hotp), or in strict mode one whose key is in an HSM (if its
+/// [`CodeGenerator::failed`], throw the decision away and reject);
 /// `pin_ok` says whether the server-side PIN check, done by the caller, passed (true
 /// for a token without a PIN). The rules, in order:
 ///
@@ -36,7 +38,7 @@ pub(crate) use crate::validator::verdict::{Acceptance, Decision, Verdict};
 pub fn decide(
     policy: &Policy,
     state: &TokenState,
-    generator: &Hotp,
+    generator: &(impl CodeGenerator + ?Sized),
     code: &Code,
     pin_ok: bool,
     now: UnixTime,
@@ -110,7 +112,7 @@ fn admit(
 pub fn decide_resync(
     policy: &Policy,
     state: &TokenState,
-    generator: &Hotp,
+    generator: &(impl CodeGenerator + ?Sized),
     first: &Code,
     second: &Code,
     pin_ok: bool,
@@ -238,7 +240,11 @@ struct ScanResult {
 /// Computes the code of every position in the window and compares each in constant
 /// time; which positions are spent is public, whether and where the code matched is
 /// not, so neither decides what is computed.
-fn scan(generator: &Hotp, code: &Code, window: SearchWindow) -> ScanResult {
+fn scan(
+    generator: &(impl CodeGenerator + ?Sized),
+    code: &Code,
+    window: SearchWindow,
+) -> ScanResult {
     let mut fresh_found = Choice::from(0);
     let mut fresh_position = 0u64;
     let mut spent_found = Choice::from(0);
@@ -266,7 +272,7 @@ fn scan(generator: &Hotp, code: &Code, window: SearchWindow) -> ScanResult {
 /// The first unspent position `p` in the window whose code is `first` and whose
 /// successor's code is `second`.
 fn consecutive_pair(
-    generator: &Hotp,
+    generator: &(impl CodeGenerator + ?Sized),
     first: &Code,
     second: &Code,
     window: SearchWindow,
@@ -335,7 +341,7 @@ fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hotp::HotpParameters;
+    use crate::hotp::{Hotp, HotpParameters};
     use crate::secret::Secret;
     use crate::totp::{Totp, TotpParameters};
     use crate::validator::policy::Lockout;

@@ -86,6 +86,24 @@ pub enum SealError {
         /// The token whose record failed the check.
         token: String,
     },
+    /// Strict mode: the token's HMAC key could not be imported into, or used in, the
+    /// hardware security module.
+    #[error("the HMAC key of token {token} in the HSM cannot be used: {error}")]
+    TokenKeyUnavailable {
+        /// The token.
+        token: String,
+        /// What the backend reported.
+        error: crate::validator::keyring_backend::BackendError,
+    },
+    /// The key could not be used: its backend (a hardware security module) is
+    /// unreachable, refused the PIN, or lost the key object.
+    #[error("sealing key {key_id} cannot be used: {error}")]
+    Backend {
+        /// The key's id.
+        key_id: u32,
+        /// What the backend reported.
+        error: crate::validator::keyring_backend::BackendError,
+    },
 }
 
 /// What went wrong in a token store. Every store error makes the validator reject.
@@ -239,9 +257,26 @@ pub enum RejectReason {
     /// lifted, failures reset, a spent code made unspent), or not written under this
     /// keyring. Every code is rejected until an administrator restores or re-enrols it.
     RecordTampered,
+    /// The keyring's backend could not be used (a hardware security module
+    /// unreachable, its session lost, the PIN refused, the key object missing): the
+    /// validator fails closed until it is back.
+    KeyringUnavailable,
 }
 
 impl RejectReason {
+    /// Why a code is rejected when its record's seal or MAC could not be checked:
+    /// an unreachable key is not a broken seal, and the audit says which.
+    #[must_use]
+    pub fn of_seal_error(error: &SealError) -> Self {
+        match error {
+            SealError::Backend { .. } | SealError::TokenKeyUnavailable { .. } => {
+                RejectReason::KeyringUnavailable
+            }
+            SealError::RecordTampered { .. } => RejectReason::RecordTampered,
+            _ => RejectReason::SealBroken,
+        }
+    }
+
     /// A short stable name for logs and audit tables (`wrong_code`, `replayed`, …).
     #[must_use]
     pub fn as_str(&self) -> &'static str {
@@ -264,6 +299,7 @@ impl RejectReason {
             RejectReason::ChallengeExpired => "challenge_expired",
             RejectReason::TransactionMismatch => "transaction_mismatch",
             RejectReason::RecordTampered => "record_tampered",
+            RejectReason::KeyringUnavailable => "keyring_unavailable",
         }
     }
 
@@ -277,7 +313,7 @@ impl RejectReason {
     }
 }
 
-const ALL_REASONS: [RejectReason; 18] = [
+const ALL_REASONS: [RejectReason; 19] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
     RejectReason::WrongPin,
@@ -296,6 +332,7 @@ const ALL_REASONS: [RejectReason; 18] = [
     RejectReason::ChallengeExpired,
     RejectReason::TransactionMismatch,
     RejectReason::RecordTampered,
+    RejectReason::KeyringUnavailable,
 ];
 
 impl fmt::Display for RejectReason {

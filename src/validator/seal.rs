@@ -13,15 +13,14 @@ use crate::algorithm::Algorithm;
 use crate::mac::KeyedMac;
 use crate::secret::Secret;
 use crate::validator::error::SealError;
+use crate::validator::generator::TokenKeyBackend;
+use crate::validator::keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
 use crate::validator::record::TokenRecord;
 use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, RECORD_MAC_LEN, RecordMac, encode};
 use crate::validator::token_id::{MAX_TOKEN_ID_LEN, TokenId};
 
 /// Bytes of an AES-256 key.
 pub const SEALING_KEY_LEN: usize = 32;
-
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
 
 /// Associated data prefix: names the format, so a future format cannot be confused
 /// with this one, and separates it from the token id.
@@ -64,10 +63,13 @@ impl fmt::Debug for SealedSecret {
     }
 }
 
-/// An AES-256-GCM key that seals token secrets, with the id a sealed secret names it by.
+/// An AES-256-GCM key that seals token secrets, with the id a sealed secret names it by:
+/// the software [`KeyringBackend`], whose key is in the process's memory.
 ///
 /// # Security
 ///
+/// A memory dump of the process reveals it (and so every seed it sealed); where that
+/// matters, keep the key in a hardware security module instead (feature `pkcs11`).
 /// Keep it outside the token store (an HSM-held or KMS-wrapped key loaded at start-up,
 /// or an environment secret): the store must never hold what opens its own seeds. The
 /// key schedule is zeroized on drop, and `Debug` prints only the id.
@@ -123,6 +125,62 @@ impl SealingKey {
     }
 }
 
+impl KeyringBackend for SealingKey {
+    fn key_id(&self) -> u32 {
+        self.id
+    }
+
+    fn seal(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        associated_data: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, BackendError> {
+        let mut ciphertext = Vec::with_capacity(plaintext.len() + TAG_LEN);
+        ciphertext.extend_from_slice(plaintext);
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(
+                &Nonce::from(*nonce),
+                associated_data,
+                ciphertext.as_mut_slice().into(),
+            )
+            .map_err(|_| BackendError::Unauthentic)?;
+        ciphertext.extend_from_slice(&tag);
+        Ok(ciphertext)
+    }
+
+    fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        associated_data: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, BackendError> {
+        let body_len = sealed
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(BackendError::Unauthentic)?;
+        let (body, tag) = sealed.split_at(body_len);
+        let tag = Tag::try_from(tag).map_err(|_| BackendError::Unauthentic)?;
+        let mut plaintext = Zeroizing::new(body.to_vec());
+        self.cipher
+            .decrypt_inout_detached(
+                &Nonce::from(*nonce),
+                associated_data,
+                plaintext.as_mut_slice().into(),
+                &tag,
+            )
+            .map_err(|_| BackendError::Unauthentic)?;
+        Ok(plaintext)
+    }
+
+    fn record_mac(&self, message: &[u8]) -> Result<[u8; RECORD_MAC_LEN], BackendError> {
+        let mut tag = [0u8; RECORD_MAC_LEN];
+        tag.copy_from_slice(self.record_mac.mac(&[message]).as_ref());
+        Ok(tag)
+    }
+}
+
 impl fmt::Debug for SealingKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "SealingKey({}, [REDACTED])", self.id)
@@ -130,7 +188,10 @@ impl fmt::Debug for SealingKey {
 }
 
 /// The sealing key in use and the older keys that may still open stored secrets, so
-/// keys can be rotated while the validator runs (see `Validator::reseal_all`).
+/// keys can be rotated while the validator runs (see `Validator::reseal_all`), each
+/// in its own [`KeyringBackend`]: in memory ([`SealingKey`]) or in a hardware security
+/// module (feature `pkcs11`), mixed freely, so a rotation can move from one to the
+/// other.
 ///
 /// ```
 /// use otpfob::{Keyring, Secret, SealingKey, TokenId};
@@ -147,18 +208,44 @@ impl fmt::Debug for SealingKey {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Keyring {
-    current: SealingKey,
-    previous: Vec<SealingKey>,
+    current: Arc<dyn KeyringBackend>,
+    previous: Vec<Arc<dyn KeyringBackend>>,
+    token_keys: Option<Arc<dyn TokenKeyBackend>>,
 }
 
 impl Keyring {
     /// A keyring that seals and opens with `current` only.
     #[must_use]
-    pub fn new(current: SealingKey) -> Self {
+    pub fn new(current: impl KeyringBackend + 'static) -> Self {
         Self {
-            current,
+            current: Arc::new(current),
             previous: Vec::new(),
+            token_keys: None,
         }
+    }
+
+    /// Strict mode: every token enrolled from now on has its HMAC key imported into
+    /// `token_keys` (a hardware security module), which computes its codes; the
+    /// validator never opens its seed to verify and keeps no generator cache.
+    ///
+    /// # Security
+    ///
+    /// After enrolment (where the seed comes from the provisioning and is in memory
+    /// once), neither the seed nor a keyed HMAC state of a strict token is in the
+    /// validator's memory. Strict mode never falls back to opening a seed: tokens
+    /// enrolled before it are rejected until
+    /// [`Validator::import_token_keys`](crate::Validator::import_token_keys) moves
+    /// their keys in. OCRA responses are still checked in memory.
+    #[must_use]
+    pub fn with_token_keys(mut self, token_keys: impl TokenKeyBackend + 'static) -> Self {
+        self.token_keys = Some(Arc::new(token_keys));
+        self
+    }
+
+    /// The strict mode's token key backend, if strict mode is on.
+    #[must_use]
+    pub fn token_keys(&self) -> Option<&Arc<dyn TokenKeyBackend>> {
+        self.token_keys.as_ref()
     }
 
     /// Adds an older key that may open stored secrets but never seals.
@@ -166,34 +253,40 @@ impl Keyring {
     /// # Errors
     ///
     /// [`SealError::DuplicateKeyId`] if a key with its id is already in the ring.
-    pub fn with_previous(mut self, key: SealingKey) -> Result<Self, SealError> {
-        if self.key(key.id).is_some() {
-            return Err(SealError::DuplicateKeyId { key_id: key.id });
+    pub fn with_previous(mut self, key: impl KeyringBackend + 'static) -> Result<Self, SealError> {
+        let key_id = key.key_id();
+        if self.key(key_id).is_some() {
+            return Err(SealError::DuplicateKeyId { key_id });
         }
-        self.previous.push(key);
+        self.previous.push(Arc::new(key));
         Ok(self)
     }
 
     /// The key new secrets are sealed with.
     #[must_use]
-    pub fn current(&self) -> &SealingKey {
+    pub fn current(&self) -> &Arc<dyn KeyringBackend> {
         &self.current
     }
 
     /// The MAC of `record` (every field but its `mac`) under the current key's record
     /// MAC key. The validator stores it with every record it enrols or changes.
-    #[must_use]
-    pub fn authenticate_record(&self, record: &TokenRecord) -> RecordMac {
-        Self::record_mac_under(&self.current, record)
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::Backend`] if the current key cannot be used (an HSM unreachable).
+    pub fn authenticate_record(&self, record: &TokenRecord) -> Result<RecordMac, SealError> {
+        Self::record_mac_under(self.current.as_ref(), record)
     }
 
-    fn record_mac_under(key: &SealingKey, record: &TokenRecord) -> RecordMac {
-        let mut tag = [0u8; RECORD_MAC_LEN];
-        tag.copy_from_slice(key.record_mac.mac(&[&encode(record)]).as_ref());
-        RecordMac {
-            key_id: key.id,
-            tag,
-        }
+    fn record_mac_under(
+        key: &dyn KeyringBackend,
+        record: &TokenRecord,
+    ) -> Result<RecordMac, SealError> {
+        let key_id = key.key_id();
+        let tag = key
+            .record_mac(&encode(record))
+            .map_err(|error| SealError::Backend { key_id, error })?;
+        Ok(RecordMac { key_id, tag })
     }
 
     /// Checks the MAC of a record read from a store, under the key its MAC names.
@@ -201,7 +294,9 @@ impl Keyring {
     /// # Errors
     ///
     /// [`SealError::RecordTampered`] for a record without a MAC, with a MAC under a
-    /// key not in the ring, or whose MAC does not match any of its fields.
+    /// key not in the ring, or whose MAC does not match any of its fields;
+    /// [`SealError::Backend`] if its key cannot be used (an HSM unreachable): the
+    /// record is then neither accepted nor called tampered.
     ///
     /// # Security
     ///
@@ -213,7 +308,7 @@ impl Keyring {
         };
         let mac = record.mac.ok_or_else(tampered)?;
         let key = self.key(mac.key_id).ok_or_else(tampered)?;
-        let expected = Self::record_mac_under(key, record);
+        let expected = Self::record_mac_under(key.as_ref(), record)?;
         if bool::from(expected.tag.ct_eq(&mac.tag)) {
             Ok(())
         } else {
@@ -221,17 +316,24 @@ impl Keyring {
         }
     }
 
-    fn key(&self, id: u32) -> Option<&SealingKey> {
+    fn key(&self, id: u32) -> Option<&Arc<dyn KeyringBackend>> {
         core::iter::once(&self.current)
             .chain(&self.previous)
-            .find(|key| key.id == id)
+            .find(|key| key.key_id() == id)
+    }
+
+    /// Whether a key with this id is in the ring (current or previous).
+    #[must_use]
+    pub fn has_key(&self, key_id: u32) -> bool {
+        self.key(key_id).is_some()
     }
 
     /// Seals `secret` for token `token` under the current key, with a fresh nonce.
     ///
     /// # Errors
     ///
-    /// [`SealError::RandomSource`] if no nonce can be drawn.
+    /// [`SealError::RandomSource`] if no nonce can be drawn, [`SealError::Backend`] if
+    /// the current key cannot be used.
     pub fn seal(&self, token: &TokenId, secret: &Secret) -> Result<SealedSecret, SealError> {
         self.seal_bytes(ASSOCIATED_DATA_PREFIX, token, secret.expose_bytes())
     }
@@ -295,23 +397,19 @@ impl Keyring {
         getrandom::fill(&mut nonce).map_err(|error| SealError::RandomSource {
             reason: error.to_string(),
         })?;
-        let mut ciphertext = Vec::with_capacity(plaintext.len() + TAG_LEN);
-        ciphertext.extend_from_slice(plaintext);
         let (associated_data, associated_len) = associated_data(prefix, token);
-        let tag = self
+        let key_id = self.current.key_id();
+        let ciphertext = self
             .current
-            .cipher
-            .encrypt_inout_detached(
-                &Nonce::from(nonce),
-                &associated_data[..associated_len],
-                ciphertext.as_mut_slice().into(),
-            )
-            .map_err(|_| SealError::Unauthentic {
-                token: token.to_string(),
+            .seal(&nonce, &associated_data[..associated_len], plaintext)
+            .map_err(|error| match error {
+                BackendError::Unauthentic => SealError::Unauthentic {
+                    token: token.to_string(),
+                },
+                error => SealError::Backend { key_id, error },
             })?;
-        ciphertext.extend_from_slice(&tag);
         Ok(SealedSecret {
-            key_id: self.current.id,
+            key_id,
             nonce,
             ciphertext: ciphertext.into(),
         })
@@ -321,8 +419,9 @@ impl Keyring {
     ///
     /// # Errors
     ///
-    /// [`SealError::UnknownKey`] if its key is not in the ring, and
-    /// [`SealError::Unauthentic`] if it does not authenticate for this token.
+    /// [`SealError::UnknownKey`] if its key is not in the ring,
+    /// [`SealError::Unauthentic`] if it does not authenticate for this token, and
+    /// [`SealError::Backend`] if its key cannot be used (an HSM unreachable).
     pub fn open(&self, token: &TokenId, sealed: &SealedSecret) -> Result<Secret, SealError> {
         let plaintext = self.open_bytes(token, sealed)?;
         Secret::from_bytes(&plaintext).map_err(|_| SealError::Unauthentic {
@@ -348,27 +447,21 @@ impl Keyring {
         let key = self.key(sealed.key_id).ok_or(SealError::UnknownKey {
             key_id: sealed.key_id,
         })?;
-        let unauthentic = || SealError::Unauthentic {
-            token: token.to_string(),
-        };
-        let body_len = sealed
-            .ciphertext
-            .len()
-            .checked_sub(TAG_LEN)
-            .ok_or_else(unauthentic)?;
-        let (body, tag) = sealed.ciphertext.split_at(body_len);
-        let tag = Tag::try_from(tag).map_err(|_| unauthentic())?;
-        let mut plaintext = Zeroizing::new(body.to_vec());
         let (associated_data, associated_len) = associated_data(prefix, token);
-        key.cipher
-            .decrypt_inout_detached(
-                &Nonce::from(sealed.nonce),
-                &associated_data[..associated_len],
-                plaintext.as_mut_slice().into(),
-                &tag,
-            )
-            .map_err(|_| unauthentic())?;
-        Ok(plaintext)
+        key.open(
+            &sealed.nonce,
+            &associated_data[..associated_len],
+            &sealed.ciphertext,
+        )
+        .map_err(|error| match error {
+            BackendError::Unauthentic => SealError::Unauthentic {
+                token: token.to_string(),
+            },
+            error => SealError::Backend {
+                key_id: sealed.key_id,
+                error,
+            },
+        })
     }
 
     /// Opens `sealed` and seals it again under the current key: key rotation.

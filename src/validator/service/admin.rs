@@ -1,16 +1,30 @@
 //! Administration: unlock, disable, enable, PINs, deletion, resealing under a new
 //! key, and reading a token's state.
 
+use std::collections::BTreeMap;
+
 use crate::clock::{TimeSource, UnixTime};
 use crate::ocra::{Password, password_hash};
 use crate::validator::audit::{Operation, Outcome};
-use crate::validator::error::{RejectReason, StoreError, ValidatorError};
+use crate::validator::error::{RejectReason, SealError, StoreError, ValidatorError};
 use crate::validator::pin::PinHash;
 use crate::validator::record::{Lock, Status, TokenId, TokenRecord, TokenState};
 use crate::validator::seal::SealedSecret;
 use crate::validator::store::{Store, Swap};
 
 use super::{MAX_ATTEMPTS, Validator};
+
+/// How far [`Validator::reseal_all_with_progress`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResealProgress {
+    /// Tokens looked at so far.
+    pub checked: usize,
+    /// Of those, tokens resealed under the current key.
+    pub resealed: usize,
+    /// Tokens in the store when the run started.
+    pub total: usize,
+}
 
 impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Applies an administrative change to a token's record with compare-and-swap.
@@ -40,7 +54,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let mut updated = record.clone();
             let value = change(&mut updated)?;
             updated.version = record.version.saturating_add(1);
-            let updated = self.authenticated(updated);
+            let updated = self.authenticated(updated)?;
             let event = self.event(id, now, operation, Outcome::Done, None);
             if self
                 .store
@@ -159,8 +173,19 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// [`StoreError::NotEnrolled`] and store errors.
     pub fn delete(&self, id: &TokenId) -> Result<(), ValidatorError> {
         let event = self.event(id, self.clock.now(), Operation::Delete, Outcome::Done, None);
+        // Strict mode: which HMAC key in the HSM is the token's (its incarnation).
+        let incarnation = match self.keyring.token_keys() {
+            Some(_) => self.store.load(id)?.map(|record| record.incarnation),
+            None => None,
+        };
         if self.store.delete(id, &event)? {
             self.publish(&event);
+            if let (Some(token_keys), Some(incarnation)) = (self.keyring.token_keys(), incarnation)
+            {
+                // The token is gone either way; a key left behind is found by no one
+                // (a re-enrolment has another incarnation).
+                let _ = token_keys.remove(id, incarnation);
+            }
             Ok(())
         } else {
             Err(StoreError::NotEnrolled {
@@ -174,17 +199,46 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// current key, and authenticates its record under the current key's record MAC
     /// key, after a key rotation; returns how many tokens were resealed. Tokens
     /// already under the current key are left alone, so an interrupted run can simply
-    /// be repeated.
+    /// be repeated. As [`Validator::reseal_all_with_progress`] without the progress.
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::reseal_all_with_progress`].
+    pub fn reseal_all(&self) -> Result<usize, ValidatorError> {
+        self.reseal_all_with_progress(|_| {})
+    }
+
+    /// [`Validator::reseal_all`], calling `progress` after every token (resealed or
+    /// not), so that a run over a large store can show how far it is.
+    ///
+    /// Verifications may go on meanwhile, on this validator or others: each token is
+    /// resealed by a compare-and-swap on its version like any other change, retried if
+    /// a verification changed it first. The new record (secret, OCRA PIN hash and MAC
+    /// under the new key) replaces the old one in one swap, so a token is always
+    /// wholly under one key or wholly under the other, never half-resealed. Keep the
+    /// old key in the keyring (as a previous key) until
+    /// [`Validator::sealing_keys_in_use`] shows no record under it; only then retire
+    /// it.
     ///
     /// # Errors
     ///
     /// The first store or seal error
     /// ([`SealError::RecordTampered`](crate::SealError::RecordTampered) for a record
-    /// that fails its MAC check); tokens done before it stay done.
-    pub fn reseal_all(&self) -> Result<usize, ValidatorError> {
-        let current = self.keyring.current().id();
-        let mut resealed = 0;
-        for id in self.store.list()? {
+    /// that fails its MAC check, [`SealError::Backend`](crate::SealError::Backend) for
+    /// a key that cannot be used); tokens done before it stay done, the token it failed
+    /// on stays wholly under its old key.
+    pub fn reseal_all_with_progress(
+        &self,
+        mut progress: impl FnMut(ResealProgress),
+    ) -> Result<usize, ValidatorError> {
+        let current = self.keyring.current().key_id();
+        let ids = self.store.list()?;
+        let mut report = ResealProgress {
+            checked: 0,
+            resealed: 0,
+            total: ids.len(),
+        };
+        for id in ids {
             let stale = |record: &TokenRecord| {
                 record.sealed_secret.key_id != current
                     || record.mac.is_some_and(|mac| mac.key_id != current)
@@ -212,10 +266,77 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                     }
                     Ok(())
                 })?;
-                resealed += 1;
+                report.resealed += 1;
+            }
+            report.checked += 1;
+            progress(report);
+        }
+        Ok(report.resealed)
+    }
+
+    /// Strict mode, for tokens enrolled before it was on: opens each token's sealed
+    /// secret once and imports it into the HSM as the token's HMAC key (tokens whose
+    /// key is there already are left as they are). Returns how many tokens it looked
+    /// at.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::Seal`] with
+    /// [`SealError::TokenKeyUnavailable`](crate::SealError::TokenKeyUnavailable) if
+    /// strict mode is off or the HSM refuses, and the first store or seal error;
+    /// tokens done before it stay done.
+    pub fn import_token_keys(&self) -> Result<usize, ValidatorError> {
+        let Some(token_keys) = self.keyring.token_keys() else {
+            return Err(SealError::TokenKeyUnavailable {
+                token: String::new(),
+                error: crate::validator::BackendError::Device {
+                    function: "import_token_keys".into(),
+                    reason: "strict mode is off: the keyring has no token key backend".into(),
+                },
+            }
+            .into());
+        };
+        let mut imported = 0;
+        for id in self.store.list()? {
+            let Some(record) = self.load_checked(&id, Operation::Reseal)? else {
+                continue;
+            };
+            let secret = self.keyring.open(&record.id, &record.sealed_secret)?;
+            token_keys
+                .import(&record.id, record.incarnation, &secret)
+                .map_err(|error| SealError::TokenKeyUnavailable {
+                    token: record.id.to_string(),
+                    error,
+                })?;
+            imported += 1;
+        }
+        Ok(imported)
+    }
+
+    /// How many stored records each sealing key id holds something under (the token
+    /// secret, the OCRA PIN hash or the record MAC): a key may be retired only once no
+    /// record names it.
+    ///
+    /// # Errors
+    ///
+    /// Store errors.
+    pub fn sealing_keys_in_use(&self) -> Result<BTreeMap<u32, usize>, ValidatorError> {
+        let mut in_use = BTreeMap::new();
+        for id in self.store.list()? {
+            let Some(record) = self.store.load(&id)? else {
+                continue;
+            };
+            let mut keys: Vec<u32> = core::iter::once(record.sealed_secret.key_id)
+                .chain(record.ocra_pin.as_ref().map(|sealed| sealed.key_id))
+                .chain(record.mac.map(|mac| mac.key_id))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for key in keys {
+                *in_use.entry(key).or_insert(0) += 1;
             }
         }
-        Ok(resealed)
+        Ok(in_use)
     }
 
     /// The current state of a token, for administration screens.
@@ -259,7 +380,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let updated = self.authenticated(TokenRecord {
                 version: expected_version.saturating_add(1),
                 ..record
-            });
+            })?;
             let event = self.event(
                 &id,
                 self.clock.now(),
@@ -289,12 +410,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             return Ok(None);
         };
         if let Err(error) = self.keyring.check_record(&record) {
-            // Audited like a rejected code: an edited row is an incident.
+            // Audited like a rejected code: an edited row is an incident, and so is
+            // a key that cannot be reached.
             let event = self.event(
                 id,
                 self.clock.now(),
                 operation,
-                Outcome::Rejected(RejectReason::RecordTampered),
+                Outcome::Rejected(RejectReason::of_seal_error(&error)),
                 None,
             );
             let _ = self.store.append_audit(&event);
@@ -305,11 +427,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     }
 
     /// `record` with its MAC under the keyring's current key, ready to store.
-    pub(super) fn authenticated(&self, record: TokenRecord) -> TokenRecord {
-        let mac = self.keyring.authenticate_record(&record);
-        TokenRecord {
+    pub(super) fn authenticated(&self, record: TokenRecord) -> Result<TokenRecord, SealError> {
+        let mac = self.keyring.authenticate_record(&record)?;
+        Ok(TokenRecord {
             mac: Some(mac),
             ..record
-        }
+        })
     }
 }

@@ -7,13 +7,16 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::clock::TimeSource;
 use crate::hotp::{Hotp, HotpParameters};
 use crate::validator::error::RejectReason;
+use crate::validator::generator::Generator;
 use crate::validator::record::{TokenId, TokenKind, TokenRecord};
 use crate::validator::store::Store;
 
 use super::Validator;
 
 impl<S: Store, C: TimeSource> Validator<S, C> {
-    pub(super) fn generator(&self, record: &TokenRecord) -> Result<Arc<Hotp>, RejectReason> {
+    /// The generator of `record`'s codes: in strict mode the HSM's (never cached),
+    /// otherwise the cached one or one opened from the sealed secret.
+    pub(super) fn generator(&self, record: &TokenRecord) -> Result<Generator<'_>, RejectReason> {
         let parameters = match record.state.kind {
             TokenKind::Event { parameters, .. } => parameters,
             TokenKind::Time { parameters, .. } => HotpParameters {
@@ -21,23 +24,29 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 digits: parameters.digits,
             },
         };
+        if let Some(token_keys) = self.keyring.token_keys() {
+            return token_keys
+                .generator(&record.id, record.incarnation, parameters)
+                .map(Generator::Backend)
+                .map_err(|_| RejectReason::KeyringUnavailable);
+        }
         let key = CacheKey {
             key_id: record.sealed_secret.key_id,
             nonce: record.sealed_secret.nonce,
             parameters,
         };
         if let Some(generator) = self.generators.get(&record.id, &key) {
-            return Ok(generator);
+            return Ok(Generator::Memory(generator));
         }
         let secret = self
             .keyring
             .open(&record.id, &record.sealed_secret)
-            .map_err(|_| RejectReason::SealBroken)?;
+            .map_err(|error| RejectReason::of_seal_error(&error))?;
         let generator =
             Arc::new(Hotp::new(&secret, parameters).map_err(|_| RejectReason::StoreFailure)?);
         self.generators
             .insert(record.id.clone(), key, Arc::clone(&generator));
-        Ok(generator)
+        Ok(Generator::Memory(generator))
     }
 }
 

@@ -210,13 +210,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let secret = self
                 .keyring
                 .open(&record.id, &record.sealed_secret)
-                .map_err(|_| RejectReason::SealBroken)?;
+                .map_err(|error| RejectReason::of_seal_error(&error))?;
             let ocra = Ocra::new(&secret, keypad.suite);
             let pin_hash = match (keypad.suite.pin_hash(), &record.ocra_pin) {
                 (Some(_), Some(sealed)) => Some(
                     self.keyring
                         .open_ocra_pin_hash(&record.id, sealed)
-                        .map_err(|_| RejectReason::SealBroken)?,
+                        .map_err(|error| RejectReason::of_seal_error(&error))?,
                 ),
                 // Enrolment refuses a P suite without its PIN hash.
                 (Some(_), None) => return Err(RejectReason::StoreFailure),

@@ -125,7 +125,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             mac: None,
         };
         Ok(Decoy {
-            record: self.authenticated(record),
+            record: self.authenticated(record)?,
             pin,
         })
     }

@@ -8,7 +8,7 @@ use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 use crate::validator::audit::{Operation, Outcome};
 use crate::validator::challenge::{OcraEnrolment, OcraState};
-use crate::validator::error::ValidatorError;
+use crate::validator::error::{SealError, ValidatorError};
 use crate::validator::record::{Incarnation, TokenId, TokenKind, TokenRecord, TokenState};
 use crate::validator::store::Store;
 
@@ -113,7 +113,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             version: 1,
             mac: None,
         };
-        let record = self.authenticated(record);
+        let record = self.authenticated(record)?;
+        // Strict mode: the HMAC key goes into the HSM before the token exists, so no
+        // enrolled token ever lacks it. A failed enrolment leaves it behind, harmless:
+        // it is found only with this incarnation, which nothing stores.
+        if let Some(token_keys) = self.keyring.token_keys() {
+            token_keys
+                .import(&record.id, record.incarnation, enrolment.secret)
+                .map_err(|error| SealError::TokenKeyUnavailable {
+                    token: record.id.to_string(),
+                    error,
+                })?;
+        }
         let event = self.event(&record.id, now, Operation::Enrol, Outcome::Done, None);
         self.store.enrol(&record, &event)?;
         self.publish(&event);

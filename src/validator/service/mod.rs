@@ -12,6 +12,7 @@ mod decoy;
 mod enrol;
 mod verify;
 
+pub use admin::ResealProgress;
 use cache::GeneratorCache;
 use decoy::DecoySlot;
 
@@ -147,9 +148,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// # Security
     ///
     /// The cached keyed HMAC states are as good as the secrets, for as long as they are
-    /// cached; they are zeroized when evicted. The process holds the sealing key that
-    /// opens every secret anyway, so the cache does not widen what a memory dump of it
-    /// reveals. An entry is found only by the exact sealed secret it was opened from,
+    /// cached; they are zeroized when evicted. With a software sealing key the process
+    /// holds what opens every secret anyway, so the cache does not widen what a memory
+    /// dump of it reveals; with the key in an HSM it does (the busy tokens' keys are in
+    /// memory): set 0 there, and strict mode ([`Keyring::with_token_keys`]) never
+    /// caches. An entry is found only by the exact sealed secret it was opened from,
     /// so a re-enrolled or re-sealed token never uses a stale one.
     #[must_use]
     pub fn with_generator_cache(mut self, capacity: usize) -> Self {

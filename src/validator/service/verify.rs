@@ -3,10 +3,10 @@
 
 use crate::clock::{TimeSource, UnixTime};
 use crate::code::Code;
-use crate::hotp::Hotp;
 use crate::validator::audit::{Operation, Outcome};
 use crate::validator::decision::{Acceptance, Decision, Verdict, decide, decide_resync};
 use crate::validator::error::{RejectReason, Rejected};
+use crate::validator::generator::CodeGenerator;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
@@ -32,14 +32,12 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             // Unparseable input counts like any wrong code: a garbled guess is a guess.
             let code = Code::parse(code.trim(), generator.parameters().digits)
                 .unwrap_or_else(|_| malformed_code(&generator));
-            Ok(decide(
-                &self.policy,
-                &record.state,
-                &generator,
-                &code,
-                pin_ok,
-                now,
-            ))
+            let decision = decide(&self.policy, &record.state, &generator, &code, pin_ok, now);
+            // An HSM that failed under the scan: the decision is not to be trusted.
+            if generator.failed() {
+                return Err(RejectReason::KeyringUnavailable);
+            }
+            Ok(decision)
         })
     }
 
@@ -63,7 +61,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let bogus = malformed_code(&generator);
             let first = Code::parse(first.trim(), digits).unwrap_or(bogus);
             let second = Code::parse(second.trim(), digits).unwrap_or(bogus);
-            Ok(decide_resync(
+            let decision = decide_resync(
                 &self.policy,
                 &record.state,
                 &generator,
@@ -71,7 +69,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 &second,
                 pin_ok,
                 now,
-            ))
+            );
+            if generator.failed() {
+                return Err(RejectReason::KeyringUnavailable);
+            }
+            Ok(decision)
         })
     }
 
@@ -105,8 +107,12 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let enrolled = loaded.is_some();
             let record = loaded.unwrap_or_else(|| decoy.record.clone());
             // Fail closed: an edited record (a lock lifted, a spent step unspent)
-            // decides nothing; it is still taken through every step.
-            let authentic = self.keyring.check_record(&record).is_ok();
+            // decides nothing; it is still taken through every step. An unreachable
+            // key (an HSM down) rejects too, audited as such.
+            let authentic = self
+                .keyring
+                .check_record(&record)
+                .map_err(|error| RejectReason::of_seal_error(&error));
             let pin_ok = self.pin_passes(record.pin.as_ref(), pin, decoy);
             let decided = decide_with(&record, pin_ok, now);
             let decision = match (enrolled, authentic, decided) {
@@ -120,20 +126,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                         RejectReason::UnknownToken,
                     );
                 }
-                (true, false, _) => {
-                    return self.refuse(
-                        id,
-                        record,
-                        decoy,
-                        now,
-                        operation,
-                        RejectReason::RecordTampered,
-                    );
-                }
-                (true, true, Err(reason)) => {
+                (true, Err(reason), _) | (true, Ok(()), Err(reason)) => {
                     return self.refuse(id, record, decoy, now, operation, reason);
                 }
-                (true, true, Ok(decision)) => decision,
+                (true, Ok(()), Ok(decision)) => decision,
             };
             let outcome = match decision.verdict {
                 Verdict::Accepted(_) => Outcome::Accepted,
@@ -147,11 +143,16 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             // Written even when the state is unchanged (a locked or disabled token): a
             // rejection that counts nothing must cost what one that counts costs.
             let expected_version = record.version;
-            let updated = self.authenticated(TokenRecord {
+            let updated = match self.authenticated(TokenRecord {
                 state: decision.state,
                 version: expected_version.saturating_add(1),
                 ..record
-            });
+            }) {
+                Ok(updated) => updated,
+                Err(error) => {
+                    return self.reject(id, now, operation, RejectReason::of_seal_error(&error));
+                }
+            };
             match self
                 .store
                 .compare_and_swap_owned(updated, expected_version, &event)
@@ -188,10 +189,14 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             version: expected_version.saturating_add(1),
             ..record
         });
-        // The rejection stands whether or not its audit row could be written.
-        let _ = self
-            .store
-            .record_rejection(&probe, expected_version, &event);
+        // The rejection stands whether or not its audit row could be written; without
+        // a MAC (the keyring unreachable) the row is appended alone.
+        let _ = match probe {
+            Ok(probe) => self
+                .store
+                .record_rejection(&probe, expected_version, &event),
+            Err(_) => self.store.append_audit(&event),
+        };
         self.publish(&event);
         Err(Rejected::new(reason))
     }
@@ -206,7 +211,7 @@ pub(super) fn verdict_result(verdict: Verdict) -> Result<Acceptance, Rejected> {
 
 /// A code of the token's length that stands for unparseable input: it goes through
 /// the same window computation and counts as a failure.
-pub(super) fn malformed_code(generator: &Hotp) -> Code {
+pub(super) fn malformed_code(generator: &impl CodeGenerator) -> Code {
     // A code of another length than the token's never matches: `decide` rejects it
     // as malformed and counts a failure. Tokens have 6 to 10 digits, so 5 digits is
     // always another length (and `Code::new(0, 5)` cannot fail).
