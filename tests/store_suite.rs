@@ -304,6 +304,43 @@ fn audit_goes_with_changes<S: Store>(store: S) {
     assert!(store.audit_trail(&id("nobody"), 10).unwrap().is_empty());
 }
 
+/// Who caused each event comes back from the store as it went in, through every write
+/// that carries an audit row (enrol, compare-and-swap, append, delete); an event
+/// without one comes back without one.
+fn audit_actor_round_trips<S: Store>(store: S) {
+    let record = event_record("acted-on");
+    let token = record.id.clone();
+    let by = |actor: Option<&str>, operation, outcome| AuditEvent {
+        actor: actor.map(Arc::from),
+        ..event(&token, operation, outcome)
+    };
+    let enrolled = by(Some("admin-console"), Operation::Enrol, Outcome::Done);
+    store.enrol(&record, &enrolled).unwrap();
+    let mut next = record.clone();
+    next.version = 2;
+    let verified = by(
+        Some("login service é"),
+        Operation::Verify,
+        Outcome::Accepted,
+    );
+    assert_eq!(
+        store.compare_and_swap(&next, 1, &verified).unwrap(),
+        Swap::Swapped
+    );
+    let anonymous = by(
+        None,
+        Operation::Verify,
+        Outcome::Rejected(RejectReason::WrongCode),
+    );
+    store.append_audit(&anonymous).unwrap();
+    let deleted = by(Some("helpdesk-7"), Operation::Delete, Outcome::Done);
+    assert!(store.delete(&token, &deleted).unwrap());
+    assert_eq!(
+        store.audit_trail(&token, 10).unwrap(),
+        vec![enrolled, verified, anonymous, deleted]
+    );
+}
+
 fn concurrent_swaps_have_one_winner<S: Store + 'static>(store: S) {
     let store = Arc::new(store);
     let record = event_record("race");
@@ -530,6 +567,8 @@ macro_rules! store_suite {
             fn delete_and_list() { super::delete_and_list($make); }
             #[test]
             fn audit_goes_with_changes() { super::audit_goes_with_changes($make); }
+            #[test]
+            fn audit_actor_round_trips() { super::audit_actor_round_trips($make); }
             #[test]
             fn concurrent_swaps_have_one_winner() { super::concurrent_swaps_have_one_winner($make); }
             #[test]

@@ -205,7 +205,7 @@ macro_rules! define_token_parameters {
 }
 for_each_token_column!(define_token_parameters);
 
-fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 7] {
+fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 8] {
     [
         &row.token,
         &row.at_seconds,
@@ -214,6 +214,7 @@ fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 7] {
         &row.outcome,
         &row.reason,
         &row.offset,
+        &row.actor,
     ]
 }
 
@@ -243,6 +244,7 @@ fn read_audit(row: &Row) -> Result<AuditRow, postgres::Error> {
         outcome: row.try_get(4)?,
         reason: row.try_get(5)?,
         offset: row.try_get(6)?,
+        actor: row.try_get(7)?,
     })
 }
 
