@@ -304,6 +304,56 @@ fn audit_goes_with_changes<S: Store>(store: S) {
     assert!(store.audit_trail(&id("nobody"), 10).unwrap().is_empty());
 }
 
+/// Keyset pages walk every id once, in order, whatever the page size; an id enrolled
+/// or deleted between two pages neither shifts nor repeats the others.
+fn list_pages_walk_every_id_once<S: Store>(store: S) {
+    // Byte order, as Rust orders strings: "B" < "a" < "a-1" < "aa" < "é".
+    let names = ["a", "B", "aa", "a-1", "z", "é", "m", "FOB-0002", "FOB-0010"];
+    for name in names {
+        let record = event_record(name);
+        store
+            .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+            .unwrap();
+    }
+    let mut sorted: Vec<TokenId> = names.iter().map(|name| id(name)).collect();
+    sorted.sort();
+    assert_eq!(store.list().unwrap(), sorted);
+    for size in [1, 2, 4, 9, 100] {
+        let mut walked = Vec::new();
+        let mut after: Option<TokenId> = None;
+        loop {
+            let page = store.list_page(after.as_ref(), size).unwrap();
+            assert!(page.len() <= size);
+            let Some(last) = page.last().cloned() else {
+                break;
+            };
+            walked.extend(page);
+            after = Some(last);
+        }
+        assert_eq!(walked, sorted, "pages of {size}");
+    }
+    assert!(store.list_page(None, 0).unwrap().is_empty());
+    assert_eq!(store.list_page(Some(&id("é")), 5).unwrap(), vec![]);
+    // After an id that is not enrolled: the ids that sort after it.
+    assert_eq!(
+        store.list_page(Some(&id("FOB-0005")), 2).unwrap(),
+        vec![id("FOB-0010"), id("a")]
+    );
+    // Changes between pages: the cursor is an id, not a position.
+    let first = store.list_page(None, 3).unwrap();
+    assert_eq!(first, vec![id("B"), id("FOB-0002"), id("FOB-0010")]);
+    let audit = event(&id("B"), Operation::Delete, Outcome::Done);
+    assert!(store.delete(&id("B"), &audit).unwrap());
+    let early = event_record("A");
+    store
+        .enrol(&early, &event(&early.id, Operation::Enrol, Outcome::Done))
+        .unwrap();
+    assert_eq!(
+        store.list_page(first.last(), 3).unwrap(),
+        vec![id("a"), id("a-1"), id("aa")]
+    );
+}
+
 /// Who caused each event comes back from the store as it went in, through every write
 /// that carries an audit row (enrol, compare-and-swap, append, delete); an event
 /// without one comes back without one.
@@ -567,6 +617,8 @@ macro_rules! store_suite {
             fn delete_and_list() { super::delete_and_list($make); }
             #[test]
             fn audit_goes_with_changes() { super::audit_goes_with_changes($make); }
+            #[test]
+            fn list_pages_walk_every_id_once() { super::list_pages_walk_every_id_once($make); }
             #[test]
             fn audit_actor_round_trips() { super::audit_actor_round_trips($make); }
             #[test]

@@ -325,6 +325,13 @@ impl Store for ClosedOffRuntime {
     fn list(&self) -> Result<Vec<otpfob::TokenId>, StoreError> {
         timed("list", || self.inner()?.list())
     }
+    fn list_page(
+        &self,
+        after: Option<&otpfob::TokenId>,
+        limit: usize,
+    ) -> Result<Vec<otpfob::TokenId>, StoreError> {
+        timed("list_page", || self.inner()?.list_page(after, limit))
+    }
     fn append_audit(&self, event: &otpfob::validator::AuditEvent) -> Result<(), StoreError> {
         timed("append_audit", || self.inner()?.append_audit(event))
     }

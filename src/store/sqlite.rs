@@ -595,6 +595,14 @@ fn write_delete(connection: &Connection, id: &str, audit: &AuditRow) -> Result<b
     Ok(true)
 }
 
+/// A stored id read back; one that is not a valid id is corruption.
+fn token_id(id: String) -> Result<TokenId, StoreError> {
+    TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
+        token: id,
+        reason: "invalid token id".to_owned(),
+    })
+}
+
 macro_rules! define_token_params {
     ($($column:ident),*) => {
         /// Every column of `row`, for the statement's parameters ?1 onwards.
@@ -697,14 +705,23 @@ impl Store for SqliteStore {
             .map_err(backend)?
             .collect::<Result<Vec<String>, _>>()
             .map_err(backend)?;
-        ids.into_iter()
-            .map(|id| {
-                TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
-                    token: id,
-                    reason: "invalid token id".to_owned(),
-                })
-            })
-            .collect()
+        ids.into_iter().map(token_id).collect()
+    }
+
+    fn list_page(&self, after: Option<&TokenId>, limit: usize) -> Result<Vec<TokenId>, StoreError> {
+        let connection = self.connection();
+        // Every id is longer than "", so the first page needs no second statement.
+        let after = after.map_or("", TokenId::as_str);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut statement = connection
+            .prepare_cached("SELECT id FROM tokens WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .map_err(backend)?;
+        let ids = statement
+            .query_map(params![after, limit], |row| row.get::<_, String>(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(backend)?;
+        ids.into_iter().map(token_id).collect()
     }
 
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {

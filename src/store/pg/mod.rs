@@ -195,6 +195,29 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// The ids `query` selects, each checked.
+    fn ids(&self, query: Query, parameters: &[Parameter<'_>]) -> Result<Vec<TokenId>, StoreError> {
+        let ids = self.with_connection(|connection| {
+            let statement = connection.statement(query)?;
+            connection
+                .client
+                .query(&statement, parameters)?
+                .iter()
+                .map(|row| row.try_get::<_, String>(0))
+                .collect::<Result<Vec<String>, _>>()
+        })?;
+        ids.into_iter()
+            .map(|id| {
+                TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
+                    token: id,
+                    reason: "invalid token id".to_owned(),
+                })
+            })
+            .collect()
+    }
+}
+
 macro_rules! define_token_parameters {
     ($($column:ident),*) => {
         /// Every column of `row`, in `TOKEN_COLUMNS` order.
@@ -300,23 +323,13 @@ impl Store for PgStore {
     }
 
     fn list(&self) -> Result<Vec<TokenId>, StoreError> {
-        let ids = self.with_connection(|connection| {
-            let statement = connection.statement(Query::List)?;
-            connection
-                .client
-                .query(&statement, &[])?
-                .iter()
-                .map(|row| row.try_get::<_, String>(0))
-                .collect::<Result<Vec<String>, _>>()
-        })?;
-        ids.into_iter()
-            .map(|id| {
-                TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
-                    token: id,
-                    reason: "invalid token id".to_owned(),
-                })
-            })
-            .collect()
+        self.ids(Query::List, &[])
+    }
+
+    fn list_page(&self, after: Option<&TokenId>, limit: usize) -> Result<Vec<TokenId>, StoreError> {
+        let after = after.map_or("", TokenId::as_str);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.ids(Query::ListPage, &[&after, &limit])
     }
 
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {

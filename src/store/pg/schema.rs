@@ -223,9 +223,10 @@ pub(crate) enum Query {
     List,
     AppendAudit,
     AuditTrail,
+    ListPage,
 }
 
-pub(crate) const QUERY_COUNT: usize = 7;
+pub(crate) const QUERY_COUNT: usize = 8;
 
 const AUDIT_COLUMNS: &str =
     r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset", actor"#;
@@ -309,6 +310,10 @@ impl Statements {
                 "SELECT {AUDIT_COLUMNS} FROM {audit} WHERE token = $1 \
                  ORDER BY sequence DESC LIMIT $2"
             ),
+            // Every id is longer than '', which the first page passes as $1.
+            Query::ListPage => {
+                format!("SELECT id FROM {tokens} WHERE id > $1 ORDER BY id LIMIT $2")
+            }
         };
         let all = [
             Query::Load,
@@ -318,6 +323,7 @@ impl Statements {
             Query::List,
             Query::AppendAudit,
             Query::AuditTrail,
+            Query::ListPage,
         ];
         Self {
             texts: all.map(text),
@@ -373,6 +379,11 @@ mod tests {
                 .ends_with("$7::bigint, $8::text)")
         );
         assert!(statements.text(Query::AuditTrail).ends_with("LIMIT $2"));
+        assert!(
+            statements
+                .text(Query::ListPage)
+                .ends_with("WHERE id > $1 ORDER BY id LIMIT $2")
+        );
     }
 
     #[test]
