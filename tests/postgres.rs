@@ -77,6 +77,42 @@ fn migrating_twice_is_a_no_op() {
     assert_eq!(other.list().unwrap(), vec![token(1)]);
 }
 
+/// Version 5 adds the audit actor to a version-4 schema: an event recorded before it
+/// reads back with none, and a new one keeps its actor.
+#[test]
+fn a_version_4_schema_gains_the_audit_actor() {
+    let config = pg_support::config("actor", 2);
+    let store = pg_support::connect(&config);
+    let schema = config.get_schema();
+    let id = token(4);
+    let before = otpfob::validator::AuditEvent {
+        token: id.clone(),
+        at: UnixTime::from_secs(START),
+        operation: Operation::Unlock,
+        outcome: Outcome::Done,
+        offset: None,
+        actor: None,
+    };
+    // Back to version 4 as that library left it: no actor column, its rows without one.
+    pg_support::client_at(&pg_support::url())
+        .batch_execute(&format!(
+            "ALTER TABLE {schema}.audit DROP COLUMN actor;
+             DELETE FROM {schema}.schema_version WHERE version = 5;
+             INSERT INTO {schema}.audit (token, at_seconds, at_nanos, operation, outcome)
+                 VALUES ('{id}', {START}, 0, 'unlock', 'done');"
+        ))
+        .unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.migrate().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
+    let named = otpfob::validator::AuditEvent {
+        actor: Some("helpdesk-7".into()),
+        ..before.clone()
+    };
+    store.append_audit(&named).unwrap();
+    assert_eq!(store.audit_trail(&id, 10).unwrap(), vec![before, named]);
+}
+
 #[test]
 fn nodes_starting_together_migrate_once() {
     let config = pg_support::config("together", 2);

@@ -304,6 +304,93 @@ fn audit_goes_with_changes<S: Store>(store: S) {
     assert!(store.audit_trail(&id("nobody"), 10).unwrap().is_empty());
 }
 
+/// Keyset pages walk every id once, in order, whatever the page size; an id enrolled
+/// or deleted between two pages neither shifts nor repeats the others.
+fn list_pages_walk_every_id_once<S: Store>(store: S) {
+    // Byte order, as Rust orders strings: "B" < "a" < "a-1" < "aa" < "é".
+    let names = ["a", "B", "aa", "a-1", "z", "é", "m", "FOB-0002", "FOB-0010"];
+    for name in names {
+        let record = event_record(name);
+        store
+            .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+            .unwrap();
+    }
+    let mut sorted: Vec<TokenId> = names.iter().map(|name| id(name)).collect();
+    sorted.sort();
+    assert_eq!(store.list().unwrap(), sorted);
+    for size in [1, 2, 4, 9, 100] {
+        let mut walked = Vec::new();
+        let mut after: Option<TokenId> = None;
+        loop {
+            let page = store.list_page(after.as_ref(), size).unwrap();
+            assert!(page.len() <= size);
+            let Some(last) = page.last().cloned() else {
+                break;
+            };
+            walked.extend(page);
+            after = Some(last);
+        }
+        assert_eq!(walked, sorted, "pages of {size}");
+    }
+    assert!(store.list_page(None, 0).unwrap().is_empty());
+    assert_eq!(store.list_page(Some(&id("é")), 5).unwrap(), vec![]);
+    // After an id that is not enrolled: the ids that sort after it.
+    assert_eq!(
+        store.list_page(Some(&id("FOB-0005")), 2).unwrap(),
+        vec![id("FOB-0010"), id("a")]
+    );
+    // Changes between pages: the cursor is an id, not a position.
+    let first = store.list_page(None, 3).unwrap();
+    assert_eq!(first, vec![id("B"), id("FOB-0002"), id("FOB-0010")]);
+    let audit = event(&id("B"), Operation::Delete, Outcome::Done);
+    assert!(store.delete(&id("B"), &audit).unwrap());
+    let early = event_record("A");
+    store
+        .enrol(&early, &event(&early.id, Operation::Enrol, Outcome::Done))
+        .unwrap();
+    assert_eq!(
+        store.list_page(first.last(), 3).unwrap(),
+        vec![id("a"), id("a-1"), id("aa")]
+    );
+}
+
+/// Who caused each event comes back from the store as it went in, through every write
+/// that carries an audit row (enrol, compare-and-swap, append, delete); an event
+/// without one comes back without one.
+fn audit_actor_round_trips<S: Store>(store: S) {
+    let record = event_record("acted-on");
+    let token = record.id.clone();
+    let by = |actor: Option<&str>, operation, outcome| AuditEvent {
+        actor: actor.map(Arc::from),
+        ..event(&token, operation, outcome)
+    };
+    let enrolled = by(Some("admin-console"), Operation::Enrol, Outcome::Done);
+    store.enrol(&record, &enrolled).unwrap();
+    let mut next = record.clone();
+    next.version = 2;
+    let verified = by(
+        Some("login service é"),
+        Operation::Verify,
+        Outcome::Accepted,
+    );
+    assert_eq!(
+        store.compare_and_swap(&next, 1, &verified).unwrap(),
+        Swap::Swapped
+    );
+    let anonymous = by(
+        None,
+        Operation::Verify,
+        Outcome::Rejected(RejectReason::WrongCode),
+    );
+    store.append_audit(&anonymous).unwrap();
+    let deleted = by(Some("helpdesk-7"), Operation::Delete, Outcome::Done);
+    assert!(store.delete(&token, &deleted).unwrap());
+    assert_eq!(
+        store.audit_trail(&token, 10).unwrap(),
+        vec![enrolled, verified, anonymous, deleted]
+    );
+}
+
 fn concurrent_swaps_have_one_winner<S: Store + 'static>(store: S) {
     let store = Arc::new(store);
     let record = event_record("race");
@@ -596,6 +683,10 @@ macro_rules! store_suite {
             fn delete_and_list() { super::delete_and_list($make); }
             #[test]
             fn audit_goes_with_changes() { super::audit_goes_with_changes($make); }
+            #[test]
+            fn list_pages_walk_every_id_once() { super::list_pages_walk_every_id_once($make); }
+            #[test]
+            fn audit_actor_round_trips() { super::audit_actor_round_trips($make); }
             #[test]
             fn concurrent_swaps_have_one_winner() { super::concurrent_swaps_have_one_winner($make); }
             #[test]

@@ -1,7 +1,7 @@
 //! The one `AppState`, built at start-up: the validator over the configured store, the
 //! clients, the configuration and the metrics.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use otpfob::{
@@ -26,6 +26,9 @@ struct Inner {
     validator: Arc<ServerValidator>,
     registry: Arc<Registry>,
     config: Config,
+    /// The SQLite store, for its group-commit statistics at `/metrics`; weak, so that
+    /// it closes when the validator lets it go.
+    sqlite: Option<Weak<SqliteStore>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -72,6 +75,14 @@ pub enum StartError {
 ///
 /// [`StartError::Store`] and configuration errors for the connection string.
 pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StartError> {
+    open_observed_store(config).map(|(store, _)| store)
+}
+
+/// A store as opened, and the SQLite store itself when it is one (for its statistics).
+type ObservedStore = (Arc<dyn Store>, Option<Weak<SqliteStore>>);
+
+/// [`open_store`], and the SQLite store itself when it is one.
+fn open_observed_store(config: &StoreConfig) -> Result<ObservedStore, StartError> {
     Ok(match config {
         StoreConfig::Sqlite { path, group_commit } => {
             let options = if *group_commit {
@@ -79,12 +90,14 @@ pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StartError> {
             } else {
                 otpfob::SqliteOptions::new().without_group_commit()
             };
-            Arc::new(
+            let store = Arc::new(
                 SqliteStore::open_with(path, &options)
                     .map_err(|error| StartError::Store(error.to_string()))?,
-            )
+            );
+            let weak = Arc::downgrade(&store);
+            (store, Some(weak))
         }
-        StoreConfig::Memory => Arc::new(MemoryStore::new()),
+        StoreConfig::Memory => (Arc::new(MemoryStore::new()), None),
         StoreConfig::Postgres {
             url_file,
             url_env,
@@ -104,7 +117,9 @@ pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, StartError> {
             if let Some(size) = pool_size {
                 pg = pg.pool_size(*size).map_err(invalid)?;
             }
-            Arc::new(PgStore::connect(&pg).map_err(|error| StartError::Store(error.to_string()))?)
+            let store =
+                PgStore::connect(&pg).map_err(|error| StartError::Store(error.to_string()))?;
+            (Arc::new(store), None)
         }
     })
 }
@@ -118,7 +133,8 @@ impl AppState {
     pub fn build(config: Config) -> Result<Self, StartError> {
         let keyring = config.keyring()?;
         let clients = ClientsFile::read(&config.clients_file)?;
-        let store: Arc<dyn Store> = Arc::new(ClosedOffRuntime(Some(open_store(&config.store)?)));
+        let (opened, sqlite) = open_observed_store(&config.store)?;
+        let store: Arc<dyn Store> = Arc::new(ClosedOffRuntime(Some(opened)));
         let validator = Validator::new(store, SystemClock, keyring)
             .with_policy(config.policy())?
             .with_audit_sink(crate::observe::LogSink);
@@ -127,6 +143,7 @@ impl AppState {
                 validator: Arc::new(validator),
                 registry: Arc::new(Registry::new(&clients)),
                 config,
+                sqlite,
             }),
         })
     }
@@ -147,6 +164,17 @@ impl AppState {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// What the SQLite store's group-commit writer has done (batch sizes), for
+    /// `/metrics`; `None` for another store, or SQLite without group commit.
+    #[must_use]
+    pub fn group_commit_statistics(&self) -> Option<otpfob::store::GroupCommitStatistics> {
+        self.inner
+            .sqlite
+            .as_ref()?
+            .upgrade()?
+            .group_commit_statistics()
     }
 
     /// Reads the clients file again (on SIGHUP): issued keys start working, revoked
@@ -204,6 +232,34 @@ impl AppState {
 /// (it panics there). Dropped inside a runtime, the store is handed to a plain thread.
 struct ClosedOffRuntime(Option<Arc<dyn Store>>);
 
+/// Records how long one store operation took (`otpfob_store_seconds`, by operation)
+/// and counts its errors: the store's own latency, without the blocking pool's queue.
+fn timed<T>(
+    operation: &'static str,
+    call: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let result = call();
+    metrics::histogram!("otpfob_store_seconds", "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    if result.is_err() {
+        metrics::counter!("otpfob_store_operation_errors_total", "operation" => operation)
+            .increment(1);
+    }
+    result
+}
+
+/// Counts a compare-and-swap that lost to a concurrent writer (the validator retries
+/// it): `otpfob_store_cas_conflicts_total`.
+fn count_conflict(
+    swap: Result<otpfob::validator::Swap, StoreError>,
+) -> Result<otpfob::validator::Swap, StoreError> {
+    if matches!(swap, Ok(otpfob::validator::Swap::Conflict)) {
+        metrics::counter!("otpfob_store_cas_conflicts_total").increment(1);
+    }
+    swap
+}
+
 impl ClosedOffRuntime {
     fn inner(&self) -> Result<&Arc<dyn Store>, StoreError> {
         self.0.as_ref().ok_or_else(|| StoreError::Backend {
@@ -229,13 +285,13 @@ impl Store for ClosedOffRuntime {
         record: &otpfob::validator::TokenRecord,
         audit: &otpfob::validator::AuditEvent,
     ) -> Result<(), StoreError> {
-        self.inner()?.enrol(record, audit)
+        timed("enrol", || self.inner()?.enrol(record, audit))
     }
     fn load(
         &self,
         id: &otpfob::TokenId,
     ) -> Result<Option<otpfob::validator::TokenRecord>, StoreError> {
-        self.inner()?.load(id)
+        timed("load", || self.inner()?.load(id))
     }
     fn compare_and_swap(
         &self,
@@ -243,8 +299,10 @@ impl Store for ClosedOffRuntime {
         expected_version: u64,
         audit: &otpfob::validator::AuditEvent,
     ) -> Result<otpfob::validator::Swap, StoreError> {
-        self.inner()?
-            .compare_and_swap(record, expected_version, audit)
+        count_conflict(timed("compare_and_swap", || {
+            self.inner()?
+                .compare_and_swap(record, expected_version, audit)
+        }))
     }
     fn compare_and_swap_owned(
         &self,
@@ -252,18 +310,27 @@ impl Store for ClosedOffRuntime {
         expected_version: u64,
         audit: &otpfob::validator::AuditEvent,
     ) -> Result<otpfob::validator::Swap, StoreError> {
-        self.inner()?
-            .compare_and_swap_owned(record, expected_version, audit)
+        count_conflict(timed("compare_and_swap", || {
+            self.inner()?
+                .compare_and_swap_owned(record, expected_version, audit)
+        }))
     }
     fn delete(
         &self,
         id: &otpfob::TokenId,
         audit: &otpfob::validator::AuditEvent,
     ) -> Result<bool, StoreError> {
-        self.inner()?.delete(id, audit)
+        timed("delete", || self.inner()?.delete(id, audit))
     }
     fn list(&self) -> Result<Vec<otpfob::TokenId>, StoreError> {
-        self.inner()?.list()
+        timed("list", || self.inner()?.list())
+    }
+    fn list_page(
+        &self,
+        after: Option<&otpfob::TokenId>,
+        limit: usize,
+    ) -> Result<Vec<otpfob::TokenId>, StoreError> {
+        timed("list_page", || self.inner()?.list_page(after, limit))
     }
     fn record_rejection(
         &self,
@@ -275,14 +342,14 @@ impl Store for ClosedOffRuntime {
             .record_rejection(probe, expected_version, audit)
     }
     fn append_audit(&self, event: &otpfob::validator::AuditEvent) -> Result<(), StoreError> {
-        self.inner()?.append_audit(event)
+        timed("append_audit", || self.inner()?.append_audit(event))
     }
     fn audit_trail(
         &self,
         id: &otpfob::TokenId,
         limit: usize,
     ) -> Result<Vec<otpfob::validator::AuditEvent>, StoreError> {
-        self.inner()?.audit_trail(id, limit)
+        timed("audit_trail", || self.inner()?.audit_trail(id, limit))
     }
 }
 

@@ -36,16 +36,19 @@ pub enum Role {
     Admin,
     /// Auditors: read audit trails only.
     Audit,
+    /// A metrics scraper (Prometheus): read `/metrics` only, which names no token.
+    Metrics,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Verify,
         Role::Sign,
         Role::Helpdesk,
         Role::Admin,
         Role::Audit,
+        Role::Metrics,
     ];
 
     /// The role's name in the clients file and in problems.
@@ -57,6 +60,7 @@ impl Role {
             Role::Helpdesk => "helpdesk",
             Role::Admin => "admin",
             Role::Audit => "audit",
+            Role::Metrics => "metrics",
         }
     }
 
@@ -416,6 +420,8 @@ role_sets! {
     Administrator => [Admin];
     /// Reading audit trails.
     AuditReader => [Audit, Helpdesk];
+    /// Scraping `/metrics`.
+    MetricsReader => [Metrics];
 }
 
 /// The authenticated client, checked to hold one of `R`'s roles: 401 without valid

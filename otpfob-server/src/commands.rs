@@ -69,7 +69,7 @@ pub enum KeyAction {
         /// The client's name, as the audit trail shows it.
         #[arg(long)]
         name: String,
-        /// A role (repeat for several): verify, sign, helpdesk, admin, audit.
+        /// A role (repeat for several): verify, sign, helpdesk, admin, audit, metrics.
         #[arg(long = "role", required = true, value_parser = parse_role)]
         roles: Vec<Role>,
         /// Also require this TLS client certificate (its SHA-256 in hex).
@@ -87,8 +87,9 @@ pub enum KeyAction {
 }
 
 fn parse_role(name: &str) -> Result<Role, String> {
-    Role::from_name(name)
-        .ok_or_else(|| format!("unknown role {name:?}: verify, sign, helpdesk, admin or audit"))
+    Role::from_name(name).ok_or_else(|| {
+        format!("unknown role {name:?}: verify, sign, helpdesk, admin, audit or metrics")
+    })
 }
 
 /// Errors of the commands.
@@ -268,7 +269,7 @@ pub fn init(
     let mut clients = ClientsFile::default();
     let admin = clients.issue(
         "admin",
-        BTreeSet::from([Role::Admin, Role::Helpdesk, Role::Audit]),
+        BTreeSet::from([Role::Admin, Role::Helpdesk, Role::Audit, Role::Metrics]),
         None,
     )?;
     clients.write(&dir.join("clients.toml"))?;
@@ -373,7 +374,9 @@ pub async fn demo(listen: SocketAddr) -> Result<(), CommandError> {
     );
     println!("# the API description, health and metrics");
     println!("curl -s {base}/v1/openapi.json | head -c 300; echo");
-    println!("curl -s {base}/readyz; curl -s {base}/metrics | head");
+    println!(
+        "curl -s {base}/readyz; curl -s -H \"Authorization: Bearer $ADMIN\" {base}/metrics | head"
+    );
     wait_for_stop(server.state()).await;
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -70,7 +70,15 @@ impl RateLimiter {
                 buckets.clear();
             }
         }
-        let (tokens, seen) = buckets.entry(key.to_owned()).or_insert((self.burst, now));
+        // Looked up by reference first: a known client's request allocates nothing.
+        if !buckets.contains_key(key) {
+            buckets.insert(key.to_owned(), (self.burst, now));
+        }
+        let Some((tokens, seen)) = buckets.get_mut(key) else {
+            // Not reachable (inserted just above); refused rather than let through
+            // unmetered.
+            return Err(Duration::from_secs(1));
+        };
         let elapsed = now.saturating_duration_since(*seen).as_secs_f64();
         *tokens = (*tokens + elapsed * self.rate).min(self.burst);
         *seen = now;

@@ -101,3 +101,65 @@ pub async fn count_requests(request: Request, next: Next) -> Response {
         .record(started.elapsed().as_secs_f64());
     response
 }
+
+/// The group-commit statistics as a Prometheus histogram of writes per commit
+/// (`otpfob_group_commit_batch_size`, cumulative buckets as Prometheus wants them) and
+/// a counter of batches that failed to commit; empty without group commit. Rendered
+/// from the store's own counters at each scrape, so nothing is recorded per write.
+#[must_use]
+pub fn group_commit_text(statistics: Option<otpfob::store::GroupCommitStatistics>) -> String {
+    use std::fmt::Write as _;
+    let Some(statistics) = statistics else {
+        return String::new();
+    };
+    let mut text = String::from(
+        "# HELP otpfob_group_commit_batch_size Writes per SQLite group commit.\n\
+         # TYPE otpfob_group_commit_batch_size histogram\n",
+    );
+    let mut cumulative = 0u64;
+    for (bound, count) in otpfob::store::GROUP_COMMIT_BATCH_BUCKETS
+        .iter()
+        .zip(statistics.batch_sizes)
+    {
+        cumulative += count;
+        let _ = writeln!(
+            text,
+            "otpfob_group_commit_batch_size_bucket{{le=\"{bound}\"}} {cumulative}"
+        );
+    }
+    let batches = statistics.commits + statistics.failed_batches;
+    let _ = writeln!(
+        text,
+        "otpfob_group_commit_batch_size_bucket{{le=\"+Inf\"}} {batches}\n\
+         otpfob_group_commit_batch_size_sum {}\n\
+         otpfob_group_commit_batch_size_count {batches}\n\
+         # HELP otpfob_group_commit_failed_batches_total SQLite group commits that failed.\n\
+         # TYPE otpfob_group_commit_failed_batches_total counter\n\
+         otpfob_group_commit_failed_batches_total {}",
+        statistics.writes, statistics.failed_batches
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_commit_buckets_are_cumulative() {
+        let mut statistics = otpfob::store::GroupCommitStatistics::default();
+        statistics.commits = 3;
+        statistics.writes = 7;
+        statistics.batch_sizes[0] = 1; // one batch of 1
+        statistics.batch_sizes[2] = 2; // two of 3 or 4
+        let text = group_commit_text(Some(statistics));
+        assert!(text.contains("otpfob_group_commit_batch_size_bucket{le=\"1\"} 1\n"));
+        assert!(text.contains("otpfob_group_commit_batch_size_bucket{le=\"2\"} 1\n"));
+        assert!(text.contains("otpfob_group_commit_batch_size_bucket{le=\"4\"} 3\n"));
+        assert!(text.contains("otpfob_group_commit_batch_size_bucket{le=\"512\"} 3\n"));
+        assert!(text.contains("otpfob_group_commit_batch_size_bucket{le=\"+Inf\"} 3\n"));
+        assert!(text.contains("otpfob_group_commit_batch_size_sum 7\n"));
+        assert!(text.contains("otpfob_group_commit_batch_size_count 3\n"));
+        assert!(group_commit_text(None).is_empty());
+    }
+}

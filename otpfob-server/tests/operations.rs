@@ -94,6 +94,7 @@ async fn metrics_count_verifications_by_outcome_and_reason() {
     let text = harness
         .http
         .get(harness.url("/metrics"))
+        .bearer_auth(harness.key("metrics"))
         .send()
         .await
         .unwrap()
@@ -119,6 +120,138 @@ async fn metrics_count_verifications_by_outcome_and_reason() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+}
+
+/// `/metrics` answers only the `metrics` role: 401 without a valid key, 403 for every
+/// client without the role, 200 for the scraper (and for a client holding every role).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_metrics_role() {
+    let harness = Harness::start(Backend::Memory).await;
+    let status = |key: Option<String>| {
+        let mut request = harness.http.get(harness.url("/metrics"));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(None).await, 401);
+    assert_eq!(status(Some("ofk_not-a-key-anyone-has".into())).await, 401);
+    for role in ["verify", "sign", "helpdesk", "admin", "audit"] {
+        assert_eq!(status(Some(harness.key(role))).await, 403, "{role}");
+    }
+    assert_eq!(status(Some(harness.key("metrics"))).await, 200);
+    assert_eq!(status(Some(harness.key("all"))).await, 200);
+}
+
+/// On SQLite with group commit, `/metrics` has the histogram of writes per commit,
+/// each store call's latency, and the compare-and-swaps that lost a race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_export_group_commit_batches_store_latency_and_conflicts() {
+    let harness = Harness::start(Backend::Sqlite).await;
+    // 32 racing wrong codes on one token: their compare-and-swaps share commits and
+    // some lose to each other and are retried.
+    let racing: Vec<_> = (0..32)
+        .map(|_| {
+            let request = harness
+                .http
+                .post(harness.url("/v1/tokens/hotp-1/verify"))
+                .bearer_auth(harness.key("verify"))
+                .json(&serde_json::json!({ "code": "000000" }));
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    for task in racing {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let text = harness
+        .http
+        .get(harness.url("/metrics"))
+        .bearer_auth(harness.key("metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    };
+    let statistics = harness.server.state().group_commit_statistics().unwrap();
+    // The enrolment and the 32 rejections (each one audited write) at least.
+    assert!(
+        value("otpfob_group_commit_batch_size_sum") >= 33.0,
+        "{text}"
+    );
+    assert!(
+        value("otpfob_group_commit_batch_size_count") >= 1.0,
+        "{text}"
+    );
+    assert!(
+        value("otpfob_group_commit_batch_size_count") <= statistics.commits as f64,
+        "{text}"
+    );
+    assert_eq!(
+        value("otpfob_group_commit_batch_size_bucket{le=\"+Inf\"}"),
+        value("otpfob_group_commit_batch_size_count")
+    );
+    assert!(text.contains("# TYPE otpfob_group_commit_batch_size histogram"));
+    assert!(
+        text.contains(r#"otpfob_store_seconds{operation="compare_and_swap",quantile="#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"otpfob_store_seconds{operation="load",quantile="#),
+        "{text}"
+    );
+    assert!(value("otpfob_store_cas_conflicts_total") >= 1.0, "{text}");
+}
+
+/// The list endpoint pages through the store with `Store::list_page` (keyset pages)
+/// rather than `Store::list` (every id in memory at once), and its pages and `next`
+/// cursor walk every token once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_reads_keyset_pages_of_the_store() {
+    let harness = Harness::start(Backend::Sqlite).await;
+    for id in ["list-b", "list-a", "list-c"] {
+        harness.enrol_hotp(id).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/v1/tokens?limit=1&prefix=list-".to_owned();
+    loop {
+        let page: Value = harness
+            .http
+            .get(harness.url(&path))
+            .bearer_auth(harness.key("admin"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for token in page["tokens"].as_array().unwrap() {
+            seen.push(token["id"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(next) => path = format!("/v1/tokens?limit=1&prefix=list-&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["list-a", "list-b", "list-c"]);
+    let text = harness
+        .http
+        .get(harness.url("/metrics"))
+        .bearer_auth(harness.key("metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // (Whether `list` ran too cannot be told here: the metrics are the process's,
+    // and the key rotation test's reseal lists every token.)
+    assert!(text.contains(r#"operation="list_page""#), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

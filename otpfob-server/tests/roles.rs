@@ -125,11 +125,12 @@ fn endpoints() -> Vec<Endpoint> {
             &["audit", "helpdesk"],
         ),
         endpoint(Method::POST, "/v1/reseal", None, &["admin"]),
+        endpoint(Method::GET, "/metrics", None, &["metrics"]),
         endpoint(Method::DELETE, "/v1/tokens/hotp-1", None, &["admin"]),
     ]
 }
 
-const ROLES: [&str; 5] = ["verify", "sign", "helpdesk", "admin", "audit"];
+const ROLES: [&str; 6] = ["verify", "sign", "helpdesk", "admin", "audit", "metrics"];
 
 async fn send(harness: &Harness, endpoint: &Endpoint, key: Option<&str>) -> (u16, String) {
     let mut request = harness
@@ -178,8 +179,8 @@ async fn every_endpoint_checks_every_role(backend: Backend) {
             checked += 1;
         }
     }
-    // 19 endpoints, 2 kinds of 401 and 5 roles each.
-    assert_eq!(checked, 19 * 7);
+    // 20 endpoints, 2 kinds of 401 and 6 roles each.
+    assert_eq!(checked, 20 * 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,7 +214,7 @@ async fn unauthenticated_requests_are_refused_before_the_token_id_is_read() {
         "application/problem+json"
     );
     // The public endpoints need no key.
-    for path in ["/healthz", "/readyz", "/metrics", "/v1/openapi.json"] {
+    for path in ["/healthz", "/readyz", "/v1/openapi.json"] {
         let response = harness.http.get(harness.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }

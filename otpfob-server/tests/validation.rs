@@ -468,3 +468,13 @@ async fn audit_names_the_client(backend: Backend) {
 async fn audit_names_the_client_on_memory() {
     audit_names_the_client(Backend::Memory).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_names_the_client_on_sqlite() {
+    audit_names_the_client(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_names_the_client_on_postgres() {
+    audit_names_the_client(Backend::Postgres).await;
+}

@@ -1,7 +1,7 @@
 //! A concurrent in-process store, for tests, simulations and single-process use.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::validator::audit::AuditEvent;
@@ -170,6 +170,30 @@ impl Store for MemoryStore {
             .collect();
         ids.sort();
         Ok(ids)
+    }
+
+    fn list_page(&self, after: Option<&TokenId>, limit: usize) -> Result<Vec<TokenId>, StoreError> {
+        // The records are hashed, not ordered: one pass over every shard keeping the
+        // `limit` smallest ids after `after` in a max-heap, so a page costs memory for
+        // one page only.
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut page: BinaryHeap<TokenId> = BinaryHeap::with_capacity(limit.min(1024) + 1);
+        for shard in &self.shards {
+            for id in Self::read(shard).records.keys() {
+                if after.is_some_and(|after| id <= after) {
+                    continue;
+                }
+                if page.len() < limit {
+                    page.push(id.clone());
+                } else if page.peek().is_some_and(|largest| id < largest) {
+                    page.pop();
+                    page.push(id.clone());
+                }
+            }
+        }
+        Ok(page.into_sorted_vec())
     }
 
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {

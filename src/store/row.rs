@@ -14,6 +14,12 @@
 //! id; the compare-and-swap of both SQL stores matches it together with the version.
 //! The `mac_key_id` and `mac` columns (schema version 4) hold the record's MAC, which
 //! the validator computes and checks: the store never holds its key.
+//!
+//! The audit table's `actor` column (schema version 5) names who caused each event
+//! (the API client, operator or service of `acting_as`); null for an event without
+//! one, and for every row written before version 5.
+
+use std::sync::Arc;
 
 use crate::algorithm::Algorithm;
 use crate::clock::UnixTime;
@@ -552,6 +558,8 @@ pub(crate) struct AuditRow {
     pub(crate) outcome: String,
     pub(crate) reason: Option<String>,
     pub(crate) offset: Option<i64>,
+    /// Who caused the event (schema version 5); null when no one was named.
+    pub(crate) actor: Option<String>,
 }
 
 impl AuditRow {
@@ -570,6 +578,7 @@ impl AuditRow {
             outcome: outcome.to_owned(),
             reason,
             offset: event.offset,
+            actor: event.actor.as_deref().map(str::to_owned),
         }
     }
 
@@ -593,7 +602,7 @@ impl AuditRow {
                 .ok_or_else(|| corrupt("unknown audit operation"))?,
             outcome,
             offset: self.offset,
-            actor: None,
+            actor: self.actor.as_deref().map(Arc::from),
         })
     }
 }

@@ -28,8 +28,8 @@ use crate::validator::store::{Store, Swap};
 ///
 /// Version 2 added the nullable `ocra_*` columns of keypad tokens; version 3 the
 /// `incarnation` of each record; version 4 each record's MAC. An older file is
-/// migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 4;
+/// migrated when opened. Version 5 added the audit table's `actor`.
+pub const SQLITE_SCHEMA_VERSION: i64 = 5;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -107,12 +107,19 @@ ALTER TABLE tokens ADD COLUMN mac_key_id INTEGER;
 ALTER TABLE tokens ADD COLUMN mac BLOB CHECK (length(mac) = 32);
 ";
 
+/// Version 5: who caused each audit event (the API client, operator or service named
+/// by `acting_as`). Events recorded before it have none: null, not a guess.
+const MIGRATION_V5: &str = "
+ALTER TABLE audit ADD COLUMN actor TEXT;
+";
+
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 4] = [
+const MIGRATIONS: [(i64, &str); 5] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
+    (5, MIGRATION_V5),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -532,8 +539,9 @@ for_each_token_column!(define_read_token);
 fn insert_audit(connection: &Connection, row: &AuditRow) -> Result<(), StoreError> {
     connection
         .prepare_cached(
-            "INSERT INTO audit (token, at_seconds, at_nanos, operation, outcome, reason, offset) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO audit \
+             (token, at_seconds, at_nanos, operation, outcome, reason, offset, actor) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(backend)?
         .execute(params![
@@ -543,7 +551,8 @@ fn insert_audit(connection: &Connection, row: &AuditRow) -> Result<(), StoreErro
             row.operation,
             row.outcome,
             row.reason,
-            row.offset
+            row.offset,
+            row.actor
         ])
         .map_err(backend)?;
     Ok(())
@@ -625,6 +634,14 @@ fn write_delete(connection: &Connection, id: &str, audit: &AuditRow) -> Result<b
     }
     insert_audit(connection, audit)?;
     Ok(true)
+}
+
+/// A stored id read back; one that is not a valid id is corruption.
+fn token_id(id: String) -> Result<TokenId, StoreError> {
+    TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
+        token: id,
+        reason: "invalid token id".to_owned(),
+    })
 }
 
 macro_rules! define_token_params {
@@ -729,14 +746,23 @@ impl Store for SqliteStore {
             .map_err(backend)?
             .collect::<Result<Vec<String>, _>>()
             .map_err(backend)?;
-        ids.into_iter()
-            .map(|id| {
-                TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
-                    token: id,
-                    reason: "invalid token id".to_owned(),
-                })
-            })
-            .collect()
+        ids.into_iter().map(token_id).collect()
+    }
+
+    fn list_page(&self, after: Option<&TokenId>, limit: usize) -> Result<Vec<TokenId>, StoreError> {
+        let connection = self.connection();
+        // Every id is longer than "", so the first page needs no second statement.
+        let after = after.map_or("", TokenId::as_str);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut statement = connection
+            .prepare_cached("SELECT id FROM tokens WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .map_err(backend)?;
+        let ids = statement
+            .query_map(params![after, limit], |row| row.get::<_, String>(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(backend)?;
+        ids.into_iter().map(token_id).collect()
     }
 
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
@@ -782,7 +808,8 @@ impl Store for SqliteStore {
         let connection = self.connection();
         let mut statement = connection
             .prepare_cached(
-                "SELECT token, at_seconds, at_nanos, operation, outcome, reason, offset FROM audit \
+                "SELECT token, at_seconds, at_nanos, operation, outcome, reason, offset, actor \
+                 FROM audit \
                  WHERE token = ?1 ORDER BY sequence DESC LIMIT ?2",
             )
             .map_err(backend)?;
@@ -797,6 +824,7 @@ impl Store for SqliteStore {
                     outcome: row.get(4)?,
                     reason: row.get(5)?,
                     offset: row.get(6)?,
+                    actor: row.get(7)?,
                 })
             })
             .map_err(backend)?
@@ -967,19 +995,65 @@ mod tests {
         );
     }
 
+    /// Version 5 adds the audit actor: an event recorded before it reads back with
+    /// none, and a new one keeps its actor.
+    #[test]
+    fn a_version_4_file_is_migrated_and_old_audit_rows_have_no_actor() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v4.db");
+        let old = record("FOB-OLD");
+        {
+            let connection = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..4] {
+                connection.execute_batch(sql).unwrap();
+            }
+            connection.execute_batch("PRAGMA user_version = 4").unwrap();
+            let audit = AuditRow::from_event(&enrolled(&old));
+            connection
+                .execute(
+                    "INSERT INTO audit (token, at_seconds, at_nanos, operation, outcome) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        audit.token,
+                        audit.at_seconds,
+                        audit.at_nanos,
+                        audit.operation,
+                        audit.outcome
+                    ],
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .connection()
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 5);
+        let named = AuditEvent {
+            actor: Some("helpdesk-7".into()),
+            operation: Operation::Unlock,
+            ..enrolled(&old)
+        };
+        store.append_audit(&named).unwrap();
+        assert_eq!(
+            store.audit_trail(&old.id, 10).unwrap(),
+            vec![enrolled(&old), named]
+        );
+    }
+
     #[test]
     fn a_newer_file_is_refused() {
         let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("v5.db");
+        let path = directory.path().join("v6.db");
         Connection::open(&path)
             .unwrap()
-            .execute_batch("PRAGMA user_version = 5")
+            .execute_batch("PRAGMA user_version = 6")
             .unwrap();
         assert_eq!(
             SqliteStore::open(&path).unwrap_err(),
             StoreError::SchemaTooNew {
-                found: 5,
-                supported: 4
+                found: 6,
+                supported: 5
             }
         );
     }

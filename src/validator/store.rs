@@ -114,6 +114,26 @@ pub trait Store: Send + Sync {
     /// Backend errors.
     fn list(&self) -> Result<Vec<TokenId>, StoreError>;
 
+    /// One page of the enrolled ids in order: the first `limit` after `after` (from the
+    /// first id when `None`). A keyset pagination: the next page starts after the last
+    /// id of this one, so a token enrolled or deleted between pages neither shifts
+    /// nor repeats the others, and a page costs the same wherever it is.
+    ///
+    /// The default reads every id through [`Store::list`] and keeps one page; every
+    /// store in this crate answers from its index instead, and so should any store
+    /// that holds many tokens.
+    ///
+    /// # Errors
+    ///
+    /// Backend errors.
+    fn list_page(&self, after: Option<&TokenId>, limit: usize) -> Result<Vec<TokenId>, StoreError> {
+        let mut ids = self.list()?;
+        let start = after.map_or(0, |after| ids.partition_point(|id| id <= after));
+        ids.drain(..start);
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
     /// Appends an audit event that comes with no change (a rejection that counted
     /// nothing, such as a code for a locked token).
     ///
@@ -187,6 +207,9 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn list(&self) -> Result<Vec<TokenId>, StoreError> {
         (**self).list()
+    }
+    fn list_page(&self, after: Option<&TokenId>, limit: usize) -> Result<Vec<TokenId>, StoreError> {
+        (**self).list_page(after, limit)
     }
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         (**self).append_audit(event)

@@ -535,6 +535,9 @@ pub struct TokenPage {
     pub next: Option<String>,
 }
 
+/// How many ids the list endpoint reads from the store at a time.
+const LIST_CHUNK: usize = 256;
+
 /// List tokens, a page at a time, with filters.
 #[utoipa::path(get, path = "/v1/tokens", tag = "administration", params(ListQuery),
     responses((status = 200, body = TokenPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
@@ -564,45 +567,58 @@ pub async fn list(
             );
         }
     };
+    let after = query
+        .after
+        .as_deref()
+        .map(|after| token_id("after", after))
+        .transpose()?;
     let page = state
         .blocking(
             move |validator| -> Result<TokenPage, otpfob::ValidatorError> {
                 let now = validator.clock().now();
                 let mut tokens = Vec::new();
                 let mut next = None;
-                for id in validator.store().list()? {
-                    if query
-                        .after
-                        .as_deref()
-                        .is_some_and(|after| id.as_str() <= after)
-                    {
-                        continue;
+                // Keyset pages of the store's ids (never every id at once), read until
+                // one more token than the page passes the filters, or the ids run out.
+                let chunk = (limit + 1).min(LIST_CHUNK);
+                let mut cursor = after;
+                'pages: loop {
+                    let ids = validator.store().list_page(cursor.as_ref(), chunk)?;
+                    let exhausted = ids.len() < chunk;
+                    for id in ids {
+                        cursor = Some(id.clone());
+                        if let Some(prefix) = query.prefix.as_deref()
+                            && !id.as_str().starts_with(prefix)
+                        {
+                            // Ids are in order: past the prefix's range, no later id
+                            // can start with it.
+                            if id.as_str() > prefix {
+                                break 'pages;
+                            }
+                            continue;
+                        }
+                        let Some(record) = validator.store().load(&id)? else {
+                            continue;
+                        };
+                        if status.is_some_and(|status| record.state.status != status)
+                            || query
+                                .locked
+                                .is_some_and(|locked| record.state.lock.holds_at(now) != locked)
+                            || query.kind.is_some_and(|kind| {
+                                kind_of(&record.state.kind.parameters()) != kind
+                            })
+                        {
+                            continue;
+                        }
+                        if tokens.len() == limit {
+                            next = tokens.last().map(|token: &TokenBody| token.id.clone());
+                            break 'pages;
+                        }
+                        tokens.push(token_body(&record, now));
                     }
-                    if query
-                        .prefix
-                        .as_deref()
-                        .is_some_and(|prefix| !id.as_str().starts_with(prefix))
-                    {
-                        continue;
-                    }
-                    let Some(record) = validator.store().load(&id)? else {
-                        continue;
-                    };
-                    if status.is_some_and(|status| record.state.status != status)
-                        || query
-                            .locked
-                            .is_some_and(|locked| record.state.lock.holds_at(now) != locked)
-                        || query
-                            .kind
-                            .is_some_and(|kind| kind_of(&record.state.kind.parameters()) != kind)
-                    {
-                        continue;
-                    }
-                    if tokens.len() == limit {
-                        next = tokens.last().map(|token: &TokenBody| token.id.clone());
+                    if exhausted {
                         break;
                     }
-                    tokens.push(token_body(&record, now));
                 }
                 Ok(TokenPage { tokens, next })
             },

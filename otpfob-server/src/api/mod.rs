@@ -17,6 +17,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::app::AppState;
+use crate::auth::{Caller, MetricsReader};
 use crate::layers;
 use crate::observe::{RequestIds, count_requests, prometheus};
 use crate::problem::Problem;
@@ -97,12 +98,15 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics_text() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        prometheus().render(),
-    )
-        .into_response()
+/// The Prometheus metrics, for clients with the `metrics` role only: the counts of
+/// verifications by outcome and reason and the request rates by route are operational
+/// intelligence an attacker should not get for free.
+async fn metrics_text(_caller: Caller<MetricsReader>, State(state): State<AppState>) -> Response {
+    let mut text = prometheus().render();
+    text.push_str(&crate::observe::group_commit_text(
+        state.group_commit_statistics(),
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn not_found() -> Problem {

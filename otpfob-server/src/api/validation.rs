@@ -136,8 +136,9 @@ fn verdict(operation: &'static str, result: Result<Acceptance, Rejected>) -> Res
             VerdictKind::Accepted
         }
         Err(rejected) => {
-            let reason = rejected.reason().to_string();
-            tracing::info!(operation, reason = %reason, "rejected");
+            // No log line of its own: the validator's audit event for this rejection
+            // is already in the log (`LogSink`), with its reason, token and client.
+            let reason = rejected.reason().as_str();
             if matches!(rejected.reason(), otpfob::RejectReason::Locked) {
                 metrics::counter!("otpfob_lock_events_total").increment(1);
             }

@@ -195,6 +195,29 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// The ids `query` selects, each checked.
+    fn ids(&self, query: Query, parameters: &[Parameter<'_>]) -> Result<Vec<TokenId>, StoreError> {
+        let ids = self.with_connection(|connection| {
+            let statement = connection.statement(query)?;
+            connection
+                .client
+                .query(&statement, parameters)?
+                .iter()
+                .map(|row| row.try_get::<_, String>(0))
+                .collect::<Result<Vec<String>, _>>()
+        })?;
+        ids.into_iter()
+            .map(|id| {
+                TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
+                    token: id,
+                    reason: "invalid token id".to_owned(),
+                })
+            })
+            .collect()
+    }
+}
+
 macro_rules! define_token_parameters {
     ($($column:ident),*) => {
         /// Every column of `row`, in `TOKEN_COLUMNS` order.
@@ -205,7 +228,7 @@ macro_rules! define_token_parameters {
 }
 for_each_token_column!(define_token_parameters);
 
-fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 7] {
+fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 8] {
     [
         &row.token,
         &row.at_seconds,
@@ -214,6 +237,7 @@ fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 7] {
         &row.outcome,
         &row.reason,
         &row.offset,
+        &row.actor,
     ]
 }
 
@@ -243,6 +267,7 @@ fn read_audit(row: &Row) -> Result<AuditRow, postgres::Error> {
         outcome: row.try_get(4)?,
         reason: row.try_get(5)?,
         offset: row.try_get(6)?,
+        actor: row.try_get(7)?,
     })
 }
 
@@ -298,23 +323,13 @@ impl Store for PgStore {
     }
 
     fn list(&self) -> Result<Vec<TokenId>, StoreError> {
-        let ids = self.with_connection(|connection| {
-            let statement = connection.statement(Query::List)?;
-            connection
-                .client
-                .query(&statement, &[])?
-                .iter()
-                .map(|row| row.try_get::<_, String>(0))
-                .collect::<Result<Vec<String>, _>>()
-        })?;
-        ids.into_iter()
-            .map(|id| {
-                TokenId::new(id.clone()).map_err(|_| StoreError::Corrupt {
-                    token: id,
-                    reason: "invalid token id".to_owned(),
-                })
-            })
-            .collect()
+        self.ids(Query::List, &[])
+    }
+
+    fn list_page(&self, after: Option<&TokenId>, limit: usize) -> Result<Vec<TokenId>, StoreError> {
+        let after = after.map_or("", TokenId::as_str);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.ids(Query::ListPage, &[&after, &limit])
     }
 
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {

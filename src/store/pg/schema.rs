@@ -8,15 +8,16 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 4;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 5;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 4] = [
+const MIGRATIONS: [(i64, &str); 5] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
+    (5, MIGRATION_V5),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -101,6 +102,13 @@ const MIGRATION_V4: &str = r#"
 ALTER TABLE {schema}.tokens
     ADD COLUMN mac_key_id bigint,
     ADD COLUMN mac        bytea CHECK (octet_length(mac) = 32);
+"#;
+
+/// Version 5: who caused each audit event (the API client, operator or service named
+/// by `acting_as`); the same column as the SQLite store's version 5. Events recorded
+/// before it have none: null, not a guess.
+const MIGRATION_V5: &str = r#"
+ALTER TABLE {schema}.audit ADD COLUMN actor text;
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -216,16 +224,20 @@ pub(crate) enum Query {
     AppendAudit,
     AuditTrail,
     Probe,
+    ListPage,
 }
 
-pub(crate) const QUERY_COUNT: usize = 8;
+pub(crate) const QUERY_COUNT: usize = 9;
 
-const AUDIT_COLUMNS: &str = r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset""#;
+const AUDIT_COLUMNS: &str =
+    r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset", actor"#;
 
 /// The audit values as parameters from `first` on, typed: in `SELECT $n` the server
 /// could not infer them.
 fn audit_parameters(first: usize) -> String {
-    let types = ["text", "bigint", "bigint", "text", "text", "text", "bigint"];
+    let types = [
+        "text", "bigint", "bigint", "text", "text", "text", "bigint", "text",
+    ];
     types
         .iter()
         .enumerate()
@@ -312,6 +324,10 @@ impl Statements {
                 "SELECT {AUDIT_COLUMNS} FROM {audit} WHERE token = $1 \
                  ORDER BY sequence DESC LIMIT $2"
             ),
+            // Every id is longer than '', which the first page passes as $1.
+            Query::ListPage => {
+                format!("SELECT id FROM {tokens} WHERE id > $1 ORDER BY id LIMIT $2")
+            }
         };
         let all = [
             Query::Load,
@@ -322,6 +338,7 @@ impl Statements {
             Query::AppendAudit,
             Query::AuditTrail,
             Query::Probe,
+            Query::ListPage,
         ];
         Self {
             texts: all.map(text),
@@ -347,7 +364,7 @@ mod tests {
         assert!(swap.contains("mac = $42 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
         assert!(swap.contains("SELECT $43::text, $44::bigint"));
-        assert!(swap.ends_with("$49::bigint FROM swapped"));
+        assert!(swap.ends_with("$49::bigint, $50::text FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -363,16 +380,25 @@ mod tests {
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$48::bigint FROM enrolled")
+                .contains("$48::bigint, $49::text FROM enrolled")
         );
         assert!(
             statements
                 .text(Query::Delete)
-                .contains("$8::bigint FROM deleted")
+                .contains("$8::bigint, $9::text FROM deleted")
         );
         assert!(statements.text(Query::List).ends_with("ORDER BY id"));
-        assert!(statements.text(Query::AppendAudit).ends_with("$7::bigint)"));
+        assert!(
+            statements
+                .text(Query::AppendAudit)
+                .ends_with("$7::bigint, $8::text)")
+        );
         assert!(statements.text(Query::AuditTrail).ends_with("LIMIT $2"));
+        assert!(
+            statements
+                .text(Query::ListPage)
+                .ends_with("WHERE id > $1 ORDER BY id LIMIT $2")
+        );
     }
 
     #[test]
