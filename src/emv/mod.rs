@@ -96,11 +96,11 @@ pub use card_data::{
 pub use cryptogram::{CDOL1_LENGTH, TransactionData};
 pub use error::EmvError;
 pub use key::{CardMasterKey, IssuerMasterKey, SessionKey};
-pub use mode::{CapMode, DataFields};
+pub use mode::{CapMode, CapModes, DataFields};
 pub use reader::CapReader;
 pub use session::SessionKeyDerivation;
 
 pub use crate::validator::cap_decision::{
-    ATC_END, CapAttempt, CapDecision, CapState, SHORT_CODE_BITS, SHORT_CODE_FAILURE_LIMIT,
-    decide_cap, decide_cap_resync,
+    ATC_END, CapAttempt, CapCard, CapDecision, CapState, DEFAULT_CAP_LOOK_AHEAD,
+    MAX_CAP_LOOK_AHEAD, SHORT_CODE_BITS, SHORT_CODE_FAILURE_LIMIT, decide_cap, decide_cap_resync,
 };

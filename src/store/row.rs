@@ -101,7 +101,17 @@ macro_rules! for_each_token_column {
             ocra_pin_ciphertext,
             incarnation,
             mac_key_id,
-            mac
+            mac,
+            cap_pan,
+            cap_sequence,
+            cap_expiry_year,
+            cap_expiry_month,
+            cap_derivation,
+            cap_interchange_profile,
+            cap_bitmap,
+            cap_flags,
+            cap_modes,
+            cap_look_ahead
         }
     };
 }
@@ -180,23 +190,42 @@ pub(crate) struct TokenRow {
     /// were authenticated, which the validator refuses.
     pub(crate) mac_key_id: Option<i64>,
     pub(crate) mac: Option<Vec<u8>>,
+    /// An EMV-CAP card's public profile (kind `cap`, feature `emv-cap`): its PAN's
+    /// digits, sequence number, expiry year and month, session key derivation
+    /// (`common` or `mastercard`), AIP (2 bytes), IPB mask and IAF byte, the set of
+    /// modes accepted (bits as `CapModes::bits`) and the ATC look-ahead; its next
+    /// expected ATC is `next_counter`. All null for other kinds.
+    pub(crate) cap_pan: Option<String>,
+    pub(crate) cap_sequence: Option<i64>,
+    pub(crate) cap_expiry_year: Option<i64>,
+    pub(crate) cap_expiry_month: Option<i64>,
+    pub(crate) cap_derivation: Option<String>,
+    pub(crate) cap_interchange_profile: Option<Vec<u8>>,
+    pub(crate) cap_bitmap: Option<Vec<u8>>,
+    pub(crate) cap_flags: Option<i64>,
+    pub(crate) cap_modes: Option<i64>,
+    pub(crate) cap_look_ahead: Option<i64>,
 }
+
+/// The `algorithm` column of a CAP card: its cryptograms are Triple DES MACs.
+#[cfg(feature = "emv-cap")]
+const CAP_ALGORITHM: &str = "TDES";
 
 impl TokenRow {
     pub(crate) fn from_record(record: &TokenRecord) -> Self {
         let state = &record.state;
-        let (kind, algorithm, digits) = match state.kind {
-            TokenKind::Event { parameters, .. } => {
-                ("event", parameters.algorithm, parameters.digits)
-            }
-            TokenKind::Time { parameters, .. } => ("time", parameters.algorithm, parameters.digits),
+        let algorithm = match state.kind {
+            TokenKind::Event { parameters, .. } => parameters.algorithm.name(),
+            TokenKind::Time { parameters, .. } => parameters.algorithm.name(),
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(_) => CAP_ALGORITHM,
         };
         let mut row = TokenRow {
             id: record.id.to_string(),
             version: to_sql(record.version),
-            kind: kind.to_owned(),
-            algorithm: algorithm.name().to_owned(),
-            digits: i64::from(digits),
+            kind: state.kind.name().to_owned(),
+            algorithm: algorithm.to_owned(),
+            digits: i64::from(state.kind.digits()),
             time_step: None,
             t0: None,
             next_counter: None,
@@ -237,6 +266,16 @@ impl TokenRow {
             incarnation: Some(record.incarnation.to_bytes().to_vec()),
             mac_key_id: record.mac.map(|mac| i64::from(mac.key_id)),
             mac: record.mac.map(|mac| mac.tag.to_vec()),
+            cap_pan: None,
+            cap_sequence: None,
+            cap_expiry_year: None,
+            cap_expiry_month: None,
+            cap_derivation: None,
+            cap_interchange_profile: None,
+            cap_bitmap: None,
+            cap_flags: None,
+            cap_modes: None,
+            cap_look_ahead: None,
         };
         match state.kind {
             TokenKind::Event { next_counter, .. } => row.next_counter = Some(to_sql(next_counter)),
@@ -254,6 +293,8 @@ impl TokenRow {
                 row.synced_seconds = Some(seconds);
                 row.synced_nanos = Some(nanos);
             }
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(card) => row.set_cap(&card),
         }
         let (lock_kind, lock_time) = match state.lock {
             Lock::Unlocked => ("unlocked", None),
@@ -276,6 +317,130 @@ impl TokenRow {
             row.ocra_pin_ciphertext = Some(sealed.ciphertext.to_vec());
         }
         row
+    }
+
+    #[cfg(feature = "emv-cap")]
+    fn set_cap(&mut self, card: &crate::emv::CapCard) {
+        let profile = &card.profile;
+        self.next_counter = Some(i64::from(card.next_atc));
+        self.cap_pan = Some(
+            profile
+                .pan
+                .digits()
+                .iter()
+                .map(|digit| char::from(b'0' + digit))
+                .collect(),
+        );
+        self.cap_sequence = Some(i64::from(profile.sequence.value()));
+        self.cap_expiry_year = Some(i64::from(profile.expiry.year()));
+        self.cap_expiry_month = Some(i64::from(profile.expiry.month()));
+        self.cap_derivation = Some(profile.derivation.name().to_owned());
+        self.cap_interchange_profile = Some(profile.interchange_profile.to_vec());
+        self.cap_bitmap = Some(profile.bitmap.mask().to_vec());
+        self.cap_flags = Some(i64::from(profile.flags.0));
+        self.cap_modes = Some(i64::from(card.modes.bits()));
+        self.cap_look_ahead = Some(i64::from(card.look_ahead));
+    }
+
+    /// Whether any `cap_` column is set.
+    fn has_cap_columns(&self) -> bool {
+        self.cap_pan.is_some()
+            || self.cap_sequence.is_some()
+            || self.cap_expiry_year.is_some()
+            || self.cap_expiry_month.is_some()
+            || self.cap_derivation.is_some()
+            || self.cap_interchange_profile.is_some()
+            || self.cap_bitmap.is_some()
+            || self.cap_flags.is_some()
+            || self.cap_modes.is_some()
+            || self.cap_look_ahead.is_some()
+    }
+
+    /// Reads a `cap` row's card back, checking each column as the card's own
+    /// constructors do.
+    #[cfg(feature = "emv-cap")]
+    fn take_cap(
+        &self,
+        corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<crate::emv::CapCard, StoreError> {
+        use crate::emv::{
+            CapCard, CapModes, CardProfile, Expiry, IssuerAuthenticationFlags,
+            IssuerProprietaryBitmap, PanSequenceNumber, SessionKeyDerivation,
+        };
+        let small = |value: Option<i64>, what: &str| -> Result<u8, StoreError> {
+            let value = value.ok_or_else(|| corrupt(&format!("CAP card without {what}")))?;
+            u8::try_from(value).map_err(|_| corrupt(&format!("CAP card's {what} out of range")))
+        };
+        let pan = self
+            .cap_pan
+            .as_deref()
+            .ok_or_else(|| corrupt("CAP card without PAN"))?
+            .parse()
+            .map_err(|_| corrupt("CAP card's PAN is invalid"))?;
+        let sequence = PanSequenceNumber::new(small(self.cap_sequence, "sequence number")?)
+            .map_err(|_| corrupt("CAP card's sequence number is invalid"))?;
+        let year = self
+            .cap_expiry_year
+            .ok_or_else(|| corrupt("CAP card without expiry"))?;
+        let year = u16::try_from(year).map_err(|_| corrupt("CAP card's expiry out of range"))?;
+        let expiry = Expiry::new(year, small(self.cap_expiry_month, "expiry month")?)
+            .map_err(|_| corrupt("CAP card's expiry is invalid"))?;
+        let derivation = self
+            .cap_derivation
+            .as_deref()
+            .and_then(SessionKeyDerivation::from_name)
+            .ok_or_else(|| corrupt("CAP card's session key derivation is unknown"))?;
+        let interchange_profile: [u8; 2] = self
+            .cap_interchange_profile
+            .as_deref()
+            .ok_or_else(|| corrupt("CAP card without AIP"))?
+            .try_into()
+            .map_err(|_| corrupt("CAP card's AIP is not 2 bytes"))?;
+        let bitmap = IssuerProprietaryBitmap::new(
+            self.cap_bitmap
+                .as_deref()
+                .ok_or_else(|| corrupt("CAP card without IPB"))?,
+        )
+        .map_err(|_| corrupt("CAP card's IPB is invalid"))?;
+        let flags = IssuerAuthenticationFlags(small(self.cap_flags, "IAF")?);
+        let modes = CapModes::from_bits(small(self.cap_modes, "modes")?)
+            .map_err(|_| corrupt("CAP card's modes are invalid"))?;
+        let look_ahead = self
+            .cap_look_ahead
+            .ok_or_else(|| corrupt("CAP card without look-ahead"))?;
+        let next_atc = self
+            .next_counter
+            .ok_or_else(|| corrupt("CAP card without ATC"))?;
+        let card = CapCard {
+            profile: CardProfile {
+                pan,
+                sequence,
+                expiry,
+                derivation,
+                interchange_profile,
+                bitmap,
+                flags,
+            },
+            modes,
+            look_ahead: u16::try_from(look_ahead)
+                .map_err(|_| corrupt("CAP card's look-ahead out of range"))?,
+            next_atc: u32::try_from(next_atc)
+                .map_err(|_| corrupt("CAP card's ATC out of range"))?,
+        };
+        card.validate()
+            .map_err(|_| corrupt("CAP card's look-ahead or ATC out of range"))?;
+        let stray = self.time_step.is_some()
+            || self.t0.is_some()
+            || self.last_accepted_step.is_some()
+            || self.drift_steps.is_some()
+            || self.synced_seconds.is_some();
+        if stray || self.algorithm != CAP_ALGORITHM {
+            return Err(corrupt("CAP card with code parameters"));
+        }
+        if i64::from(card.profile.bitmap.digits()) != self.digits {
+            return Err(corrupt("CAP card's digits do not match its IPB"));
+        }
+        Ok(card)
     }
 
     fn set_ocra(&mut self, keypad: &OcraState) {
@@ -424,6 +589,12 @@ impl TokenRow {
         };
         let (ocra, ocra_pin) = self.take_ocra(&corrupt)?;
         let id = TokenId::new(self.id.clone()).map_err(|_| corrupt("invalid token id"))?;
+        if self.kind == "cap" {
+            return self.into_cap_record(id, ocra.is_some() || ocra_pin.is_some(), &corrupt);
+        }
+        if self.has_cap_columns() {
+            return Err(corrupt("CAP columns on a token that is not a card"));
+        }
         let algorithm: Algorithm = self
             .algorithm
             .parse()
@@ -463,8 +634,50 @@ impl TokenRow {
             _ => return Err(corrupt("unknown token kind")),
         };
         kind.parameters()
+            .ok_or_else(|| corrupt("unknown token kind"))?
             .validate()
             .map_err(|_| corrupt("invalid code parameters"))?;
+        self.finish_record(id, kind, ocra, ocra_pin, &corrupt)
+    }
+
+    /// A `cap` row: the card with feature `emv-cap`, a typed refusal without it.
+    #[cfg(feature = "emv-cap")]
+    fn into_cap_record(
+        self,
+        id: TokenId,
+        has_ocra: bool,
+        corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<TokenRecord, StoreError> {
+        if has_ocra {
+            return Err(corrupt("CAP card with an OCRA suite"));
+        }
+        let card = self.take_cap(corrupt)?;
+        self.finish_record(id, TokenKind::Cap(card), None, None, corrupt)
+    }
+
+    /// A `cap` row: the card with feature `emv-cap`, a typed refusal without it.
+    #[cfg(not(feature = "emv-cap"))]
+    fn into_cap_record(
+        self,
+        _id: TokenId,
+        _has_ocra: bool,
+        _corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<TokenRecord, StoreError> {
+        Err(StoreError::UnsupportedKind {
+            token: self.id,
+            kind: self.kind,
+        })
+    }
+
+    /// The fields every kind has, read back around its `kind`.
+    fn finish_record(
+        self,
+        id: TokenId,
+        kind: TokenKind,
+        ocra: Option<OcraState>,
+        ocra_pin: Option<SealedSecret>,
+        corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<TokenRecord, StoreError> {
         let lock_time = || -> Result<UnixTime, StoreError> {
             Ok(time_from_sql(
                 self.lock_seconds

@@ -195,6 +195,9 @@ fn search_window(
                 spent_through: last_accepted_step,
             })
         }
+        // A card's codes are EMV cryptograms: `decide_cap` checks them.
+        #[cfg(feature = "emv-cap")]
+        TokenKind::Cap(_) => Err(RejectReason::WrongKind),
     }
 }
 
@@ -310,6 +313,9 @@ fn accept(
                 *synced_at = now;
             }
         }
+        // Unreachable: `search_window` refuses a card before anything matches.
+        #[cfg(feature = "emv-cap")]
+        TokenKind::Cap(_) => return reject_without_counting(state, RejectReason::WrongKind),
     }
     succeed(
         state,

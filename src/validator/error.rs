@@ -118,6 +118,17 @@ pub enum StoreError {
         /// What the database reported.
         reason: String,
     },
+    /// A stored record is of a kind this build cannot use: an EMV-CAP card's record
+    /// read by a build without feature `emv-cap`. Refused, never guessed at.
+    #[error(
+        "the stored record of token {token} is of kind {kind}, which this build does not support"
+    )]
+    UnsupportedKind {
+        /// The token id.
+        token: String,
+        /// The kind's stored name.
+        kind: String,
+    },
     /// The database's schema is newer than this library understands.
     #[error(
         "the database schema is version {found}, newer than the {supported} this library supports"
@@ -186,6 +197,11 @@ pub enum ValidatorError {
     /// PIN hash of the wrong length), or no randomness was available for a challenge.
     #[error(transparent)]
     Ocra(#[from] OcraError),
+    /// An EMV-CAP enrolment did not make sense: a card key that is not 16 bytes, a
+    /// look-ahead out of range.
+    #[cfg(feature = "emv-cap")]
+    #[error(transparent)]
+    Emv(#[from] crate::emv::EmvError),
 }
 
 /// Why a code was rejected.
@@ -239,6 +255,13 @@ pub enum RejectReason {
     /// lifted, failures reset, a spent code made unspent), or not written under this
     /// keyring. Every code is rejected until an administrator restores or re-enrols it.
     RecordTampered,
+    /// A code was checked as another kind's: an HOTP or TOTP code for an EMV-CAP card,
+    /// a CAP code for a fob, or a card's record in a build without feature `emv-cap`.
+    WrongKind,
+    /// An EMV-CAP code came from a card past its expiry date.
+    CardExpired,
+    /// An EMV-CAP code was asked in a mode the card is not enrolled for.
+    ModeNotAllowed,
 }
 
 impl RejectReason {
@@ -264,6 +287,9 @@ impl RejectReason {
             RejectReason::ChallengeExpired => "challenge_expired",
             RejectReason::TransactionMismatch => "transaction_mismatch",
             RejectReason::RecordTampered => "record_tampered",
+            RejectReason::WrongKind => "wrong_kind",
+            RejectReason::CardExpired => "card_expired",
+            RejectReason::ModeNotAllowed => "mode_not_allowed",
         }
     }
 
@@ -277,7 +303,7 @@ impl RejectReason {
     }
 }
 
-const ALL_REASONS: [RejectReason; 18] = [
+const ALL_REASONS: [RejectReason; 21] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
     RejectReason::WrongPin,
@@ -296,6 +322,9 @@ const ALL_REASONS: [RejectReason; 18] = [
     RejectReason::ChallengeExpired,
     RejectReason::TransactionMismatch,
     RejectReason::RecordTampered,
+    RejectReason::WrongKind,
+    RejectReason::CardExpired,
+    RejectReason::ModeNotAllowed,
 ];
 
 impl fmt::Display for RejectReason {

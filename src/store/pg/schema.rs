@@ -8,15 +8,16 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 4;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 5;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 4] = [
+const MIGRATIONS: [(i64, &str); 5] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
+    (5, MIGRATION_V5),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -101,6 +102,25 @@ const MIGRATION_V4: &str = r#"
 ALTER TABLE {schema}.tokens
     ADD COLUMN mac_key_id bigint,
     ADD COLUMN mac        bytea CHECK (octet_length(mac) = 32);
+"#;
+
+/// Version 5: EMV-CAP cards, kind `cap`, with their public profile in nullable
+/// `cap_*` columns (null for every other kind); the same columns as the SQLite
+/// store's version 5. Version 1's unnamed kind check took PostgreSQL's default name.
+const MIGRATION_V5: &str = r#"
+ALTER TABLE {schema}.tokens
+    DROP CONSTRAINT tokens_kind_check,
+    ADD CONSTRAINT tokens_kind_check CHECK (kind IN ('event', 'time', 'cap')),
+    ADD COLUMN cap_pan                 text,
+    ADD COLUMN cap_sequence            bigint,
+    ADD COLUMN cap_expiry_year         bigint,
+    ADD COLUMN cap_expiry_month        bigint,
+    ADD COLUMN cap_derivation          text,
+    ADD COLUMN cap_interchange_profile bytea,
+    ADD COLUMN cap_bitmap              bytea,
+    ADD COLUMN cap_flags               bigint,
+    ADD COLUMN cap_modes               bigint,
+    ADD COLUMN cap_look_ahead          bigint;
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -329,10 +349,11 @@ mod tests {
         assert!(swap.contains("UPDATE bank.tokens SET version = $3, kind = $4,"));
         assert!(swap.contains("enrolled_nanos = $25, ocra_suite = $26,"));
         assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40, mac_key_id = $41"));
-        assert!(swap.contains("mac = $42 WHERE id = $1"));
+        assert!(swap.contains("mac = $42, cap_pan = $43,"));
+        assert!(swap.contains("cap_look_ahead = $52 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
-        assert!(swap.contains("SELECT $43::text, $44::bigint"));
-        assert!(swap.ends_with("$49::bigint FROM swapped"));
+        assert!(swap.contains("SELECT $53::text, $54::bigint"));
+        assert!(swap.ends_with("$59::bigint FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -344,11 +365,11 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$41) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$51) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$48::bigint FROM enrolled")
+                .contains("$58::bigint FROM enrolled")
         );
         assert!(
             statements

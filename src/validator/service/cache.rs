@@ -20,6 +20,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 algorithm: parameters.algorithm,
                 digits: parameters.digits,
             },
+            // A card's secret is a Triple DES key, not an HMAC key: `verify_cap`.
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(_) => return Err(RejectReason::WrongKind),
         };
         let key = CacheKey {
             key_id: record.sealed_secret.key_id,

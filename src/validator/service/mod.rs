@@ -7,11 +7,15 @@
 mod admin;
 mod audit;
 mod cache;
+#[cfg(feature = "emv-cap")]
+mod cap;
 mod challenge;
 mod enrol;
 mod verify;
 
 use cache::GeneratorCache;
+#[cfg(feature = "emv-cap")]
+pub use cap::CapEnrolment;
 
 use core::fmt;
 
