@@ -952,6 +952,90 @@ mod tests {
         }
     }
 
+    /// A card's row and every inconsistency in its columns.
+    #[cfg(feature = "emv-cap")]
+    #[test]
+    fn cap_rows_round_trip_and_inconsistent_cap_columns_are_corruption() {
+        use crate::emv::{CapCard, CapModes, CardProfile};
+        let (record, _) = ocra_row();
+        let card = CapCard::new(
+            CardProfile::new("4658123456789009", 1, (2030, 12)).unwrap(),
+            CapModes::ALL,
+            9,
+        );
+        let record = TokenRecord {
+            state: TokenState::new(TokenKind::Cap(card)),
+            ocra_pin: None,
+            ..record
+        };
+        let row = TokenRow::from_record(&record);
+        assert_eq!(
+            (row.kind.as_str(), row.next_counter, row.digits),
+            ("cap", Some(10), 8)
+        );
+        assert_eq!(row.clone().into_record().unwrap(), record);
+        type Damage = fn(&mut TokenRow);
+        let cases: Vec<(&str, Damage)> = vec![
+            ("CAP card's PAN is invalid", |row| {
+                row.cap_pan = Some("4658".into())
+            }),
+            ("CAP card without IPB", |row| row.cap_bitmap = None),
+            ("CAP card's IPB is invalid", |row| {
+                row.cap_bitmap = Some(vec![0x01])
+            }),
+            ("CAP card's modes are invalid", |row| {
+                row.cap_modes = Some(0)
+            }),
+            ("CAP card's session key derivation is unknown", |row| {
+                row.cap_derivation = Some("visa".into())
+            }),
+            ("CAP card's look-ahead or ATC out of range", |row| {
+                row.cap_look_ahead = Some(0)
+            }),
+            ("CAP card's ATC out of range", |row| {
+                row.next_counter = Some(-1)
+            }),
+            ("CAP card with code parameters", |row| row.t0 = Some(0)),
+            ("CAP card's digits do not match its IPB", |row| {
+                row.digits = 6
+            }),
+            ("CAP columns on a token that is not a card", |row| {
+                row.kind = "event".into()
+            }),
+        ];
+        for (reason, damage) in cases {
+            let mut damaged = row.clone();
+            damage(&mut damaged);
+            assert_eq!(
+                damaged.into_record().unwrap_err(),
+                StoreError::Corrupt {
+                    token: "FOB-1".into(),
+                    reason: reason.into()
+                },
+                "{reason}"
+            );
+        }
+    }
+
+    /// A card's row read by a build without feature `emv-cap`: a typed refusal, never a
+    /// guess at a kind it cannot check. (Runs in a build without the feature:
+    /// `cargo test --lib store::row`, which `scripts/test` does.)
+    #[cfg(not(feature = "emv-cap"))]
+    #[test]
+    fn a_cap_row_without_the_feature_is_an_unsupported_kind() {
+        let (_, mut row) = ocra_row();
+        row.kind = "cap".into();
+        row.algorithm = "TDES".into();
+        row.cap_pan = Some("4658123456789009".into());
+        assert_eq!(
+            row.into_record().unwrap_err(),
+            StoreError::UnsupportedKind {
+                token: "FOB-1".into(),
+                kind: "cap".into()
+            }
+        );
+    }
+
     #[test]
     fn times_round_trip() {
         for nanos in [
