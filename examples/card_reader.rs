@@ -1,13 +1,14 @@
 //! A customer signs a payee with her bank card and a CAP card reader; the bank checks
-//! it (EMV-CAP, feature `emv-cap`).
+//! it through its `Validator` (EMV-CAP, feature `emv-cap`).
 //!
 //! The issuer personalises Alice's card: its master key is derived from the issuer
-//! master key, her PAN and sequence number. The bank keeps that card key sealed under
-//! its sealing key, with the card's token id as associated data. Alice logs in with
-//! identify; then, to pay a new payee, the bank asks her to sign the payee's account
-//! number and the amount in mode 2; she types both into the reader after her PIN and
-//! types back the code, which the bank accepts for exactly that transfer. The same
-//! code for a raised amount is rejected, a replay of it is rejected, and three wrong
+//! master key, her PAN and sequence number. The bank enrols the card in its validator
+//! (`Validator::enrol_cap`), which derives the same card key and keeps it sealed under
+//! its sealing key, never the issuer key. Alice logs in with identify; then, to pay a
+//! new payee, the bank asks her to sign the payee's account number and the amount in
+//! mode 2; she types both into the reader after her PIN and types back the code, which
+//! the bank accepts for exactly that transfer. The same code for a raised amount is
+//! rejected, a replay of it is rejected, the audit trail shows why, and three wrong
 //! PINs block her card.
 //!
 //! `cargo run --features emv-cap --example card_reader`
@@ -15,51 +16,16 @@
 use std::error::Error;
 
 use otpfob::emv::{
-    CapAttempt, CapMode, CapReader, CapState, Card, CardMasterKey, CardProfile, DataFields,
-    IssuerMasterKey, decide_cap,
+    CapCard, CapMode, CapModes, CapReader, Card, CardProfile, DataFields, IssuerMasterKey,
 };
+use otpfob::validator::{CapEnrolment, Store};
 use otpfob::{
-    Device, DeviceError, Keyring, Policy, RejectReason, SealingKey, TokenId, UnixTime,
-    device::SerialNumber, validator::Verdict,
+    Device, DeviceError, Keyring, ManualClock, MemoryStore, RejectReason, SealingKey, TokenId,
+    Validator, device::SerialNumber,
 };
 
 const NOW: i64 = 1_767_261_600; // 2026-01-01T10:00:00Z
 const CARD_PIN: &str = "4821";
-
-/// The bank's side of one card: its public profile, its sealed key and its state.
-struct BankCard {
-    id: TokenId,
-    profile: CardProfile,
-    sealed_key: otpfob::validator::SealedSecret,
-    state: CapState,
-}
-
-fn verify(
-    keyring: &Keyring,
-    policy: &Policy,
-    card: &mut BankCard,
-    mode: &CapMode,
-    typed: &str,
-) -> Result<Verdict, Box<dyn Error>> {
-    let key = CardMasterKey::from_secret(&keyring.open(&card.id, &card.sealed_key)?)?;
-    let code = card.profile.parse_code(typed);
-    let attempt = CapAttempt {
-        mode,
-        code: code.as_ref(),
-        pin_ok: true,
-    };
-    let decision = decide_cap(
-        policy,
-        &card.state,
-        &key,
-        &card.profile,
-        &attempt,
-        UnixTime::from_secs(NOW),
-    );
-    // A real bank stores the new state with compare-and-swap before it answers.
-    card.state = decision.state;
-    Ok(decision.verdict)
-}
 
 fn type_code(reader: &mut CapReader, mode: &CapMode) -> Result<String, DeviceError> {
     reader.enter_pin(CARD_PIN)?;
@@ -69,20 +35,27 @@ fn type_code(reader: &mut CapReader, mode: &CapMode) -> Result<String, DeviceErr
 fn main() -> Result<(), Box<dyn Error>> {
     // The issuer's key lives in its HSM; the sealing key in the bank's key management.
     let issuer = IssuerMasterKey::from_hex("0123456789ABCDEFFEDCBA9876543210")?;
-    let keyring = Keyring::new(SealingKey::generate(1)?);
-    let policy = Policy::default();
+    let clock = ManualClock::at_secs(NOW);
+    let bank = Validator::new(
+        MemoryStore::new(),
+        clock.clone(),
+        Keyring::new(SealingKey::generate(1)?),
+    );
 
     let profile = CardProfile::new("4658123456789009", 1, (2029, 8))?;
     let card = Card::personalise(&issuer, profile, CARD_PIN)?;
-    let id = TokenId::new("card:4658-9009-01")?;
-    let card_key = CardMasterKey::derive(&issuer, &profile.pan, profile.sequence);
-    let mut bank = BankCard {
-        sealed_key: keyring.seal(&id, &card_key.to_secret()?)?,
-        id,
-        profile,
-        state: CapState::new(card.atc()),
-    };
-    drop(card_key);
+    let id = TokenId::new("card:9009-01")?;
+    // Logins with identify, transfers in mode 2 only.
+    bank.enrol_cap(CapEnrolment {
+        id: id.clone(),
+        issuer_key: &issuer,
+        card: CapCard::new(
+            profile,
+            CapModes::IDENTIFY.with(CapModes::SIGN_DATA),
+            card.atc(),
+        ),
+        pin: None,
+    })?;
     println!(
         "Alice's card {} ({} bits of each cryptogram on an {}-digit display)",
         profile.pan,
@@ -94,24 +67,32 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // Log in: identify.
     let login = type_code(&mut reader, &CapMode::Identify)?;
-    let verdict = verify(&keyring, &policy, &mut bank, &CapMode::Identify, &login)?;
-    println!("login code {login}: {verdict:?}");
-    assert!(matches!(verdict, Verdict::Accepted(_)));
+    let accepted = bank.verify_cap(&id, &CapMode::Identify, &login, None)?;
+    println!("login code {login}: accepted at ATC {}", accepted.position);
 
     // A new payee: sign the account number and the amount (mode 2, TDS). The bank
     // builds the mode from the transfer it is about to execute.
     let transfer = CapMode::SignData(DataFields::parse(&["31926819", "25000"])?);
     let signature = type_code(&mut reader, &transfer)?;
     let raised = CapMode::SignData(DataFields::parse(&["31926819", "95000"])?);
-    let verdict = verify(&keyring, &policy, &mut bank, &raised, &signature)?;
-    println!("signature {signature} for £950.00: {verdict:?}");
-    assert_eq!(verdict, Verdict::Rejected(RejectReason::WrongCode));
-    let verdict = verify(&keyring, &policy, &mut bank, &transfer, &signature)?;
-    println!("signature {signature} for £250.00 to 31926819: {verdict:?}");
-    assert!(matches!(verdict, Verdict::Accepted(_)));
-    let verdict = verify(&keyring, &policy, &mut bank, &transfer, &signature)?;
-    println!("the same signature again: {verdict:?}");
-    assert_eq!(verdict, Verdict::Rejected(RejectReason::Replayed));
+    let refused = bank.verify_cap(&id, &raised, &signature, None).unwrap_err();
+    println!("signature {signature} for £950.00: {refused}");
+    assert_eq!(refused.reason(), RejectReason::WrongCode);
+    let accepted = bank.verify_cap(&id, &transfer, &signature, None)?;
+    println!(
+        "signature {signature} for £250.00 to 31926819: accepted at ATC {}",
+        accepted.position
+    );
+    let replay = bank
+        .verify_cap(&id, &transfer, &signature, None)
+        .unwrap_err();
+    println!("the same signature again: {replay}");
+    assert_eq!(replay.reason(), RejectReason::Replayed);
+
+    // The bank's audit trail has the reasons the customer was not shown.
+    for event in bank.store().audit_trail(&id, 10)? {
+        println!("  audit: {:?} {:?}", event.operation, event.outcome);
+    }
 
     // Someone else tries her card: three wrong PINs block it.
     for guess in ["0000", "1234", "9999"] {
@@ -119,5 +100,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     assert_eq!(reader.press().unwrap_err(), DeviceError::Locked);
     println!("the card is blocked: {:?}", reader.state());
+
+    // After its expiry (end of August 2029) the bank refuses the card's codes.
+    clock.set(otpfob::UnixTime::from_secs(1_882_915_200)); // 2029-09-01T00:00:00Z
+    let expired = bank
+        .verify_cap(&id, &CapMode::Identify, &login, None)
+        .unwrap_err();
+    assert_eq!(expired.reason(), RejectReason::CardExpired);
+    println!("after August 2029: {expired} ({})", expired.reason());
     Ok(())
 }

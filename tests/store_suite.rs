@@ -188,6 +188,56 @@ fn ocra_records_round_trip<S: Store>(store: S) {
     assert_eq!(trail[1].operation, Operation::VerifySignature);
 }
 
+/// EMV-CAP cards: every field of the card (both session key derivations, a bitmap and
+/// flags other than the defaults, a subset of modes, the look-ahead, the ATC up to its
+/// end) comes back as written, and the swap moves the ATC.
+#[cfg(feature = "emv-cap")]
+fn cap_records_round_trip<S: Store>(store: S) {
+    use otpfob::emv::{
+        ATC_END, CapCard, CapModes, CardProfile, IssuerAuthenticationFlags,
+        IssuerProprietaryBitmap, SessionKeyDerivation,
+    };
+    let mut mastercard = CardProfile::new("5413330089020011", 3, (2031, 2)).unwrap();
+    mastercard.derivation = SessionKeyDerivation::Mastercard;
+    mastercard.flags = IssuerAuthenticationFlags(0x40);
+    mastercard.interchange_profile = [0x19, 0x80];
+    mastercard.bitmap =
+        IssuerProprietaryBitmap::new(&[0, 0x80, 0, 0x01, 0, 0, 0, 0, 0, 0x3F, 0xFF, 0xFF]).unwrap();
+    let cards = [
+        CapCard::new(
+            CardProfile::new("4658123456789009", 1, (2030, 12)).unwrap(),
+            CapModes::ALL,
+            0,
+        ),
+        CapCard::new(mastercard, CapModes::IDENTIFY.with(CapModes::SIGN_DATA), 41)
+            .with_look_ahead(7),
+    ];
+    for (index, card) in cards.into_iter().enumerate() {
+        let mut record = event_record(&format!("card-{index}"));
+        record.sealed_secret = keyring()
+            .seal(&record.id, &Secret::from_bytes(&[0x5A; 16]).unwrap())
+            .unwrap();
+        record.state = TokenState::new(TokenKind::Cap(card));
+        store
+            .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+            .unwrap();
+        assert_eq!(store.load(&record.id).unwrap(), Some(record.clone()));
+        let mut next = record.clone();
+        next.state.kind = TokenKind::Cap(CapCard {
+            next_atc: ATC_END,
+            ..card
+        });
+        next.state.failures = 2;
+        next.version = 2;
+        let audit = event(&record.id, Operation::Verify, Outcome::Accepted);
+        assert_eq!(
+            store.compare_and_swap(&next, 1, &audit).unwrap(),
+            Swap::Swapped
+        );
+        assert_eq!(store.load(&record.id).unwrap(), Some(next));
+    }
+}
+
 fn records_round_trip<S: Store>(store: S) {
     for record in [time_record("time-1"), event_record("event-1")] {
         store
@@ -675,6 +725,9 @@ macro_rules! store_suite {
             fn records_round_trip() { super::records_round_trip($make); }
             #[test]
             fn ocra_records_round_trip() { super::ocra_records_round_trip($make); }
+            #[cfg(feature = "emv-cap")]
+            #[test]
+            fn cap_records_round_trip() { super::cap_records_round_trip($make); }
             #[test]
             fn enrolling_twice_is_refused() { super::enrolling_twice_is_refused($make); }
             #[test]

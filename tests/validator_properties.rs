@@ -49,6 +49,7 @@ fn spent_position(state: &TokenState) -> Option<u64> {
             last_accepted_step, ..
         } => last_accepted_step,
         TokenKind::Event { next_counter, .. } => next_counter.checked_sub(1),
+        other => unreachable!("only HOTP and TOTP tokens are generated: {other:?}"),
     }
 }
 
@@ -67,6 +68,7 @@ fn run(kind: TokenKind, policy: Policy, events: &[Event]) -> Result<(), TestCase
         let current = match state.kind {
             TokenKind::Time { .. } => (now / 30) as u64,
             TokenKind::Event { next_counter, .. } => next_counter,
+            other => unreachable!("only HOTP and TOTP tokens are generated: {other:?}"),
         };
         let at = |offset: i8| current.saturating_add_signed(i64::from(offset));
         let locked_before = state.lock.holds_at(UnixTime::from_secs(now));

@@ -5,6 +5,7 @@
 use core::fmt;
 use core::str::FromStr;
 
+use crate::clock::UnixTime;
 use crate::emv::error::EmvError;
 
 /// The most digits a PAN has (ISO/IEC 7812).
@@ -138,6 +139,32 @@ impl Expiry {
     pub fn month(&self) -> u8 {
         self.month
     }
+
+    /// The first instant the card is no longer valid: midnight UTC at the start of the
+    /// month after its expiry month (a card is valid through the last day of the month
+    /// printed on it). UTC because the bank's verifier has no time zone of its own;
+    /// the card is then valid a few hours longer or shorter than in the customer's.
+    #[must_use]
+    pub fn ends_at(&self) -> UnixTime {
+        let (year, month) = if self.month == 12 {
+            (i64::from(self.year) + 1, 1)
+        } else {
+            (i64::from(self.year), i64::from(self.month) + 1)
+        };
+        UnixTime::from_secs(days_from_civil(year, month, 1) * 86_400)
+    }
+}
+
+/// Days from 1970-01-01 to the proleptic Gregorian date `year`-`month`-`day`
+/// (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let shifted_month = (month + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// A number typed into the reader: a challenge the bank shows (mode 1 and 3) or a
@@ -320,6 +347,20 @@ mod tests {
         assert!(PanSequenceNumber::new(100).is_err());
         assert_eq!(PanSequenceNumber::new(12).unwrap().bcd(), 0x12);
         assert!(Expiry::new(2030, 13).is_err());
+    }
+
+    #[test]
+    fn a_card_expires_after_the_last_day_of_its_month() {
+        // 2030-01-01T00:00:00Z and 2026-03-01T00:00:00Z, from `date -u -d ... +%s`.
+        assert_eq!(
+            Expiry::new(2029, 12).unwrap().ends_at(),
+            UnixTime::from_secs(1_893_456_000)
+        );
+        assert_eq!(
+            Expiry::new(2026, 2).unwrap().ends_at(),
+            UnixTime::from_secs(1_772_323_200)
+        );
+        assert_eq!(Expiry::new(1969, 12).unwrap().ends_at(), UnixTime::EPOCH);
     }
 
     #[test]

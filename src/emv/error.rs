@@ -37,6 +37,26 @@ pub enum EmvError {
         /// Zero-based position, in characters, of the first bad character.
         position: usize,
     },
+    /// A set of CAP modes that is empty or names a mode that does not exist.
+    #[error("a set of CAP modes has bits 0 to 3 and at least one of them, not {bits:#04x}")]
+    Modes {
+        /// The bits given.
+        bits: u8,
+    },
+    /// A card's ATC look-ahead outside 1 to the maximum.
+    #[error("a card's ATC look-ahead is 1 to {maximum}, not {look_ahead}")]
+    LookAhead {
+        /// The look-ahead given.
+        look_ahead: u16,
+        /// The widest allowed.
+        maximum: u16,
+    },
+    /// A card's next expected ATC past the end of the 16-bit counter.
+    #[error("a card's next ATC is at most 65536, not {next_atc}")]
+    Atc {
+        /// The value given.
+        next_atc: u32,
+    },
     /// A PAN sequence number above 99 (it is two decimal digits).
     #[error("a PAN sequence number is 0 to 99, not {value}")]
     SequenceNumber {

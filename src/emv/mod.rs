@@ -64,9 +64,29 @@
 //! - **The PIN is checked offline, by the card**, and a reader shows which PIN
 //!   was wrong; a stolen card and reader give an attacker three guesses, after which
 //!   the card blocks itself. The bank never sees the PIN.
-//! - **The ATC is predictable and moves on every use**, so the bank searches a
-//!   look-ahead window above the last accepted ATC, never accepts one twice, and
-//!   resynchronises from two consecutive codes.
+//! - **The ATC is predictable and moves on every use**, at shops and cash machines
+//!   too, out of the CAP verifier's sight, so the bank searches a look-ahead window
+//!   above the last accepted ATC ([`CapCard::look_ahead`], default
+//!   [`DEFAULT_CAP_LOOK_AHEAD`]: each counter in it is one more chance for a guess),
+//!   never accepts one twice, and resynchronises from two consecutive codes.
+//! - **A code names no mode on its face**: an identify code and a mode 2 signature are
+//!   both eight digits. The bank enrols each card for the modes its pages use
+//!   ([`CapModes`]) and refuses the others ([`RejectReason::ModeNotAllowed`](crate::RejectReason::ModeNotAllowed)).
+//! - **An expired card still makes codes**: its key does not expire. The verifier
+//!   refuses codes after the last day of the card's expiry month
+//!   ([`Expiry::ends_at`], [`RejectReason::CardExpired`](crate::RejectReason::CardExpired)).
+//!
+//! # In the validator
+//!
+//! A card is a token kind of its own, [`TokenKind::Cap`](crate::validator::TokenKind)
+//! holding a [`CapCard`], stored by every store and authenticated by the record MAC
+//! like every record. [`Validator::enrol_cap`](crate::Validator::enrol_cap) derives
+//! the card master key from the issuer master key and seals it (the issuer master key
+//! is never stored; a leaked record yields one card's key), and
+//! [`Validator::verify_cap`](crate::Validator::verify_cap) and
+//! [`Validator::resync_cap`](crate::Validator::resync_cap) take [`decide_cap`] and
+//! [`decide_cap_resync`] through the same load, check, decide and compare-and-swap as
+//! every other token, with its audit events.
 //! - **Readers are interchangeable** and a code proves only that someone held the
 //!   card and knew its PIN, not where the code was typed (relay).
 //!
@@ -96,11 +116,11 @@ pub use card_data::{
 pub use cryptogram::{CDOL1_LENGTH, TransactionData};
 pub use error::EmvError;
 pub use key::{CardMasterKey, IssuerMasterKey, SessionKey};
-pub use mode::{CapMode, DataFields};
+pub use mode::{CapMode, CapModes, DataFields};
 pub use reader::CapReader;
 pub use session::SessionKeyDerivation;
 
 pub use crate::validator::cap_decision::{
-    ATC_END, CapAttempt, CapDecision, CapState, SHORT_CODE_BITS, SHORT_CODE_FAILURE_LIMIT,
-    decide_cap, decide_cap_resync,
+    ATC_END, CapAttempt, CapCard, CapDecision, CapState, DEFAULT_CAP_LOOK_AHEAD,
+    MAX_CAP_LOOK_AHEAD, SHORT_CODE_BITS, SHORT_CODE_FAILURE_LIMIT, decide_cap, decide_cap_resync,
 };

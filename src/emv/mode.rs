@@ -141,6 +141,67 @@ impl CapMode {
     }
 }
 
+/// The modes a bank accepts from one card: a set of [`CapMode`]'s kinds, stored with
+/// the card's record.
+///
+/// # Security
+///
+/// Enrol a card for only the modes the bank's pages ask for: a bank that signs
+/// transfers in mode 2 should not also accept identify codes for them, since those
+/// sign nothing about the transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CapModes(u8);
+
+impl CapModes {
+    /// Identify (a login code).
+    pub const IDENTIFY: Self = Self(1);
+    /// Mode 3, respond to a challenge.
+    pub const RESPOND: Self = Self(1 << 1);
+    /// Mode 1, sign a challenge and optionally an amount.
+    pub const SIGN: Self = Self(1 << 2);
+    /// Mode 2, transaction data signing.
+    pub const SIGN_DATA: Self = Self(1 << 3);
+    /// Every mode.
+    pub const ALL: Self = Self(0b1111);
+
+    /// The set with these bits (as a store reads it back): bit 0 identify, 1 respond,
+    /// 2 sign, 3 sign data.
+    ///
+    /// # Errors
+    ///
+    /// [`EmvError::Modes`] for an empty set or a bit that names no mode.
+    pub fn from_bits(bits: u8) -> Result<Self, EmvError> {
+        if bits == 0 || bits & !Self::ALL.0 != 0 {
+            return Err(EmvError::Modes { bits });
+        }
+        Ok(Self(bits))
+    }
+
+    /// The bits, as [`CapModes::from_bits`] reads them.
+    #[must_use]
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// Both sets together.
+    #[must_use]
+    pub fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether `mode`'s kind is in the set.
+    #[must_use]
+    pub fn allows(self, mode: &CapMode) -> bool {
+        let bit = match mode {
+            CapMode::Identify => Self::IDENTIFY,
+            CapMode::Respond(_) => Self::RESPOND,
+            CapMode::Sign { .. } => Self::SIGN,
+            CapMode::SignData(_) => Self::SIGN_DATA,
+        };
+        self.0 & bit.0 != 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +221,21 @@ mod tests {
         assert!(DataFields::parse(&[]).is_err());
         assert!(DataFields::parse(&["1"; 11]).is_err());
         assert!(DataFields::parse(&["12345678901"]).is_err());
+    }
+
+    #[test]
+    fn mode_sets_name_only_modes() {
+        assert_eq!(CapModes::from_bits(0), Err(EmvError::Modes { bits: 0 }));
+        assert_eq!(
+            CapModes::from_bits(0x10),
+            Err(EmvError::Modes { bits: 0x10 })
+        );
+        let login_and_transfers = CapModes::IDENTIFY.with(CapModes::SIGN_DATA);
+        assert_eq!(CapModes::from_bits(0b1001), Ok(login_and_transfers));
+        assert!(login_and_transfers.allows(&CapMode::Identify));
+        let challenge = Digits::challenge("1234").unwrap();
+        assert!(!login_and_transfers.allows(&CapMode::Respond(challenge)));
+        assert!(CapModes::ALL.allows(&CapMode::Respond(challenge)));
     }
 
     #[test]

@@ -29,6 +29,26 @@ impl SessionKeyDerivation {
             SessionKeyDerivation::Mastercard => 0x10,
         }
     }
+
+    /// A stable name for stores and record MACs: `common` or `mastercard`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            SessionKeyDerivation::Common => "common",
+            SessionKeyDerivation::Mastercard => "mastercard",
+        }
+    }
+
+    /// The derivation [`SessionKeyDerivation::name`] names.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            SessionKeyDerivation::Common,
+            SessionKeyDerivation::Mastercard,
+        ]
+        .into_iter()
+        .find(|derivation| derivation.name() == name)
+    }
 }
 
 impl SessionKey {

@@ -107,7 +107,17 @@ macro_rules! for_each_token_column {
             ocra_pin_ciphertext,
             incarnation,
             mac_key_id,
-            mac
+            mac,
+            cap_pan,
+            cap_sequence,
+            cap_expiry_year,
+            cap_expiry_month,
+            cap_derivation,
+            cap_interchange_profile,
+            cap_bitmap,
+            cap_flags,
+            cap_modes,
+            cap_look_ahead
         }
     };
 }
@@ -186,23 +196,42 @@ pub(crate) struct TokenRow {
     /// were authenticated, which the validator refuses.
     pub(crate) mac_key_id: Option<i64>,
     pub(crate) mac: Option<Vec<u8>>,
+    /// An EMV-CAP card's public profile (kind `cap`, feature `emv-cap`): its PAN's
+    /// digits, sequence number, expiry year and month, session key derivation
+    /// (`common` or `mastercard`), AIP (2 bytes), IPB mask and IAF byte, the set of
+    /// modes accepted (bits as `CapModes::bits`) and the ATC look-ahead; its next
+    /// expected ATC is `next_counter`. All null for other kinds.
+    pub(crate) cap_pan: Option<String>,
+    pub(crate) cap_sequence: Option<i64>,
+    pub(crate) cap_expiry_year: Option<i64>,
+    pub(crate) cap_expiry_month: Option<i64>,
+    pub(crate) cap_derivation: Option<String>,
+    pub(crate) cap_interchange_profile: Option<Vec<u8>>,
+    pub(crate) cap_bitmap: Option<Vec<u8>>,
+    pub(crate) cap_flags: Option<i64>,
+    pub(crate) cap_modes: Option<i64>,
+    pub(crate) cap_look_ahead: Option<i64>,
 }
+
+/// The `algorithm` column of a CAP card: its cryptograms are Triple DES MACs.
+#[cfg(feature = "emv-cap")]
+const CAP_ALGORITHM: &str = "TDES";
 
 impl TokenRow {
     pub(crate) fn from_record(record: &TokenRecord) -> Self {
         let state = &record.state;
-        let (kind, algorithm, digits) = match state.kind {
-            TokenKind::Event { parameters, .. } => {
-                ("event", parameters.algorithm, parameters.digits)
-            }
-            TokenKind::Time { parameters, .. } => ("time", parameters.algorithm, parameters.digits),
+        let algorithm = match state.kind {
+            TokenKind::Event { parameters, .. } => parameters.algorithm.name(),
+            TokenKind::Time { parameters, .. } => parameters.algorithm.name(),
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(_) => CAP_ALGORITHM,
         };
         let mut row = TokenRow {
             id: record.id.to_string(),
             version: to_sql(record.version),
-            kind: kind.to_owned(),
-            algorithm: algorithm.name().to_owned(),
-            digits: i64::from(digits),
+            kind: state.kind.name().to_owned(),
+            algorithm: algorithm.to_owned(),
+            digits: i64::from(state.kind.digits()),
             time_step: None,
             t0: None,
             next_counter: None,
@@ -243,6 +272,16 @@ impl TokenRow {
             incarnation: Some(record.incarnation.to_bytes().to_vec()),
             mac_key_id: record.mac.map(|mac| i64::from(mac.key_id)),
             mac: record.mac.map(|mac| mac.tag.to_vec()),
+            cap_pan: None,
+            cap_sequence: None,
+            cap_expiry_year: None,
+            cap_expiry_month: None,
+            cap_derivation: None,
+            cap_interchange_profile: None,
+            cap_bitmap: None,
+            cap_flags: None,
+            cap_modes: None,
+            cap_look_ahead: None,
         };
         match state.kind {
             TokenKind::Event { next_counter, .. } => row.next_counter = Some(to_sql(next_counter)),
@@ -260,6 +299,8 @@ impl TokenRow {
                 row.synced_seconds = Some(seconds);
                 row.synced_nanos = Some(nanos);
             }
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(card) => row.set_cap(&card),
         }
         let (lock_kind, lock_time) = match state.lock {
             Lock::Unlocked => ("unlocked", None),
@@ -282,6 +323,130 @@ impl TokenRow {
             row.ocra_pin_ciphertext = Some(sealed.ciphertext.to_vec());
         }
         row
+    }
+
+    #[cfg(feature = "emv-cap")]
+    fn set_cap(&mut self, card: &crate::emv::CapCard) {
+        let profile = &card.profile;
+        self.next_counter = Some(i64::from(card.next_atc));
+        self.cap_pan = Some(
+            profile
+                .pan
+                .digits()
+                .iter()
+                .map(|digit| char::from(b'0' + digit))
+                .collect(),
+        );
+        self.cap_sequence = Some(i64::from(profile.sequence.value()));
+        self.cap_expiry_year = Some(i64::from(profile.expiry.year()));
+        self.cap_expiry_month = Some(i64::from(profile.expiry.month()));
+        self.cap_derivation = Some(profile.derivation.name().to_owned());
+        self.cap_interchange_profile = Some(profile.interchange_profile.to_vec());
+        self.cap_bitmap = Some(profile.bitmap.mask().to_vec());
+        self.cap_flags = Some(i64::from(profile.flags.0));
+        self.cap_modes = Some(i64::from(card.modes.bits()));
+        self.cap_look_ahead = Some(i64::from(card.look_ahead));
+    }
+
+    /// Whether any `cap_` column is set.
+    fn has_cap_columns(&self) -> bool {
+        self.cap_pan.is_some()
+            || self.cap_sequence.is_some()
+            || self.cap_expiry_year.is_some()
+            || self.cap_expiry_month.is_some()
+            || self.cap_derivation.is_some()
+            || self.cap_interchange_profile.is_some()
+            || self.cap_bitmap.is_some()
+            || self.cap_flags.is_some()
+            || self.cap_modes.is_some()
+            || self.cap_look_ahead.is_some()
+    }
+
+    /// Reads a `cap` row's card back, checking each column as the card's own
+    /// constructors do.
+    #[cfg(feature = "emv-cap")]
+    fn take_cap(
+        &self,
+        corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<crate::emv::CapCard, StoreError> {
+        use crate::emv::{
+            CapCard, CapModes, CardProfile, Expiry, IssuerAuthenticationFlags,
+            IssuerProprietaryBitmap, PanSequenceNumber, SessionKeyDerivation,
+        };
+        let small = |value: Option<i64>, what: &str| -> Result<u8, StoreError> {
+            let value = value.ok_or_else(|| corrupt(&format!("CAP card without {what}")))?;
+            u8::try_from(value).map_err(|_| corrupt(&format!("CAP card's {what} out of range")))
+        };
+        let pan = self
+            .cap_pan
+            .as_deref()
+            .ok_or_else(|| corrupt("CAP card without PAN"))?
+            .parse()
+            .map_err(|_| corrupt("CAP card's PAN is invalid"))?;
+        let sequence = PanSequenceNumber::new(small(self.cap_sequence, "sequence number")?)
+            .map_err(|_| corrupt("CAP card's sequence number is invalid"))?;
+        let year = self
+            .cap_expiry_year
+            .ok_or_else(|| corrupt("CAP card without expiry"))?;
+        let year = u16::try_from(year).map_err(|_| corrupt("CAP card's expiry out of range"))?;
+        let expiry = Expiry::new(year, small(self.cap_expiry_month, "expiry month")?)
+            .map_err(|_| corrupt("CAP card's expiry is invalid"))?;
+        let derivation = self
+            .cap_derivation
+            .as_deref()
+            .and_then(SessionKeyDerivation::from_name)
+            .ok_or_else(|| corrupt("CAP card's session key derivation is unknown"))?;
+        let interchange_profile: [u8; 2] = self
+            .cap_interchange_profile
+            .as_deref()
+            .ok_or_else(|| corrupt("CAP card without AIP"))?
+            .try_into()
+            .map_err(|_| corrupt("CAP card's AIP is not 2 bytes"))?;
+        let bitmap = IssuerProprietaryBitmap::new(
+            self.cap_bitmap
+                .as_deref()
+                .ok_or_else(|| corrupt("CAP card without IPB"))?,
+        )
+        .map_err(|_| corrupt("CAP card's IPB is invalid"))?;
+        let flags = IssuerAuthenticationFlags(small(self.cap_flags, "IAF")?);
+        let modes = CapModes::from_bits(small(self.cap_modes, "modes")?)
+            .map_err(|_| corrupt("CAP card's modes are invalid"))?;
+        let look_ahead = self
+            .cap_look_ahead
+            .ok_or_else(|| corrupt("CAP card without look-ahead"))?;
+        let next_atc = self
+            .next_counter
+            .ok_or_else(|| corrupt("CAP card without ATC"))?;
+        let card = CapCard {
+            profile: CardProfile {
+                pan,
+                sequence,
+                expiry,
+                derivation,
+                interchange_profile,
+                bitmap,
+                flags,
+            },
+            modes,
+            look_ahead: u16::try_from(look_ahead)
+                .map_err(|_| corrupt("CAP card's look-ahead out of range"))?,
+            next_atc: u32::try_from(next_atc)
+                .map_err(|_| corrupt("CAP card's ATC out of range"))?,
+        };
+        card.validate()
+            .map_err(|_| corrupt("CAP card's look-ahead or ATC out of range"))?;
+        let stray = self.time_step.is_some()
+            || self.t0.is_some()
+            || self.last_accepted_step.is_some()
+            || self.drift_steps.is_some()
+            || self.synced_seconds.is_some();
+        if stray || self.algorithm != CAP_ALGORITHM {
+            return Err(corrupt("CAP card with code parameters"));
+        }
+        if i64::from(card.profile.bitmap.digits()) != self.digits {
+            return Err(corrupt("CAP card's digits do not match its IPB"));
+        }
+        Ok(card)
     }
 
     fn set_ocra(&mut self, keypad: &OcraState) {
@@ -430,6 +595,12 @@ impl TokenRow {
         };
         let (ocra, ocra_pin) = self.take_ocra(&corrupt)?;
         let id = TokenId::new(self.id.clone()).map_err(|_| corrupt("invalid token id"))?;
+        if self.kind == "cap" {
+            return self.into_cap_record(id, ocra.is_some() || ocra_pin.is_some(), &corrupt);
+        }
+        if self.has_cap_columns() {
+            return Err(corrupt("CAP columns on a token that is not a card"));
+        }
         let algorithm: Algorithm = self
             .algorithm
             .parse()
@@ -469,8 +640,50 @@ impl TokenRow {
             _ => return Err(corrupt("unknown token kind")),
         };
         kind.parameters()
+            .ok_or_else(|| corrupt("unknown token kind"))?
             .validate()
             .map_err(|_| corrupt("invalid code parameters"))?;
+        self.finish_record(id, kind, ocra, ocra_pin, &corrupt)
+    }
+
+    /// A `cap` row: the card with feature `emv-cap`, a typed refusal without it.
+    #[cfg(feature = "emv-cap")]
+    fn into_cap_record(
+        self,
+        id: TokenId,
+        has_ocra: bool,
+        corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<TokenRecord, StoreError> {
+        if has_ocra {
+            return Err(corrupt("CAP card with an OCRA suite"));
+        }
+        let card = self.take_cap(corrupt)?;
+        self.finish_record(id, TokenKind::Cap(card), None, None, corrupt)
+    }
+
+    /// A `cap` row: the card with feature `emv-cap`, a typed refusal without it.
+    #[cfg(not(feature = "emv-cap"))]
+    fn into_cap_record(
+        self,
+        _id: TokenId,
+        _has_ocra: bool,
+        _corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<TokenRecord, StoreError> {
+        Err(StoreError::UnsupportedKind {
+            token: self.id,
+            kind: self.kind,
+        })
+    }
+
+    /// The fields every kind has, read back around its `kind`.
+    fn finish_record(
+        self,
+        id: TokenId,
+        kind: TokenKind,
+        ocra: Option<OcraState>,
+        ocra_pin: Option<SealedSecret>,
+        corrupt: &dyn Fn(&str) -> StoreError,
+    ) -> Result<TokenRecord, StoreError> {
         let lock_time = || -> Result<UnixTime, StoreError> {
             Ok(time_from_sql(
                 self.lock_seconds
@@ -746,6 +959,90 @@ mod tests {
                 }
             );
         }
+    }
+
+    /// A card's row and every inconsistency in its columns.
+    #[cfg(feature = "emv-cap")]
+    #[test]
+    fn cap_rows_round_trip_and_inconsistent_cap_columns_are_corruption() {
+        use crate::emv::{CapCard, CapModes, CardProfile};
+        let (record, _) = ocra_row();
+        let card = CapCard::new(
+            CardProfile::new("4658123456789009", 1, (2030, 12)).unwrap(),
+            CapModes::ALL,
+            9,
+        );
+        let record = TokenRecord {
+            state: TokenState::new(TokenKind::Cap(card)),
+            ocra_pin: None,
+            ..record
+        };
+        let row = TokenRow::from_record(&record);
+        assert_eq!(
+            (row.kind.as_str(), row.next_counter, row.digits),
+            ("cap", Some(10), 8)
+        );
+        assert_eq!(row.clone().into_record().unwrap(), record);
+        type Damage = fn(&mut TokenRow);
+        let cases: Vec<(&str, Damage)> = vec![
+            ("CAP card's PAN is invalid", |row| {
+                row.cap_pan = Some("4658".into())
+            }),
+            ("CAP card without IPB", |row| row.cap_bitmap = None),
+            ("CAP card's IPB is invalid", |row| {
+                row.cap_bitmap = Some(vec![0x01])
+            }),
+            ("CAP card's modes are invalid", |row| {
+                row.cap_modes = Some(0)
+            }),
+            ("CAP card's session key derivation is unknown", |row| {
+                row.cap_derivation = Some("visa".into())
+            }),
+            ("CAP card's look-ahead or ATC out of range", |row| {
+                row.cap_look_ahead = Some(0)
+            }),
+            ("CAP card's ATC out of range", |row| {
+                row.next_counter = Some(-1)
+            }),
+            ("CAP card with code parameters", |row| row.t0 = Some(0)),
+            ("CAP card's digits do not match its IPB", |row| {
+                row.digits = 6
+            }),
+            ("CAP columns on a token that is not a card", |row| {
+                row.kind = "event".into()
+            }),
+        ];
+        for (reason, damage) in cases {
+            let mut damaged = row.clone();
+            damage(&mut damaged);
+            assert_eq!(
+                damaged.into_record().unwrap_err(),
+                StoreError::Corrupt {
+                    token: "FOB-1".into(),
+                    reason: reason.into()
+                },
+                "{reason}"
+            );
+        }
+    }
+
+    /// A card's row read by a build without feature `emv-cap`: a typed refusal, never a
+    /// guess at a kind it cannot check. (Runs in a build without the feature:
+    /// `cargo test --lib store::row`, which `scripts/test` does.)
+    #[cfg(not(feature = "emv-cap"))]
+    #[test]
+    fn a_cap_row_without_the_feature_is_an_unsupported_kind() {
+        let (_, mut row) = ocra_row();
+        row.kind = "cap".into();
+        row.algorithm = "TDES".into();
+        row.cap_pan = Some("4658123456789009".into());
+        assert_eq!(
+            row.into_record().unwrap_err(),
+            StoreError::UnsupportedKind {
+                token: "FOB-1".into(),
+                kind: "cap".into()
+            }
+        );
     }
 
     #[test]

@@ -27,9 +27,10 @@ use crate::validator::store::{Store, Swap};
 /// The schema version this library writes and reads (`PRAGMA user_version`).
 ///
 /// Version 2 added the nullable `ocra_*` columns of keypad tokens; version 3 the
-/// `incarnation` of each record; version 4 each record's MAC. An older file is
-/// migrated when opened. Version 5 added the audit table's `actor`.
-pub const SQLITE_SCHEMA_VERSION: i64 = 5;
+/// `incarnation` of each record; version 4 each record's MAC; version 5 the audit
+/// table's `actor`; version 6 the EMV-CAP card kind and its `cap_*` columns. An older
+/// file is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 6;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -113,13 +114,95 @@ const MIGRATION_V5: &str = "
 ALTER TABLE audit ADD COLUMN actor TEXT;
 ";
 
+/// Version 6: EMV-CAP cards, kind `cap`, with their public profile in nullable
+/// `cap_*` columns (null for every other kind). SQLite cannot change a `CHECK`
+/// constraint in place, so the `tokens` table is rebuilt with `cap` among the kinds
+/// and every row copied across, inside the migration's one transaction.
+const MIGRATION_V6: &str = "
+CREATE TABLE tokens_v6 (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    version            INTEGER NOT NULL,
+    kind               TEXT NOT NULL CHECK (kind IN ('event', 'time', 'cap')),
+    algorithm          TEXT NOT NULL,
+    digits             INTEGER NOT NULL,
+    time_step          INTEGER,
+    t0                 INTEGER,
+    next_counter       INTEGER,
+    last_accepted_step INTEGER,
+    drift_steps        INTEGER,
+    synced_seconds     INTEGER,
+    synced_nanos       INTEGER,
+    failures           INTEGER NOT NULL,
+    lockouts           INTEGER NOT NULL,
+    lock_kind          TEXT NOT NULL,
+    lock_seconds       INTEGER,
+    lock_nanos         INTEGER,
+    status             TEXT NOT NULL,
+    seal_key_id        INTEGER NOT NULL,
+    seal_nonce         BLOB NOT NULL,
+    seal_ciphertext    BLOB NOT NULL,
+    pin_hash           TEXT,
+    enrolled_seconds   INTEGER NOT NULL,
+    enrolled_nanos     INTEGER NOT NULL,
+    ocra_suite TEXT,
+    ocra_counter INTEGER,
+    ocra_drift_steps INTEGER,
+    ocra_synced_seconds INTEGER,
+    ocra_synced_nanos INTEGER,
+    ocra_challenge_state TEXT,
+    ocra_challenge TEXT,
+    ocra_challenge_expires_seconds INTEGER,
+    ocra_challenge_expires_nanos INTEGER,
+    ocra_transaction_nonce BLOB,
+    ocra_transaction_digest BLOB,
+    ocra_pin_key_id INTEGER,
+    ocra_pin_nonce BLOB,
+    ocra_pin_ciphertext BLOB,
+    incarnation BLOB CHECK (length(incarnation) = 16),
+    mac_key_id INTEGER,
+    mac BLOB CHECK (length(mac) = 32),
+    cap_pan TEXT,
+    cap_sequence INTEGER,
+    cap_expiry_year INTEGER,
+    cap_expiry_month INTEGER,
+    cap_derivation TEXT,
+    cap_interchange_profile BLOB,
+    cap_bitmap BLOB,
+    cap_flags INTEGER,
+    cap_modes INTEGER,
+    cap_look_ahead INTEGER
+) STRICT;
+INSERT INTO tokens_v6 (
+    id, version, kind, algorithm, digits, time_step, t0, next_counter,
+    last_accepted_step, drift_steps, synced_seconds, synced_nanos, failures, lockouts,
+    lock_kind, lock_seconds, lock_nanos, status, seal_key_id, seal_nonce,
+    seal_ciphertext, pin_hash, enrolled_seconds, enrolled_nanos, ocra_suite,
+    ocra_counter, ocra_drift_steps, ocra_synced_seconds, ocra_synced_nanos,
+    ocra_challenge_state, ocra_challenge, ocra_challenge_expires_seconds,
+    ocra_challenge_expires_nanos, ocra_transaction_nonce, ocra_transaction_digest,
+    ocra_pin_key_id, ocra_pin_nonce, ocra_pin_ciphertext, incarnation, mac_key_id, mac)
+SELECT
+    id, version, kind, algorithm, digits, time_step, t0, next_counter,
+    last_accepted_step, drift_steps, synced_seconds, synced_nanos, failures, lockouts,
+    lock_kind, lock_seconds, lock_nanos, status, seal_key_id, seal_nonce,
+    seal_ciphertext, pin_hash, enrolled_seconds, enrolled_nanos, ocra_suite,
+    ocra_counter, ocra_drift_steps, ocra_synced_seconds, ocra_synced_nanos,
+    ocra_challenge_state, ocra_challenge, ocra_challenge_expires_seconds,
+    ocra_challenge_expires_nanos, ocra_transaction_nonce, ocra_transaction_digest,
+    ocra_pin_key_id, ocra_pin_nonce, ocra_pin_ciphertext, incarnation, mac_key_id, mac
+FROM tokens;
+DROP TABLE tokens;
+ALTER TABLE tokens_v6 RENAME TO tokens;
+";
+
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 5] = [
+const MIGRATIONS: [(i64, &str); 6] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
     (5, MIGRATION_V5),
+    (6, MIGRATION_V6),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -943,7 +1026,10 @@ mod tests {
             connection.execute_batch(SCHEMA_V1).unwrap();
             connection.execute_batch(MIGRATION_V2).unwrap();
             connection.execute_batch("PRAGMA user_version = 2").unwrap();
-            let v2_count = TOKEN_COLUMN_COUNT - 3;
+            let v2_count = TOKEN_COLUMNS
+                .iter()
+                .position(|column| *column == "incarnation")
+                .unwrap();
             let v2_columns: Vec<&str> = TOKEN_COLUMNS.iter().take(v2_count).copied().collect();
             assert!(!v2_columns.contains(&"incarnation"));
             let placeholders: Vec<String> =
@@ -1044,16 +1130,17 @@ mod tests {
     #[test]
     fn a_newer_file_is_refused() {
         let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("v6.db");
+        let path = directory.path().join("newer.db");
+        let newer = SQLITE_SCHEMA_VERSION + 1;
         Connection::open(&path)
             .unwrap()
-            .execute_batch("PRAGMA user_version = 6")
+            .execute_batch(&format!("PRAGMA user_version = {newer}"))
             .unwrap();
         assert_eq!(
             SqliteStore::open(&path).unwrap_err(),
             StoreError::SchemaTooNew {
-                found: 6,
-                supported: 5
+                found: newer,
+                supported: SQLITE_SCHEMA_VERSION
             }
         );
     }

@@ -209,6 +209,9 @@ fn search_window(
                 spent_through: last_accepted_step,
             })
         }
+        // A card's codes are EMV cryptograms: `decide_cap` checks them.
+        #[cfg(feature = "emv-cap")]
+        TokenKind::Cap(_) => Err(RejectReason::WrongKind),
     }
 }
 
@@ -328,6 +331,9 @@ fn accept(
                 *synced_at = now;
             }
         }
+        // Unreachable: `search_window` refuses a card before anything matches.
+        #[cfg(feature = "emv-cap")]
+        TokenKind::Cap(_) => return reject_without_counting(state, RejectReason::WrongKind),
     }
     succeed(
         state,

@@ -136,6 +136,17 @@ pub enum StoreError {
         /// What the database reported.
         reason: String,
     },
+    /// A stored record is of a kind this build cannot use: an EMV-CAP card's record
+    /// read by a build without feature `emv-cap`. Refused, never guessed at.
+    #[error(
+        "the stored record of token {token} is of kind {kind}, which this build does not support"
+    )]
+    UnsupportedKind {
+        /// The token id.
+        token: String,
+        /// The kind's stored name.
+        kind: String,
+    },
     /// The database's schema is newer than this library understands.
     #[error(
         "the database schema is version {found}, newer than the {supported} this library supports"
@@ -204,6 +215,11 @@ pub enum ValidatorError {
     /// PIN hash of the wrong length), or no randomness was available for a challenge.
     #[error(transparent)]
     Ocra(#[from] OcraError),
+    /// An EMV-CAP enrolment did not make sense: a card key that is not 16 bytes, a
+    /// look-ahead out of range.
+    #[cfg(feature = "emv-cap")]
+    #[error(transparent)]
+    Emv(#[from] crate::emv::EmvError),
 }
 
 /// Why a code was rejected.
@@ -261,6 +277,13 @@ pub enum RejectReason {
     /// unreachable, its session lost, the PIN refused, the key object missing): the
     /// validator fails closed until it is back.
     KeyringUnavailable,
+    /// A code was checked as another kind's: an HOTP or TOTP code for an EMV-CAP card,
+    /// a CAP code for a fob, or a card's record in a build without feature `emv-cap`.
+    WrongKind,
+    /// An EMV-CAP code came from a card past its expiry date.
+    CardExpired,
+    /// An EMV-CAP code was asked in a mode the card is not enrolled for.
+    ModeNotAllowed,
 }
 
 impl RejectReason {
@@ -300,6 +323,9 @@ impl RejectReason {
             RejectReason::TransactionMismatch => "transaction_mismatch",
             RejectReason::RecordTampered => "record_tampered",
             RejectReason::KeyringUnavailable => "keyring_unavailable",
+            RejectReason::WrongKind => "wrong_kind",
+            RejectReason::CardExpired => "card_expired",
+            RejectReason::ModeNotAllowed => "mode_not_allowed",
         }
     }
 
@@ -313,7 +339,8 @@ impl RejectReason {
     }
 }
 
-const ALL_REASONS: [RejectReason; 19] = [
+
+const ALL_REASONS: [RejectReason; 22] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
     RejectReason::WrongPin,
@@ -333,6 +360,9 @@ const ALL_REASONS: [RejectReason; 19] = [
     RejectReason::TransactionMismatch,
     RejectReason::RecordTampered,
     RejectReason::KeyringUnavailable,
+    RejectReason::WrongKind,
+    RejectReason::CardExpired,
+    RejectReason::ModeNotAllowed,
 ];
 
 impl fmt::Display for RejectReason {

@@ -67,7 +67,11 @@ impl fmt::Debug for Incarnation {
 }
 
 /// How a token makes codes, and how far it has got.
+///
+/// Non-exhaustive: feature `emv-cap` adds [`TokenKind::Cap`], and a match outside
+/// this crate must not depend on which features are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TokenKind {
     /// An event (HOTP) token.
     Event {
@@ -89,6 +93,14 @@ pub enum TokenKind {
         /// with the time since, by the policy's drift tolerance.
         synced_at: UnixTime,
     },
+    /// An EMV-CAP bank card read by a card reader (feature `emv-cap`): its public
+    /// profile, the modes the bank accepts, its ATC look-ahead and the next ATC
+    /// expected. Its secret is the card's master key (see
+    /// [`Validator::enrol_cap`](crate::Validator::enrol_cap)); its codes are checked
+    /// with [`Validator::verify_cap`](crate::Validator::verify_cap), never
+    /// [`Validator::verify`](crate::Validator::verify).
+    #[cfg(feature = "emv-cap")]
+    Cap(crate::validator::cap_decision::CapCard),
 }
 
 impl TokenKind {
@@ -125,12 +137,38 @@ impl TokenKind {
         }
     }
 
-    /// How the token makes its codes.
+    /// How the token makes its codes: `None` for a kind that is not HOTP or TOTP (an
+    /// EMV-CAP card).
     #[must_use]
-    pub fn parameters(&self) -> OtpParameters {
+    pub fn parameters(&self) -> Option<OtpParameters> {
         match self {
-            TokenKind::Event { parameters, .. } => OtpParameters::Hotp(*parameters),
-            TokenKind::Time { parameters, .. } => OtpParameters::Totp(*parameters),
+            TokenKind::Event { parameters, .. } => Some(OtpParameters::Hotp(*parameters)),
+            TokenKind::Time { parameters, .. } => Some(OtpParameters::Totp(*parameters)),
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(_) => None,
+        }
+    }
+
+    /// How many digits its codes have.
+    #[must_use]
+    pub fn digits(&self) -> u8 {
+        match self {
+            TokenKind::Event { parameters, .. } => parameters.digits,
+            TokenKind::Time { parameters, .. } => parameters.digits,
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(card) => card.profile.bitmap.digits(),
+        }
+    }
+
+    /// The kind's stable name, as the SQL stores' `kind` column holds it: `event`,
+    /// `time` or `cap`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            TokenKind::Event { .. } => "event",
+            TokenKind::Time { .. } => "time",
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(_) => "cap",
         }
     }
 }

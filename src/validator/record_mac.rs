@@ -83,6 +83,25 @@ impl Encoder {
         self.bytes(&sealed.ciphertext);
     }
 
+    /// Every field of a CAP card: its profile (what its codes depend on), the modes
+    /// and look-ahead the bank accepts, and the next ATC (what makes codes spent).
+    #[cfg(feature = "emv-cap")]
+    fn cap(&mut self, card: &crate::validator::cap_decision::CapCard) {
+        self.tag("cap");
+        let profile = &card.profile;
+        self.bytes(profile.pan.digits());
+        self.u64(u64::from(profile.sequence.value()));
+        self.u64(u64::from(profile.expiry.year()));
+        self.u64(u64::from(profile.expiry.month()));
+        self.text(profile.derivation.name());
+        self.bytes(&profile.interchange_profile);
+        self.bytes(profile.bitmap.mask());
+        self.u64(u64::from(profile.flags.0));
+        self.u64(u64::from(card.modes.bits()));
+        self.u64(u64::from(card.look_ahead));
+        self.u64(u64::from(card.next_atc));
+    }
+
     fn ocra(&mut self, keypad: &OcraState) {
         self.text(&keypad.suite.to_string());
         self.option(keypad.next_counter, Self::u64);
@@ -137,6 +156,8 @@ pub(crate) fn encode(record: &TokenRecord) -> Vec<u8> {
             encoder.i64(drift_steps);
             encoder.time(synced_at);
         }
+        #[cfg(feature = "emv-cap")]
+        TokenKind::Cap(card) => encoder.cap(&card),
     }
     encoder.option(state.ocra.as_deref(), Encoder::ocra);
     encoder.u64(u64::from(state.failures));

@@ -32,6 +32,9 @@ pub enum KindName {
     Totp,
     /// RFC 4226 event (counter) codes.
     Hotp,
+    /// An EMV-CAP bank card: listed and administered here, enrolled and verified
+    /// through the library (`Validator::enrol_cap`, feature `emv-cap`).
+    Cap,
 }
 
 fn default_digits() -> u8 {
@@ -204,20 +207,24 @@ pub struct TokenBody {
     pub version: u64,
 }
 
-fn kind_of(parameters: &OtpParameters) -> KindName {
-    match parameters {
-        OtpParameters::Hotp(_) => KindName::Hotp,
-        OtpParameters::Totp(_) => KindName::Totp,
+fn kind_of(kind: &TokenKind) -> KindName {
+    match kind.parameters() {
+        Some(OtpParameters::Hotp(_)) => KindName::Hotp,
+        Some(OtpParameters::Totp(_)) => KindName::Totp,
+        // The only kind without code parameters is a CAP card.
+        _ => KindName::Cap,
     }
 }
 
 fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
     let state = &record.state;
-    let parameters = state.kind.parameters();
-    let (algorithm, digits) = match parameters {
-        OtpParameters::Hotp(hotp) => (hotp.algorithm, hotp.digits),
-        OtpParameters::Totp(totp) => (totp.algorithm, totp.digits),
+    let algorithm = match state.kind.parameters() {
+        Some(OtpParameters::Hotp(hotp)) => hotp.algorithm.to_string(),
+        Some(OtpParameters::Totp(totp)) => totp.algorithm.to_string(),
+        // A CAP card's cryptograms are Triple DES MACs.
+        _ => "TDES".to_owned(),
     };
+    let digits = state.kind.digits();
     let (period, next_counter, last_accepted_step, drift_steps) = match state.kind {
         TokenKind::Event { next_counter, .. } => (None, Some(next_counter), None, None),
         TokenKind::Time {
@@ -231,11 +238,13 @@ fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
             last_accepted_step,
             Some(drift_steps),
         ),
+        // A CAP card: its ATC is not an HOTP counter, and the body has no field for it.
+        _ => (None, None, None, None),
     };
     TokenBody {
         id: record.id.to_string(),
-        kind: kind_of(&parameters),
-        algorithm: algorithm.to_string(),
+        kind: kind_of(&state.kind),
+        algorithm,
         digits,
         period,
         next_counter,
@@ -295,6 +304,12 @@ fn parameters(
             time_step: period,
             ..TotpParameters::default()
         }),
+        KindName::Cap => {
+            return Err(unprocessable(
+                "kind",
+                "CAP cards are enrolled through the library (Validator::enrol_cap)",
+            ));
+        }
     };
     parameters
         .validate()
@@ -604,9 +619,9 @@ pub async fn list(
                             || query
                                 .locked
                                 .is_some_and(|locked| record.state.lock.holds_at(now) != locked)
-                            || query.kind.is_some_and(|kind| {
-                                kind_of(&record.state.kind.parameters()) != kind
-                            })
+                            || query
+                                .kind
+                                .is_some_and(|kind| kind_of(&record.state.kind) != kind)
                         {
                             continue;
                         }

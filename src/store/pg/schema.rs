@@ -8,16 +8,17 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 5;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 6;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 5] = [
+const MIGRATIONS: [(i64, &str); 6] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
     (5, MIGRATION_V5),
+    (6, MIGRATION_V6),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -109,6 +110,25 @@ ALTER TABLE {schema}.tokens
 /// before it have none: null, not a guess.
 const MIGRATION_V5: &str = r#"
 ALTER TABLE {schema}.audit ADD COLUMN actor text;
+"#;
+
+/// Version 6: EMV-CAP cards, kind `cap`, with their public profile in nullable
+/// `cap_*` columns (null for every other kind); the same columns as the SQLite
+/// store's version 6. Version 1's unnamed kind check took PostgreSQL's default name.
+const MIGRATION_V6: &str = r#"
+ALTER TABLE {schema}.tokens
+    DROP CONSTRAINT tokens_kind_check,
+    ADD CONSTRAINT tokens_kind_check CHECK (kind IN ('event', 'time', 'cap')),
+    ADD COLUMN cap_pan                 text,
+    ADD COLUMN cap_sequence            bigint,
+    ADD COLUMN cap_expiry_year         bigint,
+    ADD COLUMN cap_expiry_month        bigint,
+    ADD COLUMN cap_derivation          text,
+    ADD COLUMN cap_interchange_profile bytea,
+    ADD COLUMN cap_bitmap              bytea,
+    ADD COLUMN cap_flags               bigint,
+    ADD COLUMN cap_modes               bigint,
+    ADD COLUMN cap_look_ahead          bigint;
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -361,10 +381,11 @@ mod tests {
         assert!(swap.contains("UPDATE bank.tokens SET version = $3, kind = $4,"));
         assert!(swap.contains("enrolled_nanos = $25, ocra_suite = $26,"));
         assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40, mac_key_id = $41"));
-        assert!(swap.contains("mac = $42 WHERE id = $1"));
+        assert!(swap.contains("mac = $42, cap_pan = $43,"));
+        assert!(swap.contains("cap_look_ahead = $52 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
-        assert!(swap.contains("SELECT $43::text, $44::bigint"));
-        assert!(swap.ends_with("$49::bigint, $50::text FROM swapped"));
+        assert!(swap.contains("SELECT $53::text, $54::bigint"));
+        assert!(swap.ends_with("$59::bigint, $60::text FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -376,11 +397,11 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$41) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$51) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$48::bigint, $49::text FROM enrolled")
+                .contains("$58::bigint, $59::text FROM enrolled")
         );
         assert!(
             statements

@@ -23,6 +23,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 algorithm: parameters.algorithm,
                 digits: parameters.digits,
             },
+            // A card's secret is a Triple DES key, not an HMAC key: `verify_cap`.
+            #[cfg(feature = "emv-cap")]
+            TokenKind::Cap(_) => return Err(RejectReason::WrongKind),
         };
         if let Some(token_keys) = self.keyring.token_keys() {
             return token_keys

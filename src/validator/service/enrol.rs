@@ -73,7 +73,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         enrolment: Enrolment<'_>,
         ocra: Option<OcraEnrolment<'_>>,
     ) -> Result<(), ValidatorError> {
-        enrolment.kind.parameters().validate()?;
+        match enrolment.kind.parameters() {
+            Some(parameters) => parameters.validate()?,
+            None => check_other_kind(&enrolment)?,
+        }
         let now = self.clock.now();
         let mut state = TokenState::new(enrolment.kind);
         let mut ocra_pin = None;
@@ -226,5 +229,20 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             pin,
         })?;
         Ok(secret)
+    }
+}
+
+/// Checks an enrolment of a kind without code parameters: a CAP card's look-ahead and
+/// ATC, and that its secret is a card master key (16 bytes).
+fn check_other_kind(enrolment: &Enrolment<'_>) -> Result<(), ValidatorError> {
+    match enrolment.kind {
+        #[cfg(feature = "emv-cap")]
+        TokenKind::Cap(card) => {
+            card.validate()?;
+            crate::emv::CardMasterKey::from_secret(enrolment.secret)?;
+            Ok(())
+        }
+        // Every other kind has parameters.
+        _ => Ok(()),
     }
 }

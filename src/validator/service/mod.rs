@@ -7,6 +7,8 @@
 mod admin;
 mod audit;
 mod cache;
+#[cfg(feature = "emv-cap")]
+mod cap;
 mod challenge;
 mod decoy;
 mod enrol;
@@ -15,6 +17,8 @@ mod verify;
 pub use admin::ResealProgress;
 use cache::GeneratorCache;
 use decoy::DecoySlot;
+#[cfg(feature = "emv-cap")]
+pub use cap::CapEnrolment;
 
 use core::fmt;
 
