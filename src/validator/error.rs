@@ -339,7 +339,6 @@ impl RejectReason {
     }
 }
 
-
 const ALL_REASONS: [RejectReason; 22] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
