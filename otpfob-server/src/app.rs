@@ -332,6 +332,15 @@ impl Store for ClosedOffRuntime {
     ) -> Result<Vec<otpfob::TokenId>, StoreError> {
         timed("list_page", || self.inner()?.list_page(after, limit))
     }
+    fn record_rejection(
+        &self,
+        probe: &otpfob::validator::TokenRecord,
+        expected_version: u64,
+        audit: &otpfob::validator::AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.inner()?
+            .record_rejection(probe, expected_version, audit)
+    }
     fn append_audit(&self, event: &otpfob::validator::AuditEvent) -> Result<(), StoreError> {
         timed("append_audit", || self.inner()?.append_audit(event))
     }
