@@ -338,8 +338,10 @@ impl Store for ClosedOffRuntime {
         expected_version: u64,
         audit: &otpfob::validator::AuditEvent,
     ) -> Result<(), StoreError> {
-        self.inner()?
-            .record_rejection(probe, expected_version, audit)
+        timed("record_rejection", || {
+            self.inner()?
+                .record_rejection(probe, expected_version, audit)
+        })
     }
     fn append_audit(&self, event: &otpfob::validator::AuditEvent) -> Result<(), StoreError> {
         timed("append_audit", || self.inner()?.append_audit(event))
