@@ -47,9 +47,9 @@ pub use policy::{DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MA
 pub use record::{Incarnation, Lock, Status, TokenKind, TokenRecord, TokenState};
 pub use record_mac::{RECORD_MAC_LEN, RecordMac};
 pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
-pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, ResealProgress, Validator};
 #[cfg(feature = "emv-cap")]
 pub use service::CapEnrolment;
+pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, ResealProgress, Validator};
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};
 pub use verdict::{Acceptance, Decision, Verdict};

@@ -16,9 +16,9 @@ mod verify;
 
 pub use admin::ResealProgress;
 use cache::GeneratorCache;
-use decoy::DecoySlot;
 #[cfg(feature = "emv-cap")]
 pub use cap::CapEnrolment;
+use decoy::DecoySlot;
 
 use core::fmt;
 
