@@ -18,8 +18,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use otpfob::{
-    Enrolment, Keyring, ManualClock, PgStore, Policy, RejectReason, SealingKey, Secret, TimeSource,
-    TokenId, Totp, TotpParameters, UnixTime, Validator,
+    Enrolment, Keyring, ManualClock, PgStore, Policy, RejectReason, SealingKey, Secret, TokenId,
+    Totp, TotpParameters, UnixTime, Validator,
     validator::{Outcome, Store, TokenKind},
 };
 
@@ -112,12 +112,11 @@ fn an_immediate_restart_loses_no_acceptance_and_recovers() {
             .with_policy(policy)
             .unwrap();
             validator
-                .enrol(Enrolment {
-                    id: token(worker),
-                    secret: &secret(worker),
-                    kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                    pin: None,
-                })
+                .enrol(Enrolment::new(
+                    token(worker),
+                    secret(worker),
+                    TotpParameters::default(),
+                ))
                 .unwrap();
             validator
         })

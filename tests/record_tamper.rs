@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, Policy, RejectReason, SealError,
-    SealingKey, Secret, SqliteStore, TimeSource, TokenId, Totp, TotpParameters, Validator,
-    ValidatorError,
-    validator::{Operation, Outcome, Store, TokenKind},
+    SealingKey, Secret, SqliteStore, TokenId, Totp, TotpParameters, Validator, ValidatorError,
+    validator::{Operation, Outcome, Store},
 };
 
 const START: i64 = 1_767_225_600;
@@ -60,12 +59,11 @@ impl Bank {
     fn enrol_event(&self, name: &str, byte: u8) -> TokenId {
         let id = TokenId::new(name).unwrap();
         self.validator
-            .enrol(Enrolment {
-                id: id.clone(),
-                secret: &secret(byte),
-                kind: TokenKind::event(HotpParameters::default(), 0),
-                pin: None,
-            })
+            .enrol(Enrolment::new(
+                id.clone(),
+                secret(byte),
+                HotpParameters::default(),
+            ))
             .unwrap();
         id
     }
@@ -191,12 +189,11 @@ fn a_spent_time_step_made_unspent_is_detected() {
     let bank = bank();
     let id = TokenId::new("SOFT-1").unwrap();
     bank.validator
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &secret(10),
-            kind: TokenKind::time(TotpParameters::default(), bank.clock.now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            secret(10),
+            TotpParameters::default(),
+        ))
         .unwrap();
     let code = Totp::new(&secret(10), TotpParameters::default())
         .unwrap()

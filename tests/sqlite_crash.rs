@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use otpfob::{
     Enrolment, Keyring, ManualClock, Policy, SealingKey, Secret, SqliteOptions, SqliteStore,
-    TimeSource, TokenId, Totp, TotpParameters, UnixTime, Validator,
+    TokenId, Totp, TotpParameters, UnixTime, Validator,
     validator::{Outcome, Store, TokenKind},
 };
 
@@ -215,12 +215,11 @@ fn killed_mid_verification(threads: usize, mut kills: Vec<usize>) {
         let clock = ManualClock::new(step_time(0));
         for thread_index in 0..threads {
             validator(&store, clock.clone())
-                .enrol(Enrolment {
-                    id: token(thread_index),
-                    secret: &secret(),
-                    kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                    pin: None,
-                })
+                .enrol(Enrolment::new(
+                    token(thread_index),
+                    secret(),
+                    TotpParameters::default(),
+                ))
                 .unwrap();
         }
     }

@@ -13,8 +13,8 @@ use otpfob::store::GROUP_COMMIT_BATCH_BUCKETS;
 use otpfob::validator::{AuditEvent, Operation, Outcome, Store, Swap, TokenKind, TokenRecord};
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, Policy, RejectReason, SealingKey,
-    Secret, SqliteOptions, SqliteStore, StoreError, TimeSource, TokenId, Totp, TotpParameters,
-    UnixTime, Validator,
+    Secret, SqliteOptions, SqliteStore, StoreError, TokenId, Totp, TotpParameters, UnixTime,
+    Validator,
 };
 
 fn keyring() -> Keyring {
@@ -53,12 +53,11 @@ fn record(token: &str) -> TokenRecord {
         keyring(),
     );
     validator
-        .enrol(Enrolment {
-            id: token.clone(),
-            secret: &secret(0),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            token.clone(),
+            secret(0),
+            HotpParameters::default(),
+        ))
         .unwrap();
     validator.store().load(&token).unwrap().unwrap()
 }
@@ -100,12 +99,11 @@ fn sixty_four_threads_one_code_one_acceptance() {
     for round in 0..3 {
         let token = id(&format!("shared-{round}"));
         validator
-            .enrol(Enrolment {
-                id: token.clone(),
-                secret: &secret(round),
-                kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                pin: None,
-            })
+            .enrol(Enrolment::new(
+                token.clone(),
+                secret(round),
+                TotpParameters::default(),
+            ))
             .unwrap();
         let code = Totp::new(&secret(round), TotpParameters::default())
             .unwrap()
@@ -177,12 +175,11 @@ fn many_threads_many_tokens_answers_match_state_and_audit() {
     );
     for index in 0..TOKENS {
         validator
-            .enrol(Enrolment {
-                id: id(&format!("many-{index:02}")),
-                secret: &secret(index),
-                kind: TokenKind::event(HotpParameters::default(), 0),
-                pin: None,
-            })
+            .enrol(Enrolment::new(
+                id(&format!("many-{index:02}")),
+                secret(index),
+                HotpParameters::default(),
+            ))
             .unwrap();
     }
     let handles: Vec<_> = (0..THREADS)
@@ -496,12 +493,11 @@ fn a_validator_over_a_closed_writer_rejects() {
     );
     let token = id("closed");
     validator
-        .enrol(Enrolment {
-            id: token.clone(),
-            secret: &secret(1),
-            kind: TokenKind::time(TotpParameters::default(), clock.now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            token.clone(),
+            secret(1),
+            TotpParameters::default(),
+        ))
         .unwrap();
     validator.store().close_writer();
     let code = Totp::new(&secret(1), TotpParameters::default())

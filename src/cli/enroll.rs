@@ -8,10 +8,7 @@ use zeroize::Zeroizing;
 
 use clap::Args;
 
-use otpfob::{
-    Enrolment, KeyUri, OtpParameters, Secret, TimeSource, TokenId, provision::TerminalBackground,
-    validator::TokenKind,
-};
+use otpfob::{Enrolment, KeyUri, OtpParameters, Secret, TokenId, provision::TerminalBackground};
 
 use super::code_options::CodeOptions;
 use super::keys::{DatabaseOptions, open_validator};
@@ -146,13 +143,8 @@ fn enrol(
     let id = TokenId::new(arguments.token.as_deref().unwrap_or(&arguments.account))
         .context("invalid token id (--token, or the account)")?;
     let validator = open_validator(database, false, &arguments.keys)?;
-    let kind = TokenKind::new(parameters, arguments.counter, validator.clock().now());
     validator
-        .enrol(Enrolment {
-            id,
-            secret,
-            kind,
-            pin: None,
-        })
+        .enrol(Enrolment::new(id, secret.clone(), parameters).with_counter(arguments.counter))
+        .map(drop)
         .context("cannot enrol the token")
 }

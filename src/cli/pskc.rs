@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
 use otpfob::{
-    KeyFob, OtpParameters, SystemClock, TimeSource,
+    Enrolment, KeyFob, OtpParameters, SystemClock, TimeSource,
     device::{DEFAULT_LIFETIME, FactoryRecord, MAX_SERIAL_LEN},
     provision::MIN_IMPORTED_SECRET_BITS,
     pskc::{
@@ -293,7 +293,7 @@ fn export(arguments: &ExportArgs) -> Outcome {
         let enrolled = open_validator(database, false, &arguments.keys).and_then(|validator| {
             let mut done = Vec::with_capacity(records.len());
             for record in &records {
-                match validator.enrol_factory_record(record, None) {
+                match validator.enrol(Enrolment::from(record)) {
                     Ok(id) => done.push(id),
                     Err(error) => {
                         // Take the batch back out: it is enrolled whole or not at all.

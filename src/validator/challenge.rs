@@ -4,7 +4,7 @@
 use subtle::ConstantTimeEq;
 
 use crate::clock::UnixTime;
-use crate::ocra::{Challenge, OcraSuite, Password, SigningNonce, Transaction};
+use crate::ocra::{Challenge, OcraSuite, SigningNonce, Transaction};
 
 /// The transfer a signature challenge was issued for, as the bank keeps it: the
 /// signing nonce and the SHA-256 of the transfer's encoding
@@ -115,19 +115,6 @@ impl OcraState {
             challenge: ChallengeSlot::Empty,
         }
     }
-}
-
-/// The keypad of a token being enrolled
-/// ([`Validator::enrol_with_ocra`](crate::Validator::enrol_with_ocra)).
-#[derive(Debug, Clone, Copy)]
-pub struct OcraEnrolment<'a> {
-    /// The device's OCRA suite.
-    pub suite: OcraSuite,
-    /// The counter of the device's first response, for suites with a counter (`C`).
-    pub counter: u64,
-    /// For suites with a PIN (`P`): the device's PIN, or its hash under the suite's
-    /// hash. It is sealed before it reaches the store. `None` otherwise.
-    pub pin: Option<Password<'a>>,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub(crate) mod audit;
 pub(crate) mod cap_decision;
 pub(crate) mod challenge;
 pub(crate) mod decision;
+pub(crate) mod enrolment;
 pub(crate) mod error;
 pub(crate) mod ocra_decision;
 pub(crate) mod pin;
@@ -30,10 +31,9 @@ pub(crate) mod verdict;
 // The public face of the bank side. The files above stay private: a user names
 // `otpfob::validator::TokenRecord`, not the file it is written in.
 pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor};
-pub use challenge::{
-    ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
-};
+pub use challenge::{ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment};
 pub use decision::{decide, decide_resync};
+pub use enrolment::{Enrolment, OcraEnrolment};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
 pub use ocra_decision::{OcraAttempt, decide_ocra};
 pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
@@ -41,7 +41,7 @@ pub use policy::{DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MA
 pub use record::{Incarnation, Lock, Status, TokenKind, TokenRecord, TokenState};
 pub use record_mac::{RECORD_MAC_LEN, RecordMac};
 pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
-pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, Validator};
+pub use service::{DEFAULT_GENERATOR_CACHE, MAX_ATTEMPTS, Validator};
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};
 pub use verdict::{Acceptance, Decision, Verdict};
