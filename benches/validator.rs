@@ -83,9 +83,10 @@ fn validator_over<S: Store>(store: S) -> (Validator<S, ManualClock>, ManualClock
     let keyring = Keyring::new(SealingKey::new(1, &[1; 32]).expect("32 bytes"));
     // Failures never lock here, so the reject path can be measured for as long as
     // criterion likes; every rejection still writes its failure count.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     let validator = Validator::new(store, clock.clone(), keyring)
         .with_policy(policy)

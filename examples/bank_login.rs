@@ -211,6 +211,7 @@ impl AuditLines for Bank {
                         otpfob::validator::Outcome::Rejected(reason) =>
                             format!("rejected ({reason})"),
                         otpfob::validator::Outcome::Done => "done".to_owned(),
+                        other => format!("{other:?}"),
                     },
                     event
                         .offset

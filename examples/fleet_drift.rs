@@ -97,10 +97,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build(world.clone())?;
 
     let mut learning = Bank::new(&world, Policy::default())?;
-    let fixed_policy = Policy {
-        learn_drift: false,
-        drift_tolerance_ppm: 0,
-        ..Policy::default()
+    let fixed_policy = {
+        let mut policy = Policy::default();
+        policy.learn_drift = false;
+        policy.drift_tolerance_ppm = 0;
+        policy
     };
     let mut fixed = Bank::new(&world, fixed_policy)?;
     let mut ids = Vec::with_capacity(records.len());

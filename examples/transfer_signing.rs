@@ -133,6 +133,7 @@ fn run<S: Store>(bank: Bank<S>, world: &ManualClock, store: &str) -> Result<(), 
             Outcome::Accepted => "accepted".to_owned(),
             Outcome::Rejected(reason) => format!("rejected ({reason})"),
             Outcome::Done => "done".to_owned(),
+            other => format!("{other:?}"),
         };
         say(&format!(
             "{} {:<19} {outcome}",

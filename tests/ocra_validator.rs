@@ -211,9 +211,10 @@ fn a_challenge_expires_after_its_lifetime() {
     assert!(bank.verify(&response).is_ok());
     // A shorter policy lifetime.
     let mut quick = bank_with(
-        Policy {
-            challenge_lifetime: Duration::from_secs(60),
-            ..Policy::default()
+        {
+            let mut policy = Policy::default();
+            policy.challenge_lifetime = Duration::from_secs(60);
+            policy
         },
         COUNTER_SUITE,
         Crystal::PERFECT,
@@ -730,7 +731,11 @@ proptest! {
     #[test]
     fn no_sequence_accepts_a_challenge_twice(steps in proptest::collection::vec(step(), 1..40)) {
         let mut bank = bank_with(
-            Policy { failure_limit: 1_000, ..Policy::default() },
+            {
+                let mut policy = Policy::default();
+                policy.failure_limit = 1_000;
+                policy
+            },
             COUNTER_SUITE,
             Crystal::PERFECT,
             None,

@@ -254,9 +254,10 @@ fn four_nodes_accept_a_code_exactly_once() {
     let config = pg_support::config("nodes", 8);
     let clock = ManualClock::at_secs(START);
     // The losers' replays must not lock the token between rounds.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     let nodes: Vec<Arc<Validator<PgStore, ManualClock>>> = (0..4)
         .map(|_| {
@@ -484,13 +485,14 @@ fn random_traffic_matches_a_sequential_model() {
         shared: clock.clone(),
     };
     // Three failures lock for a while: locks come and go under the traffic.
-    let policy = Policy {
-        failure_limit: 3,
-        lockout: Lockout::Backoff {
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = 3;
+        policy.lockout = Lockout::Backoff {
             initial: Duration::from_secs(60),
             maximum: Duration::from_secs(600),
-        },
-        ..Policy::default()
+        };
+        policy
     };
     let nodes: Vec<Arc<Validator<PgStore, StampedClock>>> = (0..4)
         .map(|_| {
@@ -631,9 +633,10 @@ fn a_row_edited_in_the_database_is_refused() {
         ManualClock::at_secs(START),
         keyring(),
     )
-    .with_policy(Policy {
-        failure_limit: 1,
-        ..Policy::default()
+    .with_policy({
+        let mut policy = Policy::default();
+        policy.failure_limit = 1;
+        policy
     })
     .unwrap();
     let id = token(1);

@@ -92,9 +92,10 @@ fn an_immediate_restart_loses_no_acceptance_and_recovers() {
         .statement_timeout(Duration::from_secs(10))
         .unwrap();
     // A retry of an acceptance whose answer was lost is a replay; it must not lock.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     // Two nodes, each with its own pool; each worker is a validator on one of them
     // with its own clock, which walks its time token through consecutive steps.

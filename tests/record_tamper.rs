@@ -42,9 +42,10 @@ fn bank() -> Bank {
     let path = directory.path().join("tokens.db");
     let clock = ManualClock::at_secs(START);
     let validator = Validator::new(SqliteStore::open(&path).unwrap(), clock.clone(), keyring())
-        .with_policy(Policy {
-            failure_limit: 2,
-            ..Policy::default()
+        .with_policy({
+            let mut policy = Policy::default();
+            policy.failure_limit = 2;
+            policy
         })
         .unwrap();
     Bank {

@@ -65,9 +65,10 @@ fn validator(
 ) -> Validator<Arc<SqliteStore>, ManualClock> {
     // Each restart replays every code from the start on purpose; those replays must
     // not lock the token, so the failure limit is out of reach here.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     Validator::new(Arc::clone(store), clock, keyring())
         .with_policy(policy)

@@ -83,9 +83,10 @@ fn sixty_four_threads_one_code_one_acceptance() {
     let clock = ManualClock::at_secs(1_700_000_000);
     // 63 replays count as failures; the limit is out of reach so that each stays a
     // replay rather than a lock.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     let validator = Arc::new(
         Validator::new(
@@ -160,9 +161,10 @@ fn many_threads_many_tokens_answers_match_state_and_audit() {
     const THREADS: usize = 16;
     const VERIFICATIONS: usize = 150;
     let directory = tempfile::tempdir().unwrap();
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     let validator = Arc::new(
         Validator::new(

@@ -117,9 +117,10 @@ fn a_step_before_the_last_accepted_one_is_spent() {
 #[test]
 fn the_window_is_one_step_each_way() {
     let bank = bank_with(
-        Policy {
-            drift_tolerance_ppm: 0,
-            ..Policy::default()
+        {
+            let mut policy = Policy::default();
+            policy.drift_tolerance_ppm = 0;
+            policy
         },
         time_kind,
         None,
@@ -155,9 +156,10 @@ fn drift_is_learned_and_the_window_follows_it() {
     // A fob 2.5 steps ahead: outside ±1 at first, then found by a resync, after which
     // the window is centred on its offset.
     let bank = bank_with(
-        Policy {
-            drift_tolerance_ppm: 0,
-            ..Policy::default()
+        {
+            let mut policy = Policy::default();
+            policy.drift_tolerance_ppm = 0;
+            policy
         },
         time_kind,
         None,
@@ -193,10 +195,11 @@ fn a_drifting_fob_stays_in_the_window_for_years() {
         let policy = if learning {
             Policy::default()
         } else {
-            Policy {
-                learn_drift: false,
-                drift_tolerance_ppm: 0,
-                ..Policy::default()
+            {
+                let mut policy = Policy::default();
+                policy.learn_drift = false;
+                policy.drift_tolerance_ppm = 0;
+                policy
             }
         };
         let bank = bank_with(policy, time_kind, None);
@@ -308,13 +311,14 @@ fn a_success_resets_the_failure_count() {
 #[test]
 fn a_backoff_lock_ends_by_itself_and_grows() {
     let bank = bank_with(
-        Policy {
-            failure_limit: 3,
-            lockout: Lockout::Backoff {
+        {
+            let mut policy = Policy::default();
+            policy.failure_limit = 3;
+            policy.lockout = Lockout::Backoff {
                 initial: Duration::from_secs(60),
                 maximum: Duration::from_secs(3_600),
-            },
-            ..Policy::default()
+            };
+            policy
         },
         time_kind,
         None,

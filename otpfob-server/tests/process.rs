@@ -124,7 +124,7 @@ fn next_counters(database: &Path) -> Vec<u64> {
                 .unwrap();
             match record.state.kind {
                 TokenKind::Event { next_counter, .. } => next_counter,
-                TokenKind::Time { .. } => unreachable!(),
+                other => unreachable!("{other:?}"),
             }
         })
         .collect()

@@ -74,10 +74,8 @@ pub(crate) fn read_file(
     credential: &PskcCredential,
     min_secret_bits: usize,
 ) -> Result<PskcContainer, Exit> {
-    let limits = PskcLimits {
-        min_secret_bits,
-        ..PskcLimits::default()
-    };
+    let mut limits = PskcLimits::default();
+    limits.min_secret_bits = min_secret_bits;
     let document = input::read_file(path, "seed file", limits.max_document_bytes)?;
     read_pskc_with_limits(&document, credential, &limits)
         .context(&format!("cannot read {}", path.display()))
@@ -234,6 +232,9 @@ fn protection(arguments: &ExportArgs) -> Result<PskcProtection, Exit> {
             key_name: arguments.key_name.clone(),
             iterations: arguments.iterations,
         }),
+        _ => Err(Exit::error(
+            "this kind of credential cannot protect an export",
+        )),
     }
 }
 

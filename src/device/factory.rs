@@ -35,6 +35,7 @@ use super::unlock::{UnlockChallenge, unlock_code};
 /// guessable as the PIN it hashes: treat it like the secret. `Debug` redacts all
 /// three.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FactoryRecord {
     /// The serial number printed on the fob.
     pub serial: SerialNumber,

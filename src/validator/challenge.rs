@@ -15,6 +15,10 @@ use crate::ocra::{Challenge, OcraSuite, SigningNonce, Transaction};
 /// to the cent), without keeping the transfer itself in the token's record. Neither
 /// part is secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct TransactionCommitment {
     /// The nonce the challenge was derived with.
     pub nonce: SigningNonce,
@@ -61,6 +65,10 @@ impl TransactionCommitment {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct IssuedChallenge {
     /// The challenge question, to show the customer.
     pub challenge: Challenge,
@@ -74,6 +82,7 @@ pub struct IssuedChallenge {
 /// Where a token's challenge stands: the bank keeps one challenge per token, and a new
 /// one replaces the old.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChallengeSlot {
     /// No challenge has been issued since enrolment.
     Empty,
@@ -86,6 +95,10 @@ pub enum ChallengeSlot {
 /// The OCRA state of a token with a keypad: how its responses are computed and how far
 /// it has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct OcraState {
     /// The suite the device computes responses with.
     pub suite: OcraSuite,

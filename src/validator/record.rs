@@ -68,6 +68,7 @@ impl fmt::Debug for Incarnation {
 
 /// How a token makes codes, and how far it has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TokenKind {
     /// An event (HOTP) token.
     Event {
@@ -137,6 +138,7 @@ impl TokenKind {
 
 /// Whether a token is locked by throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Lock {
     /// Codes are checked.
     Unlocked,
@@ -166,6 +168,7 @@ impl Lock {
 
 /// An administrator's switch on a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Status {
     /// In service.
     Active,
@@ -183,6 +186,10 @@ pub enum Status {
 /// one limit, and disabling a lost fob stops its logins and its transfer signatures
 /// with one call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct TokenState {
     /// How codes are made and how far the token has got.
     pub kind: TokenKind,
@@ -227,6 +234,10 @@ impl TokenState {
 /// makes a code acceptable at most once across validator nodes, and keeps a record of
 /// a deleted enrolment from being written over the id's next one.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct TokenRecord {
     /// The token's id.
     pub id: TokenId,

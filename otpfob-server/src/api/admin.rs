@@ -231,6 +231,8 @@ fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
             last_accepted_step,
             Some(drift_steps),
         ),
+        // A kind this server does not know yet has none of these fields.
+        _ => (None, None, None, None),
     };
     TokenBody {
         id: record.id.to_string(),
@@ -244,6 +246,7 @@ fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
         status: match state.status {
             Status::Active => "active",
             Status::Disabled => "disabled",
+            _ => "unknown",
         }
         .to_owned(),
         locked: state.lock.holds_at(now),
@@ -776,6 +779,7 @@ fn audit_body(event: &AuditEvent) -> AuditBody {
         Outcome::Accepted => ("accepted", None),
         Outcome::Rejected(reason) => ("rejected", Some(reason.to_string())),
         Outcome::Done => ("done", None),
+        _ => ("unknown", None),
     };
     AuditBody {
         at: event.at.as_secs(),

@@ -178,6 +178,7 @@ impl TryFrom<&PskcKey> for Enrolment {
 
 /// One key of a container that [`Validator::enrol_pskc`] enrolled.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PskcEnrolled {
     /// The key's `Id` in the file.
     pub key_id: String,
@@ -187,6 +188,7 @@ pub struct PskcEnrolled {
 
 /// One key of a container that [`Validator::enrol_pskc`] did not enrol, and why.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PskcRefused {
     /// The key's `Id` in the file.
     pub key_id: String,
@@ -198,6 +200,7 @@ pub struct PskcRefused {
 /// order: each key is in exactly one of the two lists.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[must_use = "keys that were refused are only reported here"]
+#[non_exhaustive]
 pub struct PskcEnrolment {
     /// The keys enrolled.
     pub enrolled: Vec<PskcEnrolled>,
