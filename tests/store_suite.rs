@@ -445,6 +445,14 @@ impl<S: Store> Store for PausingStore<S> {
     fn list(&self) -> Result<Vec<TokenId>, StoreError> {
         self.inner.list()
     }
+    fn record_rejection(
+        &self,
+        probe: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.inner.record_rejection(probe, expected_version, audit)
+    }
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         self.inner.append_audit(event)
     }
@@ -510,6 +518,64 @@ fn a_deleted_enrolment_cannot_overwrite_the_next<S: Store + 'static>(store: S) {
     }
 }
 
+/// Issue 11, item 2: a rejection that writes no record (an unknown id, a tampered
+/// record) writes its audit row through `record_rejection`, with the work of a
+/// compare-and-swap of a probe that matches nothing; a probe that did match is refused
+/// and writes nothing, neither the probe nor its audit row.
+fn a_rejection_probe_writes_only_its_audit_row<S: Store>(store: S) {
+    let record = event_record("probed");
+    store
+        .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+        .unwrap();
+    let unknown = id("nobody-here");
+    let refused = event(
+        &unknown,
+        Operation::Verify,
+        Outcome::Rejected(RejectReason::UnknownToken),
+    );
+    // The probe of an unknown id: another record's fields under the asked id, with an
+    // incarnation nobody has.
+    let mut probe = record.clone();
+    probe.id = unknown.clone();
+    probe.incarnation = Incarnation::generate().unwrap();
+    probe.version = 2;
+    store.record_rejection(&probe, 1, &refused).unwrap();
+    assert_eq!(store.load(&unknown).unwrap(), None);
+    assert_eq!(store.audit_trail(&unknown, 10).unwrap(), vec![refused]);
+
+    // The probe of an enrolled id never matches its record either.
+    let tampered = event(
+        &record.id,
+        Operation::Verify,
+        Outcome::Rejected(RejectReason::RecordTampered),
+    );
+    let mut probe = record.clone();
+    probe.incarnation = Incarnation::generate().unwrap();
+    probe.version = 2;
+    probe.state.failures = 77;
+    store.record_rejection(&probe, 1, &tampered).unwrap();
+    assert_eq!(store.load(&record.id).unwrap(), Some(record.clone()));
+
+    // Should a probe match (a store must never be handed one that does), nothing is
+    // written and the store says so.
+    let mut matching = record.clone();
+    matching.version = 2;
+    matching.state.failures = 99;
+    let lost = event(
+        &record.id,
+        Operation::Verify,
+        Outcome::Rejected(RejectReason::WrongCode),
+    );
+    assert!(matches!(
+        store.record_rejection(&matching, 1, &lost),
+        Err(StoreError::Corrupt { .. } | StoreError::Backend { .. })
+    ));
+    assert_eq!(store.load(&record.id).unwrap(), Some(record.clone()));
+    let trail = store.audit_trail(&record.id, 10).unwrap();
+    assert_eq!(trail.len(), 2, "{trail:?}");
+    assert_eq!(trail[1], tampered);
+}
+
 macro_rules! store_suite {
     ($($store:ident => $make:expr;)*) => {$(
         mod $store {
@@ -529,6 +595,8 @@ macro_rules! store_suite {
             fn concurrent_swaps_have_one_winner() { super::concurrent_swaps_have_one_winner($make); }
             #[test]
             fn a_deleted_enrolment_cannot_overwrite_the_next() { super::a_deleted_enrolment_cannot_overwrite_the_next($make); }
+            #[test]
+            fn a_rejection_probe_writes_only_its_audit_row() { super::a_rejection_probe_writes_only_its_audit_row($make); }
             #[test]
             fn one_code_is_accepted_once_across_threads() { super::one_code_is_accepted_once_across_threads($make); }
         }

@@ -592,6 +592,15 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.list()
     }
+    fn record_rejection(
+        &self,
+        probe: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.record_rejection(probe, expected_version, audit)
+    }
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         self.check()?;
         self.inner.append_audit(event)

@@ -265,6 +265,15 @@ impl Store for ClosedOffRuntime {
     fn list(&self) -> Result<Vec<otpfob::TokenId>, StoreError> {
         self.inner()?.list()
     }
+    fn record_rejection(
+        &self,
+        probe: &otpfob::validator::TokenRecord,
+        expected_version: u64,
+        audit: &otpfob::validator::AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.inner()?
+            .record_rejection(probe, expected_version, audit)
+    }
     fn append_audit(&self, event: &otpfob::validator::AuditEvent) -> Result<(), StoreError> {
         self.inner()?.append_audit(event)
     }

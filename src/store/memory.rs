@@ -178,6 +178,28 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn record_rejection(
+        &self,
+        probe: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        // The compare-and-swap's lock, lookup and comparison, then its audit push.
+        let mut shard = Self::write(self.shard(&probe.id));
+        let matched = shard.records.get(&probe.id).is_some_and(|stored| {
+            stored.version == expected_version && stored.incarnation == probe.incarnation
+        });
+        if matched {
+            return Err(StoreError::Corrupt {
+                token: probe.id.to_string(),
+                reason: "a rejection's probe matched the stored record; nothing was written"
+                    .to_owned(),
+            });
+        }
+        self.push_audit(&mut shard, audit);
+        Ok(())
+    }
+
     fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         let shard = Self::read(self.shard(id));
         let mut events: Vec<AuditEvent> = shard

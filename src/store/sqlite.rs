@@ -292,6 +292,11 @@ enum Write {
     Audit {
         audit: AuditRow,
     },
+    Probe {
+        row: TokenRow,
+        expected_version: u64,
+        audit: AuditRow,
+    },
 }
 
 /// A write's answer.
@@ -319,7 +324,21 @@ impl BatchedWrite for Write {
                 write_delete(connection, id, audit).map(Written::Deleted)
             }
             Write::Audit { audit } => insert_audit(connection, audit).map(|()| Written::Appended),
+            Write::Probe {
+                row,
+                expected_version,
+                audit,
+            } => write_probe(connection, row, *expected_version, audit).map(|()| Written::Appended),
         }
+    }
+}
+
+/// The error of a rejection's probe that matched a stored row (see
+/// [`Store::record_rejection`]).
+fn probe_matched(id: &str) -> StoreError {
+    StoreError::Corrupt {
+        token: id.to_owned(),
+        reason: "a rejection's probe matched the stored record; nothing was written".to_owned(),
     }
 }
 
@@ -557,18 +576,40 @@ fn write_swap(
     expected_version: u64,
     audit: &AuditRow,
 ) -> Result<Swap, StoreError> {
-    let updated = {
-        let mut statement = connection.prepare_cached(&SWAP_TOKEN).map_err(backend)?;
-        let expected = to_sql(expected_version);
-        let mut values: Vec<&dyn rusqlite::ToSql> = token_params(row).to_vec();
-        values.push(&expected);
-        statement.execute(&values[..]).map_err(backend)?
-    };
-    if updated == 0 {
+    if execute_swap(connection, row, expected_version)? == 0 {
         return Ok(Swap::Conflict);
     }
     insert_audit(connection, audit)?;
     Ok(Swap::Swapped)
+}
+
+/// The compare-and-swap's `UPDATE`; how many rows it changed (0 or 1).
+fn execute_swap(
+    connection: &Connection,
+    row: &TokenRow,
+    expected_version: u64,
+) -> Result<usize, StoreError> {
+    let mut statement = connection.prepare_cached(&SWAP_TOKEN).map_err(backend)?;
+    let expected = to_sql(expected_version);
+    let mut values: Vec<&dyn rusqlite::ToSql> = token_params(row).to_vec();
+    values.push(&expected);
+    statement.execute(&values[..]).map_err(backend)
+}
+
+/// A rejection's write, inside the caller's transaction: the compare-and-swap's
+/// `UPDATE` for a probe that matches no row, then the audit row, so that it costs what
+/// a swap costs. A probe that matched fails, and the caller's transaction (or the
+/// writer's savepoint) is rolled back: it is never kept.
+fn write_probe(
+    connection: &Connection,
+    row: &TokenRow,
+    expected_version: u64,
+    audit: &AuditRow,
+) -> Result<(), StoreError> {
+    if execute_swap(connection, row, expected_version)? != 0 {
+        return Err(probe_matched(&row.id));
+    }
+    insert_audit(connection, audit)
 }
 
 /// Deletes a token's row with its audit row, inside the caller's transaction; `false`
@@ -707,6 +748,34 @@ impl Store for SqliteStore {
             };
         }
         insert_audit(&self.connection(), &audit)
+    }
+
+    fn record_rejection(
+        &self,
+        probe: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let row = TokenRow::from_record(probe);
+        let audit = AuditRow::from_event(audit);
+        if let Some(writer) = &self.writer {
+            let write = Write::Probe {
+                row,
+                expected_version,
+                audit,
+            };
+            return match writer.submit(write)? {
+                Written::Appended => Ok(()),
+                _ => Err(unexpected()),
+            };
+        }
+        let mut connection = self.connection();
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        // On an error the transaction is dropped, and so rolled back.
+        write_probe(&transaction, &row, expected_version, &audit)?;
+        transaction.commit().map_err(backend)
     }
 
     fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {

@@ -42,11 +42,16 @@ pub fn decide(
     now: UnixTime,
 ) -> Decision {
     let search = search_window(policy, state, now);
-    let well_formed = code.digits() == generator.parameters().digits;
-    // The window is searched before any rule is applied: uniform work.
+    let digits = generator.parameters().digits;
+    let well_formed = code.digits() == digits;
+    // The window is searched before any rule is applied, for a malformed code too
+    // (with a stand-in of the token's length, whose result `admit` then ignores):
+    // uniform work.
+    let stand_in = Code::from_truncated(0, digits);
+    let searched = if well_formed { code } else { &stand_in };
     let found = match search {
-        Ok(window) if well_formed => Some(scan(generator, code, window)),
-        _ => None,
+        Ok(window) => Some(scan(generator, searched, window)),
+        Err(_) => None,
     };
     let (next, window) = match admit(policy, state, search, well_formed, pin_ok, now) {
         Ok(admitted) => admitted,
@@ -120,9 +125,16 @@ pub fn decide_resync(
         ..*policy
     };
     let search = resync_window(&wide, state, now);
+    // As in `decide`: malformed codes are searched for as stand-ins of the right length.
+    let stand_in = Code::from_truncated(0, digits);
+    let (first, second) = if well_formed {
+        (first, second)
+    } else {
+        (&stand_in, &stand_in)
+    };
     let found = match search {
-        Ok(window) if well_formed => consecutive_pair(generator, first, second, window),
-        _ => None,
+        Ok(window) => consecutive_pair(generator, first, second, window),
+        Err(_) => None,
     };
     let (next, window) = match admit(policy, state, search, well_formed, pin_ok, now) {
         Ok(admitted) => admitted,

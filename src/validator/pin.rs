@@ -116,6 +116,28 @@ impl PinHashing {
     }
 }
 
+impl PinHashing {
+    /// A hash under these parameters that no PIN matches, made without paying for
+    /// them: a cheap hash of a random PIN with its parameters rewritten to these. A
+    /// check against it runs Argon2id at this cost, as against a real hash, and fails.
+    /// The decoy (issue 11, item 2) uses it.
+    pub(crate) fn unmatchable(&self, random_pin: &str) -> Result<PinHash, ValidatorError> {
+        self.argon2()?;
+        let cheap = Self::insecure_fast_for_tests().hash(random_pin)?;
+        let mut fields: Vec<&str> = cheap.as_phc().split('$').collect();
+        let parameters = format!("m={},t={},p=1", self.memory_kib, self.iterations);
+        match fields.get_mut(3) {
+            Some(field) if field.starts_with("m=") => *field = &parameters,
+            _ => {
+                return Err(ValidatorError::Pin {
+                    reason: "unexpected PHC layout".to_owned(),
+                });
+            }
+        }
+        PinHash::from_phc(fields.join("$"))
+    }
+}
+
 fn check_pin_format(pin: &str) -> Result<(), ValidatorError> {
     let characters = pin.chars().count();
     if !(MIN_PIN_CHARS..=MAX_PIN_CHARS).contains(&characters) {
@@ -136,12 +158,21 @@ fn check_pin_format(pin: &str) -> Result<(), ValidatorError> {
 /// Whether `pin` matches `hash`; the comparison inside Argon2's verifier is constant
 /// time. Any malformed input is simply a mismatch.
 pub(crate) fn pin_matches(hash: &PinHash, pin: &str) -> bool {
+    #[cfg(test)]
+    PIN_CHECKS.with(|checks| checks.set(checks.get() + 1));
     let Ok(parsed) = PasswordHash::new(hash.as_phc()) else {
         return false;
     };
     Argon2::default()
         .verify_password(pin.as_bytes(), &parsed)
         .is_ok()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread ran Argon2id on a PIN, for the tests that check the
+    /// work is uniform.
+    pub(crate) static PIN_CHECKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
@@ -159,6 +190,20 @@ mod tests {
         assert_eq!(format!("{hash:?}"), "PinHash(argon2id, [REDACTED])");
         let stored = PinHash::from_phc(hash.as_phc()).unwrap();
         assert!(pin_matches(&stored, "2468"));
+    }
+
+    #[test]
+    fn an_unmatchable_hash_costs_what_its_parameters_say() {
+        let hashing = PinHashing {
+            memory_kib: 256,
+            iterations: 3,
+        };
+        let hash = hashing.unmatchable("12345678").unwrap();
+        let parsed = PasswordHash::new(hash.as_phc()).unwrap();
+        assert_eq!(parsed.params.get_str("m"), Some("256"));
+        assert_eq!(parsed.params.get_str("t"), Some("3"));
+        // Not even the PIN it was made from matches: its output is for other costs.
+        assert!(!pin_matches(&hash, "12345678"));
     }
 
     #[test]

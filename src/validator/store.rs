@@ -124,6 +124,35 @@ pub trait Store: Send + Sync {
     /// Backend errors.
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
 
+    /// Appends the audit event of a rejection that writes no record (an id that is not
+    /// enrolled, a record that fails its MAC, a request refused before the decision),
+    /// with the work of a compare-and-swap of `probe` to `expected_version + 1`, so that
+    /// it takes as long as the rejection of an enrolled token, which writes its record.
+    ///
+    /// `probe` carries the request's id and an incarnation drawn at random for the
+    /// probe, never stored: the swap matches no row. The default appends the audit
+    /// event alone; the stores of this crate override it with the same statements as
+    /// their compare-and-swap.
+    ///
+    /// # Security
+    ///
+    /// An implementation must never write `probe`. Should its swap match (an
+    /// incarnation collision, or a store that does not compare incarnations), it
+    /// writes nothing and fails with [`StoreError::Corrupt`].
+    ///
+    /// # Errors
+    ///
+    /// Backend errors, and [`StoreError::Corrupt`] as above.
+    fn record_rejection(
+        &self,
+        probe: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let _ = (probe, expected_version);
+        self.append_audit(audit)
+    }
+
     /// The newest `limit` audit events of `id`, oldest first.
     ///
     /// # Errors
@@ -163,6 +192,14 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         (**self).append_audit(event)
+    }
+    fn record_rejection(
+        &self,
+        probe: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        (**self).record_rejection(probe, expected_version, audit)
     }
     fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         (**self).audit_trail(id, limit)

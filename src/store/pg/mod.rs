@@ -323,6 +323,28 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn record_rejection(
+        &self,
+        probe: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        // The parameters of a compare-and-swap, so that the statement costs the same.
+        let row = TokenRow::from_record(probe);
+        let audit = AuditRow::from_event(audit);
+        let expected = to_sql(expected_version);
+        let columns = token_parameters(&row);
+        let mut parameters: Vec<Parameter<'_>> = vec![columns[0], &expected];
+        parameters.extend_from_slice(&columns[1..]);
+        parameters.extend(audit_parameters(&audit));
+        match self.execute(Query::Probe, &parameters)? {
+            1 => Ok(()),
+            _ => Err(StoreError::Backend {
+                reason: "a rejection's audit row was not written".to_owned(),
+            }),
+        }
+    }
+
     fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self.with_connection(|connection| {

@@ -215,9 +215,10 @@ pub(crate) enum Query {
     List,
     AppendAudit,
     AuditTrail,
+    Probe,
 }
 
-pub(crate) const QUERY_COUNT: usize = 7;
+pub(crate) const QUERY_COUNT: usize = 8;
 
 const AUDIT_COLUMNS: &str = r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset""#;
 
@@ -283,6 +284,19 @@ impl Statements {
                  INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} FROM swapped",
                 audit_parameters(after_swap)
             ),
+            // A rejection's write (`Store::record_rejection`): the swap's UPDATE for a
+            // probe that matches no row, then the audit row. Should the probe match,
+            // the division by zero aborts the statement, and so the UPDATE with it.
+            Query::Probe => format!(
+                "WITH swapped AS (\
+                     UPDATE {tokens} SET {assignments} \
+                     WHERE id = $1 AND version = $2 AND incarnation = ${incarnation} \
+                     RETURNING id) \
+                 INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} \
+                 FROM (SELECT count(*) AS matched FROM swapped) AS probe \
+                 WHERE 1 / (1 - probe.matched) = 1",
+                audit_parameters(after_swap)
+            ),
             Query::Delete => format!(
                 "WITH deleted AS (DELETE FROM {tokens} WHERE id = $1 RETURNING id) \
                  INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} FROM deleted",
@@ -307,6 +321,7 @@ impl Statements {
             Query::List,
             Query::AppendAudit,
             Query::AuditTrail,
+            Query::Probe,
         ];
         Self {
             texts: all.map(text),

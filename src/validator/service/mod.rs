@@ -8,10 +8,12 @@ mod admin;
 mod audit;
 mod cache;
 mod challenge;
+mod decoy;
 mod enrol;
 mod verify;
 
 use cache::GeneratorCache;
+use decoy::DecoySlot;
 
 use core::fmt;
 
@@ -61,6 +63,7 @@ pub struct Validator<S: Store, C: TimeSource = SystemClock> {
     pin_hashing: PinHashing,
     sinks: Vec<Box<dyn AuditSink>>,
     generators: GeneratorCache,
+    decoy: DecoySlot,
 }
 
 impl<S: Store, C: TimeSource> fmt::Debug for Validator<S, C> {
@@ -86,6 +89,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             pin_hashing: PinHashing::default(),
             sinks: Vec::new(),
             generators: GeneratorCache::new(DEFAULT_GENERATOR_CACHE),
+            decoy: DecoySlot::new(),
         }
     }
 
@@ -104,6 +108,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     #[must_use]
     pub fn with_pin_hashing(mut self, pin_hashing: PinHashing) -> Self {
         self.pin_hashing = pin_hashing;
+        // The decoy's PIN hash must cost what the new hashes cost.
+        self.decoy = self.decoy.remade();
         self
     }
 

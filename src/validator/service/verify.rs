@@ -7,10 +7,10 @@ use crate::hotp::Hotp;
 use crate::validator::audit::{Operation, Outcome};
 use crate::validator::decision::{Acceptance, Decision, Verdict, decide, decide_resync};
 use crate::validator::error::{RejectReason, Rejected};
-use crate::validator::pin::pin_matches;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
+use super::decoy::Decoy;
 use super::{MAX_ATTEMPTS, Validator};
 
 impl<S: Store, C: TimeSource> Validator<S, C> {
@@ -78,6 +78,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Load, open, check PIN, decide, store; retried on conflict. `decide_with` opens
     /// what it needs from the record and takes the pure decision; an error is a
     /// rejection that changes nothing.
+    ///
+    /// Every path does the same work, so that the time says nothing about why a code
+    /// was rejected (issue 11, item 2): an unknown id is decided on the decoy's record
+    /// (see `decoy.rs`), Argon2id runs whenever a PIN is supplied, and every rejection
+    /// writes once: the record (with its failure counted, or unchanged, as for a
+    /// locked or disabled token), or else, where no record may be written, the
+    /// store's [`Store::record_rejection`] probe with the audit row.
     pub(super) fn run(
         &self,
         id: &TokenId,
@@ -86,27 +93,47 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         decide_with: impl Fn(&TokenRecord, bool, UnixTime) -> Result<Decision, RejectReason>,
     ) -> Result<Acceptance, Rejected> {
         let now = self.clock.now();
+        let Ok(decoy) = self.decoy() else {
+            // No randomness for the decoy: nothing is decided without it.
+            return self.reject(id, now, operation, RejectReason::SealBroken);
+        };
         for _ in 0..MAX_ATTEMPTS {
-            let record = match self.store.load(id) {
-                Ok(Some(record)) => record,
-                Ok(None) => return self.reject(id, now, operation, RejectReason::UnknownToken),
+            let loaded = match self.store.load(id) {
+                Ok(loaded) => loaded,
                 Err(_) => return self.reject(id, now, operation, RejectReason::StoreFailure),
             };
+            let enrolled = loaded.is_some();
+            let record = loaded.unwrap_or_else(|| decoy.record.clone());
             // Fail closed: an edited record (a lock lifted, a spent step unspent)
-            // decides nothing.
-            if self.keyring.check_record(&record).is_err() {
-                return self.reject(id, now, operation, RejectReason::RecordTampered);
-            }
-            let pin_ok = match (&record.pin, pin) {
-                (Some(hash), Some(pin)) => pin_matches(hash, pin),
-                (None, None) => true,
-                // A PIN where none is set, or none where one is: an integration
-                // mistake or a guess; either way, not a pass.
-                _ => false,
-            };
-            let decision = match decide_with(&record, pin_ok, now) {
-                Ok(decision) => decision,
-                Err(reason) => return self.reject(id, now, operation, reason),
+            // decides nothing; it is still taken through every step.
+            let authentic = self.keyring.check_record(&record).is_ok();
+            let pin_ok = self.pin_passes(record.pin.as_ref(), pin, decoy);
+            let decided = decide_with(&record, pin_ok, now);
+            let decision = match (enrolled, authentic, decided) {
+                (false, _, _) => {
+                    return self.refuse(
+                        id,
+                        record,
+                        decoy,
+                        now,
+                        operation,
+                        RejectReason::UnknownToken,
+                    );
+                }
+                (true, false, _) => {
+                    return self.refuse(
+                        id,
+                        record,
+                        decoy,
+                        now,
+                        operation,
+                        RejectReason::RecordTampered,
+                    );
+                }
+                (true, true, Err(reason)) => {
+                    return self.refuse(id, record, decoy, now, operation, reason);
+                }
+                (true, true, Ok(decision)) => decision,
             };
             let outcome = match decision.verdict {
                 Verdict::Accepted(_) => Outcome::Accepted,
@@ -117,12 +144,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 Verdict::Rejected(_) => None,
             };
             let event = self.event(id, now, operation, outcome, offset);
-            if decision.state == record.state {
-                // Nothing to store: a rejection that counts nothing.
-                let _ = self.store.append_audit(&event);
-                self.publish(&event);
-                return verdict_result(decision.verdict);
-            }
+            // Written even when the state is unchanged (a locked or disabled token): a
+            // rejection that counts nothing must cost what one that counts costs.
             let expected_version = record.version;
             let updated = self.authenticated(TokenRecord {
                 state: decision.state,
@@ -142,6 +165,35 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             }
         }
         self.reject(id, now, operation, RejectReason::Contention)
+    }
+
+    /// A rejection that may write no record (an unknown id, a tampered record, a
+    /// request refused before the decision): the audit row, written by the store's
+    /// probe with the work of a compare-and-swap of `record` re-authenticated under the
+    /// request's id and the decoy's incarnation, which no stored record has.
+    fn refuse(
+        &self,
+        id: &TokenId,
+        record: TokenRecord,
+        decoy: &Decoy,
+        now: UnixTime,
+        operation: Operation,
+        reason: RejectReason,
+    ) -> Result<Acceptance, Rejected> {
+        let event = self.event(id, now, operation, Outcome::Rejected(reason), None);
+        let expected_version = record.version;
+        let probe = self.authenticated(TokenRecord {
+            id: id.clone(),
+            incarnation: decoy.record.incarnation,
+            version: expected_version.saturating_add(1),
+            ..record
+        });
+        // The rejection stands whether or not its audit row could be written.
+        let _ = self
+            .store
+            .record_rejection(&probe, expected_version, &event);
+        self.publish(&event);
+        Err(Rejected::new(reason))
     }
 }
 

@@ -1,0 +1,160 @@
+//! Issue 11, item 2: how long each kind of rejection takes, on each store, with and
+//! without a PIN supplied. An attacker who times the answers must not learn which ids
+//! are enrolled, locked or disabled, so the medians of `unknown`, `locked`, `disabled`
+//! and `wrong_code` must agree within 5 % on each store;
+//! `python3 scripts/rejection-timing-table` prints the table from criterion's results.
+//!
+//! ```text
+//! cargo bench --bench rejection_timing -- --warm-up-time 1 --measurement-time 5
+//! python3 scripts/rejection-timing-table
+//! ```
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{
+    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
+
+use otpfob::store::SqliteOptions;
+use otpfob::validator::{Lockout, PinHashing, Store, TokenKind};
+use otpfob::{
+    Code, Enrolment, Keyring, ManualClock, MemoryStore, Policy, SealingKey, Secret, SqliteStore,
+    TimeSource, TokenId, Totp, TotpParameters, Validator, Window,
+};
+
+const NOW: i64 = 1_767_225_600;
+const PIN: &str = "2468";
+
+/// The four rejections, each with the id it is asked for.
+const PATHS: [(&str, &str); 4] = [
+    ("unknown", "FOB-NOT-ENROLLED"),
+    ("locked", "FOB-LOCKED"),
+    ("disabled", "FOB-DISABLED"),
+    ("wrong_code", "FOB-ACTIVE"),
+];
+
+/// A code outside every window of the active token, so that each verification is a
+/// wrong code (and not, by chance, an acceptance).
+fn wrong_code(secret: &Secret) -> String {
+    let totp = Totp::new(secret, TotpParameters::default()).expect("valid parameters");
+    (0..1_000_000u32)
+        .map(|value| Code::new(value, 6).expect("six digits"))
+        .find(|code| {
+            totp.verify(code, NOW as u64, Window::symmetric(20))
+                .is_err()
+        })
+        .expect("a code outside the window")
+        .to_string()
+}
+
+/// Enrols the active, locked and disabled tokens on `store` and returns the validator
+/// the benchmark asks: one whose failure limit is never reached, so that every
+/// wrong code stays a wrong code for an active token however many are measured.
+fn prepared<S: Store + Clone>(
+    store: S,
+    pin: Option<&str>,
+    pin_hashing: PinHashing,
+) -> (Validator<S, ManualClock>, String) {
+    let clock = ManualClock::at_secs(NOW);
+    let keyring = || Keyring::new(SealingKey::new(1, &[7; 32]).expect("a 32-byte key"));
+    let secret = Secret::generate_default().expect("randomness");
+    let locking = Validator::new(store.clone(), clock.clone(), keyring())
+        .with_pin_hashing(pin_hashing)
+        .with_policy(Policy {
+            failure_limit: 1,
+            lockout: Lockout::UntilUnlocked,
+            ..Policy::default()
+        })
+        .expect("a valid policy");
+    for (_, id) in &PATHS[1..] {
+        locking
+            .enrol(Enrolment {
+                id: TokenId::new(*id).expect("valid id"),
+                secret: &secret,
+                kind: TokenKind::time(TotpParameters::default(), clock.now()),
+                pin,
+            })
+            .expect("enrolled");
+    }
+    let code = wrong_code(&secret);
+    let locked = TokenId::new("FOB-LOCKED").expect("valid id");
+    let _ = locking.verify(&locked, &code, pin);
+    locking
+        .disable(&TokenId::new("FOB-DISABLED").expect("valid id"))
+        .expect("disabled");
+    let validator = Validator::new(store, clock, keyring())
+        .with_pin_hashing(pin_hashing)
+        .with_policy(Policy {
+            failure_limit: u32::MAX,
+            ..Policy::default()
+        })
+        .expect("a valid policy");
+    (validator, code)
+}
+
+fn measure<S: Store>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    validator: &Validator<S, ManualClock>,
+    code: &str,
+    pin: Option<&str>,
+) {
+    for (path, id) in PATHS {
+        let id = TokenId::new(id).expect("valid id");
+        // Once outside the measurement: the decoy and the generators are made on
+        // first use, as they are in a running server.
+        let _ = validator.verify(&id, code, pin);
+        group.bench_function(path, |bencher| {
+            bencher.iter(|| validator.verify(black_box(&id), black_box(code), pin))
+        });
+    }
+}
+
+fn stores(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, samples: usize) {
+    let hashing = PinHashing::default();
+    let directory = tempfile::tempdir().expect("a temporary directory");
+
+    let (validator, code) = prepared(std::sync::Arc::new(MemoryStore::new()), pin, hashing);
+    let mut group = criterion.benchmark_group(format!("rejection_memory{suffix}"));
+    group.sample_size(samples);
+    measure(&mut group, &validator, &code, pin);
+    group.finish();
+
+    let store = std::sync::Arc::new(
+        SqliteStore::open(directory.path().join("group.sqlite")).expect("opened"),
+    );
+    let (validator, code) = prepared(store, pin, hashing);
+    let mut group = criterion.benchmark_group(format!("rejection_sqlite{suffix}"));
+    group.sample_size(samples);
+    measure(&mut group, &validator, &code, pin);
+    group.finish();
+
+    let store = std::sync::Arc::new(
+        SqliteStore::open_with(
+            directory.path().join("plain.sqlite"),
+            &SqliteOptions::default().without_group_commit(),
+        )
+        .expect("opened"),
+    );
+    let (validator, code) = prepared(store, pin, hashing);
+    let mut group = criterion.benchmark_group(format!("rejection_sqlite_plain{suffix}"));
+    group.sample_size(samples);
+    measure(&mut group, &validator, &code, pin);
+    group.finish();
+}
+
+fn without_pin(criterion: &mut Criterion) {
+    stores(criterion, None, "", 100);
+}
+
+fn with_pin(criterion: &mut Criterion) {
+    // Argon2id at its default cost takes milliseconds: fewer samples.
+    stores(criterion, Some(PIN), "_pin", 20);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1));
+    targets = without_pin, with_pin
+}
+criterion_main!(benches);
