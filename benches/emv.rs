@@ -14,7 +14,7 @@ use otpfob::emv::{
     CapAttempt, CapCard, CapMode, CapModes, CapState, Card, CardMasterKey, CardProfile,
     IssuerMasterKey, IssuerProprietaryBitmap, decide_cap,
 };
-use otpfob::validator::{CapEnrolment, TokenKind};
+use otpfob::validator::CapEnrolment;
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore, Policy, SealingKey, Secret,
     TokenId, UnixTime, Validator,
@@ -118,12 +118,11 @@ fn through_the_validator(criterion: &mut Criterion) {
     let secret = Secret::from_bytes(b"12345678901234567890").expect("secret");
     let hotp_id = TokenId::new("fob").expect("valid id");
     validator
-        .enrol(Enrolment {
-            id: hotp_id.clone(),
-            secret: &secret,
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            hotp_id.clone(),
+            secret.clone(),
+            HotpParameters::default(),
+        ))
         .expect("enrolled");
     let hotp = Hotp::new(&secret, HotpParameters::default()).expect("parameters");
     let mut counter = 0u64;

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-use otpfob::validator::TokenKind;
 use otpfob::validator::pkcs11::{PinSource, Pkcs11Config, Pkcs11Key, TokenSelector};
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore, SealingKey, Secret,
@@ -52,12 +51,11 @@ fn bench_verifications(criterion: &mut Criterion, name: &str, keyring: Keyring, 
     .with_generator_cache(cache);
     let id = TokenId::new("BENCH-1").expect("valid id");
     validator
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &secret(),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            secret(),
+            HotpParameters::default(),
+        ))
         .expect("enrolled");
     let reference = Hotp::new(&secret(), HotpParameters::default()).expect("valid");
     let counter = Cell::new(0u64);

@@ -17,10 +17,10 @@ use criterion::{
 };
 
 use otpfob::store::SqliteOptions;
-use otpfob::validator::{Lockout, PinHashing, Store, TokenKind};
+use otpfob::validator::{Lockout, PinHashing, Store};
 use otpfob::{
     Code, Enrolment, Keyring, ManualClock, MemoryStore, Policy, SealingKey, Secret, SqliteStore,
-    TimeSource, TokenId, Totp, TotpParameters, Validator, Window,
+    TokenId, Totp, TotpParameters, Validator, Window,
 };
 
 const NOW: i64 = 1_767_225_600;
@@ -61,19 +61,23 @@ fn prepared<S: Store + Clone>(
     let secret = Secret::generate_default().expect("randomness");
     let locking = Validator::new(store.clone(), clock.clone(), keyring())
         .with_pin_hashing(pin_hashing)
-        .with_policy(Policy {
-            failure_limit: 1,
-            lockout: Lockout::UntilUnlocked,
-            ..Policy::default()
+        .with_policy({
+            let mut policy = Policy::default();
+            policy.failure_limit = 1;
+            policy.lockout = Lockout::UntilUnlocked;
+            policy
         })
         .expect("a valid policy");
     for (_, id) in &PATHS[1..] {
+        let enrolment = Enrolment::new(
+            TokenId::new(*id).expect("valid id"),
+            secret.clone(),
+            TotpParameters::default(),
+        );
         locking
-            .enrol(Enrolment {
-                id: TokenId::new(*id).expect("valid id"),
-                secret: &secret,
-                kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                pin,
+            .enrol(match pin {
+                Some(pin) => enrolment.with_pin(pin),
+                None => enrolment,
             })
             .expect("enrolled");
     }
@@ -85,9 +89,10 @@ fn prepared<S: Store + Clone>(
         .expect("disabled");
     let validator = Validator::new(store, clock, keyring())
         .with_pin_hashing(pin_hashing)
-        .with_policy(Policy {
-            failure_limit: u32::MAX,
-            ..Policy::default()
+        .with_policy({
+            let mut policy = Policy::default();
+            policy.failure_limit = u32::MAX;
+            policy
         })
         .expect("a valid policy");
     (validator, code)

@@ -83,21 +83,21 @@ fn validator_over<S: Store>(store: S) -> (Validator<S, ManualClock>, ManualClock
     let keyring = Keyring::new(SealingKey::new(1, &[1; 32]).expect("32 bytes"));
     // Failures never lock here, so the reject path can be measured for as long as
     // criterion likes; every rejection still writes its failure count.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     let validator = Validator::new(store, clock.clone(), keyring)
         .with_policy(policy)
         .expect("valid policy");
     let id = TokenId::new("bench").expect("valid id");
     validator
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &secret(),
-            kind: TokenKind::time(TotpParameters::default(), clock.now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            secret(),
+            TotpParameters::default(),
+        ))
         .expect("enrolled");
     let totp = Totp::new(&secret(), TotpParameters::default()).expect("valid parameters");
     (validator, clock, id, totp)
@@ -207,18 +207,9 @@ fn ocra_signing(criterion: &mut Criterion) {
     let validator = Validator::new(MemoryStore::new(), clock.clone(), keyring);
     let id = TokenId::new("bench-keypad").expect("valid id");
     validator
-        .enrol_with_ocra(
-            Enrolment {
-                id: id.clone(),
-                secret: &secret(),
-                kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                pin: None,
-            },
-            OcraEnrolment {
-                suite,
-                counter: 0,
-                pin: None,
-            },
+        .enrol(
+            Enrolment::new(id.clone(), secret(), TotpParameters::default())
+                .with_ocra(OcraEnrolment::new(suite)),
         )
         .expect("enrolled");
     let counter = Cell::new(0u64);

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use otpfob::{
-    Device, DeviceError, KeyFob, Keyring, ManualClock, SealingKey, SqliteStore, TimeSource,
-    TokenId, TotpParameters, Validator,
+    Device, DeviceError, Enrolment, KeyFob, Keyring, ManualClock, SealingKey, SqliteStore,
+    TimeSource, TokenId, TotpParameters, Validator,
     device::Crystal,
     validator::{PinHashing, TokenKind},
 };
@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .crystal(Crystal::from_ppm(9.0)?)
         .build(world.clone())?;
     let bank = open_bank(&world)?;
-    let id = bank.enrol_factory_record(&record, Some(PASSCODE))?;
+    let id = bank.enrol(Enrolment::from(&record).with_pin(PASSCODE))?;
     say(&format!(
         "fob {} (TOTP, SHA-1, 6 digits, 30 s; its crystal runs 9 ppm fast, which the bank does not know)",
         record.serial
@@ -211,6 +211,7 @@ impl AuditLines for Bank {
                         otpfob::validator::Outcome::Rejected(reason) =>
                             format!("rejected ({reason})"),
                         otpfob::validator::Outcome::Done => "done".to_owned(),
+                        other => format!("{other:?}"),
                     },
                     event
                         .offset

@@ -19,8 +19,8 @@ use std::error::Error;
 use std::path::PathBuf;
 
 use otpfob::{
-    Keyring, ManualClock, MemoryStore, Policy, SealingKey, TimeSource, TokenId, TotpParameters,
-    UnixTime, Validator, device::Fleet,
+    Enrolment, Keyring, ManualClock, MemoryStore, Policy, SealingKey, TimeSource, TokenId,
+    TotpParameters, UnixTime, Validator, device::Fleet,
 };
 use plotters::prelude::*;
 use rand::{RngExt, SeedableRng};
@@ -97,16 +97,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build(world.clone())?;
 
     let mut learning = Bank::new(&world, Policy::default())?;
-    let fixed_policy = Policy {
-        learn_drift: false,
-        drift_tolerance_ppm: 0,
-        ..Policy::default()
+    let fixed_policy = {
+        let mut policy = Policy::default();
+        policy.learn_drift = false;
+        policy.drift_tolerance_ppm = 0;
+        policy
     };
     let mut fixed = Bank::new(&world, fixed_policy)?;
     let mut ids = Vec::with_capacity(records.len());
     for record in &records {
-        ids.push(learning.validator.enrol_factory_record(record, None)?);
-        fixed.validator.enrol_factory_record(record, None)?;
+        ids.push(learning.validator.enrol(Enrolment::from(record))?);
+        fixed.validator.enrol(Enrolment::from(record))?;
     }
     drop(records);
 

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, PgConfig, PgStore, RejectReason, SealingKey, Secret,
-    SystemClock, TokenId, Validator, validator::TokenKind,
+    SystemClock, TokenId, Validator,
 };
 
 const TOKENS_PER_CLIENT: usize = 64;
@@ -150,12 +150,11 @@ fn main() {
             scope.spawn(move || {
                 for index in 0..TOKENS_PER_CLIENT {
                     validator
-                        .enrol(Enrolment {
-                            id: token(client, index),
-                            secret: &secret(client, index),
-                            kind: TokenKind::event(HotpParameters::default(), 0),
-                            pin: None,
-                        })
+                        .enrol(Enrolment::new(
+                            token(client, index),
+                            secret(client, index),
+                            HotpParameters::default(),
+                        ))
                         .expect("enrol");
                 }
             });

@@ -15,8 +15,8 @@ use std::error::Error;
 use std::time::Duration;
 
 use otpfob::{
-    Acceptance, Device, KeyFob, Keyring, ManualClock, MemoryStore, SealingKey, TimeSource, TokenId,
-    TotpParameters, UnixTime, Validator,
+    Acceptance, Device, Enrolment, KeyFob, Keyring, ManualClock, MemoryStore, SealingKey,
+    TimeSource, TokenId, TotpParameters, UnixTime, Validator,
     ocra::{Currency, Transaction},
     validator::{IssuedChallenge, Outcome, Store},
 };
@@ -56,7 +56,7 @@ fn run<S: Store>(bank: Bank<S>, world: &ManualClock, store: &str) -> Result<(), 
         .pin(FOB_PIN)
         .ocra(SUITE.parse()?)
         .build(world.clone())?;
-    let id = bank.enrol_factory_record(&record, None)?;
+    let id = bank.enrol(Enrolment::from(&record))?;
     say(&format!(
         "fob {}: TOTP codes on its button, and a keypad for",
         record.serial
@@ -133,6 +133,7 @@ fn run<S: Store>(bank: Bank<S>, world: &ManualClock, store: &str) -> Result<(), 
             Outcome::Accepted => "accepted".to_owned(),
             Outcome::Rejected(reason) => format!("rejected ({reason})"),
             Outcome::Done => "done".to_owned(),
+            other => format!("{other:?}"),
         };
         say(&format!(
             "{} {:<19} {outcome}",

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use otpfob::validator::{Store, TokenKind};
+use otpfob::validator::Store;
 use otpfob::{
     Enrolment, Keyring, RejectReason, SealingKey, Secret, SqliteOptions, SqliteStore, SystemClock,
     TokenId, TotpParameters, UnixTime, Validator,
@@ -91,15 +91,10 @@ fn enrol<S: Store + 'static>(validator: &Arc<Validator<S, SystemClock>>, tokens:
             scope.spawn(move || {
                 for index in (part..tokens).step_by(enrolling) {
                     validator
-                        .enrol(Enrolment {
-                            id: token(index),
-                            secret: &secret(index),
-                            kind: TokenKind::time(
-                                TotpParameters::default(),
-                                UnixTime::from_secs(1_700_000_000),
-                            ),
-                            pin: None,
-                        })
+                        .enrol(
+                            Enrolment::new(token(index), secret(index), TotpParameters::default())
+                                .with_synced_at(UnixTime::from_secs(1_700_000_000)),
+                        )
                         .expect("enrol");
                 }
             });

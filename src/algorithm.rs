@@ -50,6 +50,7 @@ impl fmt::Display for Algorithm {
 /// The name given to [`Algorithm::from_str`] was not one it knows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown algorithm {name:?}: expected SHA1, SHA256 or SHA512")]
+#[non_exhaustive]
 pub struct UnknownAlgorithm {
     /// The name given.
     pub name: String,

@@ -16,6 +16,9 @@ pub const MAX_OTP_DIGITS: u8 = 10;
 
 /// How codes of one HOTP token are made: the hash function and the digit count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: RFC 4226 fixes what an HOTP token is: a hash and a number of
+// digits.
+#[allow(clippy::exhaustive_structs)]
 pub struct HotpParameters {
     /// The hash function under HMAC.
     pub algorithm: Algorithm,

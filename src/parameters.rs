@@ -9,6 +9,9 @@ use crate::totp::TotpParameters;
 /// (TOTP, time fobs and authenticator apps). Devices, validator records, key URIs and
 /// PSKC files all describe a token with this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: the two RFC one-time-password algorithms; OCRA and EMV-CAP have
+// their own types.
+#[allow(clippy::exhaustive_enums)]
 pub enum OtpParameters {
     /// RFC 4226: the code of a counter that moves on every button press.
     Hotp(HotpParameters),

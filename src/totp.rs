@@ -9,6 +9,9 @@ use crate::secret::Secret;
 
 /// How codes of one TOTP token are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: RFC 6238 fixes what a TOTP token is: a hash, digits, the time
+// step X and T0.
+#[allow(clippy::exhaustive_structs)]
 pub struct TotpParameters {
     /// The hash function under HMAC.
     pub algorithm: Algorithm,
@@ -68,6 +71,8 @@ impl TotpParameters {
 
 /// A search window in time steps around a reference step (RFC 6238 §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+// Deliberately exhaustive: a window is its two sides.
+#[allow(clippy::exhaustive_structs)]
 pub struct Window {
     /// Steps before the reference step that are searched.
     pub back: u64,
@@ -90,6 +95,8 @@ impl Window {
 /// time given (negative for a code from the past).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
+// Deliberately exhaustive: a match is a step and its offset, all RFC 6238 §5.2 defines.
+#[allow(clippy::exhaustive_structs)]
 pub struct StepMatch {
     /// The matching time step.
     pub step: u64,

@@ -1,4 +1,4 @@
-//! `otpfob enroll`, `verify`, `sealing-key`, `pskc import|export` and `fob`, run as
+//! `otpfob enrol`, `verify`, `sealing-key`, `pskc import|export` and `fob`, run as
 //! the binary, end to end.
 #![cfg(feature = "cli")]
 
@@ -56,9 +56,9 @@ fn mode(path: &str) -> u32 {
 }
 
 #[test]
-fn enroll_prints_a_key_uri_and_a_terminal_qr_code() {
+fn enrol_prints_a_key_uri_and_a_terminal_qr_code() {
     let output = otpfob(&[
-        "enroll",
+        "enrol",
         "--account",
         "alice@example.com",
         "--issuer",
@@ -86,7 +86,7 @@ fn enroll_prints_a_key_uri_and_a_terminal_qr_code() {
     );
     // A new secret each time.
     let again = stdout(&otpfob(&[
-        "enroll",
+        "enrol",
         "--account",
         "alice@example.com",
         "--no-qr",
@@ -98,22 +98,32 @@ fn enroll_prints_a_key_uri_and_a_terminal_qr_code() {
     );
 }
 
+/// `enroll`, the spelling of earlier releases, is kept as an alias of `enrol`, so that
+/// scripts written against it still work.
 #[test]
-fn enroll_writes_qr_files_that_are_new_and_private() {
+fn the_old_spelling_enroll_still_enrols() {
+    let output = otpfob(&["enroll", "--account", "alice@example.com", "--no-qr"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let uri = KeyUri::parse(stdout(&output).trim()).unwrap();
+    assert_eq!(uri.account(), "alice@example.com");
+}
+
+#[test]
+fn enrol_writes_qr_files_that_are_new_and_private() {
     let directory = tempfile::tempdir().unwrap();
     let svg = path(directory.path(), "alice.svg");
     let png = path(directory.path(), "alice.png");
-    let output = otpfob(&["enroll", "--account", "alice", "--svg", &svg]);
+    let output = otpfob(&["enrol", "--account", "alice", "--svg", &svg]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(stdout(&output).lines().count(), 1, "the URI only");
     assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
-    let output = otpfob(&["enroll", "--account", "alice", "--png", &png]);
+    let output = otpfob(&["enrol", "--account", "alice", "--png", &png]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
     #[cfg(unix)]
     assert_eq!((mode(&svg), mode(&png)), (0o600, 0o600));
     // Never overwritten, and nothing secret shown when refused.
-    let output = otpfob(&["enroll", "--account", "alice", "--svg", &svg]);
+    let output = otpfob(&["enrol", "--account", "alice", "--svg", &svg]);
     assert_bad(&output, "existing file");
     assert!(output.stdout.is_empty());
 }
@@ -123,7 +133,7 @@ fn enrolled_tokens_verify_once() {
     let directory = tempfile::tempdir().unwrap();
     let database = path(directory.path(), "tokens.db");
     let output = otpfob(&[
-        "enroll",
+        "enrol",
         "--account",
         "bob",
         "--hotp",
@@ -201,7 +211,7 @@ fn there_is_no_default_sealing_key() {
     let directory = tempfile::tempdir().unwrap();
     let database = path(directory.path(), "tokens.db");
     let output = Command::new(env!("CARGO_BIN_EXE_otpfob"))
-        .args(["enroll", "--account", "eve", "--database", &database])
+        .args(["enrol", "--account", "eve", "--database", &database])
         .env_remove("OTPFOB_SEALING_KEY")
         .output()
         .unwrap();
@@ -211,7 +221,7 @@ fn there_is_no_default_sealing_key() {
 
     for bad in ["abcd", "zz"] {
         let output = Command::new(env!("CARGO_BIN_EXE_otpfob"))
-            .args(["enroll", "--account", "eve", "--database", &database])
+            .args(["enrol", "--account", "eve", "--database", &database])
             .env("OTPFOB_SEALING_KEY", bad)
             .output()
             .unwrap();
@@ -253,7 +263,7 @@ fn sealing_key_files_are_new_and_private() {
     let enrol = |key_file: &str| {
         Command::new(env!("CARGO_BIN_EXE_otpfob"))
             .args([
-                "enroll",
+                "enrol",
                 "--account",
                 "k",
                 "--no-qr",
@@ -557,15 +567,15 @@ fn bad_input_to_every_command_is_one_line_and_status_2() {
     let directory = tempfile::tempdir().unwrap();
     let database = path(directory.path(), "t.db");
     let cases: &[&[&str]] = &[
-        &["enroll"],
-        &["enroll", "--account", ""],
-        &["enroll", "--account", "a:b"],
-        &["enroll", "--account", "a", "--digits", "5"],
-        &["enroll", "--account", "a", "--bits", "64"],
-        &["enroll", "--account", "a", "--algorithm", "md5"],
-        &["enroll", "--account", "a", "--period", "0"],
+        &["enrol"],
+        &["enrol", "--account", ""],
+        &["enrol", "--account", "a:b"],
+        &["enrol", "--account", "a", "--digits", "5"],
+        &["enrol", "--account", "a", "--bits", "64"],
+        &["enrol", "--account", "a", "--algorithm", "md5"],
+        &["enrol", "--account", "a", "--period", "0"],
         &[
-            "enroll",
+            "enrol",
             "--account",
             "a",
             "--svg",
@@ -573,8 +583,8 @@ fn bad_input_to_every_command_is_one_line_and_status_2() {
             "--png",
             "x.png",
         ],
-        &["enroll", "--account", "a", "--token", "t"],
-        &["enroll", "--account", "two words", "--database", &database],
+        &["enrol", "--account", "a", "--token", "t"],
+        &["enrol", "--account", "two words", "--database", &database],
         &["verify", "--database", &database, "123456"],
         &[
             "verify",
@@ -706,7 +716,7 @@ fn every_kind_of_file(file: &str, directory: &Path) -> Vec<Vec<String>> {
         vec!["pskc", "import", &figure6, "--psk-file", file],
         vec!["pskc", "import", &figure7, "--password-file", file],
         vec![
-            "enroll",
+            "enrol",
             "--account",
             "alice",
             "--no-qr",
@@ -819,7 +829,7 @@ fn sizes_the_user_gives_are_bounded() {
     let cases: &[(&[&str], &str)] = &[
         (
             &[
-                "enroll",
+                "enrol",
                 "--account",
                 "a",
                 "--no-qr",
@@ -829,7 +839,7 @@ fn sizes_the_user_gives_are_bounded() {
             "otpfob: invalid value '1099511627776' for '--bits <N>': 1099511627776 is not in 128..=4096 (see otpfob --help)\n",
         ),
         (
-            &["enroll", "--account", "a", "--no-qr", "--bits", "8192"],
+            &["enrol", "--account", "a", "--no-qr", "--bits", "8192"],
             "otpfob: invalid value '8192' for '--bits <N>': 8192 is not in 128..=4096 (see otpfob --help)\n",
         ),
         (
@@ -880,7 +890,7 @@ fn sizes_the_user_gives_are_bounded() {
         assert_eq!(stderr(&output), *expected, "{arguments:?}");
     }
     // The bounds themselves are accepted.
-    let output = otpfob(&["enroll", "--account", "a", "--no-qr", "--bits", "4096"]);
+    let output = otpfob(&["enrol", "--account", "a", "--no-qr", "--bits", "4096"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let uri = KeyUri::parse(stdout(&output).trim()).unwrap();
     assert_eq!(uri.secret().len_bits(), 4096);
@@ -906,7 +916,7 @@ fn long_values_are_quoted_to_40_characters() {
             "otpfob: cannot make fob \"{forty}\"... (100010 characters) (serials have at most 32 letters, digits and dashes): a serial number has 1 to 32 characters, this one has 100010\n"
         )
     );
-    let output = otpfob(&["enroll", "--account", "a", "--bits", &prefix]);
+    let output = otpfob(&["enrol", "--account", "a", "--bits", &prefix]);
     assert_eq!(
         stderr(&output),
         format!(

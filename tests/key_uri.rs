@@ -839,9 +839,8 @@ fn short_secrets_are_refused_unless_asked_for() {
             },
             "{uri}"
         );
-        let options = otpfob::provision::KeyUriOptions {
-            min_secret_bits: bits,
-        };
+        let mut options = otpfob::provision::KeyUriOptions::default();
+        options.min_secret_bits = bits;
         assert_eq!(
             KeyUri::parse_with(&uri, &options)
                 .unwrap()

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use otpfob::validator::{BackendError, KeyringBackend, Store, TokenKind};
+use otpfob::validator::{BackendError, KeyringBackend, Store};
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore, SealError, SealingKey,
     Secret, TokenId, Validator, ValidatorError,
@@ -55,12 +55,11 @@ fn enrolled(keyring: Keyring) -> Arc<MemoryStore> {
     let validator = validator(&store, keyring);
     for number in 0..TOKENS {
         validator
-            .enrol(Enrolment {
-                id: id(number),
-                secret: &secret(number),
-                kind: TokenKind::event(HotpParameters::default(), 0),
-                pin: None,
-            })
+            .enrol(Enrolment::new(
+                id(number),
+                secret(number),
+                HotpParameters::default(),
+            ))
             .unwrap();
     }
     store

@@ -13,7 +13,7 @@ mod pkcs11_support;
 use std::sync::Arc;
 use std::thread;
 
-use otpfob::validator::{KeyringBackend, TokenKind};
+use otpfob::validator::KeyringBackend;
 use otpfob::{
     Algorithm, Enrolment, HotpParameters, Keyring, ManualClock, MemoryStore, SealError, SealingKey,
     Secret, TimeSource, TokenId, TotpParameters, Validator,
@@ -154,12 +154,11 @@ fn rfc4226_vectors_through_a_validator(make: &Maker) {
         Validator::new(MemoryStore::new(), clock, Keyring::new(make(1))).with_generator_cache(0);
     let id = token("RFC4226");
     validator
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &secret(b"12345678901234567890"),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            secret(b"12345678901234567890"),
+            HotpParameters::default(),
+        ))
         .unwrap();
     for (counter, code) in CODES.iter().enumerate() {
         let acceptance = validator.verify(&id, code, None).unwrap();
@@ -201,12 +200,7 @@ fn rfc6238_vectors_through_a_validator(make: &Maker) {
             ..TotpParameters::default()
         };
         validator
-            .enrol(Enrolment {
-                id: id.clone(),
-                secret: &secret(seed),
-                kind: TokenKind::time(parameters, clock.now()),
-                pin: None,
-            })
+            .enrol(Enrolment::new(id.clone(), secret(seed), parameters))
             .unwrap();
         let acceptance = validator
             .verify(&id, code, None)

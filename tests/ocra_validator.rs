@@ -9,9 +9,7 @@ use otpfob::{
     Secret, TimeSource, TokenId, TotpParameters, Validator, ValidatorError,
     device::Crystal,
     ocra::{Currency, DataInputPart, OcraError, Password, Transaction},
-    validator::{
-        AuditEvent, AuditSink, OcraEnrolment, Operation, Outcome, PinHashing, Store, TokenKind,
-    },
+    validator::{AuditEvent, AuditSink, OcraEnrolment, Operation, Outcome, PinHashing, Store},
 };
 use proptest::prelude::*;
 
@@ -70,7 +68,13 @@ fn bank_with(policy: Policy, suite: &str, crystal: Crystal, passcode: Option<&st
         .unwrap()
         .with_pin_hashing(PinHashing::insecure_fast_for_tests())
         .with_audit_sink(audit.clone());
-    let id = validator.enrol_factory_record(&record, passcode).unwrap();
+    let enrolment = Enrolment::from(&record);
+    let id = validator
+        .enrol(match passcode {
+            Some(passcode) => enrolment.with_pin(passcode),
+            None => enrolment,
+        })
+        .unwrap();
     Bank {
         world,
         validator,
@@ -207,9 +211,10 @@ fn a_challenge_expires_after_its_lifetime() {
     assert!(bank.verify(&response).is_ok());
     // A shorter policy lifetime.
     let mut quick = bank_with(
-        Policy {
-            challenge_lifetime: Duration::from_secs(60),
-            ..Policy::default()
+        {
+            let mut policy = Policy::default();
+            policy.challenge_lifetime = Duration::from_secs(60);
+            policy
         },
         COUNTER_SUITE,
         Crystal::PERFECT,
@@ -510,12 +515,11 @@ fn tokens_without_a_keypad_have_no_challenges() {
     let id = TokenId::new("SOFT-1").unwrap();
     let secret = Secret::generate_default().unwrap();
     validator
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &secret,
-            kind: TokenKind::time(TotpParameters::default(), world.now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            secret.clone(),
+            TotpParameters::default(),
+        ))
         .unwrap();
     assert_eq!(
         validator.issue_challenge(&id).unwrap_err(),
@@ -550,18 +554,17 @@ fn enrolment_checks_the_suite_and_its_pin() {
     let validator = Validator::new(MemoryStore::new(), world.clone(), keyring());
     let secret = Secret::generate_default().unwrap();
     let enrol = |id: &str, suite: &str, pin: Option<Password<'_>>| {
-        validator.enrol_with_ocra(
-            Enrolment {
-                id: TokenId::new(id).unwrap(),
-                secret: &secret,
-                kind: TokenKind::time(TotpParameters::default(), world.now()),
-                pin: None,
-            },
-            OcraEnrolment {
-                suite: suite.parse().unwrap(),
-                counter: 0,
-                pin,
-            },
+        let keypad = OcraEnrolment::new(suite.parse().unwrap());
+        validator.enrol(
+            Enrolment::new(
+                TokenId::new(id).unwrap(),
+                secret.clone(),
+                TotpParameters::default(),
+            )
+            .with_ocra(match pin {
+                Some(pin) => keypad.with_pin(pin),
+                None => keypad,
+            }),
         )
     };
     assert!(matches!(
@@ -601,7 +604,7 @@ fn enrolment_checks_the_suite_and_its_pin() {
             "OCRA-1:HOTP-SHA1-6:QN08-PSHA256",
             Some(Password::Pin(b"1234"))
         ),
-        Ok(())
+        Ok(TokenId::new("E").unwrap())
     );
     assert!(matches!(
         validator.set_ocra_pin(&TokenId::new("E").unwrap(), ""),
@@ -654,7 +657,7 @@ fn an_open_challenge_survives_a_restart_and_is_spent_for_good() {
         .build(world.clone())
         .unwrap();
     let open = || Validator::new(SqliteStore::open(&path).unwrap(), world.clone(), keyring());
-    let id = open().enrol_factory_record(&record, None).unwrap();
+    let id = open().enrol(Enrolment::from(&record)).unwrap();
     let payment = transfer(125_000);
     let issued = open().issue_signature_challenge(&id, &payment).unwrap();
     fob.enter_pin(FOB_PIN).unwrap();
@@ -728,7 +731,11 @@ proptest! {
     #[test]
     fn no_sequence_accepts_a_challenge_twice(steps in proptest::collection::vec(step(), 1..40)) {
         let mut bank = bank_with(
-            Policy { failure_limit: 1_000, ..Policy::default() },
+            {
+                let mut policy = Policy::default();
+                policy.failure_limit = 1_000;
+                policy
+            },
             COUNTER_SUITE,
             Crystal::PERFECT,
             None,

@@ -17,7 +17,7 @@ use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::object::{Attribute, AttributeType};
 use cryptoki::session::Session;
 use otpfob::validator::pkcs11::{PinSource, Pkcs11Config, Pkcs11Key, TokenSelector};
-use otpfob::validator::{BackendError, Operation, Outcome, Store, TokenKind};
+use otpfob::validator::{BackendError, Operation, Outcome, Store};
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore, RejectReason, SealError,
     Secret, TokenId, Validator, ValidatorError,
@@ -42,12 +42,7 @@ fn validator(key: Pkcs11Key) -> Validator<MemoryStore, ManualClock> {
     )
     .with_generator_cache(0);
     validator
-        .enrol(Enrolment {
-            id: id(),
-            secret: &secret(),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(id(), secret(), HotpParameters::default()))
         .unwrap();
     validator
 }

@@ -11,7 +11,7 @@ mod pkcs11_support;
 use std::sync::Arc;
 
 use otpfob::validator::pkcs11::Pkcs11Key;
-use otpfob::validator::{BackendError, KeyringBackend, Outcome, Store, TokenKeyBackend, TokenKind};
+use otpfob::validator::{BackendError, KeyringBackend, Outcome, Store, TokenKeyBackend};
 use otpfob::{
     Algorithm, Enrolment, HotpParameters, Keyring, ManualClock, MemoryStore, RejectReason, Secret,
     TimeSource, TokenId, TotpParameters, Validator,
@@ -66,15 +66,14 @@ fn enrol(
     validator: &Validator<MemoryStore, ManualClock>,
     id: &TokenId,
     seed: &[u8],
-    kind: TokenKind,
+    parameters: impl Into<otpfob::OtpParameters>,
 ) {
     validator
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &Secret::from_bytes(seed).unwrap(),
-            kind,
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            Secret::from_bytes(seed).unwrap(),
+            parameters,
+        ))
         .unwrap();
 }
 
@@ -91,7 +90,7 @@ fn rfc4226_vectors_with_the_key_only_in_the_hsm() {
         &validator,
         &id,
         b"12345678901234567890",
-        TokenKind::event(HotpParameters::default(), 0),
+        HotpParameters::default(),
     );
     for (counter, code) in CODES.iter().enumerate() {
         assert_eq!(
@@ -149,12 +148,7 @@ fn rfc6238_vectors_with_the_key_only_in_the_hsm() {
             digits: 8,
             ..TotpParameters::default()
         };
-        enrol(
-            &validator,
-            &id,
-            seed,
-            TokenKind::time(parameters, clock.now()),
-        );
+        enrol(&validator, &id, seed, parameters);
         assert!(
             validator.verify(&id, code, None).is_ok(),
             "{code} at {time} ({algorithm:?})"
@@ -172,7 +166,7 @@ fn a_missing_key_object_fails_closed_and_delete_removes_it() {
         &validator,
         &id,
         b"12345678901234567890",
-        TokenKind::event(HotpParameters::default(), 0),
+        HotpParameters::default(),
     );
     let incarnation = validator.store().load(&id).unwrap().unwrap().incarnation;
     assert!(validator.verify(&id, "755224", None).is_ok());
@@ -213,12 +207,11 @@ fn tokens_enrolled_before_strict_mode_are_imported_once() {
     );
     let id = TokenId::new("FOB-OLD").unwrap();
     before
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &Secret::from_bytes(b"12345678901234567890").unwrap(),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            Secret::from_bytes(b"12345678901234567890").unwrap(),
+            HotpParameters::default(),
+        ))
         .unwrap();
     let strict = Validator::new(
         Arc::clone(&store),

@@ -14,9 +14,9 @@ use std::thread;
 use std::time::Duration;
 
 use otpfob::{
-    Acceptance, Code, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, PgConfig, PgStore,
-    Policy, RejectReason, Rejected, SealingKey, Secret, StoreError, TimeSource, TokenId, Totp,
-    TotpParameters, UnixTime, Validator, ValidatorError,
+    Acceptance, Code, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, OtpParameters,
+    PgConfig, PgStore, Policy, RejectReason, Rejected, SealingKey, Secret, StoreError, TimeSource,
+    TokenId, Totp, TotpParameters, UnixTime, Validator, ValidatorError,
     store::POSTGRES_SCHEMA_VERSION,
     validator::{Lockout, Operation, Outcome, Store, TokenKind, TokenState, Verdict, decide},
 };
@@ -60,12 +60,11 @@ fn migrating_twice_is_a_no_op() {
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
     let validator = Validator::new(store, ManualClock::at_secs(START), keyring());
     validator
-        .enrol(Enrolment {
-            id: token(1),
-            secret: &secret(1),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            token(1),
+            secret(1),
+            HotpParameters::default(),
+        ))
         .unwrap();
     // Again, through the same store and through another node's: nothing to do, and
     // the data stays.
@@ -202,12 +201,11 @@ fn an_unreachable_server_fails_closed() {
         RejectReason::StoreFailure
     );
     assert!(matches!(
-        validator.enrol(Enrolment {
-            id: token(1),
-            secret: &secret(1),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        }),
+        validator.enrol(Enrolment::new(
+            token(1),
+            secret(1),
+            HotpParameters::default()
+        )),
         Err(ValidatorError::Store(StoreError::Backend { .. }))
     ));
 }
@@ -238,12 +236,11 @@ fn a_statement_timeout_fails_closed_and_the_pool_carries_on() {
     let clock = ManualClock::at_secs(START);
     let validator = Validator::new(store, clock.clone(), keyring());
     validator
-        .enrol(Enrolment {
-            id: token(7),
-            secret: &secret(7),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            token(7),
+            secret(7),
+            HotpParameters::default(),
+        ))
         .unwrap();
     let hotp = Hotp::new(&secret(7), HotpParameters::default()).unwrap();
 
@@ -293,9 +290,10 @@ fn four_nodes_accept_a_code_exactly_once() {
     let config = pg_support::config("nodes", 8);
     let clock = ManualClock::at_secs(START);
     // The losers' replays must not lock the token between rounds.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     let nodes: Vec<Arc<Validator<PgStore, ManualClock>>> = (0..4)
         .map(|_| {
@@ -308,12 +306,11 @@ fn four_nodes_accept_a_code_exactly_once() {
         .collect();
     let id = token(42);
     nodes[0]
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &secret(42),
-            kind: TokenKind::time(TotpParameters::default(), clock.now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            secret(42),
+            TotpParameters::default(),
+        ))
         .unwrap();
     let totp = Totp::new(&secret(42), TotpParameters::default()).unwrap();
     for round in 0..4 {
@@ -397,10 +394,14 @@ fn is_time_token(index: usize) -> bool {
 }
 
 fn kind_of(index: usize, now: UnixTime) -> TokenKind {
+    TokenKind::new(parameters_of(index), 0, now)
+}
+
+fn parameters_of(index: usize) -> OtpParameters {
     if is_time_token(index) {
-        TokenKind::time(TotpParameters::default(), now)
+        TotpParameters::default().into()
     } else {
-        TokenKind::event(HotpParameters::default(), 0)
+        HotpParameters::default().into()
     }
 }
 
@@ -520,13 +521,14 @@ fn random_traffic_matches_a_sequential_model() {
         shared: clock.clone(),
     };
     // Three failures lock for a while: locks come and go under the traffic.
-    let policy = Policy {
-        failure_limit: 3,
-        lockout: Lockout::Backoff {
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = 3;
+        policy.lockout = Lockout::Backoff {
             initial: Duration::from_secs(60),
             maximum: Duration::from_secs(600),
-        },
-        ..Policy::default()
+        };
+        policy
     };
     let nodes: Vec<Arc<Validator<PgStore, StampedClock>>> = (0..4)
         .map(|_| {
@@ -545,12 +547,11 @@ fn random_traffic_matches_a_sequential_model() {
             let node = Arc::clone(&nodes[worker % nodes.len()]);
             scope.spawn(move || {
                 for index in (worker..TOKENS).step_by(WORKERS) {
-                    node.enrol(Enrolment {
-                        id: token(index),
-                        secret: &secret(index),
-                        kind: kind_of(index, enrolled_at),
-                        pin: None,
-                    })
+                    node.enrol(Enrolment::new(
+                        token(index),
+                        secret(index),
+                        parameters_of(index),
+                    ))
                     .unwrap();
                 }
             });
@@ -668,19 +669,19 @@ fn a_row_edited_in_the_database_is_refused() {
         ManualClock::at_secs(START),
         keyring(),
     )
-    .with_policy(Policy {
-        failure_limit: 1,
-        ..Policy::default()
+    .with_policy({
+        let mut policy = Policy::default();
+        policy.failure_limit = 1;
+        policy
     })
     .unwrap();
     let id = token(1);
     validator
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &secret(1),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            secret(1),
+            HotpParameters::default(),
+        ))
         .unwrap();
     let code = Hotp::new(&secret(1), HotpParameters::default())
         .unwrap()

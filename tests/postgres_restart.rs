@@ -18,8 +18,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use otpfob::{
-    Enrolment, Keyring, ManualClock, PgStore, Policy, RejectReason, SealingKey, Secret, TimeSource,
-    TokenId, Totp, TotpParameters, UnixTime, Validator,
+    Enrolment, Keyring, ManualClock, PgStore, Policy, RejectReason, SealingKey, Secret, TokenId,
+    Totp, TotpParameters, UnixTime, Validator,
     validator::{Outcome, Store, TokenKind},
 };
 
@@ -92,9 +92,10 @@ fn an_immediate_restart_loses_no_acceptance_and_recovers() {
         .statement_timeout(Duration::from_secs(10))
         .unwrap();
     // A retry of an acceptance whose answer was lost is a replay; it must not lock.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     // Two nodes, each with its own pool; each worker is a validator on one of them
     // with its own clock, which walks its time token through consecutive steps.
@@ -112,12 +113,11 @@ fn an_immediate_restart_loses_no_acceptance_and_recovers() {
             .with_policy(policy)
             .unwrap();
             validator
-                .enrol(Enrolment {
-                    id: token(worker),
-                    secret: &secret(worker),
-                    kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                    pin: None,
-                })
+                .enrol(Enrolment::new(
+                    token(worker),
+                    secret(worker),
+                    TotpParameters::default(),
+                ))
                 .unwrap();
             validator
         })

@@ -255,7 +255,7 @@ fn without_the_drift_a_fob_two_steps_ahead_is_rejected() {
     let mut ignored = token.clone();
     ignored.time_drift = 0;
     // Enrolled as if the file said nothing about drift...
-    bank.enrol_provisioned("TM-2".parse().unwrap(), &ignored, None)
+    bank.enrol(ignored.enrolment("TM-2".parse().unwrap()))
         .unwrap();
     let record = token
         .factory_record(Secret::generate(256).unwrap(), world.now())

@@ -70,9 +70,10 @@ fn undeclared_entities_are_refused() {
 
 #[test]
 fn huge_document_is_refused_before_parsing() {
-    let limits = PskcLimits {
-        max_document_bytes: 1000,
-        ..PskcLimits::default()
+    let limits = {
+        let mut limits = PskcLimits::default();
+        limits.max_document_bytes = 1000;
+        limits
     };
     let document = figure(10);
     assert_eq!(
@@ -86,9 +87,10 @@ fn huge_document_is_refused_before_parsing() {
 
 #[test]
 fn too_many_keys() {
-    let limits = PskcLimits {
-        max_keys: 3,
-        ..PskcLimits::default()
+    let limits = {
+        let mut limits = PskcLimits::default();
+        limits.max_keys = 3;
+        limits
     };
     assert_eq!(
         read_pskc_with_limits(figure(10).as_bytes(), &PskcCredential::None, &limits).unwrap_err(),
@@ -143,9 +145,10 @@ fn huge_secret_is_refused_before_decoding() {
 
 #[test]
 fn too_many_elements() {
-    let limits = PskcLimits {
-        max_elements: 100,
-        ..PskcLimits::default()
+    let limits = {
+        let mut limits = PskcLimits::default();
+        limits.max_elements = 100;
+        limits
     };
     let document = container(&"<Unknown/>".repeat(200));
     assert_eq!(

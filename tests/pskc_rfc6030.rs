@@ -46,9 +46,10 @@ fn figure_2_basic_container() {
             minimum_bits: 80
         }
     );
-    let limits = PskcLimits {
-        min_secret_bits: 32,
-        ..PskcLimits::default()
+    let limits = {
+        let mut limits = PskcLimits::default();
+        limits.min_secret_bits = 32;
+        limits
     };
     let container = read_pskc_with_limits(&figure(2), &PskcCredential::None, &limits).unwrap();
     assert_eq!(container.id.as_deref(), Some("exampleID1"));

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, Policy, RejectReason, SealError,
-    SealingKey, Secret, SqliteStore, TimeSource, TokenId, Totp, TotpParameters, Validator,
-    ValidatorError,
-    validator::{Operation, Outcome, Store, TokenKind},
+    SealingKey, Secret, SqliteStore, TokenId, Totp, TotpParameters, Validator, ValidatorError,
+    validator::{Operation, Outcome, Store},
 };
 
 const START: i64 = 1_767_225_600;
@@ -43,9 +42,10 @@ fn bank() -> Bank {
     let path = directory.path().join("tokens.db");
     let clock = ManualClock::at_secs(START);
     let validator = Validator::new(SqliteStore::open(&path).unwrap(), clock.clone(), keyring())
-        .with_policy(Policy {
-            failure_limit: 2,
-            ..Policy::default()
+        .with_policy({
+            let mut policy = Policy::default();
+            policy.failure_limit = 2;
+            policy
         })
         .unwrap();
     Bank {
@@ -60,12 +60,11 @@ impl Bank {
     fn enrol_event(&self, name: &str, byte: u8) -> TokenId {
         let id = TokenId::new(name).unwrap();
         self.validator
-            .enrol(Enrolment {
-                id: id.clone(),
-                secret: &secret(byte),
-                kind: TokenKind::event(HotpParameters::default(), 0),
-                pin: None,
-            })
+            .enrol(Enrolment::new(
+                id.clone(),
+                secret(byte),
+                HotpParameters::default(),
+            ))
             .unwrap();
         id
     }
@@ -191,12 +190,11 @@ fn a_spent_time_step_made_unspent_is_detected() {
     let bank = bank();
     let id = TokenId::new("SOFT-1").unwrap();
     bank.validator
-        .enrol(Enrolment {
-            id: id.clone(),
-            secret: &secret(10),
-            kind: TokenKind::time(TotpParameters::default(), bank.clock.now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            id.clone(),
+            secret(10),
+            TotpParameters::default(),
+        ))
         .unwrap();
     let code = Totp::new(&secret(10), TotpParameters::default())
         .unwrap()

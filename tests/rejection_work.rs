@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use otpfob::validator::{
-    AuditEvent, Lockout, Operation, Outcome, PinHashing, Store, Swap, TokenKind, TokenRecord,
+    AuditEvent, Lockout, Operation, Outcome, PinHashing, Store, Swap, TokenRecord,
 };
 use otpfob::{
     Code, Enrolment, Keyring, ManualClock, MemoryStore, Policy, RejectReason, SealingKey, Secret,
@@ -113,10 +113,11 @@ fn prepared<S: Store>(inner: S) -> Prepared<S> {
         Keyring::new(SealingKey::new(1, &[7; 32]).unwrap()),
     )
     .with_pin_hashing(PinHashing::insecure_fast_for_tests())
-    .with_policy(Policy {
-        failure_limit: 3,
-        lockout: Lockout::UntilUnlocked,
-        ..Policy::default()
+    .with_policy({
+        let mut policy = Policy::default();
+        policy.failure_limit = 3;
+        policy.lockout = Lockout::UntilUnlocked;
+        policy
     })
     .unwrap();
     let secret = Secret::generate_default().unwrap();
@@ -126,12 +127,11 @@ fn prepared<S: Store>(inner: S) -> Prepared<S> {
         ("DISABLED", None),
         ("PINNED", Some("2468")),
     ] {
+        let enrolment = Enrolment::new(id(name), secret.clone(), TotpParameters::default());
         validator
-            .enrol(Enrolment {
-                id: id(name),
-                secret: &secret,
-                kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                pin,
+            .enrol(match pin {
+                Some(pin) => enrolment.with_pin(pin),
+                None => enrolment,
             })
             .unwrap();
     }

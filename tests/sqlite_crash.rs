@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use otpfob::{
     Enrolment, Keyring, ManualClock, Policy, SealingKey, Secret, SqliteOptions, SqliteStore,
-    TimeSource, TokenId, Totp, TotpParameters, UnixTime, Validator,
+    TokenId, Totp, TotpParameters, UnixTime, Validator,
     validator::{Outcome, Store, TokenKind},
 };
 
@@ -65,9 +65,10 @@ fn validator(
 ) -> Validator<Arc<SqliteStore>, ManualClock> {
     // Each restart replays every code from the start on purpose; those replays must
     // not lock the token, so the failure limit is out of reach here.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     Validator::new(Arc::clone(store), clock, keyring())
         .with_policy(policy)
@@ -215,12 +216,11 @@ fn killed_mid_verification(threads: usize, mut kills: Vec<usize>) {
         let clock = ManualClock::new(step_time(0));
         for thread_index in 0..threads {
             validator(&store, clock.clone())
-                .enrol(Enrolment {
-                    id: token(thread_index),
-                    secret: &secret(),
-                    kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                    pin: None,
-                })
+                .enrol(Enrolment::new(
+                    token(thread_index),
+                    secret(),
+                    TotpParameters::default(),
+                ))
                 .unwrap();
         }
     }

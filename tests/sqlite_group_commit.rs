@@ -13,8 +13,8 @@ use otpfob::store::GROUP_COMMIT_BATCH_BUCKETS;
 use otpfob::validator::{AuditEvent, Operation, Outcome, Store, Swap, TokenKind, TokenRecord};
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, Policy, RejectReason, SealingKey,
-    Secret, SqliteOptions, SqliteStore, StoreError, TimeSource, TokenId, Totp, TotpParameters,
-    UnixTime, Validator,
+    Secret, SqliteOptions, SqliteStore, StoreError, TokenId, Totp, TotpParameters, UnixTime,
+    Validator,
 };
 
 fn keyring() -> Keyring {
@@ -53,12 +53,11 @@ fn record(token: &str) -> TokenRecord {
         keyring(),
     );
     validator
-        .enrol(Enrolment {
-            id: token.clone(),
-            secret: &secret(0),
-            kind: TokenKind::event(HotpParameters::default(), 0),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            token.clone(),
+            secret(0),
+            HotpParameters::default(),
+        ))
         .unwrap();
     validator.store().load(&token).unwrap().unwrap()
 }
@@ -84,9 +83,10 @@ fn sixty_four_threads_one_code_one_acceptance() {
     let clock = ManualClock::at_secs(1_700_000_000);
     // 63 replays count as failures; the limit is out of reach so that each stays a
     // replay rather than a lock.
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     let validator = Arc::new(
         Validator::new(
@@ -100,12 +100,11 @@ fn sixty_four_threads_one_code_one_acceptance() {
     for round in 0..3 {
         let token = id(&format!("shared-{round}"));
         validator
-            .enrol(Enrolment {
-                id: token.clone(),
-                secret: &secret(round),
-                kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                pin: None,
-            })
+            .enrol(Enrolment::new(
+                token.clone(),
+                secret(round),
+                TotpParameters::default(),
+            ))
             .unwrap();
         let code = Totp::new(&secret(round), TotpParameters::default())
             .unwrap()
@@ -162,9 +161,10 @@ fn many_threads_many_tokens_answers_match_state_and_audit() {
     const THREADS: usize = 16;
     const VERIFICATIONS: usize = 150;
     let directory = tempfile::tempdir().unwrap();
-    let policy = Policy {
-        failure_limit: u32::MAX,
-        ..Policy::default()
+    let policy = {
+        let mut policy = Policy::default();
+        policy.failure_limit = u32::MAX;
+        policy
     };
     let validator = Arc::new(
         Validator::new(
@@ -177,12 +177,11 @@ fn many_threads_many_tokens_answers_match_state_and_audit() {
     );
     for index in 0..TOKENS {
         validator
-            .enrol(Enrolment {
-                id: id(&format!("many-{index:02}")),
-                secret: &secret(index),
-                kind: TokenKind::event(HotpParameters::default(), 0),
-                pin: None,
-            })
+            .enrol(Enrolment::new(
+                id(&format!("many-{index:02}")),
+                secret(index),
+                HotpParameters::default(),
+            ))
             .unwrap();
     }
     let handles: Vec<_> = (0..THREADS)
@@ -496,12 +495,11 @@ fn a_validator_over_a_closed_writer_rejects() {
     );
     let token = id("closed");
     validator
-        .enrol(Enrolment {
-            id: token.clone(),
-            secret: &secret(1),
-            kind: TokenKind::time(TotpParameters::default(), clock.now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(
+            token.clone(),
+            secret(1),
+            TotpParameters::default(),
+        ))
         .unwrap();
     validator.store().close_writer();
     let code = Totp::new(&secret(1), TotpParameters::default())

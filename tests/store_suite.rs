@@ -9,7 +9,7 @@ use std::thread;
 
 use otpfob::{
     Algorithm, Enrolment, HotpParameters, Keyring, ManualClock, RejectReason, SealingKey, Secret,
-    StoreError, TimeSource, TokenId, Totp, TotpParameters, UnixTime, Validator,
+    StoreError, TokenId, Totp, TotpParameters, UnixTime, Validator,
     ocra::{Currency, OcraSuite, SigningNonce, Transaction},
     validator::{
         AuditEvent, ChallengeSlot, Incarnation, IssuedChallenge, Lock, OcraState, Operation,
@@ -481,12 +481,11 @@ fn one_code_is_accepted_once_across_threads<S: Store + 'static>(store: S) {
     for round in 0..5 {
         let token = id(&format!("shared-{round}"));
         validator
-            .enrol(Enrolment {
-                id: token.clone(),
-                secret: &secret,
-                kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                pin: None,
-            })
+            .enrol(Enrolment::new(
+                token.clone(),
+                secret.clone(),
+                TotpParameters::default(),
+            ))
             .unwrap();
         let code = Totp::new(&secret, TotpParameters::default())
             .unwrap()
@@ -609,12 +608,8 @@ fn a_deleted_enrolment_cannot_overwrite_the_next<S: Store + 'static>(store: S) {
     let token = id("reissued");
     let lost = Secret::generate_default().unwrap();
     let replacement = Secret::generate_default().unwrap();
-    let enrolment = |secret| Enrolment {
-        id: token.clone(),
-        secret,
-        kind: TokenKind::event(HotpParameters::default(), 0),
-        pin: None,
-    };
+    let enrolment =
+        |secret: &Secret| Enrolment::new(token.clone(), secret.clone(), HotpParameters::default());
     let code = |secret: &Secret, counter| {
         otpfob::Hotp::new(secret, HotpParameters::default())
             .unwrap()

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use otpfob::{
     Acceptance, DriftingClock, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore,
-    Policy, RejectReason, Rejected, SealingKey, Secret, StoreError, TimeSource, TokenId, Totp,
-    TotpParameters, UnixTime, Validator,
+    OtpParameters, Policy, RejectReason, Rejected, SealingKey, Secret, StoreError, TimeSource,
+    TokenId, Totp, TotpParameters, UnixTime, Validator,
     clock::{Drift, OffsetClock},
     validator::{
         AuditEvent, AuditLog, AuditSink, Lockout, Operation, Outcome, PinHashing, Status, Store,
@@ -35,18 +35,17 @@ struct Bank {
     hotp: Hotp,
 }
 
-fn bank_with(policy: Policy, kind: fn(UnixTime) -> TokenKind, pin: Option<&str>) -> Bank {
+fn bank_with(policy: Policy, kind: fn() -> OtpParameters, pin: Option<&str>) -> Bank {
     let clock = ManualClock::at_secs(START);
     let validator = Validator::new(MemoryStore::new(), clock.clone(), keyring())
         .with_policy(policy)
         .unwrap()
         .with_pin_hashing(PinHashing::insecure_fast_for_tests());
+    let enrolment = Enrolment::new(id(), secret(), kind());
     validator
-        .enrol(Enrolment {
-            id: id(),
-            secret: &secret(),
-            kind: kind(clock.now()),
-            pin,
+        .enrol(match pin {
+            Some(pin) => enrolment.with_pin(pin),
+            None => enrolment,
         })
         .unwrap();
     Bank {
@@ -60,21 +59,16 @@ fn bank_with(policy: Policy, kind: fn(UnixTime) -> TokenKind, pin: Option<&str>)
 /// Enrols the test fob (`id()`, `secret()`, a time token synced now) in `validator`.
 fn enrol_the_fob<S: Store>(validator: &Validator<S, ManualClock>) {
     validator
-        .enrol(Enrolment {
-            id: id(),
-            secret: &secret(),
-            kind: time_kind(validator.clock().now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(id(), secret(), time_kind()))
         .unwrap();
 }
 
-fn time_kind(now: UnixTime) -> TokenKind {
-    TokenKind::time(TotpParameters::default(), now)
+fn time_kind() -> OtpParameters {
+    TotpParameters::default().into()
 }
 
-fn event_kind(_: UnixTime) -> TokenKind {
-    TokenKind::event(HotpParameters::default(), 0)
+fn event_kind() -> OtpParameters {
+    HotpParameters::default().into()
 }
 
 fn time_bank() -> Bank {
@@ -123,9 +117,10 @@ fn a_step_before_the_last_accepted_one_is_spent() {
 #[test]
 fn the_window_is_one_step_each_way() {
     let bank = bank_with(
-        Policy {
-            drift_tolerance_ppm: 0,
-            ..Policy::default()
+        {
+            let mut policy = Policy::default();
+            policy.drift_tolerance_ppm = 0;
+            policy
         },
         time_kind,
         None,
@@ -161,9 +156,10 @@ fn drift_is_learned_and_the_window_follows_it() {
     // A fob 2.5 steps ahead: outside ±1 at first, then found by a resync, after which
     // the window is centred on its offset.
     let bank = bank_with(
-        Policy {
-            drift_tolerance_ppm: 0,
-            ..Policy::default()
+        {
+            let mut policy = Policy::default();
+            policy.drift_tolerance_ppm = 0;
+            policy
         },
         time_kind,
         None,
@@ -199,10 +195,11 @@ fn a_drifting_fob_stays_in_the_window_for_years() {
         let policy = if learning {
             Policy::default()
         } else {
-            Policy {
-                learn_drift: false,
-                drift_tolerance_ppm: 0,
-                ..Policy::default()
+            {
+                let mut policy = Policy::default();
+                policy.learn_drift = false;
+                policy.drift_tolerance_ppm = 0;
+                policy
             }
         };
         let bank = bank_with(policy, time_kind, None);
@@ -314,13 +311,14 @@ fn a_success_resets_the_failure_count() {
 #[test]
 fn a_backoff_lock_ends_by_itself_and_grows() {
     let bank = bank_with(
-        Policy {
-            failure_limit: 3,
-            lockout: Lockout::Backoff {
+        {
+            let mut policy = Policy::default();
+            policy.failure_limit = 3;
+            policy.lockout = Lockout::Backoff {
                 initial: Duration::from_secs(60),
                 maximum: Duration::from_secs(3_600),
-            },
-            ..Policy::default()
+            };
+            policy
         },
         time_kind,
         None,
@@ -437,40 +435,30 @@ fn a_code_for_an_unknown_token_is_audited_like_any_rejection() {
 #[test]
 fn enrolment_refuses_bad_input() {
     let bank = time_bank();
-    let again = bank.validator.enrol(Enrolment {
-        id: id(),
-        secret: &secret(),
-        kind: time_kind(bank.clock.now()),
-        pin: None,
-    });
+    let again = bank
+        .validator
+        .enrol(Enrolment::new(id(), secret(), time_kind()));
     assert!(matches!(
         again,
         Err(otpfob::ValidatorError::Store(
             StoreError::AlreadyEnrolled { .. }
         ))
     ));
-    let bad_digits = bank.validator.enrol(Enrolment {
-        id: TokenId::new("other").unwrap(),
-        secret: &secret(),
-        kind: TokenKind::event(
-            HotpParameters {
-                digits: 4,
-                ..HotpParameters::default()
-            },
-            0,
-        ),
-        pin: None,
-    });
+    let bad_digits = bank.validator.enrol(Enrolment::new(
+        TokenId::new("other").unwrap(),
+        secret(),
+        HotpParameters {
+            digits: 4,
+            ..HotpParameters::default()
+        },
+    ));
     assert!(matches!(
         bad_digits,
         Err(otpfob::ValidatorError::Parameters(_))
     ));
-    let bad_pin = bank.validator.enrol(Enrolment {
-        id: TokenId::new("third").unwrap(),
-        secret: &secret(),
-        kind: time_kind(bank.clock.now()),
-        pin: Some("12"),
-    });
+    let bad_pin = bank.validator.enrol(
+        Enrolment::new(TokenId::new("third").unwrap(), secret(), time_kind()).with_pin("12"),
+    );
     assert!(matches!(bad_pin, Err(otpfob::ValidatorError::Pin { .. })));
 }
 
@@ -708,12 +696,7 @@ fn a_re_enrolled_token_never_uses_the_old_cached_secret() {
     bank.validator.delete(&id()).unwrap();
     let replacement = Secret::from_bytes(b"another secret, another fob").unwrap();
     bank.validator
-        .enrol(Enrolment {
-            id: id(),
-            secret: &replacement,
-            kind: time_kind(bank.clock.now()),
-            pin: None,
-        })
+        .enrol(Enrolment::new(id(), replacement.clone(), time_kind()))
         .unwrap();
     bank.advance(30);
     assert_eq!(bank.reason(&bank.code(0)), RejectReason::WrongCode);

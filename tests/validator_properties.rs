@@ -56,10 +56,8 @@ fn spent_position(state: &TokenState) -> Option<u64> {
 /// Runs `events` against a token of `kind` and checks the invariants after each.
 fn run(kind: TokenKind, policy: Policy, events: &[Event]) -> Result<(), TestCaseError> {
     // A narrow resync window keeps each case fast; the rules do not depend on its size.
-    let policy = Policy {
-        resync_window: 20,
-        ..policy
-    };
+    let mut policy = policy;
+    policy.resync_window = 20;
     let generator = generator();
     let mut state = TokenState::new(kind);
     let mut now = START;
@@ -149,14 +147,23 @@ proptest! {
     #[test]
     fn time_tokens_without_learning_never_accept_twice(events in prop::collection::vec(event(), 1..80)) {
         let kind = TokenKind::time(TotpParameters::default(), UnixTime::from_secs(START));
-        let policy = Policy { learn_drift: false, failure_limit: 3, ..Policy::default() };
+        let policy = {
+            let mut policy = Policy::default();
+            policy.learn_drift = false;
+            policy.failure_limit = 3;
+            policy
+        };
         run(kind, policy, &events)?;
     }
 
     #[test]
     fn event_tokens_never_accept_twice(events in prop::collection::vec(event(), 1..80)) {
         let kind = TokenKind::event(HotpParameters::default(), 0);
-        run(kind, Policy { failure_limit: 4, ..Policy::default() }, &events)?;
+        run(kind, {
+            let mut policy = Policy::default();
+            policy.failure_limit = 4;
+            policy
+        }, &events)?;
     }
 
     #[test]
@@ -168,7 +175,11 @@ proptest! {
         let mut state = TokenState::new(TokenKind::time(TotpParameters::default(), UnixTime::from_secs(START)));
         state.lock = Lock::UntilUnlocked { since: UnixTime::from_secs(START) };
         state.failures = 10;
-        let policy = Policy { resync_window: 20, ..Policy::default() };
+        let policy = {
+            let mut policy = Policy::default();
+            policy.resync_window = 20;
+            policy
+        };
         let mut now = START;
         for (offset, wait) in offsets.iter().zip(waits.iter().cycle()) {
             now += i64::from(*wait);

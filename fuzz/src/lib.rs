@@ -20,9 +20,10 @@ pub const FUZZ_PRE_SHARED_KEY: [u8; 16] =
 /// Limits for fuzzing: the defaults, but PBKDF2 held to 10 000 iterations so that a
 /// mutated iteration count cannot make one input take seconds.
 fn limits() -> PskcLimits {
-    PskcLimits {
-        max_pbkdf2_iterations: 10_000,
-        ..PskcLimits::default()
+    {
+        let mut limits = PskcLimits::default();
+        limits.max_pbkdf2_iterations = 10_000;
+        limits
     }
 }
 

@@ -35,7 +35,7 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use otpfob::validator::{Store, TokenKind};
+use otpfob::validator::Store;
 use otpfob::{
     Enrolment, Keyring, SealingKey, Secret, SqliteOptions, SqliteStore, SystemClock, TokenId,
     TotpParameters, UnixTime, Validator,
@@ -106,15 +106,10 @@ fn enrol<S: Store + 'static>(store: S, tokens: usize) {
                         Secret::from_bytes(format!("bench-secret-{index:05}-0000000").as_bytes())
                             .unwrap();
                     validator
-                        .enrol(Enrolment {
-                            id: token(index),
-                            secret: &secret,
-                            kind: TokenKind::time(
-                                TotpParameters::default(),
-                                UnixTime::from_secs(1_700_000_000),
-                            ),
-                            pin: None,
-                        })
+                        .enrol(
+                            Enrolment::new(token(index), secret, TotpParameters::default())
+                                .with_synced_at(UnixTime::from_secs(1_700_000_000)),
+                        )
                         .expect("enrol");
                 }
             });

@@ -313,7 +313,7 @@ pub fn init(
 ///
 /// Start-up errors.
 pub async fn demo(listen: SocketAddr) -> Result<(), CommandError> {
-    use otpfob::{Device as _, SoftToken, TokenId, TotpParameters};
+    use otpfob::{Device as _, Enrolment, SoftToken, TokenId, TotpParameters};
     let dir = tempfile_dir()?;
     let key = init(&dir, listen, true)?;
     let mut clients = ClientsFile::read(&dir.join("clients.toml"))?;
@@ -327,12 +327,10 @@ pub async fn demo(listen: SocketAddr) -> Result<(), CommandError> {
     let server = crate::start(config).await?;
     let address = server.address();
     let id = TokenId::new("demo-token")?;
-    let enrol_id = id.clone();
-    let secret = server
+    let (enrolment, secret) = Enrolment::generate(id.clone(), TotpParameters::default())?;
+    server
         .state()
-        .blocking(move |validator| {
-            validator.enrol_generated(&enrol_id, TotpParameters::default().into(), None)
-        })
+        .blocking(move |validator| validator.enrol(enrolment))
         .await
         .map_err(|problem| format!("{problem:?}"))??;
     let uri = otpfob::KeyUri::new(secret.clone(), "demo-token", TotpParameters::default())?

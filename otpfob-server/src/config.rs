@@ -364,10 +364,11 @@ impl Config {
         match self.policy {
             PolicyPreset::Default => Policy::default(),
             // PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures.
-            PolicyPreset::Psd2 => Policy {
-                failure_limit: 5,
-                ..Policy::default()
-            },
+            PolicyPreset::Psd2 => {
+                let mut policy = Policy::default();
+                policy.failure_limit = 5;
+                policy
+            }
         }
     }
 

@@ -23,6 +23,7 @@ impl AuditSink for LogSink {
             Outcome::Accepted => ("accepted", None),
             Outcome::Rejected(reason) => ("rejected", Some(reason.to_string())),
             Outcome::Done => ("done", None),
+            _ => ("unknown", None),
         };
         tracing::info!(
             target: "otpfob_server::audit",

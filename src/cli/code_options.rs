@@ -1,4 +1,4 @@
-//! The options that say how new tokens make their codes, shared by `enroll` and
+//! The options that say how new tokens make their codes, shared by `enrol` and
 //! `pskc export`.
 
 use clap::Args;

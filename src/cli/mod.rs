@@ -2,7 +2,7 @@
 //! command ends (an exit status, and at most one line on standard error).
 
 mod code_options;
-mod enroll;
+mod enrol;
 mod fob;
 mod input;
 mod keys;
@@ -86,7 +86,9 @@ enum Command {
     /// Time-based (RFC 6238 TOTP) codes, made and checked as `oathtool --totp` does.
     Totp(oath::TotpArgs),
     /// A new secret: its key URI and QR code, optionally enrolled in a database.
-    Enroll(enroll::EnrollArgs),
+    // `enroll`, the spelling of earlier releases, stays an alias so that scripts work.
+    #[command(alias = "enroll")]
+    Enrol(enrol::EnrolArgs),
     /// RFC 6030 PSKC seed files: list and enrol (import), or make a batch (export).
     #[command(subcommand)]
     Pskc(pskc::PskcCommand),
@@ -113,7 +115,7 @@ pub(crate) fn run() -> ExitCode {
     let result = match cli.command {
         Command::Hotp(arguments) => oath::hotp(&arguments),
         Command::Totp(arguments) => oath::totp(&arguments),
-        Command::Enroll(arguments) => enroll::run(&arguments),
+        Command::Enrol(arguments) => enrol::run(&arguments),
         Command::Pskc(command) => pskc::run(&command),
         Command::Fob(arguments) => fob::run(&arguments),
         Command::Verify(arguments) => verify::run(&arguments),

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
 use otpfob::{
-    KeyFob, OtpParameters, SystemClock, TimeSource,
+    Enrolment, KeyFob, OtpParameters, SystemClock, TimeSource,
     device::{DEFAULT_LIFETIME, FactoryRecord, MAX_SERIAL_LEN},
     provision::MIN_IMPORTED_SECRET_BITS,
     pskc::{
@@ -74,10 +74,8 @@ pub(crate) fn read_file(
     credential: &PskcCredential,
     min_secret_bits: usize,
 ) -> Result<PskcContainer, Exit> {
-    let limits = PskcLimits {
-        min_secret_bits,
-        ..PskcLimits::default()
-    };
+    let mut limits = PskcLimits::default();
+    limits.min_secret_bits = min_secret_bits;
     let document = input::read_file(path, "seed file", limits.max_document_bytes)?;
     read_pskc_with_limits(&document, credential, &limits)
         .context(&format!("cannot read {}", path.display()))
@@ -234,6 +232,9 @@ fn protection(arguments: &ExportArgs) -> Result<PskcProtection, Exit> {
             key_name: arguments.key_name.clone(),
             iterations: arguments.iterations,
         }),
+        _ => Err(Exit::error(
+            "this kind of credential cannot protect an export",
+        )),
     }
 }
 
@@ -293,7 +294,7 @@ fn export(arguments: &ExportArgs) -> Outcome {
         let enrolled = open_validator(database, false, &arguments.keys).and_then(|validator| {
             let mut done = Vec::with_capacity(records.len());
             for record in &records {
-                match validator.enrol_factory_record(record, None) {
+                match validator.enrol(Enrolment::from(record)) {
                     Ok(id) => done.push(id),
                     Err(error) => {
                         // Take the batch back out: it is enrolled whole or not at all.

@@ -22,6 +22,7 @@ pub enum OtpMode {
 /// What kind of device this is: what its button shows, and whether it has a keypad
 /// for challenge-response (RFC 6287 OCRA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct DeviceKind {
     /// What pressing the button shows.
     pub mode: OtpMode,
@@ -46,6 +47,14 @@ impl DeviceKind {
             mode: OtpMode::Event,
             challenge_response: false,
         }
+    }
+
+    /// The same device with (or without) a keypad that answers challenges: a backend
+    /// outside this crate builds its kind this way, since the fields may grow.
+    #[must_use]
+    pub const fn with_challenge_response(mut self, challenge_response: bool) -> Self {
+        self.challenge_response = challenge_response;
+        self
     }
 }
 

@@ -2,9 +2,10 @@
 
 use crate::clock::UnixTime;
 use crate::code::Code;
-use crate::ocra::OcraSuite;
+use crate::ocra::{OcraSuite, Password};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
+use crate::validator::{Enrolment, OcraEnrolment, TokenId};
 
 use super::serial::SerialNumber;
 use super::unlock::{UnlockChallenge, unlock_code};
@@ -34,6 +35,7 @@ use super::unlock::{UnlockChallenge, unlock_code};
 /// guessable as the PIN it hashes: treat it like the secret. `Debug` redacts all
 /// three.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FactoryRecord {
     /// The serial number printed on the fob.
     pub serial: SerialNumber,
@@ -68,5 +70,33 @@ impl FactoryRecord {
     /// [`unlock_code`] with this record's unlock key.
     pub fn unlock_code(&self, challenge: &UnlockChallenge) -> Code {
         unlock_code(&self.unlock_key, challenge)
+    }
+}
+
+impl From<&FactoryRecord> for Enrolment {
+    /// The fob as the bank enrols it: the serial becomes the token id; an event fob
+    /// starts at the record's first counter; a time fob's drift tolerance counts from
+    /// the record's issue time, when the factory set its clock; a keypad fob's OCRA
+    /// suite, first OCRA counter and (for `P` suites) PIN hash come along
+    /// ([`Enrolment::with_ocra`]). A server-side PIN is the bank's to add
+    /// ([`Enrolment::with_pin`]).
+    fn from(record: &FactoryRecord) -> Self {
+        let enrolment = Enrolment::new(
+            TokenId::from(&record.serial),
+            record.secret.clone(),
+            record.parameters,
+        )
+        .with_counter(record.initial_counter)
+        .with_synced_at(record.issued_at);
+        match record.ocra_suite {
+            None => enrolment,
+            Some(suite) => {
+                let keypad = OcraEnrolment::new(suite).with_counter(record.ocra_counter);
+                enrolment.with_ocra(match &record.ocra_pin_hash {
+                    Some(hash) => keypad.with_pin(Password::Hash(hash.expose_bytes())),
+                    None => keypad,
+                })
+            }
+        }
     }
 }

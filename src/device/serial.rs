@@ -4,6 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use crate::device::error::DeviceError;
+use crate::validator::TokenId;
 
 /// The most characters a [`SerialNumber`] may have.
 pub const MAX_SERIAL_LEN: usize = 32;
@@ -81,6 +82,14 @@ impl AsRef<str> for SerialNumber {
     }
 }
 
+impl From<&SerialNumber> for TokenId {
+    /// The serial number as the bank's token id: every serial number is one (ASCII
+    /// letters, digits and dashes are all allowed in an id, and 32 is under its 128).
+    fn from(serial: &SerialNumber) -> Self {
+        TokenId::checked_elsewhere(serial.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +98,18 @@ mod tests {
     fn accepts_letters_digits_and_dashes() {
         assert_eq!(SerialNumber::new("A-1").unwrap().to_string(), "A-1");
         assert!(SerialNumber::new(&"9".repeat(MAX_SERIAL_LEN)).is_ok());
+    }
+
+    #[test]
+    fn every_serial_number_is_a_token_id() {
+        let longest = "Z".repeat(MAX_SERIAL_LEN);
+        for serial in ["A-1", "-", "0", "otpf-0000000042", longest.as_str()] {
+            let serial = SerialNumber::new(serial).unwrap();
+            assert_eq!(
+                TokenId::new(serial.as_str()).unwrap(),
+                TokenId::from(&serial)
+            );
+        }
     }
 
     #[test]

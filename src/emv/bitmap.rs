@@ -199,6 +199,8 @@ fn tlv(bytes: &[u8]) -> Option<(u16, &[u8], &[u8])> {
 
 /// The issuer authentication flags (9F55) a CAP reader reads from the card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+// Deliberately exhaustive: one byte, as EMV defines it.
+#[allow(clippy::exhaustive_structs)]
 pub struct IssuerAuthenticationFlags(pub u8);
 
 impl IssuerAuthenticationFlags {

@@ -19,6 +19,8 @@ const CRYPTOGRAM_INPUT: usize = CDOL1_LENGTH + 4;
 /// fields), as the reverse-engineered descriptions give them: a fixed date of
 /// 01 01 01, a TVR of 80 00 00 00 00, zeros for what a reader does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: the CDOL1 data objects, which EMV fixes.
+#[allow(clippy::exhaustive_structs)]
 pub struct TransactionData {
     /// Amount, Authorised (9F02), in minor units.
     pub amount: u64,

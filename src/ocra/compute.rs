@@ -59,6 +59,9 @@ impl fmt::Debug for Ocra {
 /// `C`, and time steps around the given timestamp, for suites with `T`. A part the
 /// suite does not use is not searched, whatever its window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+// Deliberately exhaustive: the two searches RFC 6287 allows, a counter look-ahead and a
+// time window.
+#[allow(clippy::exhaustive_structs)]
 pub struct OcraWindow {
     /// Counters after [`OcraInput::counter`] that are searched (RFC 4226 §7.4).
     pub look_ahead: u64,
@@ -70,6 +73,9 @@ pub struct OcraWindow {
 /// one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
+// Deliberately exhaustive: a match is the counter and the time step, the two moving inputs
+// RFC 6287 has.
+#[allow(clippy::exhaustive_structs)]
 pub struct OcraMatch {
     /// The matching counter, for suites with `C`; a validator stores the next one.
     pub counter: Option<u64>,

@@ -35,6 +35,9 @@ const NUMBER_LIMBS: usize = 14;
 /// `Debug` prints neither the PIN nor its hash. The hash of a PIN of a few digits is
 /// as guessable as the PIN, so store it as carefully as a secret.
 #[derive(Clone, Copy)]
+// Deliberately exhaustive: a PIN is given typed or hashed (RFC 6287 §5.1); there is no
+// third way.
+#[allow(clippy::exhaustive_enums)]
 pub enum Password<'a> {
     /// The PIN as typed; it is hashed with the suite's hash.
     Pin(&'a [u8]),
@@ -53,6 +56,8 @@ impl fmt::Debug for Password<'_> {
 
 /// The timestamp of a suite with `TG`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: RFC 6287 §5.1 fixes how a timestamp is given.
+#[allow(clippy::exhaustive_enums)]
 pub enum Timestamp {
     /// A point in time, turned into whole time steps of the suite since the Unix epoch.
     At(UnixTime),
@@ -78,6 +83,8 @@ pub enum Timestamp {
 /// assert_eq!(input.timestamp, None::<Timestamp>);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
+// Deliberately exhaustive: RFC 6287 §5.1 fixes the data inputs.
+#[allow(clippy::exhaustive_structs)]
 pub struct OcraInput<'a> {
     /// `C`: the counter, for suites with `C`. When verifying, the first counter of
     /// the look-ahead window.
@@ -101,6 +108,8 @@ pub struct OcraInput<'a> {
 /// challenge-response are concatenated into the one 128-byte question field, which
 /// two questions of at most 64 characters always fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: RFC 6287 §5.1 fixes the question formats.
+#[allow(clippy::exhaustive_enums)]
 pub enum OcraQuestion<'a> {
     /// One question: one-way challenge-response (§7.1, `R = OCRA(K, [C] | Q | [P | S | T])`)
     /// and signatures (§7.3, the signature challenge as the question).

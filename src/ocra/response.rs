@@ -86,6 +86,8 @@ impl fmt::Debug for FullMac {
 /// ```
 #[derive(Debug, Clone, Copy)]
 #[must_use]
+// Deliberately exhaustive: RFC 6287 has truncated and untruncated responses only.
+#[allow(clippy::exhaustive_enums)]
 pub enum OcraResponse {
     /// The truncated response of a suite with 4 to 10 digits.
     Code(Code),

@@ -78,6 +78,8 @@ impl QuestionFormat {
 
 /// The unit of an OCRA time step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: RFC 6287 §6 fixes the time-step units.
+#[allow(clippy::exhaustive_enums)]
 pub enum TimeUnit {
     /// `S`.
     Seconds,

@@ -68,11 +68,13 @@ const RESERVED: [&str; 6] = [
 ///     KeyUri::parse(legacy),
 ///     Err(KeyUriError::SecretTooShort { bits: 40, minimum_bits: 80 })
 /// ));
-/// let options = KeyUriOptions { min_secret_bits: 40, ..KeyUriOptions::default() };
+/// let mut options = KeyUriOptions::default();
+/// options.min_secret_bits = 40;
 /// assert_eq!(KeyUri::parse_with(legacy, &options)?.secret().len_bits(), 40);
 /// # Ok::<(), KeyUriError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct KeyUriOptions {
     /// The fewest bits of secret accepted. Default [`MIN_IMPORTED_SECRET_BITS`] (80).
     ///

@@ -27,6 +27,8 @@ pub const MAX_QR_MODULE_PIXELS: u32 = 32;
 
 /// Which way round a terminal draws a QR code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+// Deliberately exhaustive: a terminal is dark or light.
+#[allow(clippy::exhaustive_enums)]
 pub enum TerminalBackground {
     /// Light text on a dark background (most terminals): light modules are drawn with
     /// block characters and dark modules are left as background.

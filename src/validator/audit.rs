@@ -91,6 +91,7 @@ impl Operation {
 
 /// How an operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// A code (or a resync pair) was accepted.
     Accepted,
@@ -102,6 +103,10 @@ pub enum Outcome {
 
 /// One line of the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct AuditEvent {
     /// The token concerned.
     pub token: TokenId,
@@ -130,11 +135,11 @@ thread_local! {
 ///
 /// ```
 /// use otpfob::validator::{Store, acting_as};
-/// use otpfob::{Keyring, ManualClock, MemoryStore, SealingKey, TokenId, TotpParameters, Validator};
+/// use otpfob::{Enrolment, Keyring, ManualClock, MemoryStore, SealingKey, TokenId, TotpParameters, Validator};
 ///
 /// let bank = Validator::new(MemoryStore::new(), ManualClock::at_secs(1_767_225_600), Keyring::new(SealingKey::generate(1)?));
-/// let id = TokenId::new("alice-phone")?;
-/// acting_as("helpdesk-7".into(), || bank.enrol_generated(&id, TotpParameters::default().into(), None))?;
+/// let (enrolment, _secret) = Enrolment::generate(TokenId::new("alice-phone")?, TotpParameters::default())?;
+/// let id = acting_as("helpdesk-7".into(), || bank.enrol(enrolment))?;
 /// let trail = bank.store().audit_trail(&id, 10)?;
 /// assert_eq!(trail[0].actor.as_deref(), Some("helpdesk-7"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())

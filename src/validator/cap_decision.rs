@@ -46,6 +46,9 @@ pub const MAX_CAP_LOOK_AHEAD: u16 = 1_000;
 /// from it, how far above the expected ATC a code may be, and the next ATC expected.
 /// Its key is the token's sealed secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Filled in by the caller field by field, like the other inputs (`OcraAttempt`,
+// `CardProfile`): exhaustive until it has a constructor.
+#[allow(clippy::exhaustive_structs)]
 pub struct CapCard {
     /// The card's public data: PAN, PSN, expiry, session key derivation, AIP, IPB and
     /// IAF.
@@ -105,6 +108,10 @@ impl CapCard {
 /// application transaction counter it expects, and the throttling state every token
 /// has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct CapState {
     /// The lowest ATC the bank would accept: every ATC below it is spent. At most
     /// [`ATC_END`].
@@ -158,6 +165,7 @@ impl CapState {
 /// A verdict on a CAP code and the card state that must be stored for it to hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
+#[non_exhaustive]
 pub struct CapDecision {
     /// Accepted (with the ATC matched, and how far above the expected one it was) or
     /// rejected, and why.
@@ -172,6 +180,9 @@ pub struct CapDecision {
 ///
 /// `Debug` does not print the code.
 #[derive(Clone, Copy)]
+// Deliberately exhaustive: an input the caller fills in field by field (README, benches);
+// growing it needs a constructor first.
+#[allow(clippy::exhaustive_structs)]
 pub struct CapAttempt<'a> {
     /// The mode the bank asked for, built from what the bank showed and is about to
     /// execute (the challenge it issued, the payee and amount of the transfer), never

@@ -4,7 +4,7 @@
 use subtle::ConstantTimeEq;
 
 use crate::clock::UnixTime;
-use crate::ocra::{Challenge, OcraSuite, Password, SigningNonce, Transaction};
+use crate::ocra::{Challenge, OcraSuite, SigningNonce, Transaction};
 
 /// The transfer a signature challenge was issued for, as the bank keeps it: the
 /// signing nonce and the SHA-256 of the transfer's encoding
@@ -15,6 +15,10 @@ use crate::ocra::{Challenge, OcraSuite, Password, SigningNonce, Transaction};
 /// to the cent), without keeping the transfer itself in the token's record. Neither
 /// part is secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct TransactionCommitment {
     /// The nonce the challenge was derived with.
     pub nonce: SigningNonce,
@@ -61,6 +65,10 @@ impl TransactionCommitment {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct IssuedChallenge {
     /// The challenge question, to show the customer.
     pub challenge: Challenge,
@@ -74,6 +82,7 @@ pub struct IssuedChallenge {
 /// Where a token's challenge stands: the bank keeps one challenge per token, and a new
 /// one replaces the old.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChallengeSlot {
     /// No challenge has been issued since enrolment.
     Empty,
@@ -86,6 +95,10 @@ pub enum ChallengeSlot {
 /// The OCRA state of a token with a keypad: how its responses are computed and how far
 /// it has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct OcraState {
     /// The suite the device computes responses with.
     pub suite: OcraSuite,
@@ -115,19 +128,6 @@ impl OcraState {
             challenge: ChallengeSlot::Empty,
         }
     }
-}
-
-/// The keypad of a token being enrolled
-/// ([`Validator::enrol_with_ocra`](crate::Validator::enrol_with_ocra)).
-#[derive(Debug, Clone, Copy)]
-pub struct OcraEnrolment<'a> {
-    /// The device's OCRA suite.
-    pub suite: OcraSuite,
-    /// The counter of the device's first response, for suites with a counter (`C`).
-    pub counter: u64,
-    /// For suites with a PIN (`P`): the device's PIN, or its hash under the suite's
-    /// hash. It is sealed before it reaches the store. `None` otherwise.
-    pub pin: Option<Password<'a>>,
 }
 
 #[cfg(test)]

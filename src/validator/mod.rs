@@ -14,6 +14,7 @@ pub(crate) mod audit;
 pub(crate) mod cap_decision;
 pub(crate) mod challenge;
 pub(crate) mod decision;
+pub(crate) mod enrolment;
 pub(crate) mod error;
 pub(crate) mod generator;
 pub(crate) mod keyring_backend;
@@ -34,10 +35,9 @@ pub(crate) mod verdict;
 // The public face of the bank side. The files above stay private: a user names
 // `otpfob::validator::TokenRecord`, not the file it is written in.
 pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor};
-pub use challenge::{
-    ChallengeSlot, IssuedChallenge, OcraEnrolment, OcraState, TransactionCommitment,
-};
+pub use challenge::{ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment};
 pub use decision::{decide, decide_resync};
+pub use enrolment::{Enrolment, OcraEnrolment};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
 pub use generator::{CodeGenerator, TokenKeyBackend, unmatchable_code};
 pub use keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
@@ -49,7 +49,7 @@ pub use record_mac::{RECORD_MAC_LEN, RecordMac};
 pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
 #[cfg(feature = "emv-cap")]
 pub use service::CapEnrolment;
-pub use service::{DEFAULT_GENERATOR_CACHE, Enrolment, MAX_ATTEMPTS, ResealProgress, Validator};
+pub use service::{DEFAULT_GENERATOR_CACHE, MAX_ATTEMPTS, ResealProgress, Validator};
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};
 pub use verdict::{Acceptance, Decision, Verdict};

@@ -28,6 +28,9 @@ use crate::validator::verdict::{Acceptance, Decision};
 ///
 /// `Debug` prints neither the response nor the PIN hash.
 #[derive(Clone, Copy)]
+// Deliberately exhaustive: an input the caller fills in field by field; growing it needs a
+// constructor first.
+#[allow(clippy::exhaustive_structs)]
 pub struct OcraAttempt<'a> {
     /// The response as the token's suite reads it
     /// ([`OcraSuite::parse_response`](crate::ocra::OcraSuite::parse_response)); `None` when

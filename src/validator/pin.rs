@@ -57,6 +57,7 @@ impl fmt::Debug for PinHash {
 /// tens of milliseconds per check, which is what makes a stolen table of hashes of
 /// short PINs expensive to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct PinHashing {
     /// Memory per hash, in KiB.
     pub memory_kib: u32,

@@ -7,6 +7,7 @@ use crate::validator::error::ValidatorError;
 
 /// What happens when a token reaches its failure limit (RFC 4226 §7.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Lockout {
     /// The token stays locked until an administrator unlocks it (privacyIDEA's and
     /// LinOTP's behaviour, and the default).
@@ -64,6 +65,7 @@ pub enum Lockout {
 /// after 10 wrong guesses: peers' default windows of 180 to 300 seconds search 13 to
 /// 21 steps for every token, all the time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Policy {
     /// Steps searched before and after the current step, around the learned drift.
     pub totp_window: Window,

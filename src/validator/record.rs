@@ -175,6 +175,7 @@ impl TokenKind {
 
 /// Whether a token is locked by throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Lock {
     /// Codes are checked.
     Unlocked,
@@ -204,6 +205,7 @@ impl Lock {
 
 /// An administrator's switch on a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Status {
     /// In service.
     Active,
@@ -221,6 +223,10 @@ pub enum Status {
 /// one limit, and disabling a lost fob stops its logins and its transfer signatures
 /// with one call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct TokenState {
     /// How codes are made and how far the token has got.
     pub kind: TokenKind,
@@ -265,6 +271,10 @@ impl TokenState {
 /// makes a code acceptable at most once across validator nodes, and keeps a record of
 /// a deleted enrolment from being written over the id's next one.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
+// its rows, and a new field is a breaking change for every backend anyway (it must store
+// it).
+#[allow(clippy::exhaustive_structs)]
 pub struct TokenRecord {
     /// The token's id.
     pub id: TokenId,

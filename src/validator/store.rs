@@ -9,6 +9,8 @@ use crate::validator::record::{TokenId, TokenRecord};
 /// The outcome of a compare-and-swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
+// Deliberately exhaustive: a compare-and-swap wins or loses; there is no third answer.
+#[allow(clippy::exhaustive_enums)]
 pub enum Swap {
     /// The stored version was the expected one and the record was replaced.
     Swapped,

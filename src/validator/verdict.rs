@@ -7,6 +7,7 @@ use crate::validator::record::TokenState;
 
 /// Where an accepted code matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Acceptance {
     /// The step (TOTP) or counter (HOTP) accepted; it and everything before it are
     /// now spent.
@@ -20,6 +21,8 @@ pub struct Acceptance {
 /// The outcome of one decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[must_use]
+// Deliberately exhaustive: a code is accepted or rejected; there is no third verdict.
+#[allow(clippy::exhaustive_enums)]
 pub enum Verdict {
     /// The code is good and is now spent.
     Accepted(Acceptance),
@@ -30,6 +33,7 @@ pub enum Verdict {
 /// A verdict and the token state that must be stored for it to hold.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[must_use]
+#[non_exhaustive]
 pub struct Decision {
     /// Accepted or rejected, and why.
     pub verdict: Verdict,

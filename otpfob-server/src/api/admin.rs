@@ -253,6 +253,7 @@ fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
         status: match state.status {
             Status::Active => "active",
             Status::Disabled => "disabled",
+            _ => "unknown",
         }
         .to_owned(),
         locked: state.lock.holds_at(now),
@@ -357,14 +358,14 @@ pub async fn enrol(
         .and_then(|uri| uri.with_issuer(&state.config().issuer))
         .map_err(|error| unprocessable("account", error.to_string()))?;
     let actor = caller.client.name.clone();
-    let pin = request.pin;
-    let enrol_id = id.clone();
-    let secret = state
-        .blocking(move |validator| {
-            crate::actor::acting_as(&actor, || {
-                validator.enrol_generated(&enrol_id, parameters, pin.as_deref())
-            })
-        })
+    let (enrolment, secret) = Enrolment::generate(id.clone(), parameters)
+        .map_err(|error| admin_problem(&error.into()))?;
+    let enrolment = match &request.pin {
+        Some(pin) => enrolment.with_pin(pin),
+        None => enrolment,
+    };
+    state
+        .blocking(move |validator| crate::actor::acting_as(&actor, || validator.enrol(enrolment)))
         .await?
         .map_err(|error| admin_problem(&error))?;
     let uri = KeyUri::new(secret, &account, parameters)
@@ -420,32 +421,22 @@ pub async fn enrol_factory(
     let result = state
         .blocking(move |validator| {
             crate::actor::acting_as(&actor, || {
-                let now = validator.clock().now();
-                let kind = match parameters {
-                    OtpParameters::Hotp(hotp) => TokenKind::event(hotp, request.counter),
-                    OtpParameters::Totp(totp) => {
-                        TokenKind::time(totp, request.issued_at.map_or(now, UnixTime::from_secs))
-                    }
-                };
-                let enrolment = Enrolment {
-                    id: enrol_id.clone(),
-                    secret: &secret,
-                    kind,
-                    pin: request.pin.as_deref(),
-                };
-                match suite {
-                    None => validator.enrol(enrolment),
-                    Some(suite) => validator.enrol_with_ocra(
-                        enrolment,
-                        OcraEnrolment {
-                            suite,
-                            counter: request.ocra_counter,
-                            pin: pin_hash
-                                .as_ref()
-                                .map(|hash| Password::Hash(hash.expose_bytes())),
-                        },
-                    ),
-                }?;
+                let mut enrolment = Enrolment::new(enrol_id.clone(), secret, parameters)
+                    .with_counter(request.counter);
+                if let Some(issued_at) = request.issued_at {
+                    enrolment = enrolment.with_synced_at(UnixTime::from_secs(issued_at));
+                }
+                if let Some(pin) = &request.pin {
+                    enrolment = enrolment.with_pin(pin);
+                }
+                if let Some(suite) = suite {
+                    let keypad = OcraEnrolment::new(suite).with_counter(request.ocra_counter);
+                    enrolment = enrolment.with_ocra(match &pin_hash {
+                        Some(hash) => keypad.with_pin(Password::Hash(hash.expose_bytes())),
+                        None => keypad,
+                    });
+                }
+                validator.enrol(enrolment)?;
                 Ok(validator.store().load(&enrol_id)?)
             })
         })
@@ -817,6 +808,7 @@ fn audit_body(event: &AuditEvent) -> AuditBody {
         Outcome::Accepted => ("accepted", None),
         Outcome::Rejected(reason) => ("rejected", Some(reason.to_string())),
         Outcome::Done => ("done", None),
+        _ => ("unknown", None),
     };
     AuditBody {
         at: event.at.as_secs(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use otpfob::{Enrolment, Hotp, HotpParameters, Secret, TokenId, validator::TokenKind};
+use otpfob::{Enrolment, Hotp, HotpParameters, Secret, TokenId};
 use otpfob_server::RunningServer;
 use otpfob_server::auth::{ClientsFile, Role};
 use otpfob_server::config::{
@@ -197,12 +197,7 @@ impl Harness {
             .state()
             .blocking(move |validator| {
                 let secret = Secret::from_bytes(SECRET).unwrap();
-                validator.enrol(Enrolment {
-                    id,
-                    secret: &secret,
-                    kind: TokenKind::event(HotpParameters::default(), 0),
-                    pin: None,
-                })
+                validator.enrol(Enrolment::new(id, secret, HotpParameters::default()))
             })
             .await
             .unwrap()

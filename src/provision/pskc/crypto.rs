@@ -1,5 +1,6 @@
-//! The cryptography of RFC 6030 §6: AES-CBC values under a pre-shared or
-//! PBKDF2-derived key, HMAC over the encrypted values, and base64.
+//! The cryptography of RFC 6030 §6, all of it in this file: AES-CBC values under a
+//! pre-shared or PBKDF2-derived key (`derive_key`), HMAC over the encrypted values,
+//! the `Decryptor` that holds a file's keys, and base64.
 //!
 //! Every buffer that holds a key or a plaintext value is zeroizing and sized before it
 //! is filled, so no copy is left behind by a reallocation.
@@ -11,8 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use zeroize::Zeroizing;
 
-use super::xml::is_xml_space;
+use super::xml::{Element, is_xml_space, parse_decimal, quote, quote_long};
+use super::{PskcCredential, PskcLimits};
 use crate::provision::pskc::error::PskcError;
+use crate::secret::Secret;
 
 /// The AES block size, which is also the length of the IV that starts every value.
 const BLOCK: usize = 16;
@@ -269,6 +272,266 @@ pub(super) fn random_bytes(length: usize) -> Result<Zeroizing<Vec<u8>>, PskcErro
         reason: error.to_string(),
     })?;
     Ok(bytes)
+}
+
+/// The PBKDF2 URIs: PKCS #5's (RFC 6030 §6.2) and XML Encryption 1.1's.
+const PBKDF2_URIS: [&str; 2] = [
+    "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pbkdf2",
+    "http://www.w3.org/2009/xmlenc11#pbkdf2",
+];
+
+/// The longest MAC value or MAC key accepted, in bytes (HMAC-SHA-512 gives 64).
+pub(super) const MAX_MAC_BYTES: usize = 128;
+
+/// The longest salt accepted, in bytes.
+const MAX_SALT_BYTES: usize = 1024;
+
+/// The key that decrypts the file's values, and the MAC key and algorithm that
+/// authenticate them.
+pub(super) struct Decryptor {
+    key: Zeroizing<Vec<u8>>,
+    purpose: &'static str,
+    mac_algorithm: HmacAlgorithm,
+    mac_key: Zeroizing<Vec<u8>>,
+}
+
+impl Decryptor {
+    pub(super) fn new(
+        root: &Element,
+        encryption: Option<&Element>,
+        credential: &PskcCredential,
+        key_name: Option<String>,
+        limits: &PskcLimits,
+    ) -> Result<Self, PskcError> {
+        let derived = match encryption {
+            Some(encryption) => {
+                if encryption.child("X509Data").is_some() {
+                    return Err(PskcError::UnsupportedEncryption {
+                        algorithm: "asymmetric key transport (ds:X509Data)".to_owned(),
+                    });
+                }
+                encryption.single_child("DerivedKey")?
+            }
+            None => None,
+        };
+        let (key, purpose) = match (derived, credential) {
+            (None, PskcCredential::PreSharedKey(key)) => (
+                Zeroizing::new(key.expose_bytes().to_vec()),
+                "pre-shared key",
+            ),
+            (None, _) => {
+                return Err(PskcError::CredentialNeeded {
+                    kind: "pre-shared key",
+                    key_name,
+                });
+            }
+            (Some(derived), PskcCredential::Password(password)) => {
+                (derive_key(derived, password, limits)?, "derived key")
+            }
+            (Some(_), _) => {
+                return Err(PskcError::CredentialNeeded {
+                    kind: "password",
+                    key_name,
+                });
+            }
+        };
+
+        let mac_method = root
+            .single_child("MACMethod")?
+            .ok_or_else(|| PskcError::MissingMac {
+                element: "MACMethod",
+                owner: "KeyContainer".to_owned(),
+            })?;
+        let algorithm =
+            mac_method
+                .attribute("Algorithm")
+                .ok_or_else(|| PskcError::MissingAttribute {
+                    attribute: "Algorithm",
+                    element: "MACMethod".to_owned(),
+                })?;
+        let mac_algorithm =
+            HmacAlgorithm::from_uri(algorithm).ok_or_else(|| PskcError::UnsupportedMac {
+                algorithm: quote_long(algorithm),
+            })?;
+        let mac_key_element = mac_method.required_child("MACKey")?;
+        let cipher = encryption_method(mac_key_element)?;
+        let encrypted_mac_key = cipher_value(mac_key_element, "MACKey", MAX_MAC_BYTES + 32)?;
+        let decryptor = Self {
+            key,
+            purpose,
+            mac_algorithm,
+            mac_key: Zeroizing::new(Vec::new()),
+        };
+        let mac_key = decryptor.decrypt(cipher, &encrypted_mac_key, "MACKey", "MACMethod")?;
+        Ok(Self {
+            mac_key,
+            ..decryptor
+        })
+    }
+
+    pub(super) fn verify(
+        &self,
+        value: &[u8],
+        mac: Option<&[u8]>,
+        element: &'static str,
+        owner: &str,
+    ) -> Result<(), PskcError> {
+        let mac = mac.ok_or_else(|| PskcError::MissingMac {
+            element: "ValueMAC",
+            owner: owner.to_owned(),
+        })?;
+        // RFC 6030 §6.1.1: the MAC is over the CipherValue, the IV included.
+        if self.mac_algorithm.verify(&self.mac_key, value, mac) {
+            Ok(())
+        } else {
+            Err(PskcError::MacMismatch {
+                element,
+                owner: owner.to_owned(),
+            })
+        }
+    }
+
+    pub(super) fn decrypt(
+        &self,
+        cipher: Cipher,
+        value: &[u8],
+        element: &'static str,
+        owner: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, PskcError> {
+        if self.key.len() != cipher.key_length() {
+            return Err(PskcError::KeyLength {
+                purpose: self.purpose,
+                expected: cipher.key_length().to_string(),
+                found: self.key.len(),
+            });
+        }
+        cipher
+            .decrypt(&self.key, value)
+            .ok_or_else(|| PskcError::Decryption {
+                element,
+                owner: owner.to_owned(),
+            })
+    }
+}
+
+/// RFC 6030 §6.2: the key from `<xenc11:DerivedKey>` and a password.
+fn derive_key(
+    derived: &Element,
+    password: &Secret,
+    limits: &PskcLimits,
+) -> Result<Zeroizing<Vec<u8>>, PskcError> {
+    let method = derived.required_child("KeyDerivationMethod")?;
+    let algorithm = method
+        .attribute("Algorithm")
+        .ok_or_else(|| PskcError::MissingAttribute {
+            attribute: "Algorithm",
+            element: "KeyDerivationMethod".to_owned(),
+        })?;
+    if !PBKDF2_URIS.contains(&algorithm) {
+        return Err(PskcError::UnsupportedKeyDerivation {
+            algorithm: quote_long(algorithm),
+        });
+    }
+    let parameters = method.required_child("PBKDF2-params")?;
+    let salt_text = parameters
+        .required_child("Salt")?
+        .required_child("Specified")?;
+    let salt = decode_base64(salt_text.trimmed_text(), MAX_SALT_BYTES)
+        .map_err(|failure| base64_error(failure, "Salt", "PBKDF2-params", MAX_SALT_BYTES))?;
+    let iterations_text = parameters.required_child("IterationCount")?.trimmed_text();
+    let iterations = parse_decimal(iterations_text).ok_or_else(|| PskcError::InvalidValue {
+        element: "IterationCount".to_owned(),
+        value: quote(iterations_text),
+        reason: "a positive whole number",
+    })?;
+    let iterations = u64::try_from(iterations)
+        .ok()
+        .and_then(|iterations| u32::try_from(iterations).ok())
+        .filter(|iterations| (1..=limits.max_pbkdf2_iterations).contains(iterations))
+        .ok_or(PskcError::Iterations {
+            iterations: u64::try_from(iterations.max(0)).unwrap_or(u64::MAX),
+            maximum: limits.max_pbkdf2_iterations,
+        })?;
+    let length = match parameters.single_child("KeyLength")? {
+        Some(length) => {
+            let text = length.trimmed_text();
+            parse_decimal(text)
+                .and_then(|length| usize::try_from(length).ok())
+                .filter(|length| [16, 24, 32].contains(length))
+                .ok_or_else(|| PskcError::InvalidValue {
+                    element: "KeyLength".to_owned(),
+                    value: quote(text),
+                    reason: "an AES key length: 16, 24 or 32",
+                })?
+        }
+        None => 16,
+    };
+    // The PRF is named by an Algorithm attribute or by the element's text; empty means
+    // PBKDF2's default, HMAC-SHA1.
+    let prf = match parameters.single_child("PRF")? {
+        Some(prf) => {
+            let name = prf.attribute("Algorithm").unwrap_or(prf.trimmed_text());
+            if name.is_empty() {
+                HmacAlgorithm::Sha1
+            } else {
+                HmacAlgorithm::from_uri(name).ok_or_else(|| {
+                    PskcError::UnsupportedKeyDerivation {
+                        algorithm: quote_long(name),
+                    }
+                })?
+            }
+        }
+        None => HmacAlgorithm::Sha1,
+    };
+    Ok(prf.pbkdf2(password.expose_bytes(), &salt, iterations, length))
+}
+
+/// The cipher named by `<xenc:EncryptionMethod Algorithm="...">`.
+pub(super) fn encryption_method(encrypted: &Element) -> Result<Cipher, PskcError> {
+    let method = encrypted.required_child("EncryptionMethod")?;
+    let algorithm = method
+        .attribute("Algorithm")
+        .ok_or_else(|| PskcError::MissingAttribute {
+            attribute: "Algorithm",
+            element: "EncryptionMethod".to_owned(),
+        })?;
+    Cipher::from_uri(algorithm)
+}
+
+/// The bytes of `<xenc:CipherData><xenc:CipherValue>`. Not secret: IV and ciphertext.
+pub(super) fn cipher_value(
+    encrypted: &Element,
+    owner: &str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, PskcError> {
+    let text = encrypted
+        .required_child("CipherData")?
+        .required_child("CipherValue")?
+        .trimmed_text();
+    decode_base64(text, max_bytes)
+        .map(|bytes| bytes.to_vec())
+        .map_err(|failure| base64_error(failure, "CipherValue", owner, max_bytes))
+}
+
+/// The error for a base64 value that failed to decode.
+pub(super) fn base64_error(
+    failure: Base64Failure,
+    element: &'static str,
+    owner: &str,
+    maximum: usize,
+) -> PskcError {
+    match failure {
+        Base64Failure::Invalid => PskcError::Base64 {
+            element,
+            owner: owner.to_owned(),
+        },
+        Base64Failure::TooLong { length } => PskcError::ValueTooLong {
+            element,
+            owner: owner.to_owned(),
+            length,
+            maximum,
+        },
+    }
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ use crate::device::{Crystal, DEFAULT_LIFETIME, FactoryRecord, SerialNumber};
 use crate::parameters::OtpParameters;
 use crate::provision::pskc::error::PskcEnrolError;
 use crate::secret::Secret;
-use crate::validator::error::{TokenIdError, ValidatorError};
-use crate::validator::record::{TokenId, TokenKind};
-use crate::validator::service::{Enrolment, Validator};
+use crate::validator::enrolment::Enrolment;
+use crate::validator::error::TokenIdError;
+use crate::validator::record::TokenId;
+use crate::validator::service::Validator;
 use crate::validator::store::Store;
 
 impl ProvisionedToken {
@@ -25,16 +26,26 @@ impl ProvisionedToken {
         TokenId::new(self.serial.as_deref().unwrap_or(&self.key_id))
     }
 
-    /// The state a validator starts this token in: an event token at the file's
-    /// counter; a time token whose clock is `time_drift` steps ahead of the bank's
-    /// (RFC 6030 `<TimeDrift>` becomes the learned drift), measured at `synced_at`.
+    /// The token as a validator enrols it under `id` (another id than
+    /// [`ProvisionedToken::token_id`]: a reissued device whose serial is already
+    /// enrolled): its secret; an event token at the file's counter; a time token with
+    /// the file's `<TimeDrift>` as its learned drift (RFC 6030: time steps the device
+    /// is ahead of the server), whose drift tolerance counts from the token's start
+    /// date if that has passed when it is enrolled, or from its enrolment.
+    ///
+    /// The validator does not enforce the token's dates: a simulated fob built from
+    /// [`ProvisionedToken::factory_record`] stops at its expiry date, a real one at
+    /// its vendor's; disable a token at its end of life with
+    /// [`Validator::disable`](crate::Validator::disable).
     #[must_use]
-    pub fn token_kind(&self, synced_at: UnixTime) -> TokenKind {
-        let mut kind = TokenKind::new(self.parameters, self.counter, synced_at);
-        if let TokenKind::Time { drift_steps, .. } = &mut kind {
-            *drift_steps = self.time_drift;
+    pub fn enrolment(&self, id: TokenId) -> Enrolment {
+        let enrolment = Enrolment::new(id, self.secret.clone(), self.parameters)
+            .with_counter(self.counter)
+            .with_drift_steps(self.time_drift);
+        match self.start_date {
+            Some(start) => enrolment.with_synced_at(start),
+            None => enrolment,
         }
-        kind
     }
 
     /// The factory record of the fob this token belongs to, from which
@@ -146,8 +157,28 @@ impl From<&FactoryRecord> for ProvisionedToken {
     }
 }
 
+impl TryFrom<&ProvisionedToken> for Enrolment {
+    type Error = TokenIdError;
+
+    /// [`ProvisionedToken::enrolment`] under [`ProvisionedToken::token_id`].
+    fn try_from(token: &ProvisionedToken) -> Result<Self, Self::Error> {
+        Ok(token.enrolment(token.token_id()?))
+    }
+}
+
+impl TryFrom<&PskcKey> for Enrolment {
+    type Error = PskcEnrolError;
+
+    /// The key as a token ([`PskcKey::token`]), enrolled under its serial number or
+    /// key id ([`ProvisionedToken::token_id`]).
+    fn try_from(key: &PskcKey) -> Result<Self, Self::Error> {
+        Ok(Enrolment::try_from(&key.token()?)?)
+    }
+}
+
 /// One key of a container that [`Validator::enrol_pskc`] enrolled.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PskcEnrolled {
     /// The key's `Id` in the file.
     pub key_id: String,
@@ -157,6 +188,7 @@ pub struct PskcEnrolled {
 
 /// One key of a container that [`Validator::enrol_pskc`] did not enrol, and why.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PskcRefused {
     /// The key's `Id` in the file.
     pub key_id: String,
@@ -168,6 +200,7 @@ pub struct PskcRefused {
 /// order: each key is in exactly one of the two lists.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[must_use = "keys that were refused are only reported here"]
+#[non_exhaustive]
 pub struct PskcEnrolment {
     /// The keys enrolled.
     pub enrolled: Vec<PskcEnrolled>,
@@ -184,49 +217,16 @@ impl PskcEnrolment {
 }
 
 impl<S: Store, C: TimeSource> Validator<S, C> {
-    /// Enrols one token from a seed file under `id`: its secret sealed, an event token
-    /// at the file's counter, a time token with the file's `<TimeDrift>` as its
-    /// learned drift (RFC 6030: time steps the device is ahead of the server), whose
-    /// drift tolerance counts from the token's start date if that has passed, or from
-    /// now.
-    ///
-    /// The validator does not enforce the token's dates: a simulated fob built from
-    /// [`ProvisionedToken::factory_record`] stops at its expiry date, a real one at
-    /// its vendor's; disable a token at its end of life with [`Validator::disable`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Validator::enrol`]: bad parameters or PIN, sealing or store failure (an id
-    /// already enrolled among them).
-    pub fn enrol_provisioned(
-        &self,
-        id: TokenId,
-        token: &ProvisionedToken,
-        pin: Option<&str>,
-    ) -> Result<(), ValidatorError> {
-        let now = self.clock().now();
-        let synced_at = token
-            .start_date
-            .filter(|start| *start <= now)
-            .unwrap_or(now);
-        self.enrol(Enrolment {
-            id,
-            secret: &token.secret,
-            kind: token.token_kind(synced_at),
-            pin,
-        })
-    }
-
-    /// Enrols every key of a container ([`Validator::enrol_provisioned`] under
-    /// [`ProvisionedToken::token_id`], no server-side PIN) and reports each key: a key
-    /// that cannot be enrolled is reported with its error, never skipped, and does
-    /// not stop the others.
+    /// Enrols every key of a container ([`Validator::enrol`] of
+    /// [`Enrolment::try_from`] each key: under [`ProvisionedToken::token_id`], no
+    /// server-side PIN) and reports each key: a key that cannot be enrolled is
+    /// reported with its error, never skipped, and does not stop the others.
     ///
     /// Refused, among others: keys that are not HOTP or TOTP (an RFC 6030 PIN key, an
     /// OCRA key: [`PskcError::NotAnOtpKey`](crate::pskc::PskcError::NotAnOtpKey)), keys
     /// without a secret (a `<KeyReference>` to a master key), unsupported response
     /// formats, and a second key whose serial number is already enrolled (a reissued
-    /// device: enrol it under another id with [`Validator::enrol_provisioned`]).
+    /// device: enrol it under another id with [`ProvisionedToken::enrolment`]).
     ///
     /// ```
     /// # #[cfg(feature = "pskc")] {
@@ -261,16 +261,14 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     }
 
     fn enrol_pskc_key(&self, key: &PskcKey) -> Result<TokenId, PskcEnrolError> {
-        let token = key.token()?;
-        let id = token.token_id()?;
-        self.enrol_provisioned(id.clone(), &token, None)?;
-        Ok(id)
+        Ok(self.enrol(Enrolment::try_from(key)?)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validator::TokenKind;
     use crate::{HotpParameters, TotpParameters};
 
     fn time_token(drift: i64) -> ProvisionedToken {
@@ -293,7 +291,8 @@ mod tests {
             let token = time_token(drift);
             let shown = token.crystal().local_time(issued, issued);
             assert_eq!(shown.as_secs() - issued.as_secs(), drift * 60);
-            match token.token_kind(issued) {
+            let enrolment = token.enrolment(TokenId::new("t-1").unwrap());
+            match enrolment.token_kind(issued) {
                 TokenKind::Time {
                     drift_steps,
                     synced_at,

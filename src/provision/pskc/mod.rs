@@ -35,6 +35,7 @@ pub const PSKC_TOTP: &str = "urn:ietf:params:xml:ns:keyprov:pskc:totp";
 /// is refused with a [`PskcError`](crate::pskc::PskcError) before it can use much memory or
 /// time. [`read_pskc`] uses [`PskcLimits::default`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct PskcLimits {
     /// The largest document, in bytes. Default 16 MiB (some ten thousand fobs).
     pub max_document_bytes: usize,
@@ -87,6 +88,7 @@ impl Default for PskcLimits {
 ///
 /// Both kinds are [`Secret`]s: zeroized on drop, redacted in `Debug`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum PskcCredential {
     /// No credential: only files whose values are all in plaintext can be read.
     None,
@@ -106,6 +108,7 @@ pub enum PskcCredential {
 /// keep it for tests and for transfers over channels that are themselves encrypted and
 /// authenticated.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum PskcProtection {
     /// Secrets in `<PlainValue>` (RFC 6030 §5).
     Plaintext,
@@ -235,6 +238,8 @@ pub struct PskcResponseFormat {
 
 /// The `Encoding` of a response format or PIN (RFC 6030 §4.3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: RFC 6030 §4.3.4 fixes the response encodings.
+#[allow(clippy::exhaustive_enums)]
 pub enum PskcEncoding {
     /// `DECIMAL`: digits 0-9, what HOTP and TOTP produce.
     Decimal,

@@ -5,8 +5,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
-use super::crypto::{Base64Failure, Cipher, HmacAlgorithm, decode_base64};
-use super::xml::{self, Element};
+use super::crypto::{
+    Cipher, Decryptor, MAX_MAC_BYTES, base64_error, cipher_value, decode_base64, encryption_method,
+};
+use super::xml::{self, Element, parse_decimal, quote};
 use super::{
     PskcContainer, PskcCredential, PskcDeviceInfo, PskcEncoding, PskcKey, PskcLimits,
     PskcPinPolicy, PskcPolicy, PskcResponseFormat,
@@ -14,18 +16,6 @@ use super::{
 use crate::clock::UnixTime;
 use crate::provision::pskc::error::PskcError;
 use crate::secret::Secret;
-
-/// The PBKDF2 URIs: PKCS #5's (RFC 6030 §6.2) and XML Encryption 1.1's.
-const PBKDF2_URIS: [&str; 2] = [
-    "http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pbkdf2",
-    "http://www.w3.org/2009/xmlenc11#pbkdf2",
-];
-
-/// The longest MAC value or MAC key accepted, in bytes (HMAC-SHA-512 gives 64).
-const MAX_MAC_BYTES: usize = 128;
-
-/// The longest salt accepted, in bytes.
-const MAX_SALT_BYTES: usize = 1024;
 
 /// The most bytes an encrypted integer may have (a 64-bit value).
 const MAX_INTEGER_BYTES: usize = 8;
@@ -361,206 +351,6 @@ impl<'a> RawKey<'a> {
     }
 }
 
-/// The key that decrypts the file's values, and the MAC key and algorithm that
-/// authenticate them.
-struct Decryptor {
-    key: Zeroizing<Vec<u8>>,
-    purpose: &'static str,
-    mac_algorithm: HmacAlgorithm,
-    mac_key: Zeroizing<Vec<u8>>,
-}
-
-impl Decryptor {
-    fn new(
-        root: &Element,
-        encryption: Option<&Element>,
-        credential: &PskcCredential,
-        key_name: Option<String>,
-        limits: &PskcLimits,
-    ) -> Result<Self, PskcError> {
-        let derived = match encryption {
-            Some(encryption) => {
-                if encryption.child("X509Data").is_some() {
-                    return Err(PskcError::UnsupportedEncryption {
-                        algorithm: "asymmetric key transport (ds:X509Data)".to_owned(),
-                    });
-                }
-                encryption.single_child("DerivedKey")?
-            }
-            None => None,
-        };
-        let (key, purpose) = match (derived, credential) {
-            (None, PskcCredential::PreSharedKey(key)) => (
-                Zeroizing::new(key.expose_bytes().to_vec()),
-                "pre-shared key",
-            ),
-            (None, _) => {
-                return Err(PskcError::CredentialNeeded {
-                    kind: "pre-shared key",
-                    key_name,
-                });
-            }
-            (Some(derived), PskcCredential::Password(password)) => {
-                (derive_key(derived, password, limits)?, "derived key")
-            }
-            (Some(_), _) => {
-                return Err(PskcError::CredentialNeeded {
-                    kind: "password",
-                    key_name,
-                });
-            }
-        };
-
-        let mac_method = root
-            .single_child("MACMethod")?
-            .ok_or_else(|| PskcError::MissingMac {
-                element: "MACMethod",
-                owner: "KeyContainer".to_owned(),
-            })?;
-        let algorithm =
-            mac_method
-                .attribute("Algorithm")
-                .ok_or_else(|| PskcError::MissingAttribute {
-                    attribute: "Algorithm",
-                    element: "MACMethod".to_owned(),
-                })?;
-        let mac_algorithm =
-            HmacAlgorithm::from_uri(algorithm).ok_or_else(|| PskcError::UnsupportedMac {
-                algorithm: quote_long(algorithm),
-            })?;
-        let mac_key_element = mac_method.required_child("MACKey")?;
-        let cipher = encryption_method(mac_key_element)?;
-        let encrypted_mac_key = cipher_value(mac_key_element, "MACKey", MAX_MAC_BYTES + 32)?;
-        let decryptor = Self {
-            key,
-            purpose,
-            mac_algorithm,
-            mac_key: Zeroizing::new(Vec::new()),
-        };
-        let mac_key = decryptor.decrypt(cipher, &encrypted_mac_key, "MACKey", "MACMethod")?;
-        Ok(Self {
-            mac_key,
-            ..decryptor
-        })
-    }
-
-    fn verify(
-        &self,
-        value: &[u8],
-        mac: Option<&[u8]>,
-        element: &'static str,
-        owner: &str,
-    ) -> Result<(), PskcError> {
-        let mac = mac.ok_or_else(|| PskcError::MissingMac {
-            element: "ValueMAC",
-            owner: owner.to_owned(),
-        })?;
-        // RFC 6030 §6.1.1: the MAC is over the CipherValue, the IV included.
-        if self.mac_algorithm.verify(&self.mac_key, value, mac) {
-            Ok(())
-        } else {
-            Err(PskcError::MacMismatch {
-                element,
-                owner: owner.to_owned(),
-            })
-        }
-    }
-
-    fn decrypt(
-        &self,
-        cipher: Cipher,
-        value: &[u8],
-        element: &'static str,
-        owner: &str,
-    ) -> Result<Zeroizing<Vec<u8>>, PskcError> {
-        if self.key.len() != cipher.key_length() {
-            return Err(PskcError::KeyLength {
-                purpose: self.purpose,
-                expected: cipher.key_length().to_string(),
-                found: self.key.len(),
-            });
-        }
-        cipher
-            .decrypt(&self.key, value)
-            .ok_or_else(|| PskcError::Decryption {
-                element,
-                owner: owner.to_owned(),
-            })
-    }
-}
-
-/// RFC 6030 §6.2: the key from `<xenc11:DerivedKey>` and a password.
-fn derive_key(
-    derived: &Element,
-    password: &Secret,
-    limits: &PskcLimits,
-) -> Result<Zeroizing<Vec<u8>>, PskcError> {
-    let method = derived.required_child("KeyDerivationMethod")?;
-    let algorithm = method
-        .attribute("Algorithm")
-        .ok_or_else(|| PskcError::MissingAttribute {
-            attribute: "Algorithm",
-            element: "KeyDerivationMethod".to_owned(),
-        })?;
-    if !PBKDF2_URIS.contains(&algorithm) {
-        return Err(PskcError::UnsupportedKeyDerivation {
-            algorithm: quote_long(algorithm),
-        });
-    }
-    let parameters = method.required_child("PBKDF2-params")?;
-    let salt_text = parameters
-        .required_child("Salt")?
-        .required_child("Specified")?;
-    let salt = decode_base64(salt_text.trimmed_text(), MAX_SALT_BYTES)
-        .map_err(|failure| base64_error(failure, "Salt", "PBKDF2-params", MAX_SALT_BYTES))?;
-    let iterations_text = parameters.required_child("IterationCount")?.trimmed_text();
-    let iterations = parse_decimal(iterations_text).ok_or_else(|| PskcError::InvalidValue {
-        element: "IterationCount".to_owned(),
-        value: quote(iterations_text),
-        reason: "a positive whole number",
-    })?;
-    let iterations = u64::try_from(iterations)
-        .ok()
-        .and_then(|iterations| u32::try_from(iterations).ok())
-        .filter(|iterations| (1..=limits.max_pbkdf2_iterations).contains(iterations))
-        .ok_or(PskcError::Iterations {
-            iterations: u64::try_from(iterations.max(0)).unwrap_or(u64::MAX),
-            maximum: limits.max_pbkdf2_iterations,
-        })?;
-    let length = match parameters.single_child("KeyLength")? {
-        Some(length) => {
-            let text = length.trimmed_text();
-            parse_decimal(text)
-                .and_then(|length| usize::try_from(length).ok())
-                .filter(|length| [16, 24, 32].contains(length))
-                .ok_or_else(|| PskcError::InvalidValue {
-                    element: "KeyLength".to_owned(),
-                    value: quote(text),
-                    reason: "an AES key length: 16, 24 or 32",
-                })?
-        }
-        None => 16,
-    };
-    // The PRF is named by an Algorithm attribute or by the element's text; empty means
-    // PBKDF2's default, HMAC-SHA1.
-    let prf = match parameters.single_child("PRF")? {
-        Some(prf) => {
-            let name = prf.attribute("Algorithm").unwrap_or(prf.trimmed_text());
-            if name.is_empty() {
-                HmacAlgorithm::Sha1
-            } else {
-                HmacAlgorithm::from_uri(name).ok_or_else(|| {
-                    PskcError::UnsupportedKeyDerivation {
-                        algorithm: quote_long(name),
-                    }
-                })?
-            }
-        }
-        None => HmacAlgorithm::Sha1,
-    };
-    Ok(prf.pbkdf2(password.expose_bytes(), &salt, iterations, length))
-}
-
 /// One value of `<Data>`: `<PlainValue>`, or `<EncryptedValue>` with its
 /// `<ValueMAC>`.
 fn raw_value<'a>(
@@ -592,29 +382,6 @@ fn raw_value<'a>(
         None => None,
     };
     Ok(Some(RawValue::Encrypted { cipher, value, mac }))
-}
-
-/// The cipher named by `<xenc:EncryptionMethod Algorithm="...">`.
-fn encryption_method(encrypted: &Element) -> Result<Cipher, PskcError> {
-    let method = encrypted.required_child("EncryptionMethod")?;
-    let algorithm = method
-        .attribute("Algorithm")
-        .ok_or_else(|| PskcError::MissingAttribute {
-            attribute: "Algorithm",
-            element: "EncryptionMethod".to_owned(),
-        })?;
-    Cipher::from_uri(algorithm)
-}
-
-/// The bytes of `<xenc:CipherData><xenc:CipherValue>`. Not secret: IV and ciphertext.
-fn cipher_value(encrypted: &Element, owner: &str, max_bytes: usize) -> Result<Vec<u8>, PskcError> {
-    let text = encrypted
-        .required_child("CipherData")?
-        .required_child("CipherValue")?
-        .trimmed_text();
-    decode_base64(text, max_bytes)
-        .map(|bytes| bytes.to_vec())
-        .map_err(|failure| base64_error(failure, "CipherValue", owner, max_bytes))
 }
 
 /// The bytes of a value: decoded from base64, or decrypted.
@@ -691,15 +458,6 @@ fn unsigned(number: i128, element: &'static str) -> Result<u64, PskcError> {
         value: number.to_string(),
         reason: "a whole number from 0 to 2^64 - 1",
     })
-}
-
-/// An `xs:integer` in decimal: optional sign, digits, at most 40 characters.
-fn parse_decimal(text: &str) -> Option<i128> {
-    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-    if digits.is_empty() || text.len() > 40 || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 fn response_format(format: &Element) -> Result<PskcResponseFormat, PskcError> {
@@ -821,36 +579,6 @@ fn date(parent: &Element, name: &'static str) -> Result<Option<UnixTime>, PskcEr
             reason: "an xs:dateTime such as 2006-05-01T00:00:00Z",
         })?;
     Ok(Some(UnixTime::from_secs(parsed.unix_timestamp())))
-}
-
-fn base64_error(
-    failure: Base64Failure,
-    element: &'static str,
-    owner: &str,
-    maximum: usize,
-) -> PskcError {
-    match failure {
-        Base64Failure::Invalid => PskcError::Base64 {
-            element,
-            owner: owner.to_owned(),
-        },
-        Base64Failure::TooLong { length } => PskcError::ValueTooLong {
-            element,
-            owner: owner.to_owned(),
-            length,
-            maximum,
-        },
-    }
-}
-
-/// At most 40 characters of a value, for an error message.
-fn quote(text: &str) -> String {
-    text.chars().take(40).collect()
-}
-
-/// At most 100 characters: enough for an algorithm URI.
-fn quote_long(text: &str) -> String {
-    text.chars().take(100).collect()
 }
 
 #[cfg(test)]

@@ -307,6 +307,25 @@ fn count_element(elements: &mut usize, depth: usize, limits: &PskcLimits) -> Res
     Ok(())
 }
 
+/// An `xs:integer` in decimal: optional sign, digits, at most 40 characters.
+pub(super) fn parse_decimal(text: &str) -> Option<i128> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || text.len() > 40 || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// At most 40 characters of a value, for an error message.
+pub(super) fn quote(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
+/// At most 100 characters: enough for an algorithm URI.
+pub(super) fn quote_long(text: &str) -> String {
+    text.chars().take(100).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

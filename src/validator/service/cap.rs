@@ -11,7 +11,9 @@ use crate::validator::error::{RejectReason, Rejected, ValidatorError};
 use crate::validator::record::{TokenId, TokenKind, TokenRecord};
 use crate::validator::store::Store;
 
-use super::{Enrolment, Validator};
+use super::Validator;
+use crate::hotp::HotpParameters;
+use crate::validator::enrolment::Enrolment;
 
 /// A bank card to enrol as an EMV-CAP token.
 ///
@@ -23,6 +25,9 @@ use super::{Enrolment, Validator};
 /// which makes that card's codes, and not the issuer's, which makes every card's.
 /// The price: a bank that rotates its issuer key re-enrols its cards (it reissues
 /// them anyway, since the card holds the derived key).
+// Filled in by the caller field by field, like the other inputs (`OcraAttempt`,
+// `CardProfile`): exhaustive until it has a constructor.
+#[allow(clippy::exhaustive_structs)]
 pub struct CapEnrolment<'a> {
     /// The token id (say `card:` and the PAN's last four digits and PSN; never the
     /// whole PAN, which audit trails and logs carry).
@@ -95,12 +100,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             .map_err(|_| crate::emv::EmvError::KeyLength {
                 length: key.expose_bytes().len(),
             })?;
-        self.enrol(Enrolment {
-            id: enrolment.id,
-            secret: &secret,
-            kind: TokenKind::Cap(enrolment.card),
-            pin: enrolment.pin,
-        })
+        // A card's kind is not made from code parameters: the enrolment's are unused.
+        let mut card = Enrolment::new(enrolment.id, secret, HotpParameters::default());
+        if let Some(pin) = enrolment.pin {
+            card = card.with_pin(pin);
+        }
+        self.enrol_as(card, TokenKind::Cap(enrolment.card))
+            .map(|_| ())
     }
 
     /// Checks a code a CAP reader showed for a card enrolled with

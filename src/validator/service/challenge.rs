@@ -35,7 +35,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// [`StoreError::NotEnrolled`](crate::StoreError::NotEnrolled), store errors, contention.
     ///
     /// ```
-    /// use otpfob::{Device, KeyFob, Keyring, ManualClock, MemoryStore, RejectReason};
+    /// use otpfob::{Device, Enrolment, KeyFob, Keyring, ManualClock, MemoryStore, RejectReason};
     /// use otpfob::{SealingKey, TotpParameters, Validator};
     ///
     /// let world = ManualClock::at_secs(1_767_225_600);
@@ -44,7 +44,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ///     .ocra("OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1".parse()?)
     ///     .build(world.clone())?;
     /// let bank = Validator::new(MemoryStore::new(), world.clone(), Keyring::new(SealingKey::generate(1)?));
-    /// let id = bank.enrol_factory_record(&record, None)?;
+    /// let id = bank.enrol(Enrolment::from(&record))?;
     ///
     /// let issued = bank.issue_challenge(&id)?;
     /// fob.enter_pin("4821")?;
@@ -155,7 +155,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// [`RejectReason::TransactionMismatch`] for another transfer or a login challenge.
     ///
     /// ```
-    /// use otpfob::{Device, KeyFob, Keyring, ManualClock, MemoryStore, ocra::Currency};
+    /// use otpfob::{Device, Enrolment, KeyFob, Keyring, ManualClock, MemoryStore, ocra::Currency};
     /// use otpfob::{RejectReason, SealingKey, TotpParameters, Validator, ocra::Transaction};
     ///
     /// let world = ManualClock::at_secs(1_767_225_600);
@@ -164,7 +164,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ///     .ocra("OCRA-1:HOTP-SHA256-8:QN08-T1M".parse()?)
     ///     .build(world.clone())?;
     /// let bank = Validator::new(MemoryStore::new(), world.clone(), Keyring::new(SealingKey::generate(1)?));
-    /// let id = bank.enrol_factory_record(&record, None)?;
+    /// let id = bank.enrol(Enrolment::from(&record))?;
     ///
     /// let transfer = Transaction::new(125_000, Currency::new("EUR")?, "DE89370400440532013000", None)?;
     /// let issued = bank.issue_signature_challenge(&id, &transfer)?;

@@ -164,12 +164,12 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::clock::{ManualClock, TimeSource};
+    use crate::clock::ManualClock;
     use crate::secret::Secret;
     use crate::store::MemoryStore;
     use crate::totp::TotpParameters;
     use crate::validator::pin::{PIN_CHECKS, PinHashing};
-    use crate::validator::record::{TokenId, TokenKind};
+    use crate::validator::record::TokenId;
     use crate::validator::seal::{Keyring, SealingKey};
     use crate::validator::{Enrolment, RejectReason, Validator};
 
@@ -193,12 +193,15 @@ mod tests {
         .with_pin_hashing(PinHashing::insecure_fast_for_tests());
         let secret = Secret::generate_default().unwrap();
         for (name, pin) in [("PLAIN", None), ("PINNED", Some("2468"))] {
+            let enrolment = Enrolment::new(
+                TokenId::new(name).unwrap(),
+                secret.clone(),
+                TotpParameters::default(),
+            );
             validator
-                .enrol(Enrolment {
-                    id: TokenId::new(name).unwrap(),
-                    secret: &secret,
-                    kind: TokenKind::time(TotpParameters::default(), clock.now()),
-                    pin,
+                .enrol(match pin {
+                    Some(pin) => enrolment.with_pin(pin),
+                    None => enrolment,
                 })
                 .unwrap();
         }

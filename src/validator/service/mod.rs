@@ -23,12 +23,10 @@ use decoy::DecoySlot;
 use core::fmt;
 
 use crate::clock::{SystemClock, TimeSource};
-use crate::secret::Secret;
 use crate::validator::audit::AuditSink;
 use crate::validator::error::ValidatorError;
 use crate::validator::pin::PinHashing;
 use crate::validator::policy::Policy;
-use crate::validator::record::{TokenId, TokenKind};
 use crate::validator::seal::Keyring;
 use crate::validator::store::Store;
 
@@ -37,19 +35,6 @@ pub const MAX_ATTEMPTS: u32 = 16;
 
 /// The unsealed generators kept by default (see [`Validator::with_generator_cache`]).
 pub const DEFAULT_GENERATOR_CACHE: usize = 10_000;
-
-/// What a new token is: its kind, secret and optional server-side PIN.
-#[derive(Debug)]
-pub struct Enrolment<'a> {
-    /// The token's id.
-    pub id: TokenId,
-    /// Its shared secret; sealed before it reaches the store.
-    pub secret: &'a Secret,
-    /// How it makes codes, and where it starts.
-    pub kind: TokenKind,
-    /// A server-side PIN to require before its codes, if any.
-    pub pin: Option<&'a str>,
-}
 
 /// The bank's validator: checks codes against the stored state of each token.
 ///
@@ -61,18 +46,12 @@ pub struct Enrolment<'a> {
 ///
 /// ```
 /// use otpfob::{Enrolment, Keyring, ManualClock, MemoryStore, SealingKey, Secret};
-/// use otpfob::{TokenId, Totp, TotpParameters, Validator, validator::TokenKind};
+/// use otpfob::{TokenId, Totp, TotpParameters, Validator};
 ///
 /// let clock = ManualClock::at_secs(1_700_000_000);
 /// let validator = Validator::new(MemoryStore::new(), clock.clone(), Keyring::new(SealingKey::generate(1)?));
 /// let secret = Secret::generate_default()?;
-/// let id = TokenId::new("FOB-1")?;
-/// validator.enrol(Enrolment {
-///     id: id.clone(),
-///     secret: &secret,
-///     kind: TokenKind::time(TotpParameters::default(), clock.now()),
-///     pin: None,
-/// })?;
+/// let id = validator.enrol(Enrolment::new(TokenId::new("FOB-1")?, secret.clone(), TotpParameters::default()))?;
 ///
 /// let code = Totp::new(&secret, TotpParameters::default())?.now(&clock)?.to_string();
 /// assert!(validator.verify(&id, &code, None).is_ok());

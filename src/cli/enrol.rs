@@ -1,4 +1,4 @@
-//! `otpfob enroll`: a new secret for an authenticator app, as a key URI and a QR
+//! `otpfob enrol` (alias `enroll`): a new secret for an authenticator app, as a key URI and a QR
 //! code, optionally enrolled in the token database.
 
 use std::io::Write;
@@ -8,10 +8,7 @@ use zeroize::Zeroizing;
 
 use clap::Args;
 
-use otpfob::{
-    Enrolment, KeyUri, OtpParameters, Secret, TimeSource, TokenId, provision::TerminalBackground,
-    validator::TokenKind,
-};
+use otpfob::{Enrolment, KeyUri, OtpParameters, Secret, TokenId, provision::TerminalBackground};
 
 use super::code_options::CodeOptions;
 use super::keys::{DatabaseOptions, open_validator};
@@ -22,7 +19,7 @@ use super::{Context, Exit, Outcome};
 const MODULE_PIXELS: u32 = 8;
 
 #[derive(Debug, Args)]
-pub(crate) struct EnrollArgs {
+pub(crate) struct EnrolArgs {
     /// The account the authenticator app shows (the customer's name or e-mail).
     #[arg(long = "account", value_name = "NAME")]
     account: String,
@@ -67,7 +64,7 @@ pub(crate) struct EnrollArgs {
 /// Makes the secret, enrols it first (so that a failed enrolment shows no secret),
 /// then prints the key URI and the QR code: the one output of this tool that shows a
 /// secret, because delivering it is the command's job.
-pub(crate) fn run(arguments: &EnrollArgs) -> Outcome {
+pub(crate) fn run(arguments: &EnrolArgs) -> Outcome {
     let parameters = arguments.code.parameters()?;
     let secret = Secret::generate(usize::from(arguments.bits)).context("cannot make the secret")?;
     let mut uri = KeyUri::new(secret.clone(), &arguments.account, parameters)
@@ -138,7 +135,7 @@ pub(crate) fn run(arguments: &EnrollArgs) -> Outcome {
 }
 
 fn enrol(
-    arguments: &EnrollArgs,
+    arguments: &EnrolArgs,
     database: &Path,
     parameters: OtpParameters,
     secret: &Secret,
@@ -146,13 +143,8 @@ fn enrol(
     let id = TokenId::new(arguments.token.as_deref().unwrap_or(&arguments.account))
         .context("invalid token id (--token, or the account)")?;
     let validator = open_validator(database, false, &arguments.keys)?;
-    let kind = TokenKind::new(parameters, arguments.counter, validator.clock().now());
     validator
-        .enrol(Enrolment {
-            id,
-            secret,
-            kind,
-            pin: None,
-        })
+        .enrol(Enrolment::new(id, secret.clone(), parameters).with_counter(arguments.counter))
+        .map(drop)
         .context("cannot enrol the token")
 }
