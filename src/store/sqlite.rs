@@ -1114,7 +1114,7 @@ mod tests {
             .connection()
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(version, 5);
+        assert_eq!(version, SQLITE_SCHEMA_VERSION);
         let named = AuditEvent {
             actor: Some("helpdesk-7".into()),
             operation: Operation::Unlock,
