@@ -150,6 +150,7 @@ fn all_verify(store: &Arc<MemoryStore>, keyring: Keyring, counters: &[AtomicUsiz
 
 #[test]
 fn software_to_hsm_then_to_a_new_hsm_key_while_verifying() {
+    let _serial = pkcs11_support::serial();
     let software = SealingKey::generate(1).unwrap();
     let store = enrolled(Keyring::new(software.clone()));
     let counters: Vec<AtomicUsize> = (0..TOKENS).map(|_| AtomicUsize::new(0)).collect();
@@ -237,6 +238,7 @@ impl KeyringBackend for FailingAfter {
 
 #[test]
 fn a_rotation_that_fails_half_way_leaves_no_record_half_resealed() {
+    let _serial = pkcs11_support::serial();
     let software = SealingKey::generate(1).unwrap();
     let store = enrolled(Keyring::new(software.clone()));
     let hsm: Arc<dyn KeyringBackend> = Arc::new(pkcs11_support::generated(2, "interrupted"));

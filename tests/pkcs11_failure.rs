@@ -73,6 +73,7 @@ fn own_session() -> Session {
 
 #[test]
 fn failures_are_typed_fail_closed_and_recover() {
+    let _serial = pkcs11_support::serial();
     let good = pkcs11_support::config("failure");
     let directory = tempfile::tempdir().unwrap();
 

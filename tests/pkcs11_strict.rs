@@ -79,6 +79,7 @@ fn enrol(
 
 #[test]
 fn rfc4226_vectors_with_the_key_only_in_the_hsm() {
+    let _serial = pkcs11_support::serial();
     const CODES: [&str; 10] = [
         "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871",
         "520489",
@@ -121,6 +122,7 @@ fn rfc4226_vectors_with_the_key_only_in_the_hsm() {
 
 #[test]
 fn rfc6238_vectors_with_the_key_only_in_the_hsm() {
+    let _serial = pkcs11_support::serial();
     let rows: [(i64, Algorithm, &str); 9] = [
         (59, Algorithm::Sha1, "94287082"),
         (59, Algorithm::Sha256, "46119246"),
@@ -159,6 +161,7 @@ fn rfc6238_vectors_with_the_key_only_in_the_hsm() {
 
 #[test]
 fn a_missing_key_object_fails_closed_and_delete_removes_it() {
+    let _serial = pkcs11_support::serial();
     let key = Arc::new(pkcs11_support::generated(1, "strict"));
     let validator = strict_validator(&key, ManualClock::at_secs(1_700_000_000));
     let id = TokenId::new("FOB-1").unwrap();
@@ -197,6 +200,7 @@ fn a_missing_key_object_fails_closed_and_delete_removes_it() {
 
 #[test]
 fn tokens_enrolled_before_strict_mode_are_imported_once() {
+    let _serial = pkcs11_support::serial();
     let key = Arc::new(pkcs11_support::generated(1, "strict"));
     let store = Arc::new(MemoryStore::new());
     let clock = ManualClock::at_secs(1_700_000_000);

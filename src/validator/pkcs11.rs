@@ -313,6 +313,13 @@ impl Pkcs11Key {
     /// token (so a key in use is never replaced by accident), and the errors of
     /// [`Pkcs11Key::open`].
     pub fn generate(key_id: u32, config: &Pkcs11Config) -> Result<Self, BackendError> {
+        // One key creation at a time in this process: SoftHSM2's file-backed token
+        // answered concurrent creations (the test suites' threads) with
+        // CKR_GENERAL_ERROR, and creating a key is a rare, administrative act.
+        static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _creating = CREATING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = Self::unconnected(key_id, config)?;
         let loaded = key.module.read();
         let session = key.login(&loaded.context)?;

@@ -49,3 +49,15 @@ pub(crate) fn generated(key_id: u32, purpose: &str) -> Pkcs11Key {
         panic!("cannot generate a key in the SoftHSM2 token: {error}; {HOW}")
     })
 }
+
+/// One PKCS#11 test of a process at a time: SoftHSM2 answered key and object
+/// creation with CKR_GENERAL_ERROR now and then while other tests of the same process
+/// worked in the token (about 1 run in 3 of these binaries here). Tests that need
+/// concurrency make their own threads inside one test.
+#[allow(dead_code)] // keyring_suite serialises per backend with its own lock
+pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
