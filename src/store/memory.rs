@@ -214,11 +214,7 @@ impl Store for MemoryStore {
             stored.version == expected_version && stored.incarnation == probe.incarnation
         });
         if matched {
-            return Err(StoreError::Corrupt {
-                token: probe.id.to_string(),
-                reason: "a rejection's probe matched the stored record; nothing was written"
-                    .to_owned(),
-            });
+            return Err(super::probe_matched(probe.id.as_str()));
         }
         self.push_audit(&mut shard, audit);
         Ok(())

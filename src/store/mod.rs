@@ -32,3 +32,13 @@ pub use sqlite::{
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteStore};
+
+/// The error of a rejection's probe that matched a stored record (see
+/// [`Store::record_rejection`](crate::validator::Store::record_rejection)): the memory
+/// and SQLite stores answer it with nothing written.
+pub(crate) fn probe_matched(token: &str) -> crate::validator::error::StoreError {
+    crate::validator::error::StoreError::Corrupt {
+        token: token.to_owned(),
+        reason: "a rejection's probe matched the stored record; nothing was written".to_owned(),
+    }
+}

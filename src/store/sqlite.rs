@@ -423,15 +423,6 @@ impl BatchedWrite for Write {
     }
 }
 
-/// The error of a rejection's probe that matched a stored row (see
-/// [`Store::record_rejection`]).
-fn probe_matched(id: &str) -> StoreError {
-    StoreError::Corrupt {
-        token: id.to_owned(),
-        reason: "a rejection's probe matched the stored record; nothing was written".to_owned(),
-    }
-}
-
 /// The answer of a write that cannot have come back from the writer.
 fn unexpected() -> StoreError {
     StoreError::Backend {
@@ -699,7 +690,7 @@ fn write_probe(
     audit: &AuditRow,
 ) -> Result<(), StoreError> {
     if execute_swap(connection, row, expected_version)? != 0 {
-        return Err(probe_matched(&row.id));
+        return Err(super::probe_matched(&row.id));
     }
     insert_audit(connection, audit)
 }

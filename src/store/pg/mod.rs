@@ -228,6 +228,20 @@ macro_rules! define_token_parameters {
 }
 for_each_token_column!(define_token_parameters);
 
+/// The parameters of the compare-and-swap and of the rejection probe, which share its
+/// `UPDATE`: the id, the expected version, every other column, the audit row.
+fn swap_parameters<'a>(
+    row: &'a TokenRow,
+    expected: &'a i64,
+    audit: &'a AuditRow,
+) -> Vec<Parameter<'a>> {
+    let columns = token_parameters(row);
+    let mut parameters: Vec<Parameter<'a>> = vec![columns[0], expected];
+    parameters.extend_from_slice(&columns[1..]);
+    parameters.extend(audit_parameters(audit));
+    parameters
+}
+
 fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 8] {
     [
         &row.token,
@@ -304,10 +318,7 @@ impl Store for PgStore {
         let row = TokenRow::from_record(record);
         let audit = AuditRow::from_event(audit);
         let expected = to_sql(expected_version);
-        let columns = token_parameters(&row);
-        let mut parameters: Vec<Parameter<'_>> = vec![columns[0], &expected];
-        parameters.extend_from_slice(&columns[1..]);
-        parameters.extend(audit_parameters(&audit));
+        let parameters = swap_parameters(&row, &expected, &audit);
         match self.execute(Query::Swap, &parameters)? {
             0 => Ok(Swap::Conflict),
             _ => Ok(Swap::Swapped),
@@ -348,10 +359,7 @@ impl Store for PgStore {
         let row = TokenRow::from_record(probe);
         let audit = AuditRow::from_event(audit);
         let expected = to_sql(expected_version);
-        let columns = token_parameters(&row);
-        let mut parameters: Vec<Parameter<'_>> = vec![columns[0], &expected];
-        parameters.extend_from_slice(&columns[1..]);
-        parameters.extend(audit_parameters(&audit));
+        let parameters = swap_parameters(&row, &expected, &audit);
         match self.execute(Query::Probe, &parameters)? {
             1 => Ok(()),
             _ => Err(StoreError::Backend {
