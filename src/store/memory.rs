@@ -6,6 +6,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::validator::audit::AuditEvent;
 use crate::validator::error::StoreError;
+use crate::validator::lifecycle::CustomerRef;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
@@ -168,6 +169,23 @@ impl Store for MemoryStore {
                     .collect::<Vec<_>>()
             })
             .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    fn tokens_of(&self, owner: &CustomerRef) -> Result<Vec<TokenId>, StoreError> {
+        // A pass over every shard: the memory store serves tests and simulations, where
+        // an index kept beside each shard's records would cost every swap for little.
+        let mut ids: Vec<TokenId> = Vec::new();
+        for shard in &self.shards {
+            ids.extend(
+                Self::read(shard)
+                    .records
+                    .values()
+                    .filter(|record| record.owner.as_ref() == Some(owner))
+                    .map(|record| record.id.clone()),
+            );
+        }
         ids.sort();
         Ok(ids)
     }

@@ -36,6 +36,7 @@ use crate::validator::pin::PinHash;
 use crate::validator::record::{
     Incarnation, Lock, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };
+use crate::validator::lifecycle::{CustomerRef, Validity};
 use crate::validator::record_mac::RecordMac;
 use crate::validator::seal::SealedSecret;
 
@@ -117,7 +118,12 @@ macro_rules! for_each_token_column {
             cap_bitmap,
             cap_flags,
             cap_modes,
-            cap_look_ahead
+            cap_look_ahead,
+            owner,
+            not_before_seconds,
+            not_before_nanos,
+            not_after_seconds,
+            not_after_nanos
         }
     };
 }
@@ -211,6 +217,15 @@ pub(crate) struct TokenRow {
     pub(crate) cap_flags: Option<i64>,
     pub(crate) cap_modes: Option<i64>,
     pub(crate) cap_look_ahead: Option<i64>,
+    /// The customer who holds the token (schema version 7); null when unassigned.
+    /// Indexed: [`Store::tokens_of`](crate::validator::Store::tokens_of) reads by it.
+    pub(crate) owner: Option<String>,
+    /// The validity period (schema version 7): its start and end as seconds and
+    /// nanoseconds, each pair null for an open end.
+    pub(crate) not_before_seconds: Option<i64>,
+    pub(crate) not_before_nanos: Option<i64>,
+    pub(crate) not_after_seconds: Option<i64>,
+    pub(crate) not_after_nanos: Option<i64>,
 }
 
 /// The `algorithm` column of a CAP card: its cryptograms are Triple DES MACs.
@@ -244,11 +259,7 @@ impl TokenRow {
             lock_kind: String::new(),
             lock_seconds: None,
             lock_nanos: None,
-            status: match state.status {
-                Status::Active => "active",
-                Status::Disabled => "disabled",
-            }
-            .to_owned(),
+            status: state.status.as_str().to_owned(),
             seal_key_id: i64::from(record.sealed_secret.key_id),
             seal_nonce: record.sealed_secret.nonce.to_vec(),
             seal_ciphertext: record.sealed_secret.ciphertext.to_vec(),
@@ -282,7 +293,22 @@ impl TokenRow {
             cap_flags: None,
             cap_modes: None,
             cap_look_ahead: None,
+            owner: record.owner.as_ref().map(|owner| owner.as_str().to_owned()),
+            not_before_seconds: None,
+            not_before_nanos: None,
+            not_after_seconds: None,
+            not_after_nanos: None,
         };
+        if let Some(start) = state.validity.not_before {
+            let (seconds, nanos) = time_to_sql(start);
+            row.not_before_seconds = Some(seconds);
+            row.not_before_nanos = Some(nanos);
+        }
+        if let Some(end) = state.validity.not_after {
+            let (seconds, nanos) = time_to_sql(end);
+            row.not_after_seconds = Some(seconds);
+            row.not_after_nanos = Some(nanos);
+        }
         match state.kind {
             TokenKind::Event { next_counter, .. } => row.next_counter = Some(to_sql(next_counter)),
             TokenKind::Time {
@@ -701,11 +727,32 @@ impl TokenRow {
             },
             _ => return Err(corrupt("unknown lock")),
         };
-        let status = match self.status.as_str() {
-            "active" => Status::Active,
-            "disabled" => Status::Disabled,
-            _ => return Err(corrupt("unknown status")),
+        let status = Status::from_name(&self.status).ok_or_else(|| corrupt("unknown status"))?;
+        let instant = |seconds: Option<i64>, nanos: Option<i64>, what: &str| match (seconds, nanos)
+        {
+            (None, None) => Ok(None),
+            (Some(seconds), Some(nanos)) => Ok(Some(time_from_sql(seconds, nanos))),
+            _ => Err(corrupt(what)),
         };
+        let validity = Validity::new(
+            instant(
+                self.not_before_seconds,
+                self.not_before_nanos,
+                "incomplete not_before",
+            )?,
+            instant(
+                self.not_after_seconds,
+                self.not_after_nanos,
+                "incomplete not_after",
+            )?,
+        )
+        .map_err(|_| corrupt("validity period ends before it starts"))?;
+        let owner = self
+            .owner
+            .as_deref()
+            .map(CustomerRef::new)
+            .transpose()
+            .map_err(|_| corrupt("malformed owner"))?;
         let nonce: [u8; 12] = self
             .seal_nonce
             .as_slice()
@@ -751,10 +798,12 @@ impl TokenRow {
                     .map_err(|_| corrupt("lockouts out of range"))?,
                 lock,
                 status,
+                validity,
             },
             enrolled_at: time_from_sql(self.enrolled_seconds, self.enrolled_nanos),
             incarnation: Incarnation::from_bytes(incarnation),
             version: from_sql(self.version),
+            owner,
             mac,
         })
     }
@@ -860,6 +909,7 @@ mod tests {
             enrolled_at: UnixTime::EPOCH,
             incarnation: Incarnation::from_bytes([9; 16]),
             version: 4,
+            owner: None,
             mac: None,
         };
         let record = TokenRecord {
@@ -868,6 +918,43 @@ mod tests {
         };
         let row = TokenRow::from_record(&record);
         (record, row)
+    }
+
+    #[test]
+    fn life_cycle_columns_round_trip() {
+        let (mut record, _) = ocra_row();
+        record.owner = Some(CustomerRef::new("C-0042").unwrap());
+        record.state.status = Status::Lost;
+        record.state.validity = Validity::new(
+            Some(UnixTime::from_nanos(1_000_000_000_123)),
+            Some(UnixTime::from_secs(2_000_000_000)),
+        )
+        .unwrap();
+        let row = TokenRow::from_record(&record);
+        assert_eq!(row.owner.as_deref(), Some("C-0042"));
+        assert_eq!(row.status, "lost");
+        assert_eq!(
+            (row.not_before_seconds, row.not_before_nanos),
+            (Some(1000), Some(123))
+        );
+        assert_eq!(row.clone().into_record().unwrap(), record);
+        for status in Status::ALL {
+            let mut changed = record.clone();
+            changed.state.status = status;
+            let read = TokenRow::from_record(&changed).into_record().unwrap();
+            assert_eq!(read.state.status, status);
+        }
+        // Half a period end, or a malformed owner, is corruption, not a default.
+        let half = TokenRow {
+            not_after_nanos: None,
+            ..row.clone()
+        };
+        assert!(half.into_record().is_err());
+        let bad_owner = TokenRow {
+            owner: Some("with space".to_owned()),
+            ..row
+        };
+        assert!(bad_owner.into_record().is_err());
     }
 
     #[test]

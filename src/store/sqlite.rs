@@ -21,6 +21,7 @@ use crate::store::row::{
 };
 use crate::validator::audit::AuditEvent;
 use crate::validator::error::StoreError;
+use crate::validator::lifecycle::CustomerRef;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
@@ -28,9 +29,10 @@ use crate::validator::store::{Store, Swap};
 ///
 /// Version 2 added the nullable `ocra_*` columns of keypad tokens; version 3 the
 /// `incarnation` of each record; version 4 each record's MAC; version 5 the audit
-/// table's `actor`; version 6 the EMV-CAP card kind and its `cap_*` columns. An older
+/// table's `actor`; version 6 the EMV-CAP card kind and its `cap_*` columns; version 7
+/// the life cycle's `owner` and validity period. An older
 /// file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 6;
+pub const SQLITE_SCHEMA_VERSION: i64 = 7;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -195,14 +197,28 @@ DROP TABLE tokens;
 ALTER TABLE tokens_v6 RENAME TO tokens;
 ";
 
+/// Version 7, the token life cycle: the customer who holds each token (`owner`,
+/// indexed for `Store::tokens_of`), the statuses `lost`, `revoked` and `expired` (the
+/// `status` column has no `CHECK`, so they need no rebuild), and the validity period's
+/// ends. Every new column is null for existing rows: unowned, valid forever, as before.
+const MIGRATION_V7_LIFECYCLE: &str = "
+ALTER TABLE tokens ADD COLUMN owner TEXT;
+ALTER TABLE tokens ADD COLUMN not_before_seconds INTEGER;
+ALTER TABLE tokens ADD COLUMN not_before_nanos INTEGER;
+ALTER TABLE tokens ADD COLUMN not_after_seconds INTEGER;
+ALTER TABLE tokens ADD COLUMN not_after_nanos INTEGER;
+CREATE INDEX tokens_by_owner ON tokens (owner, id) WHERE owner IS NOT NULL;
+";
+
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 6] = [
+const MIGRATIONS: [(i64, &str); 7] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
     (5, MIGRATION_V5),
     (6, MIGRATION_V6),
+    (7, MIGRATION_V7_LIFECYCLE),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -839,6 +855,19 @@ impl Store for SqliteStore {
         ids.into_iter().map(token_id).collect()
     }
 
+    fn tokens_of(&self, owner: &CustomerRef) -> Result<Vec<TokenId>, StoreError> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached("SELECT id FROM tokens WHERE owner = ?1 ORDER BY id")
+            .map_err(backend)?;
+        let ids = statement
+            .query_map(params![owner.as_str()], |row| row.get::<_, String>(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(backend)?;
+        ids.into_iter().map(token_id).collect()
+    }
+
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let audit = AuditRow::from_event(event);
         if let Some(writer) = &self.writer {
@@ -939,6 +968,7 @@ mod tests {
             enrolled_at: UnixTime::from_secs(77),
             incarnation: crate::validator::record::Incarnation::generate().unwrap(),
             version: 1,
+            owner: None,
             mac: None,
         }
     }

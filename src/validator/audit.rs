@@ -41,6 +41,22 @@ pub enum Operation {
     VerifySignature,
     /// The device PIN hash of an OCRA suite with `P` was replaced.
     SetOcraPin,
+    /// The token was assigned to a customer.
+    AssignOwner,
+    /// The token's customer was removed.
+    UnassignOwner,
+    /// The customer reported the token lost.
+    ReportLost,
+    /// A token reported lost was found and put back in service.
+    ReportFound,
+    /// The token was revoked (final).
+    Revoke,
+    /// A code was checked against every token of a customer.
+    VerifyCustomer,
+    /// A helpdesk looked up which of a customer's tokens a code belongs to, without accepting it.
+    Lookup,
+    /// The token got its last temporary block: the next one is permanent (PSD2 RTS Art. 4(5)); the bank should inform the customer.
+    BlockAlert,
 }
 
 impl Operation {
@@ -62,6 +78,14 @@ impl Operation {
             Operation::VerifyResponse => "verify_response",
             Operation::VerifySignature => "verify_signature",
             Operation::SetOcraPin => "set_ocra_pin",
+            Operation::AssignOwner => "assign_owner",
+            Operation::UnassignOwner => "unassign_owner",
+            Operation::ReportLost => "report_lost",
+            Operation::ReportFound => "report_found",
+            Operation::Revoke => "revoke",
+            Operation::VerifyCustomer => "verify_customer",
+            Operation::Lookup => "lookup",
+            Operation::BlockAlert => "block_alert",
         }
     }
 
@@ -83,6 +107,14 @@ impl Operation {
             Operation::VerifyResponse,
             Operation::VerifySignature,
             Operation::SetOcraPin,
+            Operation::AssignOwner,
+            Operation::UnassignOwner,
+            Operation::ReportLost,
+            Operation::ReportFound,
+            Operation::Revoke,
+            Operation::VerifyCustomer,
+            Operation::Lookup,
+            Operation::BlockAlert,
         ]
         .into_iter()
         .find(|operation| operation.as_str() == name)

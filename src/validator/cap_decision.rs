@@ -147,6 +147,7 @@ impl CapState {
             lockouts: self.lockouts,
             lock: self.lock,
             status: self.status,
+            // A card's period is its expiry date, checked as `CardExpired`.
             ..TokenState::new(TokenKind::event(HotpParameters::default(), 0))
         }
     }

@@ -12,6 +12,7 @@ use crate::ocra::{OcraSuite, Password};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 use crate::validator::error::SealError;
+use crate::validator::lifecycle::{CustomerRef, Validity};
 use crate::validator::record::{TokenId, TokenKind};
 
 /// A token to enrol with [`Validator::enrol`](crate::Validator::enrol): its id, its
@@ -55,6 +56,8 @@ pub struct Enrolment {
     pub(crate) synced_at: Option<UnixTime>,
     pub(crate) pin: Option<Zeroizing<String>>,
     pub(crate) ocra: Option<OcraEnrolment>,
+    pub(crate) validity: Validity,
+    pub(crate) owner: Option<CustomerRef>,
 }
 
 impl Enrolment {
@@ -72,6 +75,8 @@ impl Enrolment {
             synced_at: None,
             pin: None,
             ocra: None,
+            validity: Validity::ALWAYS,
+            owner: None,
         }
     }
 
@@ -138,6 +143,23 @@ impl Enrolment {
         self
     }
 
+    /// The period in which the token's codes are accepted (a factory record's issue
+    /// and expiry times, a PSKC `ValidFrom`/`ValidTo`); outside it every code is
+    /// rejected, whatever the token's status.
+    #[must_use]
+    pub fn with_validity(mut self, validity: Validity) -> Self {
+        self.validity = validity;
+        self
+    }
+
+    /// The customer who holds the token (see [`Validator::assign_owner`]
+    /// (crate::Validator::assign_owner), which can also do it later).
+    #[must_use]
+    pub fn with_owner(mut self, owner: CustomerRef) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
     /// A server-side PIN to require before the token's codes; it is hashed (Argon2id)
     /// before it reaches the store.
     #[must_use]
@@ -188,6 +210,18 @@ impl Enrolment {
         }
         kind
     }
+
+    /// The period the token's codes are accepted in.
+    #[must_use]
+    pub fn validity(&self) -> Validity {
+        self.validity
+    }
+
+    /// The customer the token is enrolled for, if any.
+    #[must_use]
+    pub fn owner(&self) -> Option<&CustomerRef> {
+        self.owner.as_ref()
+    }
 }
 
 impl fmt::Debug for Enrolment {
@@ -202,6 +236,8 @@ impl fmt::Debug for Enrolment {
             .field("synced_at", &self.synced_at)
             .field("pin", &self.pin.as_ref().map(|_| "[REDACTED]"))
             .field("ocra", &self.ocra)
+            .field("validity", &self.validity)
+            .field("owner", &self.owner)
             .finish()
     }
 }

@@ -220,6 +220,32 @@ pub enum ValidatorError {
     #[cfg(feature = "emv-cap")]
     #[error(transparent)]
     Emv(#[from] crate::emv::EmvError),
+    /// A customer reference was empty, too long or not printable ASCII.
+    #[error("invalid customer reference \"{reference}\": {reason}")]
+    CustomerRef {
+        /// The reference, escaped and cut at 128 characters.
+        reference: String,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// A validity period that ends at or before it starts.
+    #[error("validity period ends ({not_after}) at or before it starts ({not_before})")]
+    Validity {
+        /// Its start, in seconds since the epoch.
+        not_before: i64,
+        /// Its end, in seconds since the epoch.
+        not_after: i64,
+    },
+    /// A life-cycle change that the token's state does not allow: out of `revoked`
+    /// (final), "found" for a token not reported lost, a token already owned by
+    /// another customer, a customer already holding the most tokens allowed.
+    #[error("token {token}: {reason}")]
+    Lifecycle {
+        /// The token id.
+        token: String,
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 /// Why a code was rejected.
@@ -284,6 +310,17 @@ pub enum RejectReason {
     CardExpired,
     /// An EMV-CAP code was asked in a mode the card is not enrolled for.
     ModeNotAllowed,
+    /// The customer reported the token lost.
+    Lost,
+    /// The token was revoked (final).
+    Revoked,
+    /// The token is past its validity period, or was retired as expired.
+    Expired,
+    /// The token's validity period has not begun.
+    NotYetValid,
+    /// In a customer's verification, the code was accepted for another of the
+    /// customer's tokens: this one was left as it was.
+    OtherTokenMatched,
 }
 
 impl RejectReason {
@@ -326,6 +363,11 @@ impl RejectReason {
             RejectReason::WrongKind => "wrong_kind",
             RejectReason::CardExpired => "card_expired",
             RejectReason::ModeNotAllowed => "mode_not_allowed",
+            RejectReason::Lost => "lost",
+            RejectReason::Revoked => "revoked",
+            RejectReason::Expired => "expired",
+            RejectReason::NotYetValid => "not_yet_valid",
+            RejectReason::OtherTokenMatched => "other_token_matched",
         }
     }
 
@@ -339,7 +381,7 @@ impl RejectReason {
     }
 }
 
-const ALL_REASONS: [RejectReason; 22] = [
+const ALL_REASONS: [RejectReason; 27] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
     RejectReason::WrongPin,
@@ -362,6 +404,11 @@ const ALL_REASONS: [RejectReason; 22] = [
     RejectReason::WrongKind,
     RejectReason::CardExpired,
     RejectReason::ModeNotAllowed,
+    RejectReason::Lost,
+    RejectReason::Revoked,
+    RejectReason::Expired,
+    RejectReason::NotYetValid,
+    RejectReason::OtherTokenMatched,
 ];
 
 impl fmt::Display for RejectReason {

@@ -88,6 +88,13 @@ pub struct Policy {
     /// How long an issued OCRA challenge is accepted. At least a second, at most
     /// [`MAX_CHALLENGE_LIFETIME`].
     pub challenge_lifetime: Duration,
+    /// With a [`Lockout::Backoff`]: the number of temporary blocks after which the
+    /// next block is permanent (until an administrator unlocks). `None` (the default)
+    /// never escalates. The validator writes a
+    /// [`Operation::BlockAlert`](crate::validator::Operation::BlockAlert) audit event
+    /// when it imposes the last temporary block, before the block becomes permanent
+    /// (PSD2 RTS Art. 4(5)). At least 1.
+    pub permanent_lock_after: Option<u32>,
 }
 
 impl Default for Policy {
@@ -102,6 +109,44 @@ impl Default for Policy {
             drift_tolerance_ppm: 15,
             max_drift_extension: 10,
             challenge_lifetime: DEFAULT_CHALLENGE_LIFETIME,
+            permanent_lock_after: None,
+        }
+    }
+}
+
+/// The consecutive failures PSD2's RTS allows before a block (Art. 4(3)(b)).
+pub const PSD2_MAX_FAILURES: u32 = 5;
+
+/// The longest an authentication code may be valid under PSD2's RTS (Art. 4(3)(d)).
+pub const PSD2_MAX_CODE_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+impl Policy {
+    /// The defaults tightened to the EU's PSD2 strong customer authentication rules
+    /// (Commission Delegated Regulation (EU) 2018/389, "the RTS"), article by article:
+    ///
+    /// | setting | value | RTS |
+    /// |---|---|---|
+    /// | `failure_limit` | 5 | Art. 4(3)(b): no more than 5 consecutive failed attempts before the authentication is blocked |
+    /// | `lockout` | back-off from 15 minutes, doubling, at most 4 hours | Art. 4(4): the block may be temporary or permanent, its length and the number of retries set by the provider, and the payer informed before it becomes permanent |
+    /// | `permanent_lock_after` | 3 temporary blocks | Art. 4(5): temporary blocks escalate to a permanent one after a set number; the validator writes a `block_alert` audit event (for the bank to inform the payer) when it imposes the last temporary one, before the permanent block |
+    /// | `challenge_lifetime` | 5 minutes | Art. 4(3)(d): authentication codes valid for no more than 5 minutes; the challenges and signing codes this issues live no longer |
+    /// | `totp_window` | 1 step each way | Art. 4(3)(d) again: with 30-second steps a code is accepted at most 30 s before and after its step (under 2 minutes in all, plus drift tolerance capped at `max_drift_extension`) |
+    ///
+    /// Art. 4(3)(c) (no code reused, no code derivable from another) is the validator's
+    /// one-time rule and HMAC-based codes, whatever the policy. Art. 5 (dynamic linking)
+    /// is transaction signing (`ocra`). The README's "PSD2" section maps each to its test.
+    #[must_use]
+    pub fn psd2() -> Self {
+        Self {
+            failure_limit: PSD2_MAX_FAILURES,
+            lockout: Lockout::Backoff {
+                initial: Duration::from_secs(15 * 60),
+                maximum: Duration::from_secs(4 * 60 * 60),
+            },
+            permanent_lock_after: Some(3),
+            challenge_lifetime: PSD2_MAX_CODE_LIFETIME,
+            max_drift_extension: 2,
+            ..Self::default()
         }
     }
 }
@@ -158,6 +203,9 @@ impl Policy {
         {
             return fail("a back-off needs 0 < initial <= maximum");
         }
+        if self.permanent_lock_after == Some(0) {
+            return fail("permanent_lock_after must be at least 1");
+        }
         Ok(())
     }
 }
@@ -165,6 +213,26 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn psd2_follows_the_rts() {
+        let policy = Policy::psd2();
+        assert_eq!(policy.validate(), Ok(()));
+        // Art. 4(3)(b): at most 5 consecutive failures.
+        assert!(policy.failure_limit <= 5);
+        // Art. 4(3)(d): codes and challenges valid at most 5 minutes.
+        assert!(policy.challenge_lifetime <= Duration::from_secs(300));
+        // Art. 4(4) and 4(5): temporary blocks, escalating to a permanent one.
+        assert!(matches!(policy.lockout, Lockout::Backoff { .. }));
+        assert!(policy.permanent_lock_after.is_some());
+        // The TOTP window: a 30-second code lives at most (1 + back + forward +
+        // 2 * extension) steps, which must stay within 5 minutes.
+        let steps = 1 + policy.totp_window.back + policy.totp_window.forward
+            + 2 * policy.max_drift_extension;
+        assert!(steps * 30 <= 300, "{steps} steps");
+        // The default exceeds Art. 4(3)(b): it is not the PSD2 policy.
+        assert!(Policy::default().failure_limit > 5);
+    }
 
     #[test]
     fn defaults_are_valid() {
@@ -207,6 +275,11 @@ mod tests {
             };
             assert!(policy.validate().is_err(), "{lifetime:?}");
         }
+        let never = Policy {
+            permanent_lock_after: Some(0),
+            ..Policy::default()
+        };
+        assert!(never.validate().is_err());
         let hour = Policy {
             challenge_lifetime: MAX_CHALLENGE_LIFETIME,
             ..Policy::default()

@@ -8,6 +8,7 @@ use crate::parameters::OtpParameters;
 use crate::totp::TotpParameters;
 use crate::validator::challenge::OcraState;
 use crate::validator::error::SealError;
+use crate::validator::lifecycle::{CustomerRef, Validity};
 use crate::validator::pin::PinHash;
 use crate::validator::record_mac::RecordMac;
 use crate::validator::seal::SealedSecret;
@@ -209,8 +210,46 @@ impl Lock {
 pub enum Status {
     /// In service.
     Active,
-    /// Taken out of service: every code is rejected (a lost fob, a closed account).
+    /// Taken out of service: every code is rejected (a closed account, a suspicion);
+    /// reversible.
     Disabled,
+    /// The customer reported it lost: every code is rejected until it is found
+    /// ([`Validator::report_found`](crate::Validator::report_found)) or replaced.
+    Lost,
+    /// Revoked: final, never usable again; the record stays for the audit trail.
+    Revoked,
+    /// Retired at the end of its life by an administrator (a token past its validity
+    /// period is refused as expired whatever its status).
+    Expired,
+}
+
+impl Status {
+    /// Every status, in declaration order.
+    pub const ALL: [Status; 5] = [
+        Status::Active,
+        Status::Disabled,
+        Status::Lost,
+        Status::Revoked,
+        Status::Expired,
+    ];
+
+    /// A short stable name for stores, audit tables and APIs.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Disabled => "disabled",
+            Status::Lost => "lost",
+            Status::Revoked => "revoked",
+            Status::Expired => "expired",
+        }
+    }
+
+    /// The status named by [`Status::as_str`].
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
 }
 
 /// The part of a token's record that verification changes: small, cheap to copy, and all
@@ -242,6 +281,9 @@ pub struct TokenState {
     pub lock: Lock,
     /// The administrator's switch.
     pub status: Status,
+    /// When the token may be used (schema version 7); [`Validity::ALWAYS`] for no
+    /// limit.
+    pub validity: Validity,
 }
 
 impl TokenState {
@@ -255,6 +297,7 @@ impl TokenState {
             lockouts: 0,
             lock: Lock::Unlocked,
             status: Status::Active,
+            validity: Validity::ALWAYS,
         }
     }
 }
@@ -295,6 +338,8 @@ pub struct TokenRecord {
     pub incarnation: Incarnation,
     /// Increases by one with every stored change; 1 when enrolled.
     pub version: u64,
+    /// The customer who holds the token, if assigned (schema version 7).
+    pub owner: Option<CustomerRef>,
     /// The MAC over every other field
     /// ([`Keyring::authenticate_record`](crate::Keyring::authenticate_record)), set by
     /// the validator before every write

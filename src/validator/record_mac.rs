@@ -12,7 +12,7 @@
 
 use crate::clock::UnixTime;
 use crate::validator::challenge::{ChallengeSlot, OcraState};
-use crate::validator::record::{Lock, Status, TokenKind, TokenRecord};
+use crate::validator::record::{Lock, TokenKind, TokenRecord};
 use crate::validator::seal::SealedSecret;
 
 /// Bytes of a record MAC (HMAC-SHA-256).
@@ -177,16 +177,30 @@ pub(crate) fn encode(record: &TokenRecord) -> Vec<u8> {
             encoder.time(until);
         }
     }
-    encoder.tag(match state.status {
-        Status::Active => "active",
-        Status::Disabled => "disabled",
-    });
+    encoder.tag(state.status.as_str());
     encoder.sealed(&record.sealed_secret);
     encoder.option(record.pin.as_ref(), |encoder, pin| {
         encoder.text(pin.as_phc())
     });
     encoder.option(record.ocra_pin.as_ref(), Encoder::sealed);
     encoder.time(record.enrolled_at);
+    // The life-cycle fields (schema version 7) come last and only when set, each under
+    // its own tag: a record without them encodes exactly as before, so the MACs of
+    // records written before version 7 still check, and a set field cannot be
+    // removed or moved to another field without changing the encoding.
+    let validity = state.validity;
+    if let Some(start) = validity.not_before {
+        encoder.tag("not_before");
+        encoder.time(start);
+    }
+    if let Some(end) = validity.not_after {
+        encoder.tag("not_after");
+        encoder.time(end);
+    }
+    if let Some(owner) = &record.owner {
+        encoder.tag("owner");
+        encoder.text(owner.as_str());
+    }
     encoder.0
 }
 
@@ -204,5 +218,63 @@ mod tests {
         other.text("bc");
         assert_ne!(one.0, other.0);
         assert_eq!(one.0, [0, 0, 0, 2, b'a', b'b', 0, 0, 0, 1, b'c']);
+    }
+
+    fn plain_record() -> TokenRecord {
+        use crate::hotp::HotpParameters;
+        use crate::validator::record::{Incarnation, TokenId, TokenState};
+        TokenRecord {
+            id: TokenId::new("FOB-1").unwrap(),
+            sealed_secret: SealedSecret {
+                key_id: 1,
+                nonce: [3; 12],
+                ciphertext: vec![5; 36].into(),
+            },
+            pin: None,
+            ocra_pin: None,
+            state: TokenState::new(TokenKind::event(HotpParameters::default(), 9)),
+            enrolled_at: UnixTime::from_secs(77),
+            incarnation: Incarnation::from_bytes([7; 16]),
+            version: 3,
+            owner: None,
+            mac: None,
+        }
+    }
+
+    /// The life-cycle fields are appended only when set: a record without them
+    /// encodes as before version 7 (its encoding ends with the enrolment time, the
+    /// last field then), so stored MACs still check; each one set is covered.
+    #[test]
+    fn life_cycle_fields_are_covered_and_absent_ones_change_nothing() {
+        use crate::validator::lifecycle::{CustomerRef, Validity};
+        use crate::validator::record::Status;
+        let plain = plain_record();
+        let encoded = encode(&plain);
+        let mut enrolled = Encoder(Vec::new());
+        enrolled.time(plain.enrolled_at);
+        assert!(encoded.ends_with(&enrolled.0));
+        let mut variants = Vec::new();
+        let mut owned = plain.clone();
+        owned.owner = Some(CustomerRef::new("C-1").unwrap());
+        variants.push(owned);
+        for validity in [
+            Validity::new(Some(UnixTime::from_secs(1)), None).unwrap(),
+            Validity::new(None, Some(UnixTime::from_secs(1))).unwrap(),
+        ] {
+            let mut limited = plain.clone();
+            limited.state.validity = validity;
+            variants.push(limited);
+        }
+        for status in [Status::Lost, Status::Revoked, Status::Expired] {
+            let mut changed = plain.clone();
+            changed.state.status = status;
+            variants.push(changed);
+        }
+        let mut seen = vec![encoded];
+        for variant in &variants {
+            let encoding = encode(variant);
+            assert!(!seen.contains(&encoding), "{variant:?}");
+            seen.push(encoding);
+        }
     }
 }

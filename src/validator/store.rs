@@ -4,6 +4,7 @@
 
 use crate::validator::audit::AuditEvent;
 use crate::validator::error::StoreError;
+use crate::validator::lifecycle::CustomerRef;
 use crate::validator::record::{TokenId, TokenRecord};
 
 /// The outcome of a compare-and-swap.
@@ -136,6 +137,27 @@ pub trait Store: Send + Sync {
         Ok(ids)
     }
 
+    /// The ids of the tokens assigned to `owner` ([`TokenRecord::owner`]), in order.
+    ///
+    /// The default reads every record through [`Store::list`] and [`Store::load`];
+    /// the SQL stores of this crate answer from an index on the owner instead, and so
+    /// should any store that holds many tokens.
+    ///
+    /// # Errors
+    ///
+    /// Backend errors.
+    fn tokens_of(&self, owner: &CustomerRef) -> Result<Vec<TokenId>, StoreError> {
+        let mut owned = Vec::new();
+        for id in self.list()? {
+            if let Some(record) = self.load(&id)?
+                && record.owner.as_ref() == Some(owner)
+            {
+                owned.push(id);
+            }
+        }
+        Ok(owned)
+    }
+
     /// Appends an audit event that comes with no change (a rejection that counted
     /// nothing, such as a code for a locked token).
     ///
@@ -212,6 +234,9 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn list_page(&self, after: Option<&TokenId>, limit: usize) -> Result<Vec<TokenId>, StoreError> {
         (**self).list_page(after, limit)
+    }
+    fn tokens_of(&self, owner: &CustomerRef) -> Result<Vec<TokenId>, StoreError> {
+        (**self).tokens_of(owner)
     }
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         (**self).append_audit(event)

@@ -6,7 +6,8 @@
 use crate::clock::UnixTime;
 use crate::validator::error::RejectReason;
 use crate::validator::policy::{Lockout, Policy};
-use crate::validator::record::{Lock, Status, TokenState};
+use crate::validator::lifecycle::standing;
+use crate::validator::record::{Lock, TokenState};
 use crate::validator::verdict::{Acceptance, Decision, Verdict};
 
 /// A rejection that counts nothing: a locked or disabled token, a clock or counter at
@@ -39,13 +40,14 @@ pub(crate) fn drift_extension(
         .min(policy.max_drift_extension)
 }
 
-/// Rejects a disabled or locked token; clears a back-off lock that has run out.
+/// Rejects a token that is not active or outside its validity period (the pure
+/// [`standing`] rule), or locked; clears a back-off lock that has run out.
 pub(crate) fn refuse_without_counting(
     state: &mut TokenState,
     now: UnixTime,
 ) -> Option<RejectReason> {
-    if state.status == Status::Disabled {
-        return Some(RejectReason::Disabled);
+    if let Some(reason) = standing(state.status, state.validity, now) {
+        return Some(reason);
     }
     if state.lock.holds_at(now) {
         return Some(RejectReason::Locked);
@@ -77,6 +79,15 @@ pub(crate) fn fail(
     if state.failures >= policy.failure_limit {
         state.lock = match policy.lockout {
             Lockout::UntilUnlocked => Lock::UntilUnlocked { since: now },
+            Lockout::Backoff { .. }
+                if policy
+                    .permanent_lock_after
+                    .is_some_and(|temporary| state.lockouts >= temporary) =>
+            {
+                // Escalation (PSD2 RTS Art. 4(5)): the set number of temporary blocks
+                // is spent, so this one holds until an administrator unlocks.
+                Lock::UntilUnlocked { since: now }
+            }
             Lockout::Backoff { initial, maximum } => {
                 let doublings = state.lockouts.min(63);
                 let length = initial
@@ -93,5 +104,122 @@ pub(crate) fn fail(
     Decision {
         verdict: Verdict::Rejected(reason),
         state,
+    }
+}
+
+/// Whether the change from `before` to `after` imposed the last temporary block
+/// before the next one becomes permanent ([`Policy::permanent_lock_after`]): the
+/// moment the validator raises its alert (PSD2 RTS Art. 4(5)), so that the bank can
+/// inform the customer while the block is still temporary.
+pub(crate) fn imposed_last_temporary_block(
+    policy: &Policy,
+    before: &TokenState,
+    after: &TokenState,
+) -> bool {
+    matches!(policy.lockout, Lockout::Backoff { .. })
+        && matches!(after.lock, Lock::Until { .. })
+        && after.lockouts > before.lockouts
+        && policy
+            .permanent_lock_after
+            .is_some_and(|temporary| after.lockouts == temporary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hotp::HotpParameters;
+    use crate::validator::record::TokenKind;
+    use core::time::Duration;
+
+    fn fresh() -> TokenState {
+        TokenState::new(TokenKind::event(HotpParameters::default(), 0))
+    }
+
+    /// Fails `state` until it locks, returning the state and whether the alert rule fired.
+    fn fail_until_locked(policy: &Policy, mut state: TokenState, now: UnixTime) -> (TokenState, bool) {
+        let mut alerted = false;
+        for _ in 0..policy.failure_limit {
+            let before = state.clone();
+            state = fail(policy, state, RejectReason::WrongCode, now).state;
+            alerted |= imposed_last_temporary_block(policy, &before, &state);
+        }
+        (state, alerted)
+    }
+
+    /// RTS Art. 4(3)(b): the fifth consecutive failure blocks, not the sixth.
+    #[test]
+    fn psd2_blocks_at_the_fifth_failure() {
+        let policy = Policy::psd2();
+        let mut state = fresh();
+        let now = UnixTime::from_secs(1_000_000);
+        for attempt in 1..=4 {
+            state = fail(&policy, state, RejectReason::WrongCode, now).state;
+            assert!(!state.lock.holds_at(now), "locked after {attempt}");
+        }
+        state = fail(&policy, state, RejectReason::WrongCode, now).state;
+        assert!(state.lock.holds_at(now));
+    }
+
+    /// RTS Art. 4(4), 4(5): three temporary blocks, the alert with the third, then a
+    /// permanent block; a success in between resets the escalation.
+    #[test]
+    fn psd2_blocks_escalate_to_permanent_after_an_alert() {
+        let policy = Policy::psd2();
+        let mut now = UnixTime::from_secs(1_000_000);
+        let mut state = fresh();
+        let mut alerts = Vec::new();
+        for block in 1..=4u32 {
+            let (locked, alerted) = fail_until_locked(&policy, state, now);
+            alerts.push(alerted);
+            match (block, locked.lock) {
+                (1..=3, Lock::Until { until }) => {
+                    now = until;
+                    state = locked;
+                    state.failures = 0;
+                    assert!(!state.lock.holds_at(now));
+                }
+                (4, Lock::UntilUnlocked { .. }) => {
+                    assert!(locked.lock.holds_at(now.plus(Duration::from_secs(1 << 30))));
+                    state = locked;
+                }
+                other => panic!("block {block}: {other:?}"),
+            }
+        }
+        // Exactly one alert, raised with the third (last temporary) block, before the
+        // fourth made it permanent.
+        assert_eq!(alerts, [false, false, true, false]);
+        assert_eq!(state.lockouts, 4);
+        // A success clears the escalation.
+        let cleared = succeed(
+            state,
+            crate::validator::verdict::Acceptance {
+                position: 0,
+                offset: 0,
+            },
+        )
+        .state;
+        assert_eq!(cleared.lockouts, 0);
+    }
+
+    #[test]
+    fn without_escalation_blocks_stay_temporary() {
+        let policy = Policy {
+            permanent_lock_after: None,
+            ..Policy::psd2()
+        };
+        let mut now = UnixTime::from_secs(1_000_000);
+        let mut state = fresh();
+        for _ in 0..10 {
+            let (locked, alerted) = fail_until_locked(&policy, state, now);
+            assert!(!alerted);
+            let Lock::Until { until } = locked.lock else {
+                panic!("{:?}", locked.lock)
+            };
+            now = until;
+            state = TokenState {
+                failures: 0,
+                ..locked
+            };
+        }
     }
 }

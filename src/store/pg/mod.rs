@@ -20,6 +20,7 @@ use crate::store::pg::schema::{Query, Statements};
 use crate::store::row::{AuditRow, TOKEN_COLUMN_COUNT, TokenRow, for_each_token_column, to_sql};
 use crate::validator::audit::AuditEvent;
 use crate::validator::error::StoreError;
+use crate::validator::lifecycle::CustomerRef;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
@@ -341,6 +342,10 @@ impl Store for PgStore {
         let after = after.map_or("", TokenId::as_str);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.ids(Query::ListPage, &[&after, &limit])
+    }
+
+    fn tokens_of(&self, owner: &CustomerRef) -> Result<Vec<TokenId>, StoreError> {
+        self.ids(Query::TokensOf, &[&owner.as_str()])
     }
 
     fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {

@@ -8,17 +8,18 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 6;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 7;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 6] = [
+const MIGRATIONS: [(i64, &str); 7] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
     (5, MIGRATION_V5),
     (6, MIGRATION_V6),
+    (7, MIGRATION_V7_LIFECYCLE),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -129,6 +130,23 @@ ALTER TABLE {schema}.tokens
     ADD COLUMN cap_flags               bigint,
     ADD COLUMN cap_modes               bigint,
     ADD COLUMN cap_look_ahead          bigint;
+"#;
+
+/// Version 7, the token life cycle: the same columns as the SQLite store's version 7
+/// (`owner`, indexed for `Store::tokens_of`, and the validity period's ends, all null
+/// for existing rows), and the statuses `lost`, `revoked` and `expired`. Version 1's
+/// unnamed status check took PostgreSQL's default name.
+const MIGRATION_V7_LIFECYCLE: &str = r#"
+ALTER TABLE {schema}.tokens
+    DROP CONSTRAINT tokens_status_check,
+    ADD CONSTRAINT tokens_status_check
+        CHECK (status IN ('active', 'disabled', 'lost', 'revoked', 'expired')),
+    ADD COLUMN owner              text COLLATE "C",
+    ADD COLUMN not_before_seconds bigint,
+    ADD COLUMN not_before_nanos   bigint,
+    ADD COLUMN not_after_seconds  bigint,
+    ADD COLUMN not_after_nanos    bigint;
+CREATE INDEX tokens_by_owner ON {schema}.tokens (owner, id) WHERE owner IS NOT NULL;
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -245,9 +263,10 @@ pub(crate) enum Query {
     AuditTrail,
     Probe,
     ListPage,
+    TokensOf,
 }
 
-pub(crate) const QUERY_COUNT: usize = 9;
+pub(crate) const QUERY_COUNT: usize = 10;
 
 const AUDIT_COLUMNS: &str =
     r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset", actor"#;
@@ -348,6 +367,9 @@ impl Statements {
             Query::ListPage => {
                 format!("SELECT id FROM {tokens} WHERE id > $1 ORDER BY id LIMIT $2")
             }
+            Query::TokensOf => {
+                format!("SELECT id FROM {tokens} WHERE owner = $1 ORDER BY id")
+            }
         };
         let all = [
             Query::Load,
@@ -359,6 +381,7 @@ impl Statements {
             Query::AuditTrail,
             Query::Probe,
             Query::ListPage,
+            Query::TokensOf,
         ];
         Self {
             texts: all.map(text),
@@ -382,10 +405,11 @@ mod tests {
         assert!(swap.contains("enrolled_nanos = $25, ocra_suite = $26,"));
         assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40, mac_key_id = $41"));
         assert!(swap.contains("mac = $42, cap_pan = $43,"));
-        assert!(swap.contains("cap_look_ahead = $52 WHERE id = $1"));
+        assert!(swap.contains("cap_look_ahead = $52, owner = $53,"));
+        assert!(swap.contains("not_after_nanos = $57 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
-        assert!(swap.contains("SELECT $53::text, $54::bigint"));
-        assert!(swap.ends_with("$59::bigint, $60::text FROM swapped"));
+        assert!(swap.contains("SELECT $58::text, $59::bigint"));
+        assert!(swap.ends_with("$64::bigint, $65::text FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -397,11 +421,11 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$51) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$56) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$58::bigint, $59::text FROM enrolled")
+                .contains("$63::bigint, $64::text FROM enrolled")
         );
         assert!(
             statements

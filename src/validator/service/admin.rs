@@ -90,21 +90,33 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ///
     /// # Errors
     ///
-    /// As [`Validator::unlock`].
+    /// [`ValidatorError::Lifecycle`] for a revoked token (final); and as
+    /// [`Validator::unlock`].
     pub fn disable(&self, id: &TokenId) -> Result<(), ValidatorError> {
         self.administer(id, Operation::Disable, |record| {
+            refuse_if_revoked(record)?;
             record.state.status = Status::Disabled;
             Ok(())
         })
     }
 
-    /// Puts a disabled token back in service.
+    /// Puts a disabled (or retired) token back in service.
     ///
     /// # Errors
     ///
-    /// As [`Validator::unlock`].
+    /// [`ValidatorError::Lifecycle`] for a revoked token (final) or one reported lost
+    /// ([`Validator::report_found`] puts it back); and as [`Validator::unlock`].
     pub fn enable(&self, id: &TokenId) -> Result<(), ValidatorError> {
         self.administer(id, Operation::Enable, |record| {
+            // Revoked is final; a lost token comes back through `report_found`, so
+            // the trail says it was found.
+            refuse_if_revoked(record)?;
+            if record.state.status == Status::Lost {
+                return Err(ValidatorError::Lifecycle {
+                    token: record.id.to_string(),
+                    reason: "the token is reported lost: report it found",
+                });
+            }
             record.state.status = Status::Active;
             Ok(())
         })
@@ -434,4 +446,15 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             ..record
         })
     }
+}
+
+/// Refuses a change to a revoked token's status: revocation is final.
+fn refuse_if_revoked(record: &TokenRecord) -> Result<(), ValidatorError> {
+    if record.state.status == Status::Revoked {
+        return Err(ValidatorError::Lifecycle {
+            token: record.id.to_string(),
+            reason: "the token is revoked, which is final",
+        });
+    }
+    Ok(())
 }

@@ -122,6 +122,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             enrolled_at: now,
             incarnation: Incarnation::generate()?,
             version: 1,
+            owner: None,
             mac: None,
         };
         Ok(Decoy {

@@ -70,6 +70,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         check_other_kind(&kind, &enrolment.secret)?;
         let now = self.clock.now();
         let mut state = TokenState::new(kind);
+        state.validity = enrolment.validity;
+        if let Some(owner) = &enrolment.owner {
+            self.check_room_for(owner, &enrolment.id)?;
+        }
         let mut ocra_pin = None;
         if let Some(ocra) = &enrolment.ocra {
             check_suite(&ocra.suite)?;
@@ -106,6 +110,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             enrolled_at: now,
             incarnation: Incarnation::generate()?,
             version: 1,
+            owner: enrolment.owner.clone(),
             mac: None,
         };
         let record = self.authenticated(record)?;

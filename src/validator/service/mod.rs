@@ -12,9 +12,11 @@ mod cap;
 mod challenge;
 mod decoy;
 mod enrol;
+mod lifecycle;
 mod verify;
 
 pub use admin::ResealProgress;
+pub use lifecycle::{CustomerAcceptance, LookupMatch};
 use cache::GeneratorCache;
 #[cfg(feature = "emv-cap")]
 pub use cap::CapEnrolment;

@@ -10,6 +10,8 @@ use crate::validator::generator::CodeGenerator;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
+use crate::validator::throttle::imposed_last_temporary_block;
+
 use super::decoy::Decoy;
 use super::{MAX_ATTEMPTS, Validator};
 
@@ -140,6 +142,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 Verdict::Rejected(_) => None,
             };
             let event = self.event(id, now, operation, outcome, offset);
+            let alert = imposed_last_temporary_block(&self.policy, &record.state, &decision.state);
             // Written even when the state is unchanged (a locked or disabled token): a
             // rejection that counts nothing must cost what one that counts costs.
             let expected_version = record.version;
@@ -159,6 +162,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             {
                 Ok(Swap::Swapped) => {
                     self.publish(&event);
+                    if alert {
+                        self.raise_block_alert(id, now);
+                    }
                     return verdict_result(decision.verdict);
                 }
                 Ok(Swap::Conflict) => continue,
@@ -172,7 +178,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// request refused before the decision): the audit row, written by the store's
     /// probe with the work of a compare-and-swap of `record` re-authenticated under the
     /// request's id and the decoy's incarnation, which no stored record has.
-    fn refuse(
+    pub(super) fn refuse(
         &self,
         id: &TokenId,
         record: TokenRecord,
