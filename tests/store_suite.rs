@@ -13,8 +13,8 @@ use otpfob::{
     ocra::{Currency, OcraSuite, SigningNonce, Transaction},
     validator::{
         AuditEvent, ChallengeSlot, Incarnation, IssuedChallenge, Lock, OcraState, Operation,
-        Outcome, PinHashing, Status, Store, Swap, TokenKind, TokenRecord, TokenState,
-        TransactionCommitment,
+        CustomerRef, Outcome, PinHashing, Status, Store, Swap, TokenKind, TokenRecord,
+        TokenState, TransactionCommitment, Validity,
     },
 };
 
@@ -63,11 +63,13 @@ fn time_record(token: &str) -> TokenRecord {
                 until: UnixTime::from_secs(20_000_000_000),
             },
             status: Status::Disabled,
+            validity: Validity::ALWAYS,
             ocra: None,
         },
         enrolled_at: UnixTime::from_nanos(1_600_000_000_000_000_001),
         incarnation: Incarnation::generate().unwrap(),
         version: 1,
+        owner: None,
         mac: None,
     }
 }
@@ -94,11 +96,13 @@ fn event_record(token: &str) -> TokenRecord {
                 since: UnixTime::from_secs(5),
             },
             status: Status::Active,
+            validity: Validity::ALWAYS,
             ocra: None,
         },
         enrolled_at: UnixTime::EPOCH,
         incarnation: Incarnation::generate().unwrap(),
         version: 1,
+        owner: None,
         mac: None,
     }
 }
@@ -713,6 +717,171 @@ fn a_rejection_probe_writes_only_its_audit_row<S: Store>(store: S) {
     assert_eq!(trail[1], tampered);
 }
 
+fn customer(text: &str) -> CustomerRef {
+    CustomerRef::new(text).unwrap()
+}
+
+/// Schema version 7: every status, both ends of a validity period and the owner are
+/// stored as written, and `tokens_of` finds a customer's tokens (from the index in
+/// the SQL stores), in order, following every change of owner.
+fn owners_and_states_round_trip<S: Store>(store: S) {
+    let alice = customer("CUST-0001");
+    let bob = customer("CUST-0002");
+    let mut expected = Vec::new();
+    for (index, status) in Status::ALL.into_iter().enumerate() {
+        let mut record = time_record(&format!("owned-{index}"));
+        record.state.status = status;
+        record.state.validity = Validity::new(
+            Some(UnixTime::from_nanos(1_600_000_000_000_000_007)),
+            Some(UnixTime::from_secs(1_900_000_000)),
+        )
+        .unwrap();
+        record.owner = Some(if index % 2 == 0 { alice.clone() } else { bob.clone() });
+        store
+            .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+            .unwrap();
+        assert_eq!(store.load(&record.id).unwrap().as_ref(), Some(&record));
+        expected.push(record);
+    }
+    let mut open_ended = event_record("owned-open");
+    open_ended.state.validity =
+        Validity::new(None, Some(UnixTime::from_secs(1_800_000_000))).unwrap();
+    store
+        .enrol(
+            &open_ended,
+            &event(&open_ended.id, Operation::Enrol, Outcome::Done),
+        )
+        .unwrap();
+    assert_eq!(store.load(&open_ended.id).unwrap(), Some(open_ended));
+    assert_eq!(
+        store.tokens_of(&alice).unwrap(),
+        [id("owned-0"), id("owned-2"), id("owned-4")]
+    );
+    assert_eq!(store.tokens_of(&bob).unwrap(), [id("owned-1"), id("owned-3")]);
+    assert_eq!(store.tokens_of(&customer("nobody")).unwrap(), []);
+    // A swap moves a token between customers, and a swap to no owner removes it.
+    let mut moved = expected[0].clone();
+    moved.owner = Some(bob.clone());
+    moved.version = 2;
+    let audit = event(&moved.id, Operation::AssignOwner, Outcome::Done);
+    assert_eq!(store.compare_and_swap(&moved, 1, &audit).unwrap(), Swap::Swapped);
+    assert_eq!(store.tokens_of(&alice).unwrap(), [id("owned-2"), id("owned-4")]);
+    assert_eq!(
+        store.tokens_of(&bob).unwrap(),
+        [id("owned-0"), id("owned-1"), id("owned-3")]
+    );
+    moved.owner = None;
+    moved.version = 3;
+    assert_eq!(store.compare_and_swap(&moved, 2, &audit).unwrap(), Swap::Swapped);
+    assert_eq!(store.tokens_of(&bob).unwrap(), [id("owned-1"), id("owned-3")]);
+    assert_eq!(store.load(&moved.id).unwrap(), Some(moved));
+    // A deleted token leaves its customer.
+    store
+        .delete(&id("owned-1"), &event(&id("owned-1"), Operation::Delete, Outcome::Done))
+        .unwrap();
+    assert_eq!(store.tokens_of(&bob).unwrap(), [id("owned-3")]);
+}
+
+fn totp_code(secret: &Secret, clock: &ManualClock) -> String {
+    Totp::new(secret, TotpParameters::default())
+        .unwrap()
+        .now(clock)
+        .unwrap()
+        .to_string()
+}
+
+/// `verify_customer` over a real store: two concurrent requests with the codes of two
+/// different tokens of one customer are each accepted once, for their own token; eight
+/// concurrent requests with one code are accepted once between them; a replay of
+/// either code is refused. That is the meaning of "at most once across a customer's
+/// tokens": per request one token, per code one acceptance.
+fn customer_codes_are_accepted_at_most_once<S: Store + 'static>(store: S) {
+    let clock = ManualClock::at_secs(1_700_000_000);
+    let validator = Arc::new(Validator::new(store, clock.clone(), keyring()));
+    let owner = customer("CUST-RACE");
+    for round in 0..3 {
+        let fob = Secret::generate_default().unwrap();
+        let phone = Secret::generate_default().unwrap();
+        for (name, secret) in [("fob", &fob), ("phone", &phone)] {
+            validator
+                .enrol(
+                    Enrolment::new(
+                        id(&format!("{name}-{round}")),
+                        secret.clone(),
+                        TotpParameters::default(),
+                    )
+                    .with_owner(owner.clone()),
+                )
+                .unwrap();
+        }
+        let codes = [totp_code(&fob, &clock), totp_code(&phone, &clock)];
+        let barrier = Arc::new(Barrier::new(2));
+        let results: Vec<_> = codes
+            .iter()
+            .map(|code| {
+                let (validator, barrier, owner, code) = (
+                    Arc::clone(&validator),
+                    Arc::clone(&barrier),
+                    owner.clone(),
+                    code.clone(),
+                );
+                thread::spawn(move || {
+                    barrier.wait();
+                    validator.verify_customer(&owner, &code, None)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect();
+        let tokens: Vec<_> = results
+            .iter()
+            .map(|result| result.as_ref().map(|accepted| accepted.token.clone()))
+            .collect();
+        assert_eq!(
+            tokens,
+            [Ok(id(&format!("fob-{round}"))), Ok(id(&format!("phone-{round}")))],
+            "round {round}"
+        );
+        for code in &codes {
+            assert!(validator.verify_customer(&owner, code, None).is_err());
+        }
+        // The customer's tokens of earlier rounds are done with: revoked, which also
+        // takes them from the customer, so that they do not fill the customer's slots.
+        validator.revoke(&id(&format!("fob-{round}"))).unwrap();
+        validator.revoke(&id(&format!("phone-{round}"))).unwrap();
+        assert_eq!(validator.store().tokens_of(&owner).unwrap(), []);
+        clock.advance(std::time::Duration::from_secs(30));
+    }
+    let secret = Secret::generate_default().unwrap();
+    validator
+        .enrol(
+            Enrolment::new(id("shared-owner"), secret.clone(), TotpParameters::default())
+                .with_owner(owner.clone()),
+        )
+        .unwrap();
+    let code = totp_code(&secret, &clock);
+    let barrier = Arc::new(Barrier::new(8));
+    let results: Vec<_> = (0..8)
+        .map(|_| {
+            let (validator, barrier, owner, code) = (
+                Arc::clone(&validator),
+                Arc::clone(&barrier),
+                owner.clone(),
+                code.clone(),
+            );
+            thread::spawn(move || {
+                barrier.wait();
+                validator.verify_customer(&owner, &code, None)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|handle| handle.join().unwrap())
+        .collect();
+    assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1, "{results:?}");
+}
+
 macro_rules! store_suite {
     ($($store:ident => $make:expr;)*) => {$(
         mod $store {
@@ -743,6 +912,10 @@ macro_rules! store_suite {
             fn a_rejection_probe_writes_only_its_audit_row() { super::a_rejection_probe_writes_only_its_audit_row($make); }
             #[test]
             fn one_code_is_accepted_once_across_threads() { super::one_code_is_accepted_once_across_threads($make); }
+            #[test]
+            fn owners_and_states_round_trip() { super::owners_and_states_round_trip($make); }
+            #[test]
+            fn customer_codes_are_accepted_at_most_once() { super::customer_codes_are_accepted_at_most_once($make); }
         }
     )*};
 }

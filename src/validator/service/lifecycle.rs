@@ -168,13 +168,19 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     }
 
     /// Revokes the token: final; its record stays for the audit trail, and no code
-    /// of it is ever accepted again.
+    /// of it is ever accepted again. It is taken from its customer in the same write
+    /// (the trail keeps who held it), so that it no longer counts towards the
+    /// customer's [`MAX_TOKENS_PER_CUSTOMER`].
     ///
     /// # Errors
     ///
     /// [`StoreError::NotEnrolled`], store errors, contention.
     pub fn revoke(&self, id: &TokenId) -> Result<(), ValidatorError> {
-        self.change_status(id, Operation::Revoke, Status::Revoked, |_| true, "")
+        self.administer(id, Operation::Revoke, |record| {
+            record.state.status = Status::Revoked;
+            record.owner = None;
+            Ok(())
+        })
     }
 
     /// Replaces a (lost) token: revokes `old` and enrols `new` for the same customer.
@@ -194,10 +200,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             .owner;
         self.revoke(old)?;
         let new = match owner {
-            Some(owner) if new.owner().is_none() => {
-                self.unassign_owner(old)?;
-                new.with_owner(owner)
-            }
+            Some(owner) if new.owner().is_none() => new.with_owner(owner),
             _ => new,
         };
         self.enrol(new)
