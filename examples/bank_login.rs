@@ -5,7 +5,9 @@
 //! checked on the server; a replayed code, an attacker's lockout and the helpdesk's
 //! unlock, a forgotten fob PIN and the fob's unlock procedure follow; then three years
 //! of simulated logins show the validator learning the fob's drift, and a restart of
-//! the bank's process shows that nothing accepted is ever accepted again.
+//! the bank's process shows that nothing accepted is ever accepted again. Last, Alice
+//! loses the fob: it is reported lost, a temporary soft token stands in and expires on
+//! its own, and the found fob works again.
 //!
 //! `cargo run --release --example bank_login` (add `-- --database PATH` to keep the
 //! file; by default it lives in a temporary directory removed at the end).
@@ -16,9 +18,9 @@ use std::time::Duration;
 
 use otpfob::{
     Device, DeviceError, Enrolment, KeyFob, Keyring, ManualClock, SealingKey, SqliteStore,
-    TimeSource, TokenId, TotpParameters, Validator,
+    TimeSource, TokenId, Totp, TotpParameters, Validator,
     device::Crystal,
-    validator::{PinHashing, TokenKind},
+    validator::{CustomerRef, PinHashing, TokenKind},
 };
 
 const START: i64 = 1_767_261_600; // 2026-01-01T10:00:00Z
@@ -147,6 +149,44 @@ fn main() -> Result<(), Box<dyn Error>> {
     let bank = open_bank(&world)?;
     login(&bank, &id, &last_code, PASSCODE);
 
+    heading("8. Alice loses her fob; a temporary soft token; the fob is found");
+    let alice = CustomerRef::new("CUST-000042")?;
+    bank.assign_owner(&id, &alice)?;
+    bank.report_lost(&id)?;
+    world.advance(Duration::from_secs(60));
+    let code = read_fob(&mut fob, "9035")?;
+    say("whoever has the fob tries it:");
+    login(&bank, &id, &code, PASSCODE);
+    let (replacement, soft_secret) =
+        Enrolment::generate(TokenId::new("SOFT-000042-1")?, TotpParameters::default())?;
+    let soft_id = bank.issue_temporary_replacement(
+        &id,
+        replacement.with_pin(PASSCODE),
+        Duration::from_secs(3 * 86_400),
+    )?;
+    let soft = Totp::new(&soft_secret, TotpParameters::default())?;
+    say(&format!(
+        "the bank issues soft token {soft_id} for Alice, valid for 3 days"
+    ));
+    let soft_code = soft.now(&world)?.to_string();
+    customer_login(&bank, &alice, &soft_code);
+    let found = bank.lookup_customer_code(&alice, &soft_code)?;
+    say(&format!(
+        "the helpdesk looks up the code Alice reads out: {}",
+        found.map_or("no token of hers".to_owned(), |found| format!(
+            "{} (spent: {})",
+            found.token, found.spent
+        ))
+    ));
+    world.advance(Duration::from_secs(4 * 86_400));
+    say("four days later the soft token has expired on its own:");
+    customer_login(&bank, &alice, &soft.now(&world)?.to_string());
+    say("Alice finds the fob in a coat pocket; the helpdesk marks it found");
+    bank.report_found(&id)?;
+    bank.revoke(&soft_id)?;
+    let code = read_fob(&mut fob, "9035")?;
+    customer_login(&bank, &alice, &code);
+
     heading("Audit trail (newest 6 of the bank's rows; never a code, PIN or seed)");
     for event in bank.store_audit(&id, 6)? {
         say(&event);
@@ -176,6 +216,17 @@ fn login(bank: &Bank, id: &TokenId, code: &str, passcode: &str) {
             acceptance.offset
         )),
         // The customer sees only "code rejected"; the reason goes to the logs.
+        Err(rejected) => say(&format!(
+            "code {code}: {rejected}   [log: {}]",
+            rejected.reason()
+        )),
+    }
+}
+
+/// A login by customer: the code is checked against every token Alice holds.
+fn customer_login(bank: &Bank, customer: &CustomerRef, code: &str) {
+    match bank.verify_customer(customer, code, Some(PASSCODE)) {
+        Ok(accepted) => say(&format!("code {code}: welcome (token {})", accepted.token)),
         Err(rejected) => say(&format!(
             "code {code}: {rejected}   [log: {}]",
             rejected.reason()

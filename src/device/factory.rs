@@ -5,7 +5,7 @@ use crate::code::Code;
 use crate::ocra::{OcraSuite, Password};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
-use crate::validator::{Enrolment, OcraEnrolment, TokenId};
+use crate::validator::{Enrolment, OcraEnrolment, TokenId, Validity};
 
 use super::serial::SerialNumber;
 use super::unlock::{UnlockChallenge, unlock_code};
@@ -78,7 +78,8 @@ impl From<&FactoryRecord> for Enrolment {
     /// starts at the record's first counter; a time fob's drift tolerance counts from
     /// the record's issue time, when the factory set its clock; a keypad fob's OCRA
     /// suite, first OCRA counter and (for `P` suites) PIN hash come along
-    /// ([`Enrolment::with_ocra`]). A server-side PIN is the bank's to add
+    /// ([`Enrolment::with_ocra`]); its validity period is from its issue to its
+    /// expiry ([`Enrolment::with_validity`]). A server-side PIN is the bank's to add
     /// ([`Enrolment::with_pin`]).
     fn from(record: &FactoryRecord) -> Self {
         let enrolment = Enrolment::new(
@@ -87,7 +88,16 @@ impl From<&FactoryRecord> for Enrolment {
             record.parameters,
         )
         .with_counter(record.initial_counter)
-        .with_synced_at(record.issued_at);
+        .with_synced_at(record.issued_at)
+        // The bank refuses the fob's codes outside its life, as the fob itself does
+        // past its expiry. A record whose expiry is not after its issue (no factory
+        // writes one) keeps only the expiry.
+        .with_validity(
+            Validity::new(Some(record.issued_at), Some(record.expires_at)).unwrap_or(Validity {
+                not_before: None,
+                not_after: Some(record.expires_at),
+            }),
+        );
         match record.ocra_suite {
             None => enrolment,
             Some(suite) => {

@@ -206,6 +206,42 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         self.enrol(new)
     }
 
+    /// Issues a temporary replacement for a token reported lost: `replacement` (a
+    /// soft token the customer installs, typically) is enrolled for the lost token's
+    /// customer, valid from now for `lifetime`, after which it is refused on its own
+    /// (as `expired`). End it sooner with [`Validator::revoke`] when the fob is found.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::Lifecycle`] if `lost` is not reported lost;
+    /// [`ValidatorError::Validity`] for a zero `lifetime`; and as [`Validator::enrol`].
+    pub fn issue_temporary_replacement(
+        &self,
+        lost: &TokenId,
+        replacement: Enrolment,
+        lifetime: core::time::Duration,
+    ) -> Result<TokenId, ValidatorError> {
+        let record = self
+            .load_checked(lost, Operation::Enrol)?
+            .ok_or_else(|| StoreError::NotEnrolled {
+                token: lost.to_string(),
+            })?;
+        if record.state.status != Status::Lost {
+            return Err(ValidatorError::Lifecycle {
+                token: lost.to_string(),
+                reason: "a temporary replacement is only for a token reported lost",
+            });
+        }
+        let now = self.clock.now();
+        let validity = Validity::new(Some(now), Some(now.plus(lifetime)))?;
+        let replacement = replacement.with_validity(validity);
+        let replacement = match record.owner {
+            Some(owner) => replacement.with_owner(owner),
+            None => replacement,
+        };
+        self.enrol(replacement)
+    }
+
     /// The slots of a customer's verification: their tokens (at most
     /// [`MAX_TOKENS_PER_CUSTOMER`], in id order), then the decoy for each missing
     /// one, each loaded, checked and decided by `decide_with`.
@@ -225,13 +261,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         let mut slots = Vec::with_capacity(MAX_TOKENS_PER_CUSTOMER);
         for index in 0..MAX_TOKENS_PER_CUSTOMER {
             let id = ids.get(index).cloned();
-            let loaded = match &id {
-                Some(id) => self
-                    .store
-                    .load(id)
-                    .map_err(|_| RejectReason::StoreFailure)?,
-                None => None,
-            };
+            // Padding loads too, the decoy's id, which no row has: a customer's token
+            // count must not show in the number of reads.
+            let loaded = self
+                .store
+                .load(id.as_ref().unwrap_or(&decoy.record.id))
+                .map_err(|_| RejectReason::StoreFailure)?
+                .filter(|_| id.is_some());
             // A token deleted since the lookup is padding too.
             let id = id.filter(|_| loaded.is_some());
             slots.push(self.decide_slot(id, loaded, pin, decoy, now, decide_with));
