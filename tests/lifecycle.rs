@@ -118,7 +118,13 @@ fn enrol_for<S: Store, C: TimeSource>(
 }
 
 fn failures<S: Store, C: TimeSource>(validator: &Validator<S, C>, name: &str) -> u32 {
-    validator.store().load(&id(name)).unwrap().unwrap().state.failures
+    validator
+        .store()
+        .load(&id(name))
+        .unwrap()
+        .unwrap()
+        .state
+        .failures
 }
 
 /// Item 1: the same store work whichever of a customer's tokens matches, or none, and
@@ -172,16 +178,25 @@ fn a_customer_code_is_accepted_for_its_token_once() {
     let replay = validator.verify_customer(&owner, &typed, None).unwrap_err();
     assert_eq!(replay.to_string(), "code rejected");
     // The replay counted on both tokens, since it matched no usable code.
-    assert_eq!((failures(&validator, "fob"), failures(&validator, "phone")), (1, 1));
+    assert_eq!(
+        (failures(&validator, "fob"), failures(&validator, "phone")),
+        (1, 1)
+    );
     let _ = validator.verify_customer(&owner, "123456", None);
-    assert_eq!((failures(&validator, "fob"), failures(&validator, "phone")), (2, 2));
+    assert_eq!(
+        (failures(&validator, "fob"), failures(&validator, "phone")),
+        (2, 2)
+    );
     // A success on one token clears its count only.
     clock.advance(Duration::from_secs(30));
     let accepted = validator
         .verify_customer(&owner, &code(&fob, &clock), None)
         .unwrap();
     assert_eq!(accepted.token, id("fob"));
-    assert_eq!((failures(&validator, "fob"), failures(&validator, "phone")), (0, 2));
+    assert_eq!(
+        (failures(&validator, "fob"), failures(&validator, "phone")),
+        (0, 2)
+    );
     // Another customer's code is not this customer's.
     let stranger = customer("CUST-0002");
     let theirs = enrol_for(&validator, "theirs", &stranger);
@@ -207,10 +222,19 @@ fn one_request_accepts_for_one_token_only() {
         .unwrap();
     let typed = code(&secret, &clock);
     assert_eq!(
-        validator.verify_customer(&owner, &typed, None).unwrap().token,
+        validator
+            .verify_customer(&owner, &typed, None)
+            .unwrap()
+            .token,
         id("twin-a")
     );
-    let last = |name: &str| match validator.store().load(&id(name)).unwrap().unwrap().state.kind
+    let last = |name: &str| match validator
+        .store()
+        .load(&id(name))
+        .unwrap()
+        .unwrap()
+        .state
+        .kind
     {
         otpfob::validator::TokenKind::Time {
             last_accepted_step, ..
@@ -236,14 +260,22 @@ fn owners_are_assigned_once_and_bounded() {
     for index in 0..MAX_TOKENS_PER_CUSTOMER {
         let name = format!("t{index}");
         validator
-            .enrol(Enrolment::generate(id(&name), TotpParameters::default()).unwrap().0)
+            .enrol(
+                Enrolment::generate(id(&name), TotpParameters::default())
+                    .unwrap()
+                    .0,
+            )
             .unwrap();
         validator.assign_owner(&id(&name), &owner).unwrap();
     }
     let trail = validator.store().audit_trail(&id("t0"), 1).unwrap();
     assert_eq!(trail[0].operation, Operation::AssignOwner);
     validator
-        .enrol(Enrolment::generate(id("extra"), TotpParameters::default()).unwrap().0)
+        .enrol(
+            Enrolment::generate(id("extra"), TotpParameters::default())
+                .unwrap()
+                .0,
+        )
         .unwrap();
     assert!(matches!(
         validator.assign_owner(&id("extra"), &owner),
@@ -260,7 +292,10 @@ fn owners_are_assigned_once_and_bounded() {
     validator.assign_owner(&id("extra"), &owner).unwrap();
     let trail = validator.store().audit_trail(&id("t0"), 2).unwrap();
     assert_eq!(
-        trail.iter().map(|event| event.operation).collect::<Vec<_>>(),
+        trail
+            .iter()
+            .map(|event| event.operation)
+            .collect::<Vec<_>>(),
         [Operation::UnassignOwner, Operation::AssignOwner]
     );
     assert!(CustomerRef::new("two words").is_err());
@@ -294,7 +329,11 @@ fn lost_found_revoked_and_replaced() {
         Err(ValidatorError::Lifecycle { .. })
     ));
     validator.report_found(&id("fob")).unwrap();
-    assert!(validator.verify(&id("fob"), &code(&fob, &clock), None).is_ok());
+    assert!(
+        validator
+            .verify(&id("fob"), &code(&fob, &clock), None)
+            .is_ok()
+    );
     assert!(matches!(
         validator.report_found(&id("fob")),
         Err(ValidatorError::Lifecycle { .. })
@@ -303,7 +342,10 @@ fn lost_found_revoked_and_replaced() {
     clock.advance(Duration::from_secs(30));
     let (replacement, new_secret) =
         Enrolment::generate(id("fob-2"), TotpParameters::default()).unwrap();
-    assert_eq!(validator.replace(&id("fob"), replacement).unwrap(), id("fob-2"));
+    assert_eq!(
+        validator.replace(&id("fob"), replacement).unwrap(),
+        id("fob-2")
+    );
     let old = validator.store().load(&id("fob")).unwrap().unwrap();
     assert_eq!(old.state.status, Status::Revoked);
     assert_eq!(old.owner, None);
@@ -326,7 +368,10 @@ fn lost_found_revoked_and_replaced() {
         validator.report_lost(&id("fob")),
         validator.report_found(&id("fob")),
     ] {
-        assert!(matches!(change, Err(ValidatorError::Lifecycle { .. })), "{change:?}");
+        assert!(
+            matches!(change, Err(ValidatorError::Lifecycle { .. })),
+            "{change:?}"
+        );
     }
 }
 
@@ -352,7 +397,11 @@ fn the_validity_period_is_enforced() {
         .unwrap_err();
     assert_eq!(early.reason(), RejectReason::NotYetValid);
     clock.advance(Duration::from_secs(60));
-    assert!(validator.verify(&id("dated"), &code(&secret, &clock), None).is_ok());
+    assert!(
+        validator
+            .verify(&id("dated"), &code(&secret, &clock), None)
+            .is_ok()
+    );
     clock.advance(Duration::from_secs(3600));
     let late = validator
         .verify(&id("dated"), &code(&secret, &clock), None)
@@ -370,15 +419,17 @@ fn the_helpdesk_lookup_finds_without_accepting() {
     let fob = enrol_for(&validator, "fob", &owner);
     let phone = enrol_for(&validator, "phone", &owner);
     validator.report_lost(&id("fob")).unwrap();
-    let versions = || {
-        ["fob", "phone"].map(|name| validator.store().load(&id(name)).unwrap().unwrap().version)
-    };
+    let versions =
+        || ["fob", "phone"].map(|name| validator.store().load(&id(name)).unwrap().unwrap().version);
     let before = versions();
     let found = validator
         .lookup_customer_code(&owner, &code(&fob, &clock))
         .unwrap()
         .unwrap();
-    assert_eq!((found.token, found.spent, found.status), (id("fob"), false, Status::Lost));
+    assert_eq!(
+        (found.token, found.spent, found.status),
+        (id("fob"), false, Status::Lost)
+    );
     assert_eq!(
         validator.lookup_customer_code(&owner, "000000").unwrap(),
         None
@@ -421,7 +472,11 @@ fn psd2_blocks_alert_then_become_permanent() {
         .unwrap();
     let wrong = |validator: &Validator<MemoryStore, ManualClock>| {
         let right = code(&secret, &clock);
-        let wrong = if right == "000000" { "111111" } else { "000000" };
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
         validator.verify(&id("psd2"), wrong, None).unwrap_err()
     };
     for _ in 0..4 {
@@ -460,5 +515,9 @@ fn psd2_blocks_alert_then_become_permanent() {
         .unwrap_err();
     assert_eq!(permanent.reason(), RejectReason::Locked);
     validator.unlock(&id("psd2")).unwrap();
-    assert!(validator.verify(&id("psd2"), &code(&secret, &clock), None).is_ok());
+    assert!(
+        validator
+            .verify(&id("psd2"), &code(&secret, &clock), None)
+            .is_ok()
+    );
 }

@@ -12,9 +12,9 @@ use otpfob::{
     StoreError, TokenId, Totp, TotpParameters, UnixTime, Validator,
     ocra::{Currency, OcraSuite, SigningNonce, Transaction},
     validator::{
-        AuditEvent, ChallengeSlot, Incarnation, IssuedChallenge, Lock, OcraState, Operation,
-        CustomerRef, Outcome, PinHashing, Status, Store, Swap, TokenKind, TokenRecord,
-        TokenState, TransactionCommitment, Validity,
+        AuditEvent, ChallengeSlot, CustomerRef, Incarnation, IssuedChallenge, Lock, OcraState,
+        Operation, Outcome, PinHashing, Status, Store, Swap, TokenKind, TokenRecord, TokenState,
+        TransactionCommitment, Validity,
     },
 };
 
@@ -736,7 +736,11 @@ fn owners_and_states_round_trip<S: Store>(store: S) {
             Some(UnixTime::from_secs(1_900_000_000)),
         )
         .unwrap();
-        record.owner = Some(if index % 2 == 0 { alice.clone() } else { bob.clone() });
+        record.owner = Some(if index % 2 == 0 {
+            alice.clone()
+        } else {
+            bob.clone()
+        });
         store
             .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
             .unwrap();
@@ -757,27 +761,45 @@ fn owners_and_states_round_trip<S: Store>(store: S) {
         store.tokens_of(&alice).unwrap(),
         [id("owned-0"), id("owned-2"), id("owned-4")]
     );
-    assert_eq!(store.tokens_of(&bob).unwrap(), [id("owned-1"), id("owned-3")]);
+    assert_eq!(
+        store.tokens_of(&bob).unwrap(),
+        [id("owned-1"), id("owned-3")]
+    );
     assert_eq!(store.tokens_of(&customer("nobody")).unwrap(), []);
     // A swap moves a token between customers, and a swap to no owner removes it.
     let mut moved = expected[0].clone();
     moved.owner = Some(bob.clone());
     moved.version = 2;
     let audit = event(&moved.id, Operation::AssignOwner, Outcome::Done);
-    assert_eq!(store.compare_and_swap(&moved, 1, &audit).unwrap(), Swap::Swapped);
-    assert_eq!(store.tokens_of(&alice).unwrap(), [id("owned-2"), id("owned-4")]);
+    assert_eq!(
+        store.compare_and_swap(&moved, 1, &audit).unwrap(),
+        Swap::Swapped
+    );
+    assert_eq!(
+        store.tokens_of(&alice).unwrap(),
+        [id("owned-2"), id("owned-4")]
+    );
     assert_eq!(
         store.tokens_of(&bob).unwrap(),
         [id("owned-0"), id("owned-1"), id("owned-3")]
     );
     moved.owner = None;
     moved.version = 3;
-    assert_eq!(store.compare_and_swap(&moved, 2, &audit).unwrap(), Swap::Swapped);
-    assert_eq!(store.tokens_of(&bob).unwrap(), [id("owned-1"), id("owned-3")]);
+    assert_eq!(
+        store.compare_and_swap(&moved, 2, &audit).unwrap(),
+        Swap::Swapped
+    );
+    assert_eq!(
+        store.tokens_of(&bob).unwrap(),
+        [id("owned-1"), id("owned-3")]
+    );
     assert_eq!(store.load(&moved.id).unwrap(), Some(moved));
     // A deleted token leaves its customer.
     store
-        .delete(&id("owned-1"), &event(&id("owned-1"), Operation::Delete, Outcome::Done))
+        .delete(
+            &id("owned-1"),
+            &event(&id("owned-1"), Operation::Delete, Outcome::Done),
+        )
         .unwrap();
     assert_eq!(store.tokens_of(&bob).unwrap(), [id("owned-3")]);
 }
@@ -840,7 +862,10 @@ fn customer_codes_are_accepted_at_most_once<S: Store + 'static>(store: S) {
             .collect();
         assert_eq!(
             tokens,
-            [Ok(id(&format!("fob-{round}"))), Ok(id(&format!("phone-{round}")))],
+            [
+                Ok(id(&format!("fob-{round}"))),
+                Ok(id(&format!("phone-{round}")))
+            ],
             "round {round}"
         );
         for code in &codes {
@@ -856,8 +881,12 @@ fn customer_codes_are_accepted_at_most_once<S: Store + 'static>(store: S) {
     let secret = Secret::generate_default().unwrap();
     validator
         .enrol(
-            Enrolment::new(id("shared-owner"), secret.clone(), TotpParameters::default())
-                .with_owner(owner.clone()),
+            Enrolment::new(
+                id("shared-owner"),
+                secret.clone(),
+                TotpParameters::default(),
+            )
+            .with_owner(owner.clone()),
         )
         .unwrap();
     let code = totp_code(&secret, &clock);
@@ -879,7 +908,11 @@ fn customer_codes_are_accepted_at_most_once<S: Store + 'static>(store: S) {
         .into_iter()
         .map(|handle| handle.join().unwrap())
         .collect();
-    assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|result| result.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
 }
 
 macro_rules! store_suite {

@@ -32,11 +32,11 @@ use crate::validator::challenge::{
 };
 use crate::validator::error::RejectReason;
 use crate::validator::error::StoreError;
+use crate::validator::lifecycle::{CustomerRef, Validity};
 use crate::validator::pin::PinHash;
 use crate::validator::record::{
     Incarnation, Lock, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };
-use crate::validator::lifecycle::{CustomerRef, Validity};
 use crate::validator::record_mac::RecordMac;
 use crate::validator::seal::SealedSecret;
 

@@ -42,7 +42,10 @@ impl CustomerRef {
     /// a character outside printable ASCII (the error shows the reference escaped).
     pub fn new(reference: &str) -> Result<Self, ValidatorError> {
         let fail = |reason: &'static str| ValidatorError::CustomerRef {
-            reference: reference.escape_debug().take(MAX_CUSTOMER_REF_LEN).collect(),
+            reference: reference
+                .escape_debug()
+                .take(MAX_CUSTOMER_REF_LEN)
+                .collect(),
             reason,
         };
         if reference.is_empty() {
@@ -215,7 +218,10 @@ mod tests {
             standing(Status::Active, period, at(200)),
             Some(RejectReason::Expired)
         );
-        assert_eq!(standing(Status::Active, Validity::ALWAYS, at(i64::MAX / 2)), None);
+        assert_eq!(
+            standing(Status::Active, Validity::ALWAYS, at(i64::MAX / 2)),
+            None
+        );
     }
 
     #[test]
@@ -227,7 +233,11 @@ mod tests {
             (Status::Expired, RejectReason::Expired),
             (Status::Revoked, RejectReason::Revoked),
         ] {
-            assert_eq!(standing(status, period, at(150)), Some(reason), "{status:?}");
+            assert_eq!(
+                standing(status, period, at(150)),
+                Some(reason),
+                "{status:?}"
+            );
             assert_eq!(standing(status, Validity::ALWAYS, at(150)), Some(reason));
         }
         // Revoked outranks the period: the audit says the final thing.

@@ -41,16 +41,16 @@ pub use decision::{decide, decide_resync};
 pub use enrolment::{Enrolment, OcraEnrolment};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
 pub use generator::{CodeGenerator, TokenKeyBackend, unmatchable_code};
+pub use keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
 pub use lifecycle::{
     CustomerRef, MAX_CUSTOMER_REF_LEN, MAX_TOKENS_PER_CUSTOMER, Validity, may_change_status,
     standing,
 };
-pub use keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
 pub use ocra_decision::{OcraAttempt, decide_ocra};
 pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
 pub use policy::{
-    DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MAX_WINDOW, PSD2_MAX_CODE_LIFETIME,
-    PSD2_MAX_FAILURES, Policy,
+    DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MAX_WINDOW,
+    PSD2_MAX_CODE_LIFETIME, PSD2_MAX_FAILURES, Policy,
 };
 pub use record::{Incarnation, Lock, Status, TokenKind, TokenRecord, TokenState};
 pub use record_mac::{RECORD_MAC_LEN, RecordMac};
@@ -58,7 +58,8 @@ pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
 #[cfg(feature = "emv-cap")]
 pub use service::CapEnrolment;
 pub use service::{
-    CustomerAcceptance, DEFAULT_GENERATOR_CACHE, LookupMatch, MAX_ATTEMPTS, ResealProgress, Validator,
+    CustomerAcceptance, DEFAULT_GENERATOR_CACHE, LookupMatch, MAX_ATTEMPTS, ResealProgress,
+    Validator,
 };
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};

@@ -227,7 +227,9 @@ mod tests {
         assert!(policy.permanent_lock_after.is_some());
         // The TOTP window: a 30-second code lives at most (1 + back + forward +
         // 2 * extension) steps, which must stay within 5 minutes.
-        let steps = 1 + policy.totp_window.back + policy.totp_window.forward
+        let steps = 1
+            + policy.totp_window.back
+            + policy.totp_window.forward
             + 2 * policy.max_drift_extension;
         assert!(steps * 30 <= 300, "{steps} steps");
         // The default exceeds Art. 4(3)(b): it is not the PSD2 policy.

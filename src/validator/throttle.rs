@@ -5,8 +5,8 @@
 
 use crate::clock::UnixTime;
 use crate::validator::error::RejectReason;
-use crate::validator::policy::{Lockout, Policy};
 use crate::validator::lifecycle::standing;
+use crate::validator::policy::{Lockout, Policy};
 use crate::validator::record::{Lock, TokenState};
 use crate::validator::verdict::{Acceptance, Decision, Verdict};
 
@@ -136,7 +136,11 @@ mod tests {
     }
 
     /// Fails `state` until it locks, returning the state and whether the alert rule fired.
-    fn fail_until_locked(policy: &Policy, mut state: TokenState, now: UnixTime) -> (TokenState, bool) {
+    fn fail_until_locked(
+        policy: &Policy,
+        mut state: TokenState,
+        now: UnixTime,
+    ) -> (TokenState, bool) {
         let mut alerted = false;
         for _ in 0..policy.failure_limit {
             let before = state.clone();

@@ -8,7 +8,9 @@ use crate::validator::decision::{Acceptance, Decision, Verdict, decide};
 use crate::validator::enrolment::Enrolment;
 use crate::validator::error::{RejectReason, Rejected, StoreError, ValidatorError};
 use crate::validator::generator::CodeGenerator;
-use crate::validator::lifecycle::{CustomerRef, MAX_TOKENS_PER_CUSTOMER, Validity, may_change_status};
+use crate::validator::lifecycle::{
+    CustomerRef, MAX_TOKENS_PER_CUSTOMER, Validity, may_change_status,
+};
 use crate::validator::record::{Lock, Status, TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 use crate::validator::throttle::imposed_last_temporary_block;
@@ -84,16 +86,14 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// limit still verifies, against their first [`MAX_TOKENS_PER_CUSTOMER`] tokens.
     pub fn assign_owner(&self, id: &TokenId, owner: &CustomerRef) -> Result<(), ValidatorError> {
         self.check_room_for(owner, id)?;
-        self.administer(id, Operation::AssignOwner, |record| {
-            match &record.owner {
-                Some(current) if current != owner => Err(ValidatorError::Lifecycle {
-                    token: record.id.to_string(),
-                    reason: "the token belongs to another customer",
-                }),
-                _ => {
-                    record.owner = Some(owner.clone());
-                    Ok(())
-                }
+        self.administer(id, Operation::AssignOwner, |record| match &record.owner {
+            Some(current) if current != owner => Err(ValidatorError::Lifecycle {
+                token: record.id.to_string(),
+                reason: "the token belongs to another customer",
+            }),
+            _ => {
+                record.owner = Some(owner.clone());
+                Ok(())
             }
         })
     }
@@ -221,11 +221,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         replacement: Enrolment,
         lifetime: core::time::Duration,
     ) -> Result<TokenId, ValidatorError> {
-        let record = self
-            .load_checked(lost, Operation::Enrol)?
-            .ok_or_else(|| StoreError::NotEnrolled {
-                token: lost.to_string(),
-            })?;
+        let record =
+            self.load_checked(lost, Operation::Enrol)?
+                .ok_or_else(|| StoreError::NotEnrolled {
+                    token: lost.to_string(),
+                })?;
         if record.state.status != Status::Lost {
             return Err(ValidatorError::Lifecycle {
                 token: lost.to_string(),
@@ -376,12 +376,17 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 if Some(index) == chosen {
                     continue;
                 }
-                let other_matched = accepted.is_some().then_some(RejectReason::OtherTokenMatched);
+                let other_matched = accepted
+                    .is_some()
+                    .then_some(RejectReason::OtherTokenMatched);
                 self.settle_slot(slot, other_matched, pin, decoy, now, &decide_with);
             }
             return match accepted {
                 Some((index, acceptance)) => Ok(CustomerAcceptance {
-                    token: slots[index].id.clone().unwrap_or_else(|| decoy.record.id.clone()),
+                    token: slots[index]
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| decoy.record.id.clone()),
                     acceptance,
                 }),
                 None => Err(Rejected::new(
@@ -500,7 +505,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let Ok(Some(fresh)) = self.store.load(id) else {
                 return;
             };
-            current = Some(self.decide_slot(Some(id.clone()), Some(fresh), pin, decoy, now, decide_with));
+            current =
+                Some(self.decide_slot(Some(id.clone()), Some(fresh), pin, decoy, now, decide_with));
         }
     }
 

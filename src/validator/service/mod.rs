@@ -16,11 +16,11 @@ mod lifecycle;
 mod verify;
 
 pub use admin::ResealProgress;
-pub use lifecycle::{CustomerAcceptance, LookupMatch};
 use cache::GeneratorCache;
 #[cfg(feature = "emv-cap")]
 pub use cap::CapEnrolment;
 use decoy::DecoySlot;
+pub use lifecycle::{CustomerAcceptance, LookupMatch};
 
 use core::fmt;
 
