@@ -96,7 +96,7 @@ mod card_data;
 mod cryptogram;
 mod error;
 mod key;
-mod mac;
+pub(crate) mod mac;
 mod mode;
 mod profile;
 mod session;
