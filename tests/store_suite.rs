@@ -198,9 +198,10 @@ fn ocra_records_round_trip<S: Store>(store: S) {
 #[cfg(feature = "emv-cap")]
 fn cap_records_round_trip<S: Store>(store: S) {
     use otpfob::emv::{
-        ATC_END, CapCard, CapModes, CardProfile, IssuerAuthenticationFlags,
-        IssuerProprietaryBitmap, SessionKeyDerivation,
+        CapModes, CardProfile, IssuerAuthenticationFlags, IssuerProprietaryBitmap,
+        SessionKeyDerivation,
     };
+    use otpfob::validator::{ATC_END, CapCard};
     let mut mastercard = CardProfile::new("5413330089020011", 3, (2031, 2)).unwrap();
     mastercard.derivation = SessionKeyDerivation::Mastercard;
     mastercard.flags = IssuerAuthenticationFlags(0x40);
@@ -721,7 +722,7 @@ fn customer(text: &str) -> CustomerRef {
     CustomerRef::new(text).unwrap()
 }
 
-/// Schema version 7: every status, both ends of a validity period and the owner are
+/// Schema version 8: every status, both ends of a validity period and the owner are
 /// stored as written, and `tokens_of` finds a customer's tokens (from the index in
 /// the SQL stores), in order, following every change of owner.
 fn owners_and_states_round_trip<S: Store>(store: S) {

@@ -9,7 +9,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::emv::card_data::{Pan, PanSequenceNumber};
 use crate::emv::error::EmvError;
-use crate::emv::mac::BLOCK;
+
+/// The DES block length, in bytes: each half of a double-length key, and the unit of
+/// the retail MAC over it.
+pub(crate) const BLOCK: usize = 8;
 
 /// A double-length (16-byte, two-key) Triple DES key, zeroized on drop.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -191,7 +194,7 @@ impl CardMasterKey {
     /// Derives a card's master key from the issuer master key (EMV Book 2, Annex
     /// A1.4.1, option A): Y is the rightmost 16 digits of PAN ‖ PSN, zero-filled on
     /// the left when shorter, packed as 8 bytes of BCD; the key is
-    /// 3DES(IMK)[Y] ‖ 3DES(IMK)[Y ⊕ FF…FF], with odd parity.
+    /// 3DES(IMK)\[Y\] ‖ 3DES(IMK)\[Y ⊕ FF…FF\], with odd parity.
     ///
     /// ```
     /// use otpfob::emv::{CardMasterKey, IssuerMasterKey, Pan, PanSequenceNumber};

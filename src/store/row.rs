@@ -37,8 +37,8 @@ use crate::validator::pin::PinHash;
 use crate::validator::record::{
     Incarnation, Lock, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };
-use crate::validator::record_mac::RecordMac;
-use crate::validator::seal::SealedSecret;
+use crate::validator::sealed::RecordMac;
+use crate::validator::sealed::SealedSecret;
 
 /// The bits of `value` as a signed integer.
 pub(crate) fn to_sql(value: u64) -> i64 {
@@ -217,10 +217,10 @@ pub(crate) struct TokenRow {
     pub(crate) cap_flags: Option<i64>,
     pub(crate) cap_modes: Option<i64>,
     pub(crate) cap_look_ahead: Option<i64>,
-    /// The customer who holds the token (schema version 7); null when unassigned.
+    /// The customer who holds the token (schema version 8); null when unassigned.
     /// Indexed: [`Store::tokens_of`](crate::validator::Store::tokens_of) reads by it.
     pub(crate) owner: Option<String>,
-    /// The validity period (schema version 7): its start and end as seconds and
+    /// The validity period (schema version 8): its start and end as seconds and
     /// nanoseconds, each pair null for an open end.
     pub(crate) not_before_seconds: Option<i64>,
     pub(crate) not_before_nanos: Option<i64>,
@@ -352,7 +352,7 @@ impl TokenRow {
     }
 
     #[cfg(feature = "emv-cap")]
-    fn set_cap(&mut self, card: &crate::emv::CapCard) {
+    fn set_cap(&mut self, card: &crate::validator::CapCard) {
         let profile = &card.profile;
         self.next_counter = Some(i64::from(card.next_atc));
         self.cap_pan = Some(
@@ -394,11 +394,12 @@ impl TokenRow {
     fn take_cap(
         &self,
         corrupt: &dyn Fn(&str) -> StoreError,
-    ) -> Result<crate::emv::CapCard, StoreError> {
+    ) -> Result<crate::validator::CapCard, StoreError> {
         use crate::emv::{
-            CapCard, CapModes, CardProfile, Expiry, IssuerAuthenticationFlags,
-            IssuerProprietaryBitmap, PanSequenceNumber, SessionKeyDerivation,
+            CapModes, CardProfile, Expiry, IssuerAuthenticationFlags, IssuerProprietaryBitmap,
+            PanSequenceNumber, SessionKeyDerivation,
         };
+        use crate::validator::CapCard;
         let small = |value: Option<i64>, what: &str| -> Result<u8, StoreError> {
             let value = value.ok_or_else(|| corrupt(&format!("CAP card without {what}")))?;
             u8::try_from(value).map_err(|_| corrupt(&format!("CAP card's {what} out of range")))
@@ -1052,7 +1053,8 @@ mod tests {
     #[cfg(feature = "emv-cap")]
     #[test]
     fn cap_rows_round_trip_and_inconsistent_cap_columns_are_corruption() {
-        use crate::emv::{CapCard, CapModes, CardProfile};
+        use crate::emv::{CapModes, CardProfile};
+        use crate::validator::CapCard;
         let (record, _) = ocra_row();
         let card = CapCard::new(
             CardProfile::new("4658123456789009", 1, (2030, 12)).unwrap(),

@@ -10,8 +10,7 @@ use crate::validator::challenge::OcraState;
 use crate::validator::error::SealError;
 use crate::validator::lifecycle::{CustomerRef, Validity};
 use crate::validator::pin::PinHash;
-use crate::validator::record_mac::RecordMac;
-use crate::validator::seal::SealedSecret;
+use crate::validator::sealed::{RecordMac, SealedSecret};
 pub(crate) use crate::validator::token_id::TokenId;
 
 /// Which enrolment of a token id a record belongs to: 128 random bits drawn when the
@@ -281,7 +280,7 @@ pub struct TokenState {
     pub lock: Lock,
     /// The administrator's switch.
     pub status: Status,
-    /// When the token may be used (schema version 7); [`Validity::ALWAYS`] for no
+    /// When the token may be used (schema version 8); [`Validity::ALWAYS`] for no
     /// limit.
     pub validity: Validity,
 }
@@ -338,7 +337,7 @@ pub struct TokenRecord {
     pub incarnation: Incarnation,
     /// Increases by one with every stored change; 1 when enrolled.
     pub version: u64,
-    /// The customer who holds the token, if assigned (schema version 7).
+    /// The customer who holds the token, if assigned (schema version 8).
     pub owner: Option<CustomerRef>,
     /// The MAC over every other field
     /// ([`Keyring::authenticate_record`](crate::Keyring::authenticate_record)), set by

@@ -13,29 +13,11 @@
 use crate::clock::UnixTime;
 use crate::validator::challenge::{ChallengeSlot, OcraState};
 use crate::validator::record::{Lock, TokenKind, TokenRecord};
-use crate::validator::seal::SealedSecret;
-
-/// Bytes of a record MAC (HMAC-SHA-256).
-pub const RECORD_MAC_LEN: usize = 32;
+use crate::validator::sealed::SealedSecret;
 
 /// The label of the derivation of the record MAC key from a sealing key: another
 /// purpose than sealing, so the two keys are independent.
 pub(crate) const RECORD_MAC_KEY_LABEL: &[u8] = b"otpfob record MAC v1";
-
-/// The MAC of a stored record, and the id of the sealing key its MAC key derives from
-/// (so records MACed under an older key still check after a rotation, until
-/// `Validator::reseal_all` MACs them again under the current one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
-// its rows, and a new field is a breaking change for every backend anyway (it must store
-// it).
-#[allow(clippy::exhaustive_structs)]
-pub struct RecordMac {
-    /// The id of the sealing key the MAC key was derived from.
-    pub key_id: u32,
-    /// HMAC-SHA-256 of the record's canonical encoding.
-    pub tag: [u8; RECORD_MAC_LEN],
-}
 
 /// Builds the canonical encoding: every field length-prefixed (a 4-byte big-endian
 /// length before its bytes), options and enums tagged, so that no two records encode
@@ -184,9 +166,9 @@ pub(crate) fn encode(record: &TokenRecord) -> Vec<u8> {
     });
     encoder.option(record.ocra_pin.as_ref(), Encoder::sealed);
     encoder.time(record.enrolled_at);
-    // The life-cycle fields (schema version 7) come last and only when set, each under
+    // The life-cycle fields (schema version 8) come last and only when set, each under
     // its own tag: a record without them encodes exactly as before, so the MACs of
-    // records written before version 7 still check, and a set field cannot be
+    // records written before version 8 still check, and a set field cannot be
     // removed or moved to another field without changing the encoding.
     let validity = state.validity;
     if let Some(start) = validity.not_before {
@@ -242,7 +224,7 @@ mod tests {
     }
 
     /// The life-cycle fields are appended only when set: a record without them
-    /// encodes as before version 7 (its encoding ends with the enrolment time, the
+    /// encodes as before version 8 (its encoding ends with the enrolment time, the
     /// last field then), so stored MACs still check; each one set is covered.
     #[test]
     fn life_cycle_fields_are_covered_and_absent_ones_change_nothing() {

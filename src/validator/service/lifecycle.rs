@@ -15,7 +15,7 @@ use crate::validator::record::{Lock, Status, TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 use crate::validator::throttle::imposed_last_temporary_block;
 
-use super::decoy::Decoy;
+use super::decoy::{Decoy, DecoyFamily};
 use super::verify::malformed_code;
 use super::{MAX_ATTEMPTS, Validator};
 
@@ -334,7 +334,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         pin: Option<&str>,
     ) -> Result<CustomerAcceptance, Rejected> {
         let now = self.clock.now();
-        let Ok(decoy) = self.decoy() else {
+        let Ok(decoy) = self.decoy_for(DecoyFamily::Code) else {
             return Err(Rejected::new(RejectReason::SealBroken));
         };
         let decide_with = |record: &TokenRecord, pin_ok: bool, now: UnixTime| {
@@ -530,7 +530,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         code: &str,
     ) -> Result<Option<LookupMatch>, Rejected> {
         let now = self.clock.now();
-        let Ok(decoy) = self.decoy() else {
+        let Ok(decoy) = self.decoy_for(DecoyFamily::Code) else {
             return Err(Rejected::new(RejectReason::SealBroken));
         };
         // The match only: a state with every refusal lifted, so a lost or locked
