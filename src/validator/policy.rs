@@ -117,7 +117,8 @@ impl Default for Policy {
 /// The consecutive failures PSD2's RTS allows before a block (Art. 4(3)(b)).
 pub const PSD2_MAX_FAILURES: u32 = 5;
 
-/// The longest an authentication code may be valid under PSD2's RTS (Art. 4(3)(d)).
+/// The longest [`Policy::psd2`] lets a challenge or signing code live: the 5 minutes
+/// of the RTS's limit on inactivity after authentication (Art. 4(3)(d)).
 pub const PSD2_MAX_CODE_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
 impl Policy {
@@ -126,15 +127,16 @@ impl Policy {
     ///
     /// | setting | value | RTS |
     /// |---|---|---|
-    /// | `failure_limit` | 5 | Art. 4(3)(b): no more than 5 consecutive failed attempts before the authentication is blocked |
-    /// | `lockout` | back-off from 15 minutes, doubling, at most 4 hours | Art. 4(4): the block may be temporary or permanent, its length and the number of retries set by the provider, and the payer informed before it becomes permanent |
-    /// | `permanent_lock_after` | 3 temporary blocks | Art. 4(5): temporary blocks escalate to a permanent one after a set number; the validator writes a `block_alert` audit event (for the bank to inform the payer) when it imposes the last temporary one, before the permanent block |
-    /// | `challenge_lifetime` | 5 minutes | Art. 4(3)(d): authentication codes valid for no more than 5 minutes; the challenges and signing codes this issues live no longer |
-    /// | `totp_window` | 1 step each way | Art. 4(3)(d) again: with 30-second steps a code is accepted at most 30 s before and after its step (under 2 minutes in all, plus drift tolerance capped at `max_drift_extension`) |
+    /// | `failure_limit` | 5 | Art. 4(3)(b): the consecutive failed attempts after which the instrument is blocked, temporarily or permanently, shall not exceed five |
+    /// | `lockout` | back-off from 15 minutes, doubling, at most 4 hours | Art. 4(4): a temporary block's length and the number of retries are the provider's to set, from the service's risks |
+    /// | `permanent_lock_after` | 3 temporary blocks | Art. 4(5): the payer is alerted before the block is made permanent; the validator writes a `block_alert` audit event (for the bank to tell the customer) when it imposes the last temporary block; a permanent block ends only through the bank's unlock procedure ([`Validator::unlock`](crate::Validator::unlock)) |
+    /// | `challenge_lifetime` | 5 minutes | no article sets a code's lifetime; 5 minutes matches Art. 4(3)(d)'s limit on inactivity after authentication, and is what the issue asks of challenges and signing codes |
+    /// | `max_drift_extension` | 2 steps | keeps a 30-second TOTP code acceptable for at most 7 steps (210 s) in all |
     ///
-    /// Art. 4(3)(c) (no code reused, no code derivable from another) is the validator's
-    /// one-time rule and HMAC-based codes, whatever the policy. Art. 5 (dynamic linking)
-    /// is transaction signing (`ocra`). The README's "PSD2" section maps each to its test.
+    /// Art. 4(2) (a code accepted only once) is the validator's one-time rule and
+    /// Art. 4(3)(a) (no telling which element was wrong) its single "code rejected"
+    /// answer, whatever the policy. Art. 5 (dynamic linking) is transaction signing
+    /// (`ocra`). The README's "PSD2" section maps each to its test.
     #[must_use]
     pub fn psd2() -> Self {
         Self {
@@ -220,7 +222,7 @@ mod tests {
         assert_eq!(policy.validate(), Ok(()));
         // Art. 4(3)(b): at most 5 consecutive failures.
         assert!(policy.failure_limit <= 5);
-        // Art. 4(3)(d): codes and challenges valid at most 5 minutes.
+        // Challenges and signing codes live at most 5 minutes (see `psd2`'s docs).
         assert!(policy.challenge_lifetime <= Duration::from_secs(300));
         // Art. 4(4) and 4(5): temporary blocks, escalating to a permanent one.
         assert!(matches!(policy.lockout, Lockout::Backoff { .. }));
