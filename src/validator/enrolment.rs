@@ -152,8 +152,9 @@ impl Enrolment {
         self
     }
 
-    /// The customer who holds the token (see [`Validator::assign_owner`]
-    /// (crate::Validator::assign_owner), which can also do it later).
+    /// The customer who holds the token (see
+    /// [`Validator::assign_owner`](crate::Validator::assign_owner), which can also do
+    /// it later).
     #[must_use]
     pub fn with_owner(mut self, owner: CustomerRef) -> Self {
         self.owner = Some(owner);

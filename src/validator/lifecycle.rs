@@ -18,8 +18,8 @@ use crate::validator::record::Status;
 /// The longest customer reference accepted, in bytes.
 pub const MAX_CUSTOMER_REF_LEN: usize = 128;
 
-/// The most tokens one customer may hold. [`Validator::verify_customer`]
-/// (crate::Validator::verify_customer) always does the work of this many tokens (the
+/// The most tokens one customer may hold.
+/// [`Validator::verify_customer`](crate::Validator::verify_customer) always does the work of this many tokens (the
 /// customer's, padded with decoys), so its time does not say how many a customer has
 /// nor which one matched; [`Validator::assign_owner`](crate::Validator::assign_owner)
 /// refuses a token beyond it.
