@@ -649,7 +649,9 @@ pub fn list_tokens(
             let Some(record) = validator.store().load(&id)? else {
                 continue;
             };
-            if filter.status.is_some_and(|status| record.state.status != status)
+            if filter
+                .status
+                .is_some_and(|status| record.state.status != status)
                 || filter
                     .locked
                     .is_some_and(|locked| record.state.lock.holds_at(now) != locked)

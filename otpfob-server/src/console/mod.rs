@@ -95,7 +95,8 @@ pub fn router(import_bytes: usize) -> Router<AppState> {
 }
 
 /// Strict headers on every console answer: no script from anywhere, styles and images
-/// from here only (QR codes are `data:` images), no framing, no caching, no referrer.
+/// from here only (QR codes are `data:` images), no framing, no caching, no referrer
+/// sent to other sites.
 async fn console_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
@@ -106,7 +107,12 @@ async fn console_headers(mut response: Response) -> Response {
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null`
+    // with the forms, and the Origin check could not tell our pages from any other.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
 
@@ -135,7 +141,11 @@ fn cookie_id(headers: &HeaderMap) -> Option<String> {
 }
 
 fn set_cookie(console: &Console, id: &str) -> HeaderValue {
-    let secure = if console.secure_cookies { "; Secure" } else { "" };
+    let secure = if console.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{COOKIE}={id}; Path=/console; HttpOnly; SameSite=Strict{secure}"
     ))
@@ -239,8 +249,12 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
         "http"
     };
     let (Some(origin), Some(host)) = (
-        headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()),
-        headers.get(header::HOST).and_then(|value| value.to_str().ok()),
+        headers
+            .get(header::ORIGIN)
+            .and_then(|value| value.to_str().ok()),
+        headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok()),
     ) else {
         return false;
     };
@@ -373,7 +387,10 @@ async fn sign_in(
                 // replacing any unconfirmed one, shown once.
                 let enrolled = crate::actor::acting_as(&actor, || {
                     match validator.delete(&token) {
-                        Ok(()) | Err(otpfob::ValidatorError::Store(otpfob::StoreError::NotEnrolled { .. })) => {}
+                        Ok(())
+                        | Err(otpfob::ValidatorError::Store(otpfob::StoreError::NotEnrolled {
+                            ..
+                        })) => {}
                         Err(error) => return Err(error),
                     }
                     let (enrolment, secret) =
@@ -410,18 +427,33 @@ async fn sign_in(
             else {
                 return refusal(StatusCode::SERVICE_UNAVAILABLE, "No randomness; try again.");
             };
-            with_cookie(redirect("/console/tokens"), set_cookie(console(&state), &id))
+            with_cookie(
+                redirect("/console/tokens"),
+                set_cookie(console(&state), &id),
+            )
         }
         Ok(Ok(SignIn::Enrol { name, secret })) => {
-            let issuer = state.config().issuer.clone();
-            let Ok(uri) = KeyUri::new(secret, &format!("console:{name}"), TotpParameters::default())
+            // The authenticator app shows "<issuer> console: <name>" (a colon is the
+            // label's separator, so it cannot be in the account name).
+            let issuer = format!("{} console", state.config().issuer);
+            let uri = match KeyUri::new(secret, &name, TotpParameters::default())
                 .and_then(|uri| uri.with_issuer(&issuer))
-            else {
-                return refusal(StatusCode::INTERNAL_SERVER_ERROR, "The key URI could not be made.");
+            {
+                Ok(uri) => uri,
+                Err(error) => {
+                    tracing::error!(%error, "staff key URI");
+                    return refusal(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The key URI could not be made.",
+                    );
+                }
             };
             let text = uri.to_uri();
             let Ok(svg) = QrCode::encode(&text).and_then(|qr| qr.to_svg(4)) else {
-                return refusal(StatusCode::INTERNAL_SERVER_ERROR, "The QR code could not be made.");
+                return refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The QR code could not be made.",
+                );
             };
             let Some((id, session)) = console(&state)
                 .sessions
@@ -440,7 +472,10 @@ async fn sign_in(
         Ok(Ok(SignIn::Rejected)) => sign_in_rejected(&state),
         Ok(Err(error)) => {
             tracing::error!(%error, "staff database");
-            refusal(StatusCode::SERVICE_UNAVAILABLE, "The staff database did not answer; try again.")
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The staff database did not answer; try again.",
+            )
         }
         Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Internal error."),
     }
@@ -473,23 +508,27 @@ async fn confirm_factor(
     };
     let app = state.clone();
     let outcome = state
-        .blocking(move |validator| -> Result<Option<staff::StaffAccount>, StaffError> {
-            let console = console(&app);
-            let Some(account) = console.staff.find(&name)? else {
-                return Ok(None);
-            };
-            let Ok(token) = account.token_id() else {
-                return Ok(None);
-            };
-            let actor: Arc<str> = Arc::from(format!("console:{}", account.name));
-            if crate::actor::acting_as(&actor, || validator.verify(&token, form.code.trim(), None))
+        .blocking(
+            move |validator| -> Result<Option<staff::StaffAccount>, StaffError> {
+                let console = console(&app);
+                let Some(account) = console.staff.find(&name)? else {
+                    return Ok(None);
+                };
+                let Ok(token) = account.token_id() else {
+                    return Ok(None);
+                };
+                let actor: Arc<str> = Arc::from(format!("console:{}", account.name));
+                if crate::actor::acting_as(&actor, || {
+                    validator.verify(&token, form.code.trim(), None)
+                })
                 .is_err()
-            {
-                return Ok(None);
-            }
-            console.staff.set_factor_confirmed(&account.name, true)?;
-            Ok(Some(account))
-        })
+                {
+                    return Ok(None);
+                }
+                console.staff.set_factor_confirmed(&account.name, true)?;
+                Ok(Some(account))
+            },
+        )
         .await;
     match outcome {
         Ok(Ok(Some(account))) => {
@@ -500,12 +539,18 @@ async fn confirm_factor(
             }) else {
                 return refusal(StatusCode::SERVICE_UNAVAILABLE, "No randomness; try again.");
             };
-            with_cookie(redirect("/console/tokens"), set_cookie(console(&state), &id))
+            with_cookie(
+                redirect("/console/tokens"),
+                set_cookie(console(&state), &id),
+            )
         }
         Ok(Ok(None)) => sign_in_rejected(&state),
         Ok(Err(error)) => {
             tracing::error!(%error, "staff database");
-            refusal(StatusCode::SERVICE_UNAVAILABLE, "The staff database did not answer; try again.")
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The staff database did not answer; try again.",
+            )
         }
         Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Internal error."),
     }
@@ -549,14 +594,26 @@ async fn token_list(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let staff = match require(&state, &headers, &[Role::Helpdesk, Role::Admin, Role::Audit]) {
+    let staff = match require(
+        &state,
+        &headers,
+        &[Role::Helpdesk, Role::Admin, Role::Audit],
+    ) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
     // A whole id typed: straight to its page.
-    if let Some(id) = query.id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+    if let Some(id) = query
+        .id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
         return match TokenId::new(id) {
-            Ok(id) => redirect(&format!("/console/tokens/{}", pages::path_segment(id.as_str()))),
+            Ok(id) => redirect(&format!(
+                "/console/tokens/{}",
+                pages::path_segment(id.as_str())
+            )),
             Err(error) => html(
                 StatusCode::BAD_REQUEST,
                 pages::message(Some(&staff.view()), "Invalid token id", &error.to_string()),
@@ -579,7 +636,12 @@ async fn token_list(
             );
         }
     };
-    let after = match query.after.as_deref().filter(|after| !after.is_empty()).map(TokenId::new) {
+    let after = match query
+        .after
+        .as_deref()
+        .filter(|after| !after.is_empty())
+        .map(TokenId::new)
+    {
         None => None,
         Some(Ok(after)) => Some(after),
         Some(Err(error)) => {
@@ -643,7 +705,11 @@ async fn token_page(
     Path(id): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> Response {
-    let staff = match require(&state, &headers, &[Role::Helpdesk, Role::Admin, Role::Audit]) {
+    let staff = match require(
+        &state,
+        &headers,
+        &[Role::Helpdesk, Role::Admin, Role::Audit],
+    ) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
@@ -729,13 +795,15 @@ async fn token_action(
     };
     let action = form.action.clone();
     let done = state
-        .administer(staff.actor(Some(&reason)), move |validator| match action.as_str() {
-            "unlock" => validator.unlock(&token),
-            "disable" => validator.disable(&token),
-            "enable" => validator.enable(&token),
-            other => Err(otpfob::ValidatorError::Pin {
-                reason: format!("unknown action {other:?}"),
-            }),
+        .administer(staff.actor(Some(&reason)), move |validator| {
+            match action.as_str() {
+                "unlock" => validator.unlock(&token),
+                "disable" => validator.disable(&token),
+                "enable" => validator.enable(&token),
+                other => Err(otpfob::ValidatorError::Pin {
+                    reason: format!("unknown action {other:?}"),
+                }),
+            }
         })
         .await;
     let notice = match done {
@@ -810,7 +878,10 @@ async fn render_admin(state: &AppState, staff: &Staff, notice: Option<maud::Mark
         ),
         Ok(Err(error)) => {
             tracing::error!(%error, "staff database");
-            refusal(StatusCode::SERVICE_UNAVAILABLE, "The staff database did not answer; try again.")
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The staff database did not answer; try again.",
+            )
         }
         Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Internal error."),
     }
@@ -882,7 +953,12 @@ async fn admin_enrol(
             )
             .await
         }
-        Err(error) => failed(format!("Enrolled, but its key URI could not be made: {error}")).await,
+        Err(error) => {
+            failed(format!(
+                "Enrolled, but its key URI could not be made: {error}"
+            ))
+            .await
+        }
     }
 }
 
@@ -973,10 +1049,21 @@ async fn admin_import(
     };
     let file_name = match form.file_name.trim() {
         "" => "upload.xml".to_owned(),
-        name => name.chars().filter(|character| !character.is_control()).take(100).collect(),
+        name => name
+            .chars()
+            .filter(|character| !character.is_control())
+            .take(100)
+            .collect(),
     };
-    request(&state, &staff, ActionKind::Import, file_name, reason, Some(form.document.into_bytes()))
-        .await
+    request(
+        &state,
+        &staff,
+        ActionKind::Import,
+        file_name,
+        reason,
+        Some(form.document.into_bytes()),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1081,7 +1168,11 @@ async fn admin_decide(
     let app = state.clone();
     let decider = staff.name.clone();
     let taken = state
-        .blocking(move |_| console(&app).staff.take_action(form.action, &decider, approve))
+        .blocking(move |_| {
+            console(&app)
+                .staff
+                .take_action(form.action, &decider, approve)
+        })
         .await;
     let (action, payload) = match taken {
         Ok(Ok(Some(taken))) => taken,
@@ -1097,7 +1188,10 @@ async fn admin_decide(
         }
         Ok(Err(error)) => {
             tracing::error!(%error, "staff database");
-            return refusal(StatusCode::SERVICE_UNAVAILABLE, "The staff database did not answer; try again.");
+            return refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The staff database did not answer; try again.",
+            );
         }
         Err(_) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, "Internal error."),
     };
@@ -1105,7 +1199,10 @@ async fn admin_decide(
         return render_admin(
             &state,
             &staff,
-            Some(pages::notice(&format!("Refused pending action {}.", action.id))),
+            Some(pages::notice(&format!(
+                "Refused pending action {}.",
+                action.id
+            ))),
         )
         .await;
     }

@@ -93,7 +93,9 @@ impl StaffStore {
     ) -> Result<i64, StaffError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX));
+            .map_or(0, |since| {
+                i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+            });
         self.with(|connection| {
             connection.execute(
                 "INSERT INTO pending_action (kind, target, reason, requested_by, requested_at, payload)
@@ -197,7 +199,13 @@ mod tests {
         assert_eq!(listed[0].decided_by.as_deref(), Some("bob"));
         // A file's payload is dropped once decided.
         let import = store
-            .request_action(ActionKind::Import, "keys.xml", "batch 7", "alice", Some(b"<x/>"))
+            .request_action(
+                ActionKind::Import,
+                "keys.xml",
+                "batch 7",
+                "alice",
+                Some(b"<x/>"),
+            )
             .unwrap();
         let (_, payload) = store.take_action(import, "bob", false).unwrap().unwrap();
         assert_eq!(payload.as_deref(), Some(&b"<x/>"[..]));

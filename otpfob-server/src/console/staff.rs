@@ -260,7 +260,8 @@ impl StaffStore {
             )
             .map_err(|error| database(&error))?;
         let decoy_password = generate_password()?;
-        let decoy = PasswordHashing::default().hash(&format!("decoy-{}", decoy_password.as_str()))?;
+        let decoy =
+            PasswordHashing::default().hash(&format!("decoy-{}", decoy_password.as_str()))?;
         Ok(Self {
             path: path.to_owned(),
             connection: Mutex::new(connection),
@@ -324,9 +325,8 @@ impl StaffStore {
     ///
     /// [`StaffError::Unknown`], [`StaffError::Database`].
     pub fn remove(&self, name: &str) -> Result<(), StaffError> {
-        let removed = self.with(|connection| {
-            connection.execute("DELETE FROM staff WHERE name = ?1", [name])
-        })?;
+        let removed = self
+            .with(|connection| connection.execute("DELETE FROM staff WHERE name = ?1", [name]))?;
         if removed == 0 {
             return Err(StaffError::Unknown {
                 name: name.to_owned(),
@@ -403,9 +403,9 @@ impl StaffStore {
         } else {
             None
         };
-        let hash = account
-            .as_ref()
-            .map_or(self.decoy.as_str(), |account| account.password_hash.as_str());
+        let hash = account.as_ref().map_or(self.decoy.as_str(), |account| {
+            account.password_hash.as_str()
+        });
         let matches = PasswordHash::new(hash).is_ok_and(|parsed| {
             password.len() <= MAX_PASSWORD_CHARS * 4
                 && Argon2::default()
@@ -450,8 +450,18 @@ mod tests {
             .unwrap();
         assert_eq!(found.roles, roles);
         assert!(!found.factor_confirmed);
-        assert!(store.check_password("alice", "wrong horse battery").unwrap().is_none());
-        assert!(store.check_password("bob", "correct horse battery").unwrap().is_none());
+        assert!(
+            store
+                .check_password("alice", "wrong horse battery")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .check_password("bob", "correct horse battery")
+                .unwrap()
+                .is_none()
+        );
         assert!(matches!(
             store.create("alice", &roles, "correct horse battery", fast),
             Err(StaffError::Duplicate { .. })
@@ -461,7 +471,12 @@ mod tests {
             Err(StaffError::InvalidName { .. })
         ));
         assert!(matches!(
-            store.create("carol", &BTreeSet::from([Role::Verify]), "correct horse battery", fast),
+            store.create(
+                "carol",
+                &BTreeSet::from([Role::Verify]),
+                "correct horse battery",
+                fast
+            ),
             Err(StaffError::InvalidRoles { .. })
         ));
         let short = store.create("dave", &roles, "short", fast).unwrap_err();
