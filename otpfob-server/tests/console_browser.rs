@@ -13,7 +13,6 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -27,7 +26,7 @@ use serde_json::{Value, json};
 use support::{Backend, Harness, Setup};
 
 /// The browser tests run one at a time: two cores, one Chromium each is plenty.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const PASSWORD: &str = "correct horse battery staple";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -414,9 +413,7 @@ fn decode_qr_image(source: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_sign_in_needs_the_password_and_a_fresh_code_and_locks() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(driver) = browser().await else {
         return;
     };
@@ -484,9 +481,7 @@ async fn staff_sign_in_needs_the_password_and_a_fresh_code_and_locks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helpdesk_unlocks_and_resyncs_a_fob_with_a_reason_in_the_audit_trail() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(driver) = browser().await else {
         return;
     };
@@ -608,9 +603,7 @@ async fn helpdesk_unlocks_and_resyncs_a_fob_with_a_reason_in_the_audit_trail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual_control() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(driver) = browser().await else {
         return;
     };
@@ -706,9 +699,7 @@ fn pskc_document() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_posts_foreign_roles_and_expired_sessions_are_refused() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(driver) = browser().await else {
         return;
     };

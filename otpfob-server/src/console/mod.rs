@@ -27,11 +27,18 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::app::AppState;
-use crate::auth::Role;
+use crate::auth::{Administrator, Allowed, AuditReader, Helpdesk, Role, StateReader};
 use crate::config::Config;
 use pending::ActionKind;
 use session::{Session, Sessions, Stage};
 use staff::{StaffError, StaffStore};
+
+/// The prefix of staff members' own TOTP tokens in the validator.
+const STAFF_PREFIX: &str = "staff.";
+
+/// Why the console does not change a staff member's token: a helpdesk member could
+/// otherwise unlock their own (or a colleague's) locked second factor.
+const STAFF_REFUSED: &str = "Not done: this is a staff member's second factor; it is reset with `otpfob-server staff reset-factor`, not from the console.";
 
 /// The session cookie's name.
 pub const COOKIE: &str = "otpfob_console";
@@ -594,11 +601,7 @@ async fn token_list(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let staff = match require(
-        &state,
-        &headers,
-        &[Role::Helpdesk, Role::Admin, Role::Audit],
-    ) {
+    let staff = match require(&state, &headers, StateReader::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
@@ -705,11 +708,13 @@ async fn token_page(
     Path(id): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> Response {
-    let staff = match require(
-        &state,
-        &headers,
-        &[Role::Helpdesk, Role::Admin, Role::Audit],
-    ) {
+    // As in the API: state readers see the state, audit readers the trail.
+    let readers: Vec<Role> = StateReader::ROLES
+        .iter()
+        .chain(AuditReader::ROLES)
+        .copied()
+        .collect();
+    let staff = match require(&state, &headers, &readers) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
@@ -782,10 +787,13 @@ async fn token_action(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, &[Role::Helpdesk]) {
+    let staff = match require_post(&state, &headers, &form.csrf, Helpdesk::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
+    if id.starts_with(STAFF_PREFIX) {
+        return render_token(&state, &staff, &id, 0, Some(STAFF_REFUSED.to_owned())).await;
+    }
     let reason = match reason(&form.reason) {
         Ok(reason) => reason,
         Err(message) => return render_token(&state, &staff, &id, 0, Some(message)).await,
@@ -827,10 +835,13 @@ async fn token_resync(
     Path(id): Path<String>,
     Form(form): Form<ResyncForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, &[Role::Helpdesk]) {
+    let staff = match require_post(&state, &headers, &form.csrf, Helpdesk::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
+    if id.starts_with(STAFF_PREFIX) {
+        return render_token(&state, &staff, &id, 0, Some(STAFF_REFUSED.to_owned())).await;
+    }
     let reason = match reason(&form.reason) {
         Ok(reason) => reason,
         Err(message) => return render_token(&state, &staff, &id, 0, Some(message)).await,
@@ -859,7 +870,7 @@ async fn token_resync(
 }
 
 async fn admin_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let staff = match require(&state, &headers, &[Role::Admin]) {
+    let staff = match require(&state, &headers, Administrator::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
@@ -900,7 +911,7 @@ async fn admin_enrol(
     headers: HeaderMap,
     Form(form): Form<EnrolForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, &[Role::Admin]) {
+    let staff = match require_post(&state, &headers, &form.csrf, Administrator::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
@@ -978,7 +989,7 @@ async fn admin_factory(
     headers: HeaderMap,
     Form(form): Form<FactoryForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, &[Role::Admin]) {
+    let staff = match require_post(&state, &headers, &form.csrf, Administrator::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
@@ -1039,7 +1050,7 @@ async fn admin_import(
     headers: HeaderMap,
     Form(form): Form<ImportForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, &[Role::Admin]) {
+    let staff = match require_post(&state, &headers, &form.csrf, Administrator::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
@@ -1081,7 +1092,7 @@ async fn admin_request(
     headers: HeaderMap,
     Form(form): Form<RequestForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, &[Role::Admin]) {
+    let staff = match require_post(&state, &headers, &form.csrf, Administrator::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
@@ -1160,7 +1171,7 @@ async fn admin_decide(
     headers: HeaderMap,
     Form(form): Form<DecideForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, &[Role::Admin]) {
+    let staff = match require_post(&state, &headers, &form.csrf, Administrator::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };

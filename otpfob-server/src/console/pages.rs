@@ -10,7 +10,7 @@ use otpfob::validator::{AuditEvent, Outcome};
 
 use super::pending::{ActionKind, PendingAction};
 use crate::api::admin::{KindName, TokenBody, TokenPage};
-use crate::auth::Role;
+use crate::auth::{Allowed as _, Role};
 
 /// Who looks at a page: the signed-in staff member.
 #[derive(Debug, Clone, Copy)]
@@ -273,12 +273,15 @@ pub fn token(
         .map(|event| time_text(event.at.as_secs()));
     let segment = path_segment(&token.id);
     let helpdesk = viewer.roles.contains(&Role::Helpdesk);
+    // As in the API: the state for state readers, the trail for audit readers.
+    let state_reader = has_any(viewer, crate::auth::StateReader::ROLES);
+    let audit_reader = has_any(viewer, crate::auth::AuditReader::ROLES);
     layout(
         Some(viewer),
         &format!("Token {}", token.id),
         html! {
             @if let Some(text) = notice_text { (notice(text)) }
-            dl.facts {
+            @if state_reader { dl.facts {
                 dt { "Kind" } dd { (kind_name(token.kind)) ", " (token.algorithm) ", " (token.digits) " digits"
                     @if let Some(period) = token.period { ", " (period) " s steps" } }
                 dt { "Status" } dd id="status" { (status_text(token)) }
@@ -295,7 +298,7 @@ pub fn token(
                 dt { "Enrolled" } dd { (time_text(token.enrolled_at)) }
                 dt { "Server-side PIN" } dd { @if token.has_pin { "set" } @else { "none" } }
                 @if let Some(suite) = &token.ocra_suite { dt { "OCRA suite" } dd { (suite) } }
-            }
+            } }
             @if helpdesk {
                 section aria-labelledby="actions" {
                     h2 id="actions" { "Helpdesk actions" }
@@ -323,7 +326,7 @@ pub fn token(
                     }
                 }
             }
-            section aria-labelledby="trail" {
+            @if audit_reader { section aria-labelledby="trail" {
                 h2 id="trail" { "Audit trail, newest first" }
                 @if shown.is_empty() { p { "No events." } } @else {
                     table {
@@ -344,9 +347,13 @@ pub fn token(
                     @if audit_page > 0 { a href={ "/console/tokens/" (segment) "?audit_page=" (audit_page - 1) } { "Newer events" } " " }
                     @if older { a href={ "/console/tokens/" (segment) "?audit_page=" (audit_page + 1) } { "Older events" } }
                 }
-            }
+            } }
         },
     )
+}
+
+fn has_any(viewer: &Viewer<'_>, roles: &[Role]) -> bool {
+    roles.iter().any(|role| viewer.roles.contains(role))
 }
 
 /// A soft token just enrolled: its QR code and key URI, shown this once.

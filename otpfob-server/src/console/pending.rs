@@ -74,6 +74,9 @@ fn row_action(row: &rusqlite::Row<'_>) -> rusqlite::Result<PendingAction> {
     })
 }
 
+/// A pending action taken for a decision, with its payload (an import's file).
+pub type TakenAction = (PendingAction, Option<Vec<u8>>);
+
 const COLUMNS: &str =
     "id, kind, target, reason, requested_by, requested_at, state, decided_by, result";
 
@@ -134,7 +137,7 @@ impl StaffStore {
         id: i64,
         decider: &str,
         approve: bool,
-    ) -> Result<Option<(PendingAction, Option<Vec<u8>>)>, StaffError> {
+    ) -> Result<Option<TakenAction>, StaffError> {
         self.with(|connection| {
             let found = connection
                 .query_row(
