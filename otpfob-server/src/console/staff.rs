@@ -211,8 +211,9 @@ pub struct StaffStore {
     path: PathBuf,
     connection: Mutex<rusqlite::Connection>,
     /// A hash that no password matches, checked for an unknown name so that a wrong
-    /// name costs the same Argon2id work as a wrong password.
-    decoy: String,
+    /// name costs the same Argon2id work as a wrong password. Made at the first
+    /// sign-in, not at start-up (it costs as much as a sign-in).
+    decoy: std::sync::OnceLock<String>,
 }
 
 impl StaffStore {
@@ -259,13 +260,10 @@ impl StaffStore {
                  );",
             )
             .map_err(|error| database(&error))?;
-        let decoy_password = generate_password()?;
-        let decoy =
-            PasswordHashing::default().hash(&format!("decoy-{}", decoy_password.as_str()))?;
         Ok(Self {
             path: path.to_owned(),
             connection: Mutex::new(connection),
-            decoy,
+            decoy: std::sync::OnceLock::new(),
         })
     }
 
@@ -274,6 +272,15 @@ impl StaffStore {
             path: self.path.display().to_string(),
             reason: error.to_string(),
         }
+    }
+
+    fn decoy(&self) -> Result<&str, StaffError> {
+        if let Some(decoy) = self.decoy.get() {
+            return Ok(decoy);
+        }
+        let password = generate_password()?;
+        let hash = PasswordHashing::default().hash(&format!("decoy-{}", password.as_str()))?;
+        Ok(self.decoy.get_or_init(|| hash))
     }
 
     pub(crate) fn with<T>(
@@ -403,9 +410,10 @@ impl StaffStore {
         } else {
             None
         };
-        let hash = account.as_ref().map_or(self.decoy.as_str(), |account| {
-            account.password_hash.as_str()
-        });
+        let hash = match &account {
+            Some(account) => account.password_hash.as_str(),
+            None => self.decoy()?,
+        };
         let matches = PasswordHash::new(hash).is_ok_and(|parsed| {
             password.len() <= MAX_PASSWORD_CHARS * 4
                 && Argon2::default()
