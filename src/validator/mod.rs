@@ -37,7 +37,7 @@ pub(crate) mod verdict;
 pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor};
 pub use challenge::{ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment};
 pub use decision::{decide, decide_resync};
-pub use enrolment::{Enrolment, OcraEnrolment};
+pub use enrolment::{CarriedState, Enrolment, OcraEnrolment};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
 pub use generator::{CodeGenerator, TokenKeyBackend, unmatchable_code};
 pub use keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
