@@ -122,7 +122,10 @@ fn hostile_lines_are_refused_one_by_one() {
     assert!(matches!(error_of(&file, 7), MigrateError::Parameters(_)));
     assert!(matches!(
         error_of(&file, 8),
-        MigrateError::BadField { field: "counter", .. }
+        MigrateError::BadField {
+            field: "counter",
+            ..
+        }
     ));
     assert!(matches!(error_of(&file, 9), MigrateError::Parameters(_)));
     assert_eq!(error_of(&file, 10), MigrateError::Quoting { column: 1 });
@@ -164,7 +167,11 @@ fn a_duplicate_serial_refuses_every_copy() {
     );
     assert_eq!(bank.plan_migration(&file).refused(), 2);
     assert!(bank.apply_migration(&file, |_| {}).is_err());
-    assert!(bank.state(&TokenId::new("FOB-2").unwrap()).unwrap().is_none());
+    assert!(
+        bank.state(&TokenId::new("FOB-2").unwrap())
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -203,36 +210,59 @@ fn hostile_yaml_is_refused() {
         )
     };
     assert!(read(&record("")).unwrap().entries[0].token.is_ok());
-    let refused = |extra: &str| read(&record(extra)).unwrap().entries[0].token.clone().unwrap_err();
+    let refused = |extra: &str| {
+        read(&record(extra)).unwrap().entries[0]
+            .token
+            .clone()
+            .unwrap_err()
+    };
     assert!(matches!(
         refused("  _hashed_pin: '$pbkdf2-sha512$...'\n"),
         MigrateError::BadField { field: "_hashed_pin", ref value, .. } if value == "[hash]"
     ));
     assert!(matches!(
         refused("  failcount: -3\n"),
-        MigrateError::BadField { field: "failcount", .. }
+        MigrateError::BadField {
+            field: "failcount",
+            ..
+        }
     ));
     assert!(matches!(
         refused("  rollout_state: clientwait\n"),
-        MigrateError::BadField { field: "rollout_state", .. }
+        MigrateError::BadField {
+            field: "rollout_state",
+            ..
+        }
     ));
     assert!(matches!(
         refused("  active: 'yes'\n"),
-        MigrateError::BadField { field: "active", .. }
+        MigrateError::BadField {
+            field: "active",
+            ..
+        }
     ));
     assert!(matches!(
         refused("  info_list:\n    hashlib: md5\n"),
-        MigrateError::BadField { field: "hashlib", .. }
+        MigrateError::BadField {
+            field: "hashlib",
+            ..
+        }
     ));
     let totp = format!(
         "- serial: PI-2\n  type: totp\n  otpkey: '{KEY}'\n  otplen: 6\n  counter: 5\n  info_list:\n    timeShift: 'nan'\n"
     );
     assert!(matches!(
         read(&totp).unwrap().entries[0].token.clone().unwrap_err(),
-        MigrateError::BadField { field: "timeShift", .. }
+        MigrateError::BadField {
+            field: "timeShift",
+            ..
+        }
     ));
     assert!(matches!(
-        read("- serial: PI-3\n  type: push\n").unwrap().entries[0].token.clone().unwrap_err(),
+        read("- serial: PI-3\n  type: push\n").unwrap().entries[0]
+            .token
+            .clone()
+            .unwrap_err(),
         MigrateError::UnsupportedType { .. }
     ));
 }

@@ -73,7 +73,10 @@ fn seed20() -> Secret {
 }
 
 fn hotp_code(secret: &Secret, parameters: HotpParameters, counter: u64) -> String {
-    Hotp::new(secret, parameters).unwrap().at(counter).to_string()
+    Hotp::new(secret, parameters)
+        .unwrap()
+        .at(counter)
+        .to_string()
 }
 
 fn yaml_file() -> MigrationFile {
@@ -132,10 +135,11 @@ fn dry_run_reports_every_token_and_writes_nothing() {
         panic!("{ahead:?}")
     };
     // privacyIDEA learned 49 s (two 30 s steps, seen 11 s into the step).
-    assert!(changes.iter().any(|change| matches!(
-        change,
-        MigrationChange::TimeShiftRounded { steps: 2, .. }
-    )));
+    assert!(
+        changes
+            .iter()
+            .any(|change| matches!(change, MigrationChange::TimeShiftRounded { steps: 2, .. }))
+    );
     assert!(changes.contains(&MigrationChange::NotCarried { part: "owner" }));
     let locked = report
         .outcomes
@@ -175,9 +179,17 @@ fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
     // HOTP: the next counter, behind the PIN privacyIDEA hashed (carried as is).
     let sha1 = HotpParameters::default();
     let next = hotp_code(&seed20(), sha1, 3);
-    assert!(validator.verify(&id("PI-HOTP-USED"), &next, Some("0000")).is_err());
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-USED"), &next, Some("0000"))
+            .is_err()
+    );
     let next = hotp_code(&seed20(), sha1, 4);
-    assert!(validator.verify(&id("PI-HOTP-USED"), &next, Some("1234")).is_ok());
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-USED"), &next, Some("1234"))
+            .is_ok()
+    );
 
     let sha256 = HotpParameters {
         algorithm: Algorithm::Sha256,
@@ -185,10 +197,21 @@ fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
     };
     let seed32 = Secret::from_bytes(b"12345678901234567890123456789012").unwrap();
     let first = hotp_code(&seed32, sha256, 0);
-    assert!(validator.verify(&id("PI-HOTP-SHA256"), &first, None).is_ok());
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-SHA256"), &first, None)
+            .is_ok()
+    );
 
     // Failures carried: three here, so seven more lock it under the default limit of 10.
-    assert_eq!(validator.state(&id("PI-HOTP-FAILS")).unwrap().unwrap().failures, 3);
+    assert_eq!(
+        validator
+            .state(&id("PI-HOTP-FAILS"))
+            .unwrap()
+            .unwrap()
+            .failures,
+        3
+    );
 
     // Locked in privacyIDEA: locked here, even for the right code, until unlocked.
     let locked = id("PI-HOTP-LOCKED");
@@ -203,8 +226,15 @@ fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
 
     // Disabled in privacyIDEA: disabled here.
     let disabled = id("PI-HOTP-DISABLED");
-    assert_eq!(validator.state(&disabled).unwrap().unwrap().status, Status::Disabled);
-    assert!(validator.verify(&disabled, &hotp_code(&seed20(), sha1, 1), None).is_err());
+    assert_eq!(
+        validator.state(&disabled).unwrap().unwrap().status,
+        Status::Disabled
+    );
+    assert!(
+        validator
+            .verify(&disabled, &hotp_code(&seed20(), sha1, 1), None)
+            .is_err()
+    );
 
     // TOTP two steps ahead: its next step is accepted at once, with the learned drift.
     let now = u64::try_from(export_time()).unwrap();
@@ -213,10 +243,9 @@ fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
     assert!(validator.verify(&id("PI-TOTP-AHEAD"), &ahead, None).is_ok());
 
     // TOTP whose code of this very step privacyIDEA accepted: the next step's code.
-    let seed64 = Secret::from_bytes(
-        b"1234567890123456789012345678901234567890123456789012345678901234",
-    )
-    .unwrap();
+    let seed64 =
+        Secret::from_bytes(b"1234567890123456789012345678901234567890123456789012345678901234")
+            .unwrap();
     let sha512 = Totp::new(
         &seed64,
         TotpParameters {
@@ -229,7 +258,9 @@ fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
         .into_iter()
         .find(|line| line.0 == "PI-TOTP-SHA512")
         .unwrap();
-    clock.set(otpfob::UnixTime::from_secs(i64::try_from((step + 1) * 30).unwrap()));
+    clock.set(otpfob::UnixTime::from_secs(
+        i64::try_from((step + 1) * 30).unwrap(),
+    ));
     let next = sha512.at_step(step + 1).to_string();
     assert!(validator.verify(&id("PI-TOTP-SHA512"), &next, None).is_ok());
 }
@@ -279,11 +310,10 @@ impl Store for FailingStore {
                 reason: "disk full".to_owned(),
             });
         }
-        self.events.lock().unwrap().push((
-            audit.token.to_string(),
-            audit.operation,
-            audit.outcome,
-        ));
+        self.events
+            .lock()
+            .unwrap()
+            .push((audit.token.to_string(), audit.operation, audit.outcome));
         self.inner.enrol(record, audit)
     }
     fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
@@ -298,11 +328,10 @@ impl Store for FailingStore {
         self.inner.compare_and_swap(record, expected_version, audit)
     }
     fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
-        self.events.lock().unwrap().push((
-            audit.token.to_string(),
-            audit.operation,
-            audit.outcome,
-        ));
+        self.events
+            .lock()
+            .unwrap()
+            .push((audit.token.to_string(), audit.operation, audit.outcome));
         self.inner.delete(id, audit)
     }
     fn list(&self) -> Result<Vec<TokenId>, StoreError> {

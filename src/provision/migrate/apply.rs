@@ -126,7 +126,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             .entries
             .iter()
             .map(|entry| {
-                let owner = entry.token.as_ref().ok().and_then(|token| token.owner.clone());
+                let owner = entry
+                    .token
+                    .as_ref()
+                    .ok()
+                    .and_then(|token| token.owner.clone());
                 let verdict = match &entry.token {
                     Err(error) => MigrationVerdict::Refused(error.clone()),
                     Ok(token) => match self.plan_token(token) {
@@ -145,7 +149,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         MigrationReport { outcomes }
     }
 
-    fn plan_token(&self, token: &MigrationToken) -> Result<(TokenId, Vec<MigrationChange>), MigrateError> {
+    fn plan_token(
+        &self,
+        token: &MigrationToken,
+    ) -> Result<(TokenId, Vec<MigrationChange>), MigrateError> {
         let id = token.token_id().map_err(MigrateError::TokenId)?;
         if self.state(&id).map_err(MigrateError::Store)?.is_some() {
             return Err(MigrateError::AlreadyEnrolled {

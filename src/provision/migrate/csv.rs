@@ -24,7 +24,8 @@ pub(super) fn read_oath_csv(text: &str, key_encoding: KeyEncoding) -> Vec<Migrat
         .and_then(|first| first.strip_prefix('#'))
         .and_then(|rest| rest.trim().strip_prefix("version:"))
         .is_some_and(|version| version.trim() == "2");
-    read_lines(text, |fields| {
+    let serial_column = if with_owner { 3 } else { 0 };
+    read_lines(text, serial_column, |fields| {
         let (owner, fields) = if with_owner {
             if fields.len() < 5 {
                 return Err(MigrateError::Columns {
@@ -46,7 +47,7 @@ pub(super) fn read_oath_csv(text: &str, key_encoding: KeyEncoding) -> Vec<Migrat
 /// Reads privacyIDEA's CSV export: the owner (`user@realm`, or `n/a`) first, then the
 /// OATH columns, a TOTP token's time step last.
 pub(super) fn read_privacyidea_csv(text: &str, key_encoding: KeyEncoding) -> Vec<MigrationEntry> {
-    read_lines(text, |fields| {
+    read_lines(text, 1, |fields| {
         if fields.len() < 5 {
             return Err(MigrateError::Columns {
                 found: fields.len(),
@@ -68,10 +69,11 @@ pub(super) fn read_privacyidea_csv(text: &str, key_encoding: KeyEncoding) -> Vec
     })
 }
 
-/// Reads each non-blank, non-comment line with `read`, reporting its serial (the
-/// first column `read` is given... or, for lines it refuses, the best guess).
+/// Reads each non-blank, non-comment line with `read`, reporting the serial in
+/// `serial_column` even for a line `read` refuses, so that the report names it.
 fn read_lines(
     text: &str,
+    serial_column: usize,
     read: impl Fn(&[&str]) -> Result<MigrationToken, MigrateError>,
 ) -> Vec<MigrationEntry> {
     let mut entries = Vec::new();
@@ -94,10 +96,10 @@ fn read_lines(
         };
         let field_refs: Vec<&str> = fields.iter().map(|field| field.as_str()).collect();
         let token = read(&field_refs);
-        let serial = match &token {
-            Ok(token) => Some(token.serial.clone()),
-            Err(_) => None,
-        };
+        let serial = field_refs
+            .get(serial_column)
+            .filter(|serial| !serial.is_empty())
+            .map(|serial| (*serial).to_owned());
         entries.push(MigrationEntry {
             position,
             serial,
@@ -130,7 +132,11 @@ fn oath_fields(fields: &[&str], key_encoding: KeyEncoding) -> Result<MigrationTo
         KeyEncoding::Base32 => Secret::from_base32(key),
     }
     .map_err(MigrateError::Secret)?;
-    let kind = fields.get(2).copied().unwrap_or("hotp").to_ascii_lowercase();
+    let kind = fields
+        .get(2)
+        .copied()
+        .unwrap_or("hotp")
+        .to_ascii_lowercase();
     let digits = match fields.get(3) {
         None => 6,
         Some(digits) => parse_number::<u8>("otplen", digits, "6 or 8")?,
@@ -317,8 +323,14 @@ mod tests {
         assert_eq!(split(" a , b,c ").unwrap(), ["a", "b", "c"]);
         assert_eq!(split("\"a, \"\"b\"\"\", c").unwrap(), ["a, \"b\"", "c"]);
         assert_eq!(split("a,").unwrap(), ["a", ""]);
-        assert_eq!(split("\"open, b").unwrap_err(), MigrateError::Quoting { column: 1 });
-        assert_eq!(split("a, \"b\"x, c").unwrap_err(), MigrateError::Quoting { column: 2 });
+        assert_eq!(
+            split("\"open, b").unwrap_err(),
+            MigrateError::Quoting { column: 1 }
+        );
+        assert_eq!(
+            split("a, \"b\"x, c").unwrap_err(),
+            MigrateError::Quoting { column: 2 }
+        );
     }
 
     #[test]

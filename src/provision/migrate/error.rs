@@ -129,7 +129,9 @@ pub enum MigrationApplyError {
     },
     /// Enrolling `serial` failed after `rolled_back` tokens of the file were enrolled;
     /// those were deleted again (audited as deletions), so nothing of the file stays.
-    #[error("enrolling {serial:?} failed ({error}); the {rolled_back} tokens enrolled before it were deleted again")]
+    #[error(
+        "enrolling {serial:?} failed ({error}); the {rolled_back} tokens enrolled before it were deleted again"
+    )]
     Enrol {
         /// The token that failed, shortened.
         serial: String,

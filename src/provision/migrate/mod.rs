@@ -19,7 +19,9 @@ mod privacyidea;
 use core::fmt;
 use core::str::FromStr;
 
-pub use apply::{MigrationChange, MigrationOutcome, MigrationProgress, MigrationReport, MigrationVerdict};
+pub use apply::{
+    MigrationChange, MigrationOutcome, MigrationProgress, MigrationReport, MigrationVerdict,
+};
 pub use csv::write_oath_csv;
 pub use error::{MigrateError, MigrationApplyError};
 
@@ -206,7 +208,9 @@ impl MigrationToken {
                 minimum: MIN_IMPORTED_SECRET_BITS,
             });
         }
-        self.parameters.validate().map_err(MigrateError::Parameters)?;
+        self.parameters
+            .validate()
+            .map_err(MigrateError::Parameters)?;
         self.token_id().map_err(MigrateError::TokenId)?;
         Ok(self)
     }

@@ -33,9 +33,7 @@ pub(super) fn read_yaml(text: &str) -> Result<Vec<MigrationEntry>, MigrateError>
         [] => return Ok(Vec::new()),
         [Yaml::Array(records)] => records,
         [other] => {
-            return Err(MigrateError::NotAList {
-                found: kind(other),
-            });
+            return Err(MigrateError::NotAList { found: kind(other) });
         }
         _ => {
             return Err(MigrateError::NotAList {
@@ -91,7 +89,8 @@ fn read_record(record: &Yaml) -> Result<MigrationToken, MigrateError> {
             expected: "finished (empty or \"enrolled\")",
         });
     }
-    let secret = Secret::from_hex(&required_string(record, "otpkey")?).map_err(MigrateError::Secret)?;
+    let secret =
+        Secret::from_hex(&required_string(record, "otpkey")?).map_err(MigrateError::Secret)?;
     let info = &record["info_list"];
     let algorithm = match optional_string(info, "hashlib")?.as_deref() {
         None | Some("sha1") => Algorithm::Sha1,
@@ -105,11 +104,12 @@ fn read_record(record: &Yaml) -> Result<MigrationToken, MigrateError> {
             });
         }
     };
-    let digits = u8::try_from(required_integer(record, "otplen")?).map_err(|_| MigrateError::BadField {
-        field: "otplen",
-        value: record["otplen"].as_i64().unwrap_or_default().to_string(),
-        expected: "6 or 8",
-    })?;
+    let digits =
+        u8::try_from(required_integer(record, "otplen")?).map_err(|_| MigrateError::BadField {
+            field: "otplen",
+            value: record["otplen"].as_i64().unwrap_or_default().to_string(),
+            expected: "6 or 8",
+        })?;
     let counter = required_integer(record, "counter")?;
     let mut token;
     if token_type == "hotp" {
@@ -153,8 +153,10 @@ fn read_record(record: &Yaml) -> Result<MigrationToken, MigrateError> {
                 })?;
         }
     }
-    let failures = u32::try_from(optional_integer(record, "failcount")?.unwrap_or(0)).unwrap_or(u32::MAX);
-    let limit = optional_integer(record, "maxfail")?.map(|limit| u32::try_from(limit).unwrap_or(u32::MAX));
+    let failures =
+        u32::try_from(optional_integer(record, "failcount")?.unwrap_or(0)).unwrap_or(u32::MAX);
+    let limit =
+        optional_integer(record, "maxfail")?.map(|limit| u32::try_from(limit).unwrap_or(u32::MAX));
     let revoked = optional_bool(record, "revoked")?.unwrap_or(false);
     token.carried.failures = failures;
     token.failure_limit = limit;
@@ -174,7 +176,8 @@ fn read_record(record: &Yaml) -> Result<MigrationToken, MigrateError> {
             expected: "an Argon2id PHC string",
         })?),
     };
-    token.owner = optional_string(record, "owner")?.filter(|owner| owner != "n/a" && !owner.is_empty());
+    token.owner =
+        optional_string(record, "owner")?.filter(|owner| owner != "n/a" && !owner.is_empty());
     token.description = optional_string(record, "description")?.filter(|text| !text.is_empty());
     token.valid_from = optional_string(info, "validity_period_start")?
         .map(|date| parse_date("validity_period_start", &date))
@@ -212,11 +215,15 @@ fn required_integer(record: &Yaml, field: &'static str) -> Result<u64, MigrateEr
 fn optional_integer(record: &Yaml, field: &'static str) -> Result<Option<u64>, MigrateError> {
     match &record[field] {
         Yaml::BadValue | Yaml::Null => Ok(None),
-        Yaml::Integer(number) => u64::try_from(*number).map(Some).map_err(|_| MigrateError::BadField {
-            field,
-            value: number.to_string(),
-            expected: "a whole number, not negative",
-        }),
+        Yaml::Integer(number) => {
+            u64::try_from(*number)
+                .map(Some)
+                .map_err(|_| MigrateError::BadField {
+                    field,
+                    value: number.to_string(),
+                    expected: "a whole number, not negative",
+                })
+        }
         other => Err(MigrateError::BadField {
             field,
             value: match other {
