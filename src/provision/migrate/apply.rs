@@ -254,6 +254,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                         .map(|id| id.to_string())
                         .collect();
                     let serial = shortened(&token.serial);
+                    let error = Box::new(error);
                     return Err(if left.is_empty() {
                         MigrationApplyError::Enrol {
                             serial,

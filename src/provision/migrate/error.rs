@@ -135,8 +135,8 @@ pub enum MigrationApplyError {
     Enrol {
         /// The token that failed, shortened.
         serial: String,
-        /// Why.
-        error: ValidatorError,
+        /// Why (boxed: it is large, and this error is rare).
+        error: Box<ValidatorError>,
         /// How many tokens were enrolled and deleted again.
         rolled_back: usize,
     },
@@ -146,8 +146,8 @@ pub enum MigrationApplyError {
     RollbackIncomplete {
         /// The token that failed, shortened.
         serial: String,
-        /// Why.
-        error: ValidatorError,
+        /// Why (boxed: it is large, and this error is rare).
+        error: Box<ValidatorError>,
         /// The ids still enrolled.
         left: Vec<String>,
     },
