@@ -295,3 +295,63 @@ fn oath_csv_written_back_reads_the_same_tokens() {
     assert_eq!(first.secret.expose_bytes(), secret.expose_bytes());
     assert_eq!(file.entries[1].token.as_ref().unwrap().parameters, totp);
 }
+
+#[test]
+fn linotp_reads_the_hash_column_and_guesses_it_from_the_key() {
+    let key32 = "3132333435363738393031323334353637383930313233343536373839303132";
+    let file = read_migration(
+        MigrationFormat::LinotpCsv,
+        format!(
+            "L-1, {KEY}, hmac, 8, 30\n\
+             L-2, {key32}, totp, 6, 60\n\
+             L-3, {key32}, totp, 6, 30, sha1\n\
+             L-4, {KEY}, totp, 6, 30, md5\n\
+             L-5, {KEY}, hotp, 6, 30, sha512, extra\n"
+        )
+        .as_bytes(),
+        KeyEncoding::Hex,
+    )
+    .unwrap();
+    let token = |index: usize| file.entries[index].token.as_ref().unwrap();
+    // The fifth column of an HOTP line is no counter to LinOTP.
+    assert_eq!(token(0).counter, 0);
+    assert_eq!(
+        token(0).parameters,
+        HotpParameters {
+            algorithm: Algorithm::Sha1,
+            digits: 8
+        }
+        .into()
+    );
+    assert_eq!(
+        token(1).parameters,
+        TotpParameters {
+            algorithm: Algorithm::Sha256,
+            time_step: 60,
+            ..TotpParameters::default()
+        }
+        .into()
+    );
+    assert_eq!(token(2).parameters, TotpParameters::default().into());
+    assert!(matches!(
+        error_of(&file, 3),
+        MigrateError::BadField {
+            field: "hashlib",
+            ..
+        }
+    ));
+    assert!(matches!(
+        error_of(&file, 4),
+        MigrateError::Columns { found: 7, .. }
+    ));
+    // privacyIDEA reads the same 32-byte key as SHA-1 (it has no hash column).
+    let privacyidea = csv(&format!("P-1, {key32}, totp, 6, 60\n"));
+    assert_eq!(
+        privacyidea.entries[0].token.as_ref().unwrap().parameters,
+        TotpParameters {
+            time_step: 60,
+            ..TotpParameters::default()
+        }
+        .into()
+    );
+}

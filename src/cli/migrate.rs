@@ -18,8 +18,10 @@ use super::{Context, Exit, Outcome, note, one_line};
 /// The formats on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum Format {
-    /// `serial, key, type, otplen, counter|timestep`, as privacyIDEA and LinOTP import.
+    /// `serial, key, type, otplen, counter|timestep`, as privacyIDEA imports it.
     OathCsv,
+    /// `serial, key, type, otplen, timestep, hashlib`, as LinOTP imports it.
+    LinotpCsv,
     /// privacyIDEA's `pi-tokenjanitor find export --format yaml`, with every state.
     PrivacyideaYaml,
     /// privacyIDEA's `pi-tokenjanitor find export --format csv`: keys and owners only.
@@ -30,6 +32,7 @@ impl From<Format> for MigrationFormat {
     fn from(format: Format) -> Self {
         match format {
             Format::OathCsv => MigrationFormat::OathCsv,
+            Format::LinotpCsv => MigrationFormat::LinotpCsv,
             Format::PrivacyideaYaml => MigrationFormat::PrivacyIdeaYaml,
             Format::PrivacyideaCsv => MigrationFormat::PrivacyIdeaCsv,
         }

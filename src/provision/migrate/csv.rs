@@ -1,6 +1,8 @@
-//! The OATH CSV seed file (`serial, key, type, otplen, counter|timestep`), as
-//! privacyIDEA's `parseOATHcsv` and LinOTP read it, privacyIDEA's CSV export
-//! (`owner, serial, key, type, otplen[, timestep]`), and the OATH CSV written back.
+//! The OATH CSV seed file as privacyIDEA's `parseOATHcsv` reads it (`serial, key,
+//! type, otplen, counter|timestep`), as LinOTP's reads it (`serial, key, type, otplen,
+//! timestep, hashlib`: the fifth column is no counter there, and the hash follows the
+//! key's length when the sixth is empty), privacyIDEA's CSV export (`owner, serial,
+//! key, type, otplen[, timestep]`), and the OATH CSV written back.
 //!
 //! Both servers split a line on every comma; quoted fields (`"FOB, 1"`, with `""` for a
 //! quote) are read here too, so a file another tool quoted still reads, and the writer
@@ -10,6 +12,7 @@ use zeroize::Zeroizing;
 
 use super::error::shortened;
 use super::{KeyEncoding, MigrateError, MigrationEntry, MigrationToken};
+use crate::algorithm::Algorithm;
 use crate::hotp::HotpParameters;
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
@@ -38,10 +41,29 @@ pub(super) fn read_oath_csv(text: &str, key_encoding: KeyEncoding) -> Vec<Migrat
         } else {
             (None, fields)
         };
-        let mut token = oath_fields(fields, key_encoding)?;
+        let mut token = oath_fields(fields, key_encoding, Reader::PrivacyIdea)?;
         token.owner = owner;
         Ok(token)
     })
+}
+
+/// Reads an OATH CSV seed file as LinOTP does.
+pub(super) fn read_linotp_csv(text: &str, key_encoding: KeyEncoding) -> Vec<MigrationEntry> {
+    read_lines(text, 0, |fields| {
+        oath_fields(fields, key_encoding, Reader::Linotp)
+    })
+}
+
+/// Whose reading of the OATH columns: the servers differ in the fifth and sixth.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// privacyIDEA: five columns at most, the fifth an HOTP counter or a TOTP step,
+    /// always SHA-1.
+    PrivacyIdea,
+    /// LinOTP: six at most, the fifth a TOTP step (ignored for HOTP), the sixth the
+    /// hash, or when empty the hash the key's length suggests (32 bytes SHA-256, 64
+    /// bytes SHA-512).
+    Linotp,
 }
 
 /// Reads privacyIDEA's CSV export: the owner (`user@realm`, or `n/a`) first, then the
@@ -63,7 +85,7 @@ pub(super) fn read_privacyidea_csv(text: &str, key_encoding: KeyEncoding) -> Vec
                 expected: "5 for an hotp token",
             });
         }
-        let mut token = oath_fields(&fields[1..], key_encoding)?;
+        let mut token = oath_fields(&fields[1..], key_encoding, Reader::PrivacyIdea)?;
         token.owner = owner;
         Ok(token)
     })
@@ -112,11 +134,19 @@ fn read_lines(
 /// `serial, key[, type[, otplen[, counter|timestep]]]`, as privacyIDEA's
 /// `get_import_csv` reads them: type `hotp` by default, 6 digits, a TOTP time step of
 /// 30 s, SHA-1 (the format has no column for the hash).
-fn oath_fields(fields: &[&str], key_encoding: KeyEncoding) -> Result<MigrationToken, MigrateError> {
-    if !(2..=5).contains(&fields.len()) {
+fn oath_fields(
+    fields: &[&str],
+    key_encoding: KeyEncoding,
+    reader: Reader,
+) -> Result<MigrationToken, MigrateError> {
+    let (most, expected) = match reader {
+        Reader::PrivacyIdea => (5, "2 to 5 (serial, key, type, otplen, counter or timestep)"),
+        Reader::Linotp => (6, "2 to 6 (serial, key, type, otplen, timestep, hashlib)"),
+    };
+    if !(2..=most).contains(&fields.len()) {
         return Err(MigrateError::Columns {
             found: fields.len(),
-            expected: "2 to 5 (serial, key, type, otplen, counter or timestep)",
+            expected,
         });
     }
     let serial = fields[0];
@@ -132,26 +162,47 @@ fn oath_fields(fields: &[&str], key_encoding: KeyEncoding) -> Result<MigrationTo
         KeyEncoding::Base32 => Secret::from_base32(key),
     }
     .map_err(MigrateError::Secret)?;
-    let kind = fields
-        .get(2)
-        .copied()
-        .unwrap_or("hotp")
-        .to_ascii_lowercase();
-    let digits = match fields.get(3) {
+    let algorithm = match (reader, fields.get(5).copied().unwrap_or("")) {
+        (Reader::PrivacyIdea, _) => Algorithm::Sha1,
+        (Reader::Linotp, "") => match secret.len() {
+            64 => Algorithm::Sha512,
+            32 => Algorithm::Sha256,
+            _ => Algorithm::Sha1,
+        },
+        (Reader::Linotp, hint) => match hint.to_ascii_lowercase().as_str() {
+            "sha1" => Algorithm::Sha1,
+            "sha256" => Algorithm::Sha256,
+            "sha512" => Algorithm::Sha512,
+            // LinOTP falls back to the key's length for a hint it does not know; a
+            // wrong guess makes every code wrong, so the token is refused instead.
+            _ => {
+                return Err(MigrateError::BadField {
+                    field: "hashlib",
+                    value: shortened(hint),
+                    expected: "sha1, sha256 or sha512",
+                });
+            }
+        },
+    };
+    let kind = match fields.get(2).copied().unwrap_or("").to_ascii_lowercase() {
+        // Both servers default to HOTP, which LinOTP calls `hmac`.
+        empty if empty.is_empty() => "hotp".to_owned(),
+        hmac if hmac == "hmac" && reader == Reader::Linotp => "hotp".to_owned(),
+        other => other,
+    };
+    let digits = match fields.get(3).filter(|value| !value.is_empty()) {
         None => 6,
         Some(digits) => parse_number::<u8>("otplen", digits, "6 or 8")?,
     };
-    let last = fields.get(4);
+    let last = fields.get(4).filter(|value| !value.is_empty());
     let mut counter = 0;
     let parameters = match kind.as_str() {
         "hotp" => {
-            if let Some(value) = last {
+            // LinOTP reads no counter from the file: its tokens start at 0.
+            if let (Some(value), Reader::PrivacyIdea) = (last, reader) {
                 counter = parse_number::<u64>("counter", value, "a counter")?;
             }
-            OtpParameters::Hotp(HotpParameters {
-                digits,
-                ..HotpParameters::default()
-            })
+            OtpParameters::Hotp(HotpParameters { algorithm, digits })
         }
         "totp" => {
             let time_step = match last {
@@ -159,6 +210,7 @@ fn oath_fields(fields: &[&str], key_encoding: KeyEncoding) -> Result<MigrationTo
                 None => 30,
             };
             OtpParameters::Totp(TotpParameters {
+                algorithm,
                 digits,
                 time_step,
                 ..TotpParameters::default()
@@ -280,7 +332,7 @@ pub fn write_oath_csv<'a>(
             OtpParameters::Hotp(parameters) => parameters.algorithm,
             OtpParameters::Totp(parameters) => parameters.algorithm,
         };
-        if algorithm != crate::algorithm::Algorithm::Sha1 {
+        if algorithm != Algorithm::Sha1 {
             left_out += 1;
             let _ = writeln!(
                 out,

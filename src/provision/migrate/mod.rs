@@ -40,11 +40,16 @@ pub const MAX_MIGRATION_FILE_LEN: usize = 64 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MigrationFormat {
-    /// The OATH CSV seed file privacyIDEA and LinOTP import:
+    /// The OATH CSV seed file as privacyIDEA imports it:
     /// `serial, key, type, otplen, counter|timestep` (type `hotp` by default, 6
     /// digits, 30 s), `#` comments, and with a first line `# version: 2` three
     /// leading columns `user, resolver, realm`.
     OathCsv,
+    /// The OATH CSV seed file as LinOTP imports it: `serial, key, type, otplen,
+    /// timestep, hashlib` (type `hotp` or `hmac` by default, 6 digits, 30 s; the
+    /// fifth column is no counter; without a hash, a 32-byte key is SHA-256 and a
+    /// 64-byte key SHA-512, as LinOTP guesses).
+    LinotpCsv,
     /// privacyIDEA's full export, `pi-tokenjanitor find export --format yaml`: every
     /// token with its state.
     PrivacyIdeaYaml,
@@ -54,12 +59,13 @@ pub enum MigrationFormat {
 }
 
 impl MigrationFormat {
-    /// The format's name on the command line: `oath-csv`, `privacyidea-yaml`,
-    /// `privacyidea-csv`.
+    /// The format's name on the command line: `oath-csv`, `linotp-csv`,
+    /// `privacyidea-yaml`, `privacyidea-csv`.
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             MigrationFormat::OathCsv => "oath-csv",
+            MigrationFormat::LinotpCsv => "linotp-csv",
             MigrationFormat::PrivacyIdeaYaml => "privacyidea-yaml",
             MigrationFormat::PrivacyIdeaCsv => "privacyidea-csv",
         }
@@ -78,6 +84,7 @@ impl FromStr for MigrationFormat {
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         [
             MigrationFormat::OathCsv,
+            MigrationFormat::LinotpCsv,
             MigrationFormat::PrivacyIdeaYaml,
             MigrationFormat::PrivacyIdeaCsv,
         ]
@@ -86,7 +93,7 @@ impl FromStr for MigrationFormat {
         .ok_or_else(|| MigrateError::BadField {
             field: "format",
             value: error::shortened(name),
-            expected: "oath-csv, privacyidea-yaml or privacyidea-csv",
+            expected: "oath-csv, linotp-csv, privacyidea-yaml or privacyidea-csv",
         })
     }
 }
@@ -276,6 +283,7 @@ pub fn read_migration(
     })?;
     let mut entries = match format {
         MigrationFormat::OathCsv => csv::read_oath_csv(text, key_encoding),
+        MigrationFormat::LinotpCsv => csv::read_linotp_csv(text, key_encoding),
         MigrationFormat::PrivacyIdeaCsv => csv::read_privacyidea_csv(text, key_encoding),
         MigrationFormat::PrivacyIdeaYaml => privacyidea::read_yaml(text)?,
     };
