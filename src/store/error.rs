@@ -75,7 +75,9 @@ pub enum PgConfigError {
         reason: String,
     },
     /// The client key file may be read or written by its group or others.
-    #[error("the PostgreSQL TLS key file {file} is readable by others (mode {mode:o}); chmod 600 it")]
+    #[error(
+        "the PostgreSQL TLS key file {file} is readable by others (mode {mode:o}); chmod 600 it"
+    )]
     TlsKeyNotPrivate {
         /// The file.
         file: String,

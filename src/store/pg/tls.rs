@@ -111,12 +111,11 @@ impl PgTls {
         check_private(key_file)?;
         let key_text = Zeroizing::new(read_file(key_file)?);
         let key_name = || key_file.display().to_string();
-        let key = PrivateKeyDer::from_pem_slice(&key_text).map_err(|error| {
-            PgConfigError::TlsKey {
+        let key =
+            PrivateKeyDer::from_pem_slice(&key_text).map_err(|error| PgConfigError::TlsKey {
                 file: key_name(),
                 reason: pem_reason(&error, "private key"),
-            }
-        })?;
+            })?;
         let client = builder(self.roots.clone())?
             .with_client_auth_cert(chain, key)
             .map_err(|error| PgConfigError::TlsKey {
