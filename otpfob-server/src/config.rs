@@ -284,12 +284,7 @@ impl Pkcs11KeyConfig {
                 )));
             }
         };
-        Ok(Pkcs11Config::new(
-            &self.module,
-            token,
-            &self.key_label,
-            pin,
-        ))
+        Ok(Pkcs11Config::new(&self.module, token, &self.key_label, pin))
     }
 }
 
