@@ -194,9 +194,10 @@ fn ocra_records_round_trip<S: Store>(store: S) {
 #[cfg(feature = "emv-cap")]
 fn cap_records_round_trip<S: Store>(store: S) {
     use otpfob::emv::{
-        ATC_END, CapCard, CapModes, CardProfile, IssuerAuthenticationFlags,
-        IssuerProprietaryBitmap, SessionKeyDerivation,
+        CapModes, CardProfile, IssuerAuthenticationFlags, IssuerProprietaryBitmap,
+        SessionKeyDerivation,
     };
+    use otpfob::validator::{ATC_END, CapCard};
     let mut mastercard = CardProfile::new("5413330089020011", 3, (2031, 2)).unwrap();
     mastercard.derivation = SessionKeyDerivation::Mastercard;
     mastercard.flags = IssuerAuthenticationFlags(0x40);

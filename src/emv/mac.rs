@@ -5,10 +5,7 @@
 use cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::Des;
 
-use crate::emv::key::DoubleLengthKey;
-
-/// The DES block length, in bytes.
-pub(crate) const BLOCK: usize = 8;
+use crate::emv::key::{BLOCK, DoubleLengthKey};
 
 /// ISO/IEC 9797-1 MAC algorithm 3 with padding method 2: CBC over single DES under the
 /// key's left half, then the last block deciphered under the right half and enciphered

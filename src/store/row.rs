@@ -36,8 +36,8 @@ use crate::validator::pin::PinHash;
 use crate::validator::record::{
     Incarnation, Lock, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };
-use crate::validator::record_mac::RecordMac;
-use crate::validator::seal::SealedSecret;
+use crate::validator::sealed::RecordMac;
+use crate::validator::sealed::SealedSecret;
 
 /// The bits of `value` as a signed integer.
 pub(crate) fn to_sql(value: u64) -> i64 {
@@ -326,7 +326,7 @@ impl TokenRow {
     }
 
     #[cfg(feature = "emv-cap")]
-    fn set_cap(&mut self, card: &crate::emv::CapCard) {
+    fn set_cap(&mut self, card: &crate::validator::CapCard) {
         let profile = &card.profile;
         self.next_counter = Some(i64::from(card.next_atc));
         self.cap_pan = Some(
@@ -368,11 +368,12 @@ impl TokenRow {
     fn take_cap(
         &self,
         corrupt: &dyn Fn(&str) -> StoreError,
-    ) -> Result<crate::emv::CapCard, StoreError> {
+    ) -> Result<crate::validator::CapCard, StoreError> {
         use crate::emv::{
-            CapCard, CapModes, CardProfile, Expiry, IssuerAuthenticationFlags,
-            IssuerProprietaryBitmap, PanSequenceNumber, SessionKeyDerivation,
+            CapModes, CardProfile, Expiry, IssuerAuthenticationFlags, IssuerProprietaryBitmap,
+            PanSequenceNumber, SessionKeyDerivation,
         };
+        use crate::validator::CapCard;
         let small = |value: Option<i64>, what: &str| -> Result<u8, StoreError> {
             let value = value.ok_or_else(|| corrupt(&format!("CAP card without {what}")))?;
             u8::try_from(value).map_err(|_| corrupt(&format!("CAP card's {what} out of range")))
@@ -965,7 +966,8 @@ mod tests {
     #[cfg(feature = "emv-cap")]
     #[test]
     fn cap_rows_round_trip_and_inconsistent_cap_columns_are_corruption() {
-        use crate::emv::{CapCard, CapModes, CardProfile};
+        use crate::emv::{CapModes, CardProfile};
+        use crate::validator::CapCard;
         let (record, _) = ocra_row();
         let card = CapCard::new(
             CardProfile::new("4658123456789009", 1, (2030, 12)).unwrap(),

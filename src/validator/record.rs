@@ -9,8 +9,7 @@ use crate::totp::TotpParameters;
 use crate::validator::challenge::OcraState;
 use crate::validator::error::SealError;
 use crate::validator::pin::PinHash;
-use crate::validator::record_mac::RecordMac;
-use crate::validator::seal::SealedSecret;
+use crate::validator::sealed::{RecordMac, SealedSecret};
 pub(crate) use crate::validator::token_id::TokenId;
 
 /// Which enrolment of a token id a record belongs to: 128 random bits drawn when the

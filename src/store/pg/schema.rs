@@ -8,17 +8,18 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 6;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 7;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 6] = [
+const MIGRATIONS: [(i64, &str); 7] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
     (5, MIGRATION_V5),
     (6, MIGRATION_V6),
+    (7, MIGRATION_V7),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -129,6 +130,20 @@ ALTER TABLE {schema}.tokens
     ADD COLUMN cap_flags               bigint,
     ADD COLUMN cap_modes               bigint,
     ADD COLUMN cap_look_ahead          bigint;
+"#;
+
+/// Version 7: the rows a rejection probe updates (`Store::record_rejection`), as the
+/// SQLite store's version 7. A rejection of an enrolled token writes its row's new
+/// version with its audit row; a probe for an unknown id matches no row, so without
+/// these it would write less and answer sooner. Each probe updates one of 64 rows,
+/// drawn at random, so that concurrent probes on many nodes seldom wait for the same
+/// row lock. They count probes and hold nothing else: no id, no time.
+const MIGRATION_V7: &str = r#"
+CREATE TABLE {schema}.rejection_probes (
+    slot   integer PRIMARY KEY,
+    writes bigint NOT NULL
+);
+INSERT INTO {schema}.rejection_probes (slot, writes) SELECT generate_series(0, 63), 0;
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -276,6 +291,7 @@ impl Statements {
     pub(crate) fn new(schema: &str) -> Self {
         let tokens = format!("{schema}.tokens");
         let audit = format!("{schema}.audit");
+        let probes = format!("{schema}.rejection_probes");
         let columns = TOKEN_COLUMNS.join(", ");
         let insert_values = (1..=TOKEN_COLUMNS.len())
             .map(|index| format!("${index}"))
@@ -317,13 +333,20 @@ impl Statements {
                 audit_parameters(after_swap)
             ),
             // A rejection's write (`Store::record_rejection`): the swap's UPDATE for a
-            // probe that matches no row, then the audit row. Should the probe match,
-            // the division by zero aborts the statement, and so the UPDATE with it.
+            // probe that matches no row, an update of a `rejection_probes` row in its
+            // place (so that the statement writes a row version, as a swap does), then
+            // the audit row. Should the probe match, the division by zero aborts the
+            // statement, and so both UPDATEs with it. PostgreSQL runs every
+            // data-modifying WITH clause, read or not. The slot is a scalar subquery, so
+            // it is drawn once per statement, not once per row scanned.
             Query::Probe => format!(
                 "WITH swapped AS (\
                      UPDATE {tokens} SET {assignments} \
                      WHERE id = $1 AND version = $2 AND incarnation = ${incarnation} \
-                     RETURNING id) \
+                     RETURNING id), \
+                 touched AS (\
+                     UPDATE {probes} SET writes = writes + 1 \
+                     WHERE slot = (SELECT floor(random() * 64)::integer) RETURNING slot) \
                  INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} \
                  FROM (SELECT count(*) AS matched FROM swapped) AS probe \
                  WHERE 1 / (1 - probe.matched) = 1",

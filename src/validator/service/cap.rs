@@ -3,7 +3,8 @@
 //! decide and compare-and-swap as every other token.
 
 use crate::clock::TimeSource;
-use crate::emv::{CapCard, CapMode, CardMasterKey, IssuerMasterKey};
+use crate::emv::{CapMode, CardMasterKey, IssuerMasterKey};
+use crate::validator::CapCard;
 use crate::validator::audit::Operation;
 use crate::validator::cap_decision::{CapCodes, CapRequest, decide_cap_token};
 use crate::validator::decision::Acceptance;
@@ -62,11 +63,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// # Errors
     ///
     /// As [`Validator::enrol`], and [`ValidatorError::Emv`] for a look-ahead outside
-    /// 1 to [`MAX_CAP_LOOK_AHEAD`](crate::emv::MAX_CAP_LOOK_AHEAD) or a next ATC past
+    /// 1 to [`MAX_CAP_LOOK_AHEAD`](crate::validator::MAX_CAP_LOOK_AHEAD) or a next ATC past
     /// the counter's end.
     ///
     /// ```
-    /// use otpfob::emv::{CapCard, CapMode, CapModes, CapReader, Card, CardProfile, IssuerMasterKey};
+    /// use otpfob::emv::{CapMode, CapModes, CardProfile, IssuerMasterKey};
+    /// use otpfob::device::{CapReader, Card};
+    /// use otpfob::validator::CapCard;
     /// use otpfob::validator::CapEnrolment;
     /// use otpfob::{Device, Keyring, ManualClock, MemoryStore, SealingKey, TokenId, Validator};
     /// use otpfob::device::SerialNumber;
@@ -119,7 +122,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// # Errors
     ///
     /// [`Rejected`] for anything but an acceptance. The reasons, for the audit trail:
-    /// those of [`decide_cap`](crate::emv::decide_cap) (a wrong, replayed or malformed
+    /// those of [`decide_cap`](crate::validator::decide_cap) (a wrong, replayed or malformed
     /// code, a wrong server-side PIN, a locked, disabled or expired card, an ATC at its
     /// end), [`RejectReason::ModeNotAllowed`] for a mode the card is not enrolled for,
     /// [`RejectReason::WrongKind`] for a token that is not a card, and those of every
@@ -130,8 +133,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Every ATC in the card's look-ahead is recomputed and compared in constant time;
     /// an ATC is accepted at most once, across validator nodes, by the compare-and-swap
     /// every verification uses. Codes keeping fewer than
-    /// [`SHORT_CODE_BITS`](crate::emv::SHORT_CODE_BITS) bits of the cryptogram lock the
-    /// card after at most [`SHORT_CODE_FAILURE_LIMIT`](crate::emv::SHORT_CODE_FAILURE_LIMIT)
+    /// [`SHORT_CODE_BITS`](crate::validator::SHORT_CODE_BITS) bits of the cryptogram lock the
+    /// card after at most [`SHORT_CODE_FAILURE_LIMIT`](crate::validator::SHORT_CODE_FAILURE_LIMIT)
     /// failures.
     pub fn verify_cap(
         &self,

@@ -190,7 +190,8 @@ mod tests {
             clock.clone(),
             Keyring::new(SealingKey::new(1, &[3; 32]).unwrap()),
         )
-        .with_pin_hashing(PinHashing::insecure_fast_for_tests());
+        .with_pin_hashing(PinHashing::insecure_fast_for_tests())
+        .unwrap();
         let secret = Secret::generate_default().unwrap();
         for (name, pin) in [("PLAIN", None), ("PINNED", Some("2468"))] {
             let enrolment = Enrolment::new(
