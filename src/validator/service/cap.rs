@@ -13,6 +13,7 @@ use crate::validator::record::{TokenId, TokenKind, TokenRecord};
 use crate::validator::store::Store;
 
 use super::Validator;
+use super::decoy::DecoyFamily;
 use crate::hotp::HotpParameters;
 use crate::validator::enrolment::Enrolment;
 
@@ -143,15 +144,21 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         code: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(id, Operation::Verify, pin, |record, pin_ok, now| {
-            let key = self.card_key(record)?;
-            let request = CapRequest {
-                mode,
-                code: CapCodes::One(code),
-                pin_ok,
-            };
-            decide_cap_token(&self.policy, &record.state, &key, &request, now)
-        })
+        self.run(
+            id,
+            Operation::Verify,
+            DecoyFamily::Card,
+            pin,
+            |record, pin_ok, now| {
+                let key = self.card_key(record)?;
+                let request = CapRequest {
+                    mode,
+                    code: CapCodes::One(code),
+                    pin_ok,
+                };
+                decide_cap_token(&self.policy, &record.state, &key, &request, now)
+            },
+        )
     }
 
     /// Resynchronises a card from two codes of consecutive ATCs in `mode` (two
@@ -171,15 +178,21 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         second: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(id, Operation::Resync, pin, |record, pin_ok, now| {
-            let key = self.card_key(record)?;
-            let request = CapRequest {
-                mode,
-                code: CapCodes::Two(first, second),
-                pin_ok,
-            };
-            decide_cap_token(&self.policy, &record.state, &key, &request, now)
-        })
+        self.run(
+            id,
+            Operation::Resync,
+            DecoyFamily::Card,
+            pin,
+            |record, pin_ok, now| {
+                let key = self.card_key(record)?;
+                let request = CapRequest {
+                    mode,
+                    code: CapCodes::Two(first, second),
+                    pin_ok,
+                };
+                decide_cap_token(&self.policy, &record.state, &key, &request, now)
+            },
+        )
     }
 
     /// The card master key of a card's record, opened from its seal. Not cached as
