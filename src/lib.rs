@@ -40,7 +40,7 @@ pub use provision::{KeyUri, KeyUriError};
 pub use secret::{Secret, SecretError};
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use store::{PgConfig, PgConfigError, PgStore};
+pub use store::{PgConfig, PgConfigError, PgConnectError, PgStore, PgTls};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore};
 pub use totp::{Totp, TotpParameters, Window};

@@ -135,10 +135,12 @@ fn config(directory: &Path, store: StoreConfig) -> (Config, String) {
         store,
         sealing: SealingConfig {
             current: 1,
+            strict: false,
             keys: vec![SealingKeyConfig {
                 id: 1,
                 file: Some(key_path),
                 env: None,
+                pkcs11: None,
             }],
         },
         clients_file,
@@ -391,6 +393,7 @@ fn main() {
                         url_env: None,
                         schema: Some(schema),
                         pool_size: Some(pool),
+                        tls: None,
                     },
                 );
                 measure_server(store, config, &key, &arguments, &generator);

@@ -108,6 +108,7 @@ fn open_observed_store(config: &StoreConfig) -> Result<ObservedStore, StartError
             url_env,
             schema,
             pool_size,
+            tls,
         } => {
             let url = read_secret(
                 url_file.as_deref(),
@@ -121,6 +122,9 @@ fn open_observed_store(config: &StoreConfig) -> Result<ObservedStore, StartError
             }
             if let Some(size) = pool_size {
                 pg = pg.pool_size(*size).map_err(invalid)?;
+            }
+            if let Some(tls) = tls {
+                pg = pg.tls(tls.settings()?).map_err(invalid)?;
             }
             let store =
                 PgStore::connect(&pg).map_err(|error| StartError::Store(error.to_string()))?;

@@ -371,10 +371,12 @@ pub fn init(
         },
         sealing: SealingConfig {
             current: 1,
+            strict: false,
             keys: vec![SealingKeyConfig {
                 id: 1,
                 file: Some(PathBuf::from("sealing-key-1")),
                 env: None,
+                pkcs11: None,
             }],
         },
         clients_file: PathBuf::from("clients.toml"),

@@ -1,15 +1,20 @@
 //! The TOML configuration file, and the secret files it names.
 //!
-//! Secrets (sealing keys, the PostgreSQL connection string) come from files readable
-//! by their owner only, or from environment variables, never from the command line,
-//! where every user of the machine can read them in the process list.
+//! Secrets (sealing keys, the PostgreSQL connection string, the HSM's user PIN) come
+//! from files readable by their owner only, or from environment variables, never from
+//! the command line, where every user of the machine can read them in the process
+//! list, nor from the configuration file itself.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use otpfob::{Keyring, Policy, SealingKey, Secret, validator::SEALING_KEY_LEN};
+use std::sync::Arc;
+
+use otpfob::validator::KeyringBackend;
+use otpfob::validator::pkcs11::{PinSource, Pkcs11Config, Pkcs11Key, TokenSelector};
+use otpfob::{Keyring, PgTls, Policy, SealingKey, Secret, validator::SEALING_KEY_LEN};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -43,6 +48,15 @@ pub enum ConfigError {
         path: String,
         /// Its permission bits.
         mode: u32,
+    },
+    /// A sealing key in a hardware security module cannot be used: the module, the
+    /// token, the PIN or the key object (never the PIN itself).
+    #[error("sealing key {key_id} in the HSM: {reason}")]
+    Hsm {
+        /// The key's id.
+        key_id: u32,
+        /// What the PKCS#11 backend reported.
+        reason: String,
     },
 }
 
@@ -179,9 +193,53 @@ pub enum StoreConfig {
         /// Connections in the pool.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pool_size: Option<u32>,
+        /// TLS to the database (verify-full: CA and host name); without it the
+        /// store connects in plain text, and only to this machine unless the
+        /// connection string says `sslmode=disable`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<PostgresTlsConfig>,
     },
     /// In memory, gone at exit: for tests and demos.
     Memory,
+}
+
+/// TLS to PostgreSQL: the server is verified against `ca_file` and the host name of
+/// the connection string, and a server without TLS is refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresTlsConfig {
+    /// CA certificates (PEM) that sign the database server's certificate.
+    pub ca_file: PathBuf,
+    /// A client certificate chain (PEM), for `cert` authentication; with
+    /// `client_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<PathBuf>,
+    /// The client certificate's private key (PEM, mode 0600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl PostgresTlsConfig {
+    /// The library's TLS settings: the files read and checked.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for a client certificate without its key (or the
+    /// reverse), or a file that is unreadable, invalid or (the key) not private; the
+    /// message names the file, never its content.
+    pub fn settings(&self) -> Result<PgTls, ConfigError> {
+        let invalid = |error: otpfob::PgConfigError| ConfigError::Invalid(error.to_string());
+        let tls = PgTls::verify_full(&self.ca_file).map_err(invalid)?;
+        match (&self.client_certificate, &self.client_key) {
+            (None, None) => Ok(tls),
+            (Some(certificate), Some(key)) => {
+                tls.client_certificate(certificate, key).map_err(invalid)
+            }
+            _ => Err(ConfigError::Invalid(
+                "store.tls: client_certificate and client_key go together".to_owned(),
+            )),
+        }
+    }
 }
 
 /// The sealing keys.
@@ -193,9 +251,15 @@ pub struct SealingConfig {
     pub current: u32,
     /// Every key.
     pub keys: Vec<SealingKeyConfig>,
+    /// Strict mode: the HMAC key of every token enrolled from now on lives only in
+    /// the current key's HSM, which computes its codes. The current key must be a
+    /// `pkcs11` one.
+    #[serde(default)]
+    pub strict: bool,
 }
 
-/// One sealing key: 32 bytes in hex, from a file or an environment variable.
+/// One sealing key: 32 bytes in hex from a file or an environment variable, or a
+/// key inside a hardware security module (`[sealing.keys.pkcs11]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SealingKeyConfig {
@@ -207,6 +271,71 @@ pub struct SealingKeyConfig {
     /// Or an environment variable holding it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
+    /// Or a key generated inside a PKCS#11 token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11: Option<Pkcs11KeyConfig>,
+}
+
+/// A sealing key inside a PKCS#11 token (generated there with `Pkcs11Key::generate`).
+/// The user PIN comes from a private file or an environment variable: there is no
+/// field for the PIN itself, so it is never in this file, on a command line or in a
+/// log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11KeyConfig {
+    /// The module (a shared library: SoftHSM2's `/usr/lib/softhsm/libsofthsm2.so`,
+    /// or the HSM vendor's).
+    pub module: PathBuf,
+    /// The token's slot number; or `token_label`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u64>,
+    /// The token's label; or `slot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_label: Option<String>,
+    /// The key object's label in the token.
+    pub key_label: String,
+    /// A file holding the user PIN (mode 0600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_file: Option<PathBuf>,
+    /// Or an environment variable holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_env: Option<String>,
+}
+
+impl Pkcs11KeyConfig {
+    /// The library's configuration of the key.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] unless exactly one of `slot` and `token_label`, and
+    /// exactly one of `pin_file` and `pin_env`, are given;
+    /// [`ConfigError::NotPrivate`] for a PIN file others can read.
+    pub fn settings(&self) -> Result<Pkcs11Config, ConfigError> {
+        let token = match (self.slot, &self.token_label) {
+            (Some(slot), None) => TokenSelector::Slot(slot),
+            (None, Some(label)) => TokenSelector::Label(label.clone()),
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "pkcs11 key {:?}: give exactly one of slot and token_label",
+                    self.key_label
+                )));
+            }
+        };
+        let pin = match (&self.pin_file, &self.pin_env) {
+            (Some(file), None) => {
+                check_private(file)?;
+                PinSource::File(file.clone())
+            }
+            (None, Some(variable)) => PinSource::Environment(variable.clone()),
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "pkcs11 key {:?}: give exactly one of pin_file and pin_env",
+                    self.key_label
+                )));
+            }
+        };
+        Ok(Pkcs11Config::new(&self.module, token, &self.key_label, pin))
+    }
 }
 
 /// The validator policy preset.
@@ -327,7 +456,7 @@ impl Config {
         })?;
         let mut config: Config = toml::from_str(&text).map_err(|error| ConfigError::Parse {
             path: path.display().to_string(),
-            reason: error.to_string(),
+            reason: parse_reason(&text, &error),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve(base);
@@ -355,15 +484,30 @@ impl Config {
         }
         match &mut self.store {
             StoreConfig::Sqlite { path, .. } => fix(path),
-            StoreConfig::Postgres {
-                url_file: Some(file),
-                ..
-            } => fix(file),
-            _ => {}
+            StoreConfig::Postgres { url_file, tls, .. } => {
+                if let Some(file) = url_file {
+                    fix(file);
+                }
+                if let Some(tls) = tls {
+                    fix(&mut tls.ca_file);
+                    for file in [&mut tls.client_certificate, &mut tls.client_key]
+                        .into_iter()
+                        .flatten()
+                    {
+                        fix(file);
+                    }
+                }
+            }
+            StoreConfig::Memory => {}
         }
         for key in &mut self.sealing.keys {
             if let Some(file) = &mut key.file {
                 fix(file);
+            }
+            // The module path is left alone: a bare library name is the loader's to
+            // find, as `dlopen` does.
+            if let Some(pin_file) = key.pkcs11.as_mut().and_then(|hsm| hsm.pin_file.as_mut()) {
+                fix(pin_file);
             }
         }
     }
@@ -425,28 +569,42 @@ impl Config {
         }
     }
 
-    /// The keyring: the current key and every other as a previous one.
+    /// The keyring: the current key and every other as a previous one; in strict
+    /// mode, the current key's HSM also holds the tokens' HMAC keys.
     ///
     /// # Errors
     ///
-    /// A key that cannot be read, is not private, or is not 32 bytes of hex.
+    /// A key that cannot be read, is not private, or is not 32 bytes of hex; a
+    /// PKCS#11 key whose module, token, PIN or key object cannot be used
+    /// ([`ConfigError::Hsm`]); strict mode with a current key that is not in an HSM.
     pub fn keyring(&self) -> Result<Keyring, ConfigError> {
-        let mut current = None;
-        let mut previous = Vec::new();
+        let mut current: Option<Arc<dyn KeyringBackend>> = None;
+        let mut previous: Vec<Arc<dyn KeyringBackend>> = Vec::new();
+        let mut token_keys = None;
         for entry in &self.sealing.keys {
-            let text = read_secret(entry.file.as_deref(), entry.env.as_deref(), "sealing key")?;
-            let bytes = Secret::from_hex(text.trim()).map_err(|_| {
-                ConfigError::Invalid(format!("sealing key {} is not hex", entry.id))
-            })?;
-            if bytes.expose_bytes().len() != SEALING_KEY_LEN {
-                return Err(ConfigError::Invalid(format!(
-                    "sealing key {} has {} bytes; it must have {SEALING_KEY_LEN}",
-                    entry.id,
-                    bytes.expose_bytes().len()
-                )));
-            }
-            let key = SealingKey::new(entry.id, bytes.expose_bytes())
-                .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+            let key: Arc<dyn KeyringBackend> = match &entry.pkcs11 {
+                Some(hsm) => {
+                    if entry.file.is_some() || entry.env.is_some() {
+                        return Err(ConfigError::Invalid(format!(
+                            "sealing key {}: a pkcs11 key has no file or env",
+                            entry.id
+                        )));
+                    }
+                    let settings = hsm.settings()?;
+                    let open = || {
+                        Pkcs11Key::open(entry.id, &settings).map_err(|error| ConfigError::Hsm {
+                            key_id: entry.id,
+                            reason: error.to_string(),
+                        })
+                    };
+                    if self.sealing.strict && entry.id == self.sealing.current {
+                        // A session of its own for the tokens' HMAC keys.
+                        token_keys = Some(open()?);
+                    }
+                    Arc::new(open()?)
+                }
+                None => Arc::new(software_key(entry)?),
+            };
             if entry.id == self.sealing.current {
                 current = Some(key);
             } else {
@@ -456,12 +614,53 @@ impl Config {
         let current = current
             .ok_or_else(|| ConfigError::Invalid("the current sealing key is missing".to_owned()))?;
         let mut keyring = Keyring::new(current);
+        if self.sealing.strict {
+            let token_keys = token_keys.ok_or_else(|| {
+                ConfigError::Invalid(
+                    "sealing.strict = true needs the current key to be a pkcs11 one".to_owned(),
+                )
+            })?;
+            keyring = keyring.with_token_keys(token_keys);
+        }
         for key in previous {
             keyring = keyring
                 .with_previous(key)
                 .map_err(|error| ConfigError::Invalid(error.to_string()))?;
         }
         Ok(keyring)
+    }
+}
+
+/// A software sealing key: 32 bytes of hex from a private file or a variable.
+fn software_key(entry: &SealingKeyConfig) -> Result<SealingKey, ConfigError> {
+    let text = read_secret(entry.file.as_deref(), entry.env.as_deref(), "sealing key")?;
+    let bytes = Secret::from_hex(text.trim())
+        .map_err(|_| ConfigError::Invalid(format!("sealing key {} is not hex", entry.id)))?;
+    if bytes.expose_bytes().len() != SEALING_KEY_LEN {
+        return Err(ConfigError::Invalid(format!(
+            "sealing key {} has {} bytes; it must have {SEALING_KEY_LEN}",
+            entry.id,
+            bytes.expose_bytes().len()
+        )));
+    }
+    SealingKey::new(entry.id, bytes.expose_bytes())
+        .map_err(|error| ConfigError::Invalid(error.to_string()))
+}
+
+/// The TOML reader's complaint with its line number but without the snippet of the
+/// file it prints, which would put a secret written in the wrong place (a `pin = ...`
+/// line, a key pasted inline) into the logs.
+fn parse_reason(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    match error.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1;
+            format!("line {line}: {message}")
+        }
+        None => message.to_owned(),
     }
 }
 

@@ -280,6 +280,7 @@ async fn key_rotation_reseals_every_token_under_the_new_key() {
         id: 2,
         file: Some(second),
         env: None,
+        pkcs11: None,
     });
     config.sealing.current = 2;
     let server = otpfob_server::start(config.clone()).await.unwrap();

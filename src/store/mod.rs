@@ -18,12 +18,12 @@ mod row;
 mod sqlite;
 
 #[cfg(feature = "postgres")]
-pub use error::PgConfigError;
+pub use error::{PgConfigError, PgConnectError};
 pub use memory::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
 #[cfg(feature = "postgres")]
 pub use pg::{
     DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, POSTGRES_SCHEMA_VERSION, PgConfig,
-    PgStore,
+    PgStore, PgTls,
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{

@@ -157,6 +157,11 @@ pub enum StoreError {
         /// The newest version this library knows.
         supported: i64,
     },
+    /// The PostgreSQL store could not connect, for a reason that waiting will not
+    /// cure (the server's certificate, TLS, the credentials): the store is not opened.
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Connect(#[from] crate::store::PgConnectError),
 }
 
 /// What was wrong with a validator request that is not a verification: enrolment,

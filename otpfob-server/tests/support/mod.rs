@@ -100,6 +100,7 @@ impl Setup {
                     url_env: None,
                     schema: Some(unique_schema("server")),
                     pool_size: Some(8),
+                    tls: None,
                 }
             }
         };
@@ -110,10 +111,12 @@ impl Setup {
             store,
             sealing: SealingConfig {
                 current: 1,
+                strict: false,
                 keys: vec![SealingKeyConfig {
                     id: 1,
                     file: Some(key_path),
                     env: None,
+                    pkcs11: None,
                 }],
             },
             clients_file,

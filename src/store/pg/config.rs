@@ -1,8 +1,12 @@
 //! `PgConfig`: where the PostgreSQL store connects, and its pool and timeouts.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::store::error::PgConfigError;
+use postgres::config::{Host, SslMode};
+
+use crate::store::error::{PgConfigError, PgConnectError};
+use crate::store::pg::tls::PgTls;
 
 /// The PostgreSQL schema the store's tables live in unless told otherwise.
 pub const DEFAULT_PG_SCHEMA: &str = "otpfob";
@@ -21,8 +25,8 @@ const MAX_POOL_SIZE: u32 = 1_000;
 /// The longest timeout accepted: a validator that waits longer has stopped serving.
 const MAX_TIMEOUT: Duration = Duration::from_secs(3_600);
 
-/// How a [`PgStore`](crate::PgStore) reaches PostgreSQL: the connection string, the
-/// schema holding its tables, the pool size and the timeouts.
+/// How a [`PgStore`](crate::PgStore) reaches PostgreSQL: the connection string, TLS,
+/// the schema holding its tables, the pool size and the timeouts.
 ///
 /// ```
 /// use std::time::Duration;
@@ -47,6 +51,7 @@ pub struct PgConfig {
     pool_size: u32,
     connect_timeout: Duration,
     statement_timeout: Duration,
+    tls: Option<PgTls>,
 }
 
 impl PgConfig {
@@ -61,9 +66,12 @@ impl PgConfig {
     ///
     /// # Security
     ///
-    /// The connection is not encrypted: TLS is not built in yet, so reach the server
-    /// over loopback, a Unix socket (`host=/var/run/postgresql`) or a network you
-    /// trust. A `sslmode=require` string is refused when the store connects.
+    /// Without [`PgConfig::tls`] the connection is in plain text, and the store
+    /// connects only to this machine (a Unix socket, `localhost`, a loopback
+    /// address) unless the string says `sslmode=disable`, which allows plain text to
+    /// any host. A string that says `sslmode=require` without TLS configured is
+    /// refused when the store connects ([`PgConnectError::TlsNotConfigured`]), and
+    /// `sslmode=prefer` (the driver's default) never means TLS without a CA.
     pub fn new(connection: &str) -> Result<Self, PgConfigError> {
         let mut parsed: postgres::Config =
             connection.parse().map_err(|error: postgres::Error| {
@@ -81,7 +89,30 @@ impl PgConfig {
             pool_size: DEFAULT_PG_POOL_SIZE,
             connect_timeout: DEFAULT_PG_TIMEOUT,
             statement_timeout: DEFAULT_PG_TIMEOUT,
+            tls: None,
         })
+    }
+
+    /// Connects over TLS with `tls`'s verify-full checks: the connection string's
+    /// `sslmode` becomes `require`, so a server without TLS is refused, never used
+    /// in plain text.
+    ///
+    /// # Errors
+    ///
+    /// [`PgConfigError::TlsAndPlaintext`] if the string says `sslmode=disable`.
+    pub fn tls(mut self, tls: PgTls) -> Result<Self, PgConfigError> {
+        if self.connection.get_ssl_mode() == SslMode::Disable {
+            return Err(PgConfigError::TlsAndPlaintext);
+        }
+        self.connection.ssl_mode(SslMode::Require);
+        self.tls = Some(tls);
+        Ok(self)
+    }
+
+    /// The TLS settings, if the store connects over TLS.
+    #[must_use]
+    pub fn get_tls(&self) -> Option<&PgTls> {
+        self.tls.as_ref()
     }
 
     /// Puts the store's tables in the PostgreSQL schema `schema` (created by
@@ -173,6 +204,58 @@ impl PgConfig {
     #[must_use]
     pub fn get_statement_timeout(&self) -> Duration {
         self.statement_timeout
+    }
+
+    /// The hosts of the connection string, for errors: never the password.
+    pub(crate) fn server(&self) -> String {
+        let hosts: Vec<String> = self
+            .connection
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
+                Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        hosts.join(",")
+    }
+
+    /// Refuses a connection that would go out in plain text without the
+    /// configuration saying so, or that asks for TLS without a CA to verify with.
+    pub(crate) fn check_transport(&self) -> Result<(), PgConnectError> {
+        if self.tls.is_some() {
+            return Ok(());
+        }
+        match self.connection.get_ssl_mode() {
+            SslMode::Require => Err(PgConnectError::TlsNotConfigured),
+            SslMode::Disable => Ok(()),
+            _ if self.stays_on_this_machine() => Ok(()),
+            _ => Err(PgConnectError::PlaintextToRemoteHost {
+                server: self.server(),
+            }),
+        }
+    }
+
+    /// Whether every address the store may connect to is on this machine.
+    fn stays_on_this_machine(&self) -> bool {
+        let addresses = self.connection.get_hostaddrs();
+        if !addresses.is_empty() {
+            // The host names are then only for TLS; these are where it connects.
+            return addresses.iter().all(IpAddr::is_loopback);
+        }
+        self.connection.get_hosts().iter().all(|host| match host {
+            Host::Tcp(name) => {
+                name.eq_ignore_ascii_case("localhost")
+                    || name
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .parse::<IpAddr>()
+                        .is_ok_and(|address| address.is_loopback())
+            }
+            #[cfg(unix)]
+            Host::Unix(_) => true,
+        })
     }
 
     /// The connection settings with the timeouts applied at the socket level too.

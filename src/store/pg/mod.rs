@@ -4,9 +4,11 @@ mod config;
 mod describe;
 mod pool;
 mod schema;
+mod tls;
 
 pub use config::{DEFAULT_PG_POOL_SIZE, DEFAULT_PG_SCHEMA, DEFAULT_PG_TIMEOUT, PgConfig};
 pub use schema::POSTGRES_SCHEMA_VERSION;
+pub use tls::PgTls;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use postgres::Row;
 use postgres::types::ToSql;
 
 use crate::store::pg::describe::describe;
-use crate::store::pg::pool::{Connection, Manager};
+use crate::store::pg::pool::{ConnectError, Connection, Manager};
 use crate::store::pg::schema::{Query, Statements};
 use crate::store::row::{AuditRow, TOKEN_COLUMN_COUNT, TokenRow, for_each_token_column, to_sql};
 use crate::validator::audit::AuditEvent;
@@ -51,8 +53,10 @@ type Parameter<'a> = &'a (dyn ToSql + Sync);
 /// PIN. Whoever can write to it can still unlock a token or roll its state back (and
 /// so make a spent code acceptable again): give the validators' role only `SELECT`,
 /// `INSERT`, `UPDATE` and `DELETE` on the schema's tables, and the migrating role the
-/// right to create them. The connection is not encrypted (TLS is not built in yet):
-/// reach the server over loopback, a Unix socket or a network you trust.
+/// right to create them. Across a network, connect over TLS ([`PgConfig::tls`]:
+/// the server's certificate and host name verified, never a fall-back to plain
+/// text); without it the store connects only to this machine unless the connection
+/// string says `sslmode=disable`.
 ///
 /// ```no_run
 /// use otpfob::{Keyring, PgConfig, PgStore, SealingKey, SystemClock, Validator};
@@ -87,14 +91,31 @@ impl PgStore {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Backend`] if no connection can be made within the connect
-    /// timeout (the server is down, refuses the credentials, requires TLS, or has
-    /// `synchronous_commit = off`, which could lose accepted codes in a crash), or the
-    /// migration fails; [`StoreError::SchemaTooNew`] if a newer library has upgraded
-    /// the schema.
+    /// [`StoreError::Connect`] at once, without waiting for the connect timeout, if
+    /// the first connection is refused for a reason that waiting will not cure (see
+    /// [`PgConnectError`](crate::PgConnectError): the server's certificate is
+    /// untrusted or for another host, the server does not offer the TLS configured,
+    /// the client certificate or the credentials are refused, or the configuration
+    /// would send plain text beyond this machine); [`StoreError::Backend`] if the
+    /// server has `synchronous_commit = off` (which could lose accepted codes in a
+    /// crash), if no connection can be made within the connect timeout (the server
+    /// is down), or if the migration fails; [`StoreError::SchemaTooNew`] if a newer
+    /// library has upgraded the schema.
     pub fn connect(config: &PgConfig) -> Result<Self, StoreError> {
         let store = Self::connect_without_migrating(config)?;
-        store.migrate()?;
+        // The first connection is made outside the pool, which would retry a refusal
+        // until the connect timeout and keep only its text.
+        match r2d2::ManageConnection::connect(&manager(config)) {
+            Ok(mut connection) => {
+                schema::migrate(&mut connection.client, &store.schema)?;
+            }
+            Err(ConnectError::Refused(refusal)) => return Err(StoreError::Connect(refusal)),
+            Err(ConnectError::Unsafe(reason)) => return Err(StoreError::Backend { reason }),
+            // Perhaps the server is starting: the pool waits for it.
+            Err(ConnectError::Postgres(_)) => {
+                store.migrate()?;
+            }
+        }
         Ok(store)
     }
 
@@ -104,15 +125,16 @@ impl PgStore {
     ///
     /// # Errors
     ///
-    /// None today: connections are opened on first use. The `Result` leaves room for
-    /// a check at opening without breaking callers.
+    /// [`StoreError::Connect`] with [`PgConnectError::TlsNotConfigured`] or
+    /// [`PgConnectError::PlaintextToRemoteHost`] if the configuration would connect
+    /// in plain text where it must not (see [`PgConfig::new`]); nothing else, since
+    /// connections are opened on first use.
+    ///
+    /// [`PgConnectError::TlsNotConfigured`]: crate::PgConnectError::TlsNotConfigured
+    /// [`PgConnectError::PlaintextToRemoteHost`]: crate::PgConnectError::PlaintextToRemoteHost
     pub fn connect_without_migrating(config: &PgConfig) -> Result<Self, StoreError> {
-        let statements = Arc::new(Statements::new(config.get_schema()));
-        let manager = Manager::new(
-            config.connection(),
-            config.get_statement_timeout().as_millis(),
-            statements,
-        );
+        config.check_transport()?;
+        let manager = manager(config);
         let pool = r2d2::Pool::builder()
             .max_size(config.get_pool_size())
             // Opened on demand: a node starts even while the server is down, and fails
@@ -194,6 +216,17 @@ impl PgStore {
             connection.client.execute(&statement, parameters)
         })
     }
+}
+
+/// The pool's connection manager for `config`.
+fn manager(config: &PgConfig) -> Manager {
+    Manager::new(
+        config.connection(),
+        config.get_tls().map(PgTls::connector),
+        config.server(),
+        config.get_statement_timeout().as_millis(),
+        Arc::new(Statements::new(config.get_schema())),
+    )
 }
 
 impl PgStore {

@@ -6,12 +6,19 @@ use std::sync::Arc;
 
 use postgres::{Client, NoTls, SimpleQueryMessage, Statement};
 
+use crate::store::error::PgConnectError;
 use crate::store::pg::describe::describe;
 use crate::store::pg::schema::{QUERY_COUNT, Query, Statements};
+use crate::store::pg::tls;
 
 /// Opens and checks connections for r2d2.
 pub(crate) struct Manager {
     connection: postgres::Config,
+    /// The TLS connector, if the configuration asks for TLS (and then the
+    /// connection's `sslmode` is `require`, so no connection falls back to plain text).
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    /// The hosts, for errors.
+    server: String,
     /// Sent once per new connection: session settings, then the one setting read.
     setup: String,
     statements: Arc<Statements>,
@@ -20,6 +27,8 @@ pub(crate) struct Manager {
 impl Manager {
     pub(crate) fn new(
         connection: postgres::Config,
+        tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+        server: String,
         statement_timeout_ms: u128,
         statements: Arc<Statements>,
     ) -> Self {
@@ -34,9 +43,24 @@ impl Manager {
         );
         Self {
             connection,
+            tls,
+            server,
             setup,
             statements,
         }
+    }
+
+    /// A new client, over TLS if configured; a failure that waiting will not cure is
+    /// told apart from one the pool retries.
+    fn open(&self) -> Result<Client, ConnectError> {
+        let opened = match &self.tls {
+            Some(tls) => self.connection.connect(tls.clone()),
+            None => self.connection.connect(NoTls),
+        };
+        opened.map_err(|error| match tls::refusal(&error, &self.server) {
+            Some(refusal) => ConnectError::Refused(refusal),
+            None => ConnectError::Postgres(error),
+        })
     }
 }
 
@@ -81,6 +105,8 @@ pub(crate) enum ConnectError {
     Postgres(postgres::Error),
     /// The server would let an accepted code be lost in a crash.
     Unsafe(String),
+    /// TLS or authentication failed in a way that waiting will not cure.
+    Refused(PgConnectError),
 }
 
 impl fmt::Display for ConnectError {
@@ -88,6 +114,7 @@ impl fmt::Display for ConnectError {
         match self {
             ConnectError::Postgres(error) => formatter.write_str(&describe(error)),
             ConnectError::Unsafe(reason) => formatter.write_str(reason),
+            ConnectError::Refused(refusal) => write!(formatter, "{refusal}"),
         }
     }
 }
@@ -105,7 +132,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = ConnectError;
 
     fn connect(&self) -> Result<Connection, ConnectError> {
-        let mut client = self.connection.connect(NoTls)?;
+        let mut client = self.open()?;
         let replies = client.simple_query(&self.setup)?;
         let synchronous_commit = replies.iter().find_map(|reply| match reply {
             SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
