@@ -28,9 +28,10 @@ use crate::validator::store::{Store, Swap};
 ///
 /// Version 2 added the nullable `ocra_*` columns of keypad tokens; version 3 the
 /// `incarnation` of each record; version 4 each record's MAC; version 5 the audit
-/// table's `actor`; version 6 the EMV-CAP card kind and its `cap_*` columns. An older
-/// file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 6;
+/// table's `actor`; version 6 the EMV-CAP card kind and its `cap_*` columns; version 7
+/// the audit trail's context columns, chain links and each record's chain head. An
+/// older file is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 7;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -195,14 +196,28 @@ DROP TABLE tokens;
 ALTER TABLE tokens_v6 RENAME TO tokens;
 ";
 
+/// Version 7 (the audit trail): where each audit event came from (kind of actor,
+/// channel, request id, node), each event's link in its token's hash chain, and each
+/// record's chain head. Existing rows get nulls: old audit rows are unchained, before
+/// the chain began, and an old record's chain starts at its next change.
+const MIGRATION_AUDIT_TRAIL: &str = "
+ALTER TABLE audit ADD COLUMN actor_kind TEXT;
+ALTER TABLE audit ADD COLUMN channel TEXT;
+ALTER TABLE audit ADD COLUMN request_id TEXT;
+ALTER TABLE audit ADD COLUMN node TEXT;
+ALTER TABLE audit ADD COLUMN chain_hash BLOB CHECK (length(chain_hash) = 32);
+ALTER TABLE tokens ADD COLUMN audit_head BLOB CHECK (length(audit_head) = 32);
+";
+
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 6] = [
+const MIGRATIONS: [(i64, &str); 7] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
     (5, MIGRATION_V5),
     (6, MIGRATION_V6),
+    (7, MIGRATION_AUDIT_TRAIL),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -614,8 +629,9 @@ fn insert_audit(connection: &Connection, row: &AuditRow) -> Result<(), StoreErro
     connection
         .prepare_cached(
             "INSERT INTO audit \
-             (token, at_seconds, at_nanos, operation, outcome, reason, offset, actor) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             (token, at_seconds, at_nanos, operation, outcome, reason, offset, actor, \
+              actor_kind, channel, request_id, node, chain_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )
         .map_err(backend)?
         .execute(params![
@@ -626,7 +642,12 @@ fn insert_audit(connection: &Connection, row: &AuditRow) -> Result<(), StoreErro
             row.outcome,
             row.reason,
             row.offset,
-            row.actor
+            row.actor,
+            row.actor_kind,
+            row.channel,
+            row.request_id,
+            row.node,
+            row.chain_hash
         ])
         .map_err(backend)?;
     Ok(())
@@ -882,7 +903,8 @@ impl Store for SqliteStore {
         let connection = self.connection();
         let mut statement = connection
             .prepare_cached(
-                "SELECT token, at_seconds, at_nanos, operation, outcome, reason, offset, actor \
+                "SELECT token, at_seconds, at_nanos, operation, outcome, reason, offset, actor, \
+                 actor_kind, channel, request_id, node, chain_hash \
                  FROM audit \
                  WHERE token = ?1 ORDER BY sequence DESC LIMIT ?2",
             )
@@ -899,6 +921,11 @@ impl Store for SqliteStore {
                     reason: row.get(5)?,
                     offset: row.get(6)?,
                     actor: row.get(7)?,
+                    actor_kind: row.get(8)?,
+                    channel: row.get(9)?,
+                    request_id: row.get(10)?,
+                    node: row.get(11)?,
+                    chain_hash: row.get(12)?,
                 })
             })
             .map_err(backend)?
@@ -940,6 +967,7 @@ mod tests {
             incarnation: crate::validator::record::Incarnation::generate().unwrap(),
             version: 1,
             mac: None,
+            audit_head: None,
         }
     }
 
@@ -951,6 +979,8 @@ mod tests {
             outcome: Outcome::Done,
             offset: None,
             actor: None,
+            context: crate::validator::AuditContext::default(),
+            chain: None,
         }
     }
 

@@ -12,6 +12,7 @@
 pub(crate) mod audit;
 #[cfg(feature = "emv-cap")]
 pub(crate) mod cap_decision;
+pub mod chain;
 pub(crate) mod challenge;
 pub(crate) mod decision;
 pub(crate) mod enrolment;
@@ -34,6 +35,7 @@ pub(crate) mod verdict;
 
 // The public face of the bank side. The files above stay private: a user names
 // `otpfob::validator::TokenRecord`, not the file it is written in.
+pub use audit::{ActorKind, AuditContext, CHAIN_HASH_LEN, ChainHash, current_context, within};
 pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor};
 pub use challenge::{ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment};
 pub use decision::{decide, decide_resync};

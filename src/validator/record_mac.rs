@@ -187,6 +187,13 @@ pub(crate) fn encode(record: &TokenRecord) -> Vec<u8> {
     });
     encoder.option(record.ocra_pin.as_ref(), Encoder::sealed);
     encoder.time(record.enrolled_at);
+    // Appended only when there is one, so the MAC of a record stored before the chain
+    // existed still checks: a head cannot be added or moved without the MAC key, and
+    // removing one changes the encoding too.
+    if let Some(head) = record.audit_head {
+        encoder.tag("audit head");
+        encoder.bytes(&head.0);
+    }
     encoder.0
 }
 
