@@ -91,13 +91,18 @@ fn a_version_4_schema_gains_the_audit_actor() {
         outcome: Outcome::Done,
         offset: None,
         actor: None,
+        context: Default::default(),
+        chain: None,
     };
     // Back to version 4 as that library left it: no actor column, its rows without one,
-    // and none of version 6's card columns.
+    // none of version 6's card columns and none of version 7's audit trail columns.
     pg_support::client_at(&pg_support::url())
         .batch_execute(&format!(
-            "ALTER TABLE {schema}.audit DROP COLUMN actor;
+            "ALTER TABLE {schema}.audit DROP COLUMN actor, DROP COLUMN actor_kind,
+                 DROP COLUMN channel, DROP COLUMN request_id, DROP COLUMN node,
+                 DROP COLUMN chain_hash;
              ALTER TABLE {schema}.tokens
+                 DROP COLUMN audit_head,
                  DROP CONSTRAINT tokens_kind_check,
                  ADD CONSTRAINT tokens_kind_check CHECK (kind IN ('event', 'time')),
                  DROP COLUMN cap_pan, DROP COLUMN cap_sequence,
@@ -111,7 +116,7 @@ fn a_version_4_schema_gains_the_audit_actor() {
         ))
         .unwrap();
     assert_eq!(store.schema_version().unwrap(), 4);
-    assert_eq!(store.migrate().unwrap(), 2);
+    assert_eq!(store.migrate().unwrap(), 3);
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
     let named = otpfob::validator::AuditEvent {
         actor: Some("helpdesk-7".into()),
