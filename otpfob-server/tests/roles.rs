@@ -124,6 +124,18 @@ fn endpoints() -> Vec<Endpoint> {
             None,
             &["audit", "helpdesk"],
         ),
+        endpoint(
+            Method::GET,
+            "/v1/tokens/hotp-1/audit/chain",
+            None,
+            &["audit", "helpdesk"],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/audit/chains",
+            None,
+            &["audit", "helpdesk"],
+        ),
         endpoint(Method::POST, "/v1/reseal", None, &["admin"]),
         endpoint(Method::GET, "/metrics", None, &["metrics"]),
         endpoint(Method::DELETE, "/v1/tokens/hotp-1", None, &["admin"]),
