@@ -191,8 +191,8 @@ async fn every_endpoint_checks_every_role(backend: Backend) {
             checked += 1;
         }
     }
-    // 20 endpoints, 2 kinds of 401 and 6 roles each.
-    assert_eq!(checked, 20 * 8);
+    // 22 endpoints, 2 kinds of 401 and 6 roles each.
+    assert_eq!(checked, 22 * 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
