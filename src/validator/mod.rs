@@ -51,7 +51,9 @@ pub use record_mac::{RECORD_MAC_LEN, RecordMac};
 pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
 #[cfg(feature = "emv-cap")]
 pub use service::CapEnrolment;
-pub use service::{DEFAULT_GENERATOR_CACHE, MAX_ATTEMPTS, ResealProgress, Validator};
+pub use service::{
+    DEFAULT_GENERATOR_CACHE, MAX_ATTEMPTS, ResealProgress, SIGN_MODE_MAX_LIFETIME, Validator,
+};
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};
 pub use verdict::{Acceptance, Decision, Verdict};
