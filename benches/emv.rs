@@ -10,11 +10,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use otpfob::device::Card;
 use otpfob::emv::{
-    CapAttempt, CapCard, CapMode, CapModes, CapState, Card, CardMasterKey, CardProfile,
-    IssuerMasterKey, IssuerProprietaryBitmap, decide_cap,
+    CapMode, CapModes, CardMasterKey, CardProfile, IssuerMasterKey, IssuerProprietaryBitmap,
 };
 use otpfob::validator::CapEnrolment;
+use otpfob::validator::{CapAttempt, CapCard, CapState, decide_cap};
 use otpfob::{
     Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore, Policy, SealingKey, Secret,
     TokenId, UnixTime, Validator,

@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         let keyring = Keyring::new(SealingKey::new(1, &sealing_key)?);
         // Small Argon2 parameters keep the demo quick; a bank keeps the default.
         Ok(Validator::new(store, world.clone(), keyring)
-            .with_pin_hashing(PinHashing::insecure_fast_for_tests()))
+            .with_pin_hashing(PinHashing::insecure_fast_for_tests())?)
     };
 
     heading("1. The vendor makes a fob; the bank enrols its factory record");

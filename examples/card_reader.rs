@@ -15,9 +15,9 @@
 
 use std::error::Error;
 
-use otpfob::emv::{
-    CapCard, CapMode, CapModes, CapReader, Card, CardProfile, DataFields, IssuerMasterKey,
-};
+use otpfob::device::{CapReader, Card};
+use otpfob::emv::{CapMode, CapModes, CardProfile, DataFields, IssuerMasterKey};
+use otpfob::validator::CapCard;
 use otpfob::validator::{CapEnrolment, Store};
 use otpfob::{
     Device, DeviceError, Keyring, ManualClock, MemoryStore, RejectReason, SealingKey, TokenId,

@@ -338,6 +338,8 @@ impl KeyedMac {
     /// HMAC of the concatenation of `parts`, computed without heap allocation.
     #[must_use]
     pub fn mac(&self, parts: &[&[u8]]) -> MacOutput {
+        #[cfg(test)]
+        HMACS.with(|count| count.set(count.get() + 1));
         let mut bytes = [0u8; MAX_OUTPUT_LEN];
         match &self.state {
             KeyedState::Sha1(pair) => pair.mac(parts, &mut bytes),
@@ -353,6 +355,8 @@ impl KeyedMac {
     /// [`dynamic_truncate`](crate::hotp::dynamic_truncate) of [`KeyedMac::mac_counter`],
     /// computed without writing the HMAC to memory: the HOTP hot path.
     pub(crate) fn truncated_counter(&self, counter: u64) -> u32 {
+        #[cfg(test)]
+        HMACS.with(|count| count.set(count.get() + 1));
         match &self.state {
             KeyedState::Sha1(pair) => pair.truncated_counter(counter),
             KeyedState::Sha256(pair) => pair.truncated_counter(counter),
@@ -364,6 +368,8 @@ impl KeyedMac {
     /// equal to `mac(&[&counter.to_be_bytes()])`, laid out for speed.
     #[must_use]
     pub fn mac_counter(&self, counter: u64) -> MacOutput {
+        #[cfg(test)]
+        HMACS.with(|count| count.set(count.get() + 1));
         let mut bytes = [0u8; MAX_OUTPUT_LEN];
         match &self.state {
             KeyedState::Sha1(pair) => pair.mac_counter(counter, &mut bytes),
@@ -381,6 +387,13 @@ impl fmt::Debug for KeyedMac {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "KeyedMac({}, [REDACTED])", self.algorithm())
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many HMACs this thread computed through [`KeyedMac`], for the tests that
+    /// check the work of a rejection is uniform (`validator/service/decoy.rs`).
+    pub(crate) static HMACS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]

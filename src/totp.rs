@@ -63,6 +63,20 @@ impl TotpParameters {
         }
     }
 
+    /// Seconds left in the step containing `unix_seconds`, from the step's length at its
+    /// first second down to 1 at its last; `None` before T0 (or for a zero step). Beside
+    /// [`step_at`](Self::step_at), for the same reason: a device's countdown and its
+    /// code cannot disagree about where a step ends.
+    pub(crate) const fn seconds_left(&self, unix_seconds: u64) -> Option<u64> {
+        match unix_seconds.checked_sub(self.t0) {
+            Some(since_t0) => match since_t0.checked_rem(self.time_step) {
+                Some(elapsed_in_step) => Some(self.time_step - elapsed_in_step),
+                None => None,
+            },
+            None => None,
+        }
+    }
+
     /// [`step_at`](Self::step_at) of a [`UnixTime`](crate::UnixTime); `None` before 1970.
     pub(crate) fn step_at_time(&self, now: crate::UnixTime) -> Option<u64> {
         self.step_at(u64::try_from(now.as_secs()).ok()?)
@@ -172,15 +186,6 @@ impl Totp {
             })
     }
 
-    fn since_t0(&self, unix_seconds: u64) -> Result<u64, OtpError> {
-        unix_seconds
-            .checked_sub(self.t0)
-            .ok_or(OtpError::TimeBeforeT0 {
-                time: i64::try_from(unix_seconds).unwrap_or(i64::MAX),
-                t0: self.t0,
-            })
-    }
-
     /// The code at Unix time `unix_seconds`.
     ///
     /// # Errors
@@ -188,6 +193,11 @@ impl Totp {
     /// [`OtpError::TimeBeforeT0`].
     pub fn at(&self, unix_seconds: u64) -> Result<Code, OtpError> {
         Ok(self.at_step(self.step_at(unix_seconds)?))
+    }
+
+    /// The HOTP generator under the steps, for devices that compute the step themselves.
+    pub(crate) fn hotp(&self) -> &Hotp {
+        &self.hotp
     }
 
     /// The code of time step `step`.
@@ -211,9 +221,12 @@ impl Totp {
     ///
     /// [`OtpError::TimeBeforeT0`].
     pub fn remaining(&self, unix_seconds: u64) -> Result<u64, OtpError> {
-        let since_t0 = self.since_t0(unix_seconds)?;
-        let elapsed_in_step = since_t0 % self.time_step;
-        Ok(self.time_step - elapsed_in_step)
+        self.parameters()
+            .seconds_left(unix_seconds)
+            .ok_or(OtpError::TimeBeforeT0 {
+                time: i64::try_from(unix_seconds).unwrap_or(i64::MAX),
+                t0: self.t0,
+            })
     }
 
     /// Whole seconds of `time` as the non-negative Unix time TOTP needs.

@@ -3,10 +3,13 @@
 //! transfers, short-code throttling and resynchronisation.
 #![cfg(feature = "emv-cap")]
 
+use otpfob::device::{CapReader, Card};
 use otpfob::emv::{
-    Amount, CapAttempt, CapMode, CapReader, CapState, Card, CardMasterKey, CardProfile, DataFields,
-    Digits, IssuerMasterKey, IssuerProprietaryBitmap, SHORT_CODE_FAILURE_LIMIT, decide_cap,
-    decide_cap_resync,
+    Amount, CapMode, CardMasterKey, CardProfile, DataFields, Digits, IssuerMasterKey,
+    IssuerProprietaryBitmap,
+};
+use otpfob::validator::{
+    CapAttempt, CapState, SHORT_CODE_FAILURE_LIMIT, decide_cap, decide_cap_resync,
 };
 use otpfob::{
     Code, Device, DeviceError, Policy, RejectReason, UnixTime,
@@ -392,7 +395,7 @@ fn the_end_of_the_counter() {
         Err(DeviceError::Emv(otpfob::emv::EmvError::CounterExhausted))
     ));
     let mut bank = Bank::new(profile());
-    bank.state.next_atc = otpfob::emv::ATC_END;
+    bank.state.next_atc = otpfob::validator::ATC_END;
     let code = Code::parse("00000000", 8).unwrap();
     assert_eq!(
         rejected(bank.check(&CapMode::Identify, &code)),
@@ -419,7 +422,8 @@ fn secrets_stay_out_of_debug() {
 
 mod through_the_validator {
     use super::*;
-    use otpfob::emv::{CapCard, CapModes};
+    use otpfob::emv::CapModes;
+    use otpfob::validator::CapCard;
     use otpfob::validator::{CapEnrolment, Operation, Outcome, Store, Swap, TokenKind};
     use otpfob::{
         Enrolment, HotpParameters, Keyring, ManualClock, SealingKey, Secret, TokenId, Validator,

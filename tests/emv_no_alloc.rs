@@ -2,10 +2,11 @@
 //! allocation. `allocation-counter` counts per thread in this test binary only.
 #![cfg(feature = "emv-cap")]
 
+use otpfob::device::Card;
 use otpfob::emv::{
-    Amount, CapAttempt, CapMode, CapState, Card, CardMasterKey, CardProfile, DataFields, Digits,
-    IssuerMasterKey, decide_cap, decide_cap_resync,
+    Amount, CapMode, CardMasterKey, CardProfile, DataFields, Digits, IssuerMasterKey,
 };
+use otpfob::validator::{CapAttempt, CapState, decide_cap, decide_cap_resync};
 use otpfob::{Policy, UnixTime};
 
 fn assert_no_allocation(what: &str, work: impl FnOnce()) {

@@ -5,8 +5,9 @@
 //! ships without its tests, so the recordings are copied here from the repository).
 #![cfg(feature = "emv-cap")]
 
+use otpfob::device::Card;
 use otpfob::emv::{
-    CapMode, Card, CardMasterKey, CardProfile, GenerateAcResponse, IssuerAuthenticationFlags,
+    CapMode, CardMasterKey, CardProfile, GenerateAcResponse, IssuerAuthenticationFlags,
     IssuerMasterKey, IssuerProprietaryBitmap, PanSequenceNumber, SessionKey, SessionKeyDerivation,
     TransactionData,
 };

@@ -67,6 +67,7 @@ fn bank_with(policy: Policy, suite: &str, crystal: Crystal, passcode: Option<&st
         .with_policy(policy)
         .unwrap()
         .with_pin_hashing(PinHashing::insecure_fast_for_tests())
+        .unwrap()
         .with_audit_sink(audit.clone());
     let enrolment = Enrolment::from(&record);
     let id = validator

@@ -9,9 +9,12 @@
 mod pkcs11_support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use otpfob::validator::pkcs11::Pkcs11Key;
-use otpfob::validator::{BackendError, KeyringBackend, Outcome, Store, TokenKeyBackend};
+use otpfob::validator::{
+    BackendError, CodeGenerator, Incarnation, KeyringBackend, Outcome, Store, TokenKeyBackend,
+};
 use otpfob::{
     Algorithm, Enrolment, HotpParameters, Keyring, ManualClock, MemoryStore, RejectReason, Secret,
     TimeSource, TokenId, TotpParameters, Validator,
@@ -231,4 +234,115 @@ fn tokens_enrolled_before_strict_mode_are_imported_once() {
         Keyring::new(OpensNothing(Arc::clone(&key))).with_token_keys(Arc::clone(&key)),
     );
     assert!(no_opening.verify(&id, "755224", None).is_ok());
+}
+
+/// The HSM's token keys, counting the HMACs their generators compute.
+#[derive(Debug)]
+struct CountingKeys {
+    inner: Arc<Pkcs11Key>,
+    codes: Arc<AtomicUsize>,
+}
+
+struct CountingGenerator<'a> {
+    inner: Box<dyn CodeGenerator + 'a>,
+    codes: Arc<AtomicUsize>,
+}
+
+impl CodeGenerator for CountingGenerator<'_> {
+    fn parameters(&self) -> HotpParameters {
+        self.inner.parameters()
+    }
+
+    fn at(&self, counter: u64) -> otpfob::Code {
+        self.codes.fetch_add(1, Ordering::Relaxed);
+        self.inner.at(counter)
+    }
+
+    fn failed(&self) -> bool {
+        self.inner.failed()
+    }
+}
+
+impl TokenKeyBackend for CountingKeys {
+    fn import(
+        &self,
+        token: &TokenId,
+        incarnation: Incarnation,
+        secret: &Secret,
+    ) -> Result<(), BackendError> {
+        self.inner.import(token, incarnation, secret)
+    }
+
+    fn generator<'a>(
+        &'a self,
+        token: &TokenId,
+        incarnation: Incarnation,
+        parameters: HotpParameters,
+    ) -> Result<Box<dyn CodeGenerator + 'a>, BackendError> {
+        let inner = self.inner.generator(token, incarnation, parameters)?;
+        Ok(Box::new(CountingGenerator {
+            inner,
+            codes: Arc::clone(&self.codes),
+        }))
+    }
+
+    fn remove(&self, token: &TokenId, incarnation: Incarnation) -> Result<(), BackendError> {
+        self.inner.remove(token, incarnation)
+    }
+}
+
+/// Issue 11, item 2, in strict mode: the decoy's HMAC key is an object in the HSM, so an
+/// unknown id costs the HMACs of a wrong code. Before, the decoy had no key object there:
+/// its generator failed at once (0 HMACs against the whole window's), and a stopwatch
+/// told enrolled ids apart. A second validator on the same HSM token reuses the object.
+#[test]
+fn an_unknown_id_costs_the_hsm_what_a_wrong_code_costs() {
+    let _serial = pkcs11_support::serial();
+    let key = Arc::new(pkcs11_support::generated(1, "strict-decoy"));
+    let codes = Arc::new(AtomicUsize::new(0));
+    let strict = |codes: &Arc<AtomicUsize>| {
+        Validator::new(
+            MemoryStore::new(),
+            ManualClock::at_secs(1_700_000_000),
+            Keyring::new(OpensNothing(Arc::clone(&key))).with_token_keys(CountingKeys {
+                inner: Arc::clone(&key),
+                codes: Arc::clone(codes),
+            }),
+        )
+    };
+    let validator = strict(&codes);
+    let id = TokenId::new("FOB-1").unwrap();
+    enrol(
+        &validator,
+        &id,
+        b"12345678901234567890",
+        TotpParameters::default(),
+    );
+    let nobody = TokenId::new("NOBODY").unwrap();
+    // The decoy is made (and its key imported) on first use; not counted.
+    let _ = validator.verify(&nobody, "000000", None);
+    let count = |run: &dyn Fn()| {
+        let before = codes.load(Ordering::Relaxed);
+        run();
+        codes.load(Ordering::Relaxed) - before
+    };
+    let known = count(&|| {
+        let rejected = validator.verify(&id, "000000", None).unwrap_err();
+        assert_eq!(rejected.reason(), RejectReason::WrongCode);
+    });
+    let unknown = count(&|| {
+        let rejected = validator.verify(&nobody, "000000", None).unwrap_err();
+        assert_eq!(rejected.reason(), RejectReason::UnknownToken);
+    });
+    assert!(known > 1, "{known}");
+    assert_eq!(unknown, known);
+
+    let again = Arc::new(AtomicUsize::new(0));
+    let second = strict(&again);
+    let _ = second.verify(&nobody, "000000", None).unwrap_err();
+    assert_eq!(
+        again.load(Ordering::Relaxed),
+        known,
+        "the second validator's decoy"
+    );
 }

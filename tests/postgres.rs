@@ -95,10 +95,12 @@ fn a_version_4_schema_gains_the_audit_actor() {
         chain: None,
     };
     // Back to version 4 as that library left it: no actor column, its rows without one,
-    // none of version 6's card columns and none of version 7's audit trail columns.
+    // none of version 6's card columns, no version 7 probe rows and none of version
+    // 8's audit trail columns.
     pg_support::client_at(&pg_support::url())
         .batch_execute(&format!(
-            "ALTER TABLE {schema}.audit DROP COLUMN actor, DROP COLUMN actor_kind,
+            "DROP TABLE {schema}.rejection_probes;
+             ALTER TABLE {schema}.audit DROP COLUMN actor, DROP COLUMN actor_kind,
                  DROP COLUMN channel, DROP COLUMN request_id, DROP COLUMN node,
                  DROP COLUMN chain_hash;
              ALTER TABLE {schema}.tokens
@@ -116,7 +118,7 @@ fn a_version_4_schema_gains_the_audit_actor() {
         ))
         .unwrap();
     assert_eq!(store.schema_version().unwrap(), 4);
-    assert_eq!(store.migrate().unwrap(), 3);
+    assert_eq!(store.migrate().unwrap(), 4);
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
     let named = otpfob::validator::AuditEvent {
         actor: Some("helpdesk-7".into()),
@@ -675,6 +677,48 @@ fn random_traffic_matches_a_sequential_model() {
 
 /// Issue 11, item 3: a row edited with `psql` (the lock lifted, the failures reset) is
 /// refused as tampered, audited, and administration says so.
+/// A rejection for an unknown id updates one `rejection_probes` row in the statement
+/// that writes its audit row (schema version 7): it writes a row version, as the
+/// rejection of an enrolled token does, and so costs what that costs. A rejection of
+/// an enrolled token updates its own row instead.
+#[test]
+fn a_rejection_probe_updates_a_probe_row() {
+    let config = pg_support::config("probe", 2);
+    let schema = config.get_schema();
+    let validator = Validator::new(
+        pg_support::connect(&config),
+        ManualClock::at_secs(START),
+        keyring(),
+    );
+    validator
+        .enrol(Enrolment::new(
+            token(1),
+            secret(1),
+            HotpParameters::default(),
+        ))
+        .unwrap();
+    let probes = || -> (i64, i64) {
+        let row = pg_support::client_at(&pg_support::url())
+            .query_one(
+                &format!("SELECT sum(writes)::bigint, count(*) FROM {schema}.rejection_probes"),
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(probes(), (0, 64));
+    for round in 1..=5 {
+        let rejected = validator.verify(&token(2), "123456", None).unwrap_err();
+        assert_eq!(rejected.reason(), RejectReason::UnknownToken);
+        assert_eq!(probes(), (round, 64));
+    }
+    let rejected = validator.verify(&token(1), "000000", None).unwrap_err();
+    assert_eq!(rejected.reason(), RejectReason::WrongCode);
+    assert_eq!(probes(), (5, 64));
+    let trail = validator.store().audit_trail(&token(2), 10).unwrap();
+    assert_eq!(trail.len(), 5);
+}
+
 #[test]
 fn a_row_edited_in_the_database_is_refused() {
     let config = pg_support::config("tamper", 2);

@@ -198,9 +198,10 @@ fn ocra_records_round_trip<S: Store>(store: S) {
 #[cfg(feature = "emv-cap")]
 fn cap_records_round_trip<S: Store>(store: S) {
     use otpfob::emv::{
-        ATC_END, CapCard, CapModes, CardProfile, IssuerAuthenticationFlags,
-        IssuerProprietaryBitmap, SessionKeyDerivation,
+        CapModes, CardProfile, IssuerAuthenticationFlags, IssuerProprietaryBitmap,
+        SessionKeyDerivation,
     };
+    use otpfob::validator::{ATC_END, CapCard};
     let mut mastercard = CardProfile::new("5413330089020011", 3, (2031, 2)).unwrap();
     mastercard.derivation = SessionKeyDerivation::Mastercard;
     mastercard.flags = IssuerAuthenticationFlags(0x40);
@@ -900,12 +901,12 @@ fn sqlite_audit_chain_detects_raw_edits() {
     });
 }
 
-/// A file from before the chain (schema version 6): its audit rows have no links and
+/// A file from before the chain (schema version 7): its audit rows have no links and
 /// its records no head. They read back unchained and intact, and each record's chain
 /// begins at its next change.
 #[cfg(feature = "sqlite")]
 #[test]
-fn a_version_6_file_gains_the_chain_and_old_rows_are_unchained() {
+fn a_version_7_file_gains_the_chain_and_old_rows_are_unchained() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("tokens.db");
     let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
@@ -919,7 +920,7 @@ fn a_version_6_file_gains_the_chain_and_old_rows_are_unchained() {
                 HotpParameters::default(),
             ))
             .unwrap();
-        // Authenticated again without a head, as version 6 left it.
+        // Changed once more, so that two events precede the upgrade.
         validator.disable(&token).unwrap();
     }
     let connection = rusqlite::Connection::open(&path).unwrap();
@@ -928,7 +929,7 @@ fn a_version_6_file_gains_the_chain_and_old_rows_are_unchained() {
             "ALTER TABLE audit DROP COLUMN actor_kind; ALTER TABLE audit DROP COLUMN channel;
              ALTER TABLE audit DROP COLUMN request_id; ALTER TABLE audit DROP COLUMN node;
              ALTER TABLE audit DROP COLUMN chain_hash; ALTER TABLE tokens DROP COLUMN audit_head;
-             PRAGMA user_version = 6;",
+             PRAGMA user_version = 7;",
         )
         .unwrap();
     drop(connection);
@@ -941,7 +942,7 @@ fn a_version_6_file_gains_the_chain_and_old_rows_are_unchained() {
         report.broken.unwrap().kind,
         otpfob::validator::chain::ChainBreakKind::RecordUnauthentic
     );
-    // ...whereas version 6 MACed it without one: as it did, so it checks.
+    // ...whereas version 7 MACed it without one: as it did, so it checks.
     let mac = keyring().authenticate_record(&record).unwrap();
     rusqlite::Connection::open(&path)
         .unwrap()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use otpfob::{
     Acceptance, DriftingClock, Enrolment, Hotp, HotpParameters, Keyring, ManualClock, MemoryStore,
     OtpParameters, Policy, RejectReason, Rejected, SealingKey, Secret, StoreError, TimeSource,
-    TokenId, Totp, TotpParameters, UnixTime, Validator,
+    TokenId, Totp, TotpParameters, UnixTime, Validator, ValidatorError,
     clock::{Drift, OffsetClock},
     validator::{
         AuditEvent, AuditLog, AuditSink, Lockout, Operation, Outcome, PinHashing, Status, Store,
@@ -40,7 +40,8 @@ fn bank_with(policy: Policy, kind: fn() -> OtpParameters, pin: Option<&str>) -> 
     let validator = Validator::new(MemoryStore::new(), clock.clone(), keyring())
         .with_policy(policy)
         .unwrap()
-        .with_pin_hashing(PinHashing::insecure_fast_for_tests());
+        .with_pin_hashing(PinHashing::insecure_fast_for_tests())
+        .unwrap();
     let enrolment = Enrolment::new(id(), secret(), kind());
     validator
         .enrol(match pin {
@@ -93,6 +94,26 @@ impl Bank {
     fn advance(&self, seconds: u64) {
         self.clock.advance(Duration::from_secs(seconds));
     }
+}
+
+/// A cost Argon2 refuses is refused when the validator is built, not by every
+/// verification with a PIN once it is in service.
+#[test]
+fn a_pin_hashing_cost_argon2_refuses_is_refused_at_once() {
+    let mut hashing = PinHashing::insecure_fast_for_tests();
+    hashing.memory_kib = 0;
+    assert!(hashing.validate().is_err());
+    let built = Validator::new(
+        MemoryStore::new(),
+        ManualClock::at_secs(1_767_225_600),
+        Keyring::new(SealingKey::new(1, &[3; 32]).unwrap()),
+    )
+    .with_pin_hashing(hashing);
+    assert!(matches!(built, Err(ValidatorError::Pin { .. })));
+    let mut hashing = PinHashing::insecure_fast_for_tests();
+    hashing.iterations = 0;
+    assert!(hashing.validate().is_err());
+    assert!(PinHashing::default().validate().is_ok());
 }
 
 #[test]

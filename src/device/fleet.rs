@@ -13,11 +13,13 @@ use crate::hotp::Hotp;
 use crate::hotp::OtpError;
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
+use crate::totp::TotpParameters;
 
 use super::backend::Reading;
 use super::crystal::{Crystal, MAX_DRIFT_PPM};
 use super::factory::FactoryRecord;
 use super::fob::DEFAULT_LIFETIME;
+use super::generator::step_reading;
 use super::serial::{MAX_SERIAL_LEN, SerialNumber};
 
 /// Digits of the number part of a fleet serial.
@@ -36,7 +38,9 @@ struct Member {
 
 #[derive(Debug, Clone, Copy)]
 enum Mode {
-    Time { time_step: u64, t0: u64 },
+    /// The fleet's shared step and T0 (the algorithm and digits are each fob's
+    /// generator's), so each fob stores no step or T0 of its own.
+    Time(TotpParameters),
     Event,
 }
 
@@ -166,7 +170,7 @@ impl<T: TimeSource> Fleet<T> {
     pub fn counter(&self, index: usize) -> Option<u64> {
         match self.mode {
             Mode::Event => self.members.get(index).map(|member| member.counter),
-            Mode::Time { .. } => None,
+            Mode::Time(_) => None,
         }
     }
 
@@ -263,9 +267,9 @@ impl Member {
         world: UnixTime,
     ) -> Result<Reading, DeviceError> {
         match mode {
-            Mode::Time { time_step, t0 } => {
+            Mode::Time(parameters) => {
                 let local = drifted(issued_at, self.drift, world);
-                Ok(time_reading(&self.hotp, time_step, t0, local)?)
+                Ok(step_reading(&self.hotp, &parameters, local)?)
             }
             Mode::Event => {
                 let shown = self.counter;
@@ -277,30 +281,6 @@ impl Member {
             }
         }
     }
-}
-
-/// [`time_reading`](super::generator::time_reading) for an HOTP generator and the
-/// fleet's shared step and T0, so each fob stores no step or T0 of its own.
-#[inline]
-fn time_reading(
-    hotp: &Hotp,
-    time_step: u64,
-    t0: u64,
-    local: UnixTime,
-) -> Result<Reading, OtpError> {
-    let seconds = local.as_secs();
-    let since_t0 = u64::try_from(seconds)
-        .ok()
-        .and_then(|seconds| seconds.checked_sub(t0))
-        .ok_or(OtpError::TimeBeforeT0 { time: seconds, t0 })?;
-    let code = hotp.at(since_t0 / time_step);
-    let whole_seconds = Duration::from_secs(time_step - since_t0 % time_step);
-    let into_second = local.as_nanos().rem_euclid(1_000_000_000) as u64;
-    Ok(Reading::time_based(
-        code,
-        whole_seconds.saturating_sub(Duration::from_nanos(into_second)),
-        Duration::from_secs(time_step),
-    ))
 }
 
 /// Builds a [`Fleet`] and the factory records of its fobs. Made by
@@ -396,10 +376,7 @@ impl FleetBuilder {
     ) -> Result<Fleet<T>, DeviceError> {
         self.check()?;
         let mode = match self.parameters {
-            OtpParameters::Totp(parameters) => Mode::Time {
-                time_step: parameters.time_step,
-                t0: parameters.t0,
-            },
+            OtpParameters::Totp(parameters) => Mode::Time(parameters),
             OtpParameters::Hotp(_) => Mode::Event,
         };
         let hotp_parameters = crate::hotp::HotpParameters {

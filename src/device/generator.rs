@@ -8,7 +8,7 @@ use crate::hotp::Hotp;
 use crate::hotp::OtpError;
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
-use crate::totp::Totp;
+use crate::totp::{Totp, TotpParameters};
 
 use super::backend::{OtpMode, Reading};
 
@@ -70,15 +70,36 @@ impl CodeGenerator {
 /// The reading of a time device whose clock shows `local_time`: the code of that
 /// step, valid until the step ends by the same clock.
 pub(crate) fn time_reading(totp: &Totp, local_time: UnixTime) -> Result<Reading, OtpError> {
-    let seconds = totp.unix_seconds(local_time)?;
-    let code = totp.at(seconds)?;
+    step_reading(totp.hotp(), &totp.parameters(), local_time)
+}
+
+/// [`time_reading`] over an HOTP generator and the step and T0 of `parameters` (its
+/// algorithm and digits are the generator's): fleets keep one step and T0 for all
+/// their fobs. The step and the seconds left come from
+/// [`TotpParameters::step_at`] and [`TotpParameters::seconds_left`], the one place
+/// that arithmetic is written.
+pub(crate) fn step_reading(
+    hotp: &Hotp,
+    parameters: &TotpParameters,
+    local_time: UnixTime,
+) -> Result<Reading, OtpError> {
+    let seconds = local_time.as_secs();
+    let before_t0 = || OtpError::TimeBeforeT0 {
+        time: seconds,
+        t0: parameters.t0,
+    };
+    let unix_seconds = u64::try_from(seconds).map_err(|_| before_t0())?;
+    let step = parameters.step_at(unix_seconds).ok_or_else(before_t0)?;
+    let seconds_left = parameters
+        .seconds_left(unix_seconds)
+        .ok_or_else(before_t0)?;
     // Whole seconds left (1 in the step's last second), less the part of the current
     // second already gone.
-    let whole_seconds = Duration::from_secs(totp.remaining(seconds)?);
     let into_second = local_time.as_nanos().rem_euclid(1_000_000_000) as u64;
-    let valid_for = whole_seconds.saturating_sub(Duration::from_nanos(into_second));
-    let time_step = Duration::from_secs(totp.parameters().time_step);
-    Ok(Reading::time_based(code, valid_for, time_step))
+    let valid_for =
+        Duration::from_secs(seconds_left).saturating_sub(Duration::from_nanos(into_second));
+    let time_step = Duration::from_secs(parameters.time_step);
+    Ok(Reading::time_based(hotp.at(step), valid_for, time_step))
 }
 
 #[cfg(test)]

@@ -7,9 +7,13 @@
 //! [`Screen`], [`ChallengeResponder`] for OCRA, and, with feature `fleet`, `Fleet`.
 
 mod backend;
+#[cfg(feature = "emv-cap")]
+mod cap_reader;
 mod challenge;
 mod crystal;
 mod display;
+#[cfg(feature = "emv-cap")]
+mod emv_card;
 pub(crate) mod error;
 mod factory;
 #[cfg(feature = "fleet")]
@@ -23,9 +27,13 @@ mod soft_token;
 mod unlock;
 
 pub use backend::{Device, DeviceKind, DeviceState, OtpMode, Reading};
+#[cfg(feature = "emv-cap")]
+pub use cap_reader::CapReader;
 pub use challenge::{ChallengeContext, ChallengeResponder};
 pub use crystal::{Crystal, MAX_DRIFT_PPM};
 pub use display::Screen;
+#[cfg(feature = "emv-cap")]
+pub use emv_card::Card;
 pub use error::DeviceError;
 pub use factory::FactoryRecord;
 #[cfg(feature = "fleet")]

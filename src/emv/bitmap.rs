@@ -72,7 +72,7 @@ impl GenerateAcResponse {
         cid: u8,
         atc: u16,
         cryptogram: [u8; 8],
-        issuer: [u8; crate::emv::card::ISSUER_DATA_LENGTH],
+        issuer: [u8; crate::emv::profile::ISSUER_DATA_LENGTH],
     ) -> Self {
         let mut issuer_data = [0u8; MAX_ISSUER_DATA];
         issuer_data[..issuer.len()].copy_from_slice(&issuer);

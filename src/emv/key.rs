@@ -9,7 +9,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::emv::card_data::{Pan, PanSequenceNumber};
 use crate::emv::error::EmvError;
-use crate::emv::mac::BLOCK;
+
+/// The DES block length, in bytes: each half of a double-length key, and the unit of
+/// the retail MAC over it.
+pub(crate) const BLOCK: usize = 8;
 
 /// A double-length (16-byte, two-key) Triple DES key, zeroized on drop.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]

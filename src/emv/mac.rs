@@ -5,15 +5,14 @@
 use cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use des::Des;
 
-use crate::emv::key::DoubleLengthKey;
-
-/// The DES block length, in bytes.
-pub(crate) const BLOCK: usize = 8;
+use crate::emv::key::{BLOCK, DoubleLengthKey};
 
 /// ISO/IEC 9797-1 MAC algorithm 3 with padding method 2: CBC over single DES under the
 /// key's left half, then the last block deciphered under the right half and enciphered
 /// again under the left. Works on the stack: no allocation, whatever the data's length.
 pub(crate) fn retail_mac(key: &DoubleLengthKey, data: &[u8]) -> [u8; BLOCK] {
+    #[cfg(test)]
+    RETAIL_MACS.with(|count| count.set(count.get() + 1));
     let (left, right) = key.halves();
     let left = Des::new(&(*left).into());
     let right = Des::new(&(*right).into());
@@ -62,6 +61,13 @@ fn xor_into(target: &mut [u8; BLOCK], data: &[u8]) {
     for (byte, other) in target.iter_mut().zip(data) {
         *byte ^= other;
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many retail MACs this thread computed, for the tests that check the work of
+    /// a rejection is uniform (`validator/service/decoy.rs`).
+    pub(crate) static RETAIL_MACS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]

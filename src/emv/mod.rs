@@ -92,14 +92,13 @@
 //!
 
 mod bitmap;
-mod card;
 mod card_data;
 mod cryptogram;
 mod error;
 mod key;
-mod mac;
+pub(crate) mod mac;
 mod mode;
-mod reader;
+mod profile;
 mod session;
 #[cfg(test)]
 pub(crate) mod tests_support;
@@ -108,7 +107,6 @@ pub use bitmap::{
     GenerateAcResponse, IssuerAuthenticationFlags, IssuerProprietaryBitmap, MAX_BITMAP_BYTES,
     MAX_CODE_BITS, MAX_ISSUER_DATA, MIN_CODE_BITS,
 };
-pub use card::{CID_ARQC, Card, CardProfile, ISSUER_DATA_LENGTH};
 pub use card_data::{
     Amount, Digits, Expiry, MAX_CHALLENGE_DIGITS, MAX_DATA_FIELDS, MAX_FIELD_DIGITS,
     MAX_PAN_DIGITS, MIN_PAN_DIGITS, Pan, PanSequenceNumber,
@@ -117,10 +115,5 @@ pub use cryptogram::{CDOL1_LENGTH, TransactionData};
 pub use error::EmvError;
 pub use key::{CardMasterKey, IssuerMasterKey, SessionKey};
 pub use mode::{CapMode, CapModes, DataFields};
-pub use reader::CapReader;
+pub use profile::{CID_ARQC, CardProfile, ISSUER_DATA_LENGTH};
 pub use session::SessionKeyDerivation;
-
-pub use crate::validator::cap_decision::{
-    ATC_END, CapAttempt, CapCard, CapDecision, CapState, DEFAULT_CAP_LOOK_AHEAD,
-    MAX_CAP_LOOK_AHEAD, SHORT_CODE_BITS, SHORT_CODE_FAILURE_LIMIT, decide_cap, decide_cap_resync,
-};

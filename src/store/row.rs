@@ -19,7 +19,7 @@
 //! (the API client, operator or service of `acting_as`); null for an event without
 //! one, and for every row written before version 5.
 //!
-//! Schema version 7 (the audit trail): the audit table's `actor_kind`, `channel`,
+//! Schema version 8 (the audit trail): the audit table's `actor_kind`, `channel`,
 //! `request_id` and `node` say where an event came from, and its `chain_hash` is the
 //! event's link in its token's hash chain, whose head is the `tokens` table's
 //! `audit_head` (see `validator::chain`). All are null in rows written before it: an
@@ -43,8 +43,8 @@ use crate::validator::pin::PinHash;
 use crate::validator::record::{
     Incarnation, Lock, Status, TokenId, TokenKind, TokenRecord, TokenState,
 };
-use crate::validator::record_mac::RecordMac;
-use crate::validator::seal::SealedSecret;
+use crate::validator::sealed::RecordMac;
+use crate::validator::sealed::SealedSecret;
 
 /// The bits of `value` as a signed integer.
 pub(crate) fn to_sql(value: u64) -> i64 {
@@ -219,7 +219,7 @@ pub(crate) struct TokenRow {
     pub(crate) cap_flags: Option<i64>,
     pub(crate) cap_modes: Option<i64>,
     pub(crate) cap_look_ahead: Option<i64>,
-    /// The head of the token's audit hash chain, 32 bytes (schema version 7); null
+    /// The head of the token's audit hash chain, 32 bytes (schema version 8); null
     /// for a record stored before the chain existed and not changed since.
     pub(crate) audit_head: Option<Vec<u8>>,
 }
@@ -338,7 +338,7 @@ impl TokenRow {
     }
 
     #[cfg(feature = "emv-cap")]
-    fn set_cap(&mut self, card: &crate::emv::CapCard) {
+    fn set_cap(&mut self, card: &crate::validator::CapCard) {
         let profile = &card.profile;
         self.next_counter = Some(i64::from(card.next_atc));
         self.cap_pan = Some(
@@ -380,11 +380,12 @@ impl TokenRow {
     fn take_cap(
         &self,
         corrupt: &dyn Fn(&str) -> StoreError,
-    ) -> Result<crate::emv::CapCard, StoreError> {
+    ) -> Result<crate::validator::CapCard, StoreError> {
         use crate::emv::{
-            CapCard, CapModes, CardProfile, Expiry, IssuerAuthenticationFlags,
-            IssuerProprietaryBitmap, PanSequenceNumber, SessionKeyDerivation,
+            CapModes, CardProfile, Expiry, IssuerAuthenticationFlags, IssuerProprietaryBitmap,
+            PanSequenceNumber, SessionKeyDerivation,
         };
+        use crate::validator::CapCard;
         let small = |value: Option<i64>, what: &str| -> Result<u8, StoreError> {
             let value = value.ok_or_else(|| corrupt(&format!("CAP card without {what}")))?;
             u8::try_from(value).map_err(|_| corrupt(&format!("CAP card's {what} out of range")))
@@ -793,13 +794,13 @@ pub(crate) struct AuditRow {
     /// Who caused the event (schema version 5); null when no one was named.
     pub(crate) actor: Option<String>,
     /// The kind of actor (`api_client`, `staff`, `process`), the channel, the request
-    /// id and the node (schema version 7); null when not named, and for older rows.
+    /// id and the node (schema version 8); null when not named, and for older rows.
     pub(crate) actor_kind: Option<String>,
     pub(crate) channel: Option<String>,
     pub(crate) request_id: Option<String>,
     pub(crate) node: Option<String>,
-    /// The event's link in its token's hash chain, 32 bytes (schema version 7); null
-    /// for an unchained event, and for every row written before version 7.
+    /// The event's link in its token's hash chain, 32 bytes (schema version 8); null
+    /// for an unchained event, and for every row written before version 8.
     pub(crate) chain_hash: Option<Vec<u8>>,
 }
 
@@ -1020,7 +1021,8 @@ mod tests {
     #[cfg(feature = "emv-cap")]
     #[test]
     fn cap_rows_round_trip_and_inconsistent_cap_columns_are_corruption() {
-        use crate::emv::{CapCard, CapModes, CardProfile};
+        use crate::emv::{CapModes, CardProfile};
+        use crate::validator::CapCard;
         let (record, _) = ocra_row();
         let card = CapCard::new(
             CardProfile::new("4658123456789009", 1, (2030, 12)).unwrap(),

@@ -29,9 +29,9 @@ use crate::validator::store::{Store, Swap};
 /// Version 2 added the nullable `ocra_*` columns of keypad tokens; version 3 the
 /// `incarnation` of each record; version 4 each record's MAC; version 5 the audit
 /// table's `actor`; version 6 the EMV-CAP card kind and its `cap_*` columns; version 7
-/// the audit trail's context columns, chain links and each record's chain head. An
-/// older file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 7;
+/// the `rejection_probes` table; version 8 the audit trail's context columns, chain
+/// links and each record's chain head. An older file is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 8;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -196,7 +196,20 @@ DROP TABLE tokens;
 ALTER TABLE tokens_v6 RENAME TO tokens;
 ";
 
-/// Version 7 (the audit trail): where each audit event came from (kind of actor,
+/// Version 7: the page a rejection probe writes (`Store::record_rejection`). A
+/// rejection of an enrolled token commits its row's page with its audit row; a probe
+/// for an unknown id matches no row, so without this table it would commit one page
+/// fewer and answer measurably sooner (issue 11: about 20 % on SQLite). Its one row
+/// counts the probes, which is all it holds: no id, no time.
+const MIGRATION_V7: &str = "
+CREATE TABLE rejection_probes (
+    slot   INTEGER PRIMARY KEY NOT NULL,
+    writes INTEGER NOT NULL
+) STRICT;
+INSERT INTO rejection_probes (slot, writes) VALUES (0, 0);
+";
+
+/// Version 8 (the audit trail): where each audit event came from (kind of actor,
 /// channel, request id, node), each event's link in its token's hash chain, and each
 /// record's chain head. Existing rows get nulls: old audit rows are unchained, before
 /// the chain began, and an old record's chain starts at its next change.
@@ -210,14 +223,15 @@ ALTER TABLE tokens ADD COLUMN audit_head BLOB CHECK (length(audit_head) = 32);
 ";
 
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 7] = [
+const MIGRATIONS: [(i64, &str); 8] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
     (5, MIGRATION_V5),
     (6, MIGRATION_V6),
-    (7, MIGRATION_AUDIT_TRAIL),
+    (7, MIGRATION_V7),
+    (8, MIGRATION_AUDIT_TRAIL),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -701,9 +715,10 @@ fn execute_swap(
 }
 
 /// A rejection's write, inside the caller's transaction: the compare-and-swap's
-/// `UPDATE` for a probe that matches no row, then the audit row, so that it costs what
-/// a swap costs. A probe that matched fails, and the caller's transaction (or the
-/// writer's savepoint) is rolled back: it is never kept.
+/// `UPDATE` for a probe that matches no row, a change to the `rejection_probes` page,
+/// then the audit row, so that it costs what a swap costs. A probe that matched fails,
+/// and the caller's transaction (or the writer's savepoint) is rolled back: it is never
+/// kept.
 fn write_probe(
     connection: &Connection,
     row: &TokenRow,
@@ -713,6 +728,18 @@ fn write_probe(
     if execute_swap(connection, row, expected_version)? != 0 {
         return Err(super::probe_matched(&row.id));
     }
+    // The swap matched no row and so changed no page; a rejected enrolled token's swap
+    // changes its row's. Change one here, so both commit as many pages. (An UPDATE
+    // that rewrites a row unchanged would not do: SQLite leaves a page whose bytes do
+    // not change clean.) The upsert puts back a row someone deleted.
+    connection
+        .prepare_cached(
+            "INSERT INTO rejection_probes (slot, writes) VALUES (0, 1) \
+             ON CONFLICT (slot) DO UPDATE SET writes = writes + 1",
+        )
+        .map_err(backend)?
+        .execute([])
+        .map_err(backend)?;
     insert_audit(connection, audit)
 }
 

@@ -122,9 +122,9 @@ pub struct AuditEvent {
     /// around the validator call, if any.
     pub actor: Option<Arc<str>>,
     /// What kind of actor that is, the channel, the request id and the node (schema
-    /// version 7), from the [`within`] scope around the validator call.
+    /// version 8), from the [`within`] scope around the validator call.
     pub context: AuditContext,
-    /// The event's link in its token's hash chain (schema version 7): `None` for an
+    /// The event's link in its token's hash chain (schema version 8): `None` for an
     /// event that changed no record (see [`crate::validator::chain`]) and for every
     /// event recorded before the chain existed.
     pub chain: Option<ChainHash>,

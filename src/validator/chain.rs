@@ -12,7 +12,7 @@
 //! a record that fails its MAC, for a store failure or a keyring that cannot be
 //! reached, and a deletion (the record, and its head, go with it). The first event of
 //! an enrolment links from [`GENESIS`]; so does the first event of a record stored
-//! before the chain existed (schema version 7), whose older audit rows have no link
+//! before the chain existed (schema version 8), whose older audit rows have no link
 //! and are reported as unchained, before the chain began.
 //!
 //! # Security

@@ -215,6 +215,9 @@ pub enum ValidatorError {
     /// PIN hash of the wrong length), or no randomness was available for a challenge.
     #[error(transparent)]
     Ocra(#[from] OcraError),
+    /// An OCRA suite the validator was given as text does not parse.
+    #[error(transparent)]
+    Suite(#[from] crate::ocra::SuiteError),
     /// An EMV-CAP enrolment did not make sense: a card key that is not 16 bytes, a
     /// look-ahead out of range.
     #[cfg(feature = "emv-cap")]

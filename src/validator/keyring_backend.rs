@@ -13,13 +13,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::validator::record_mac::RECORD_MAC_LEN;
-
-/// Bytes of an AES-GCM nonce (96 bits, the size GCM is defined for).
-pub const NONCE_LEN: usize = 12;
-
-/// Bytes of an AES-GCM tag; a sealed body is the ciphertext followed by it.
-pub const TAG_LEN: usize = 16;
+use crate::validator::sealed::{NONCE_LEN, RECORD_MAC_LEN};
 
 /// One sealing key: seals and opens token secrets with AES-256-GCM and computes record
 /// MACs, wherever the key is kept.

@@ -27,6 +27,7 @@ pub(crate) mod policy;
 pub(crate) mod record;
 pub(crate) mod record_mac;
 pub(crate) mod seal;
+pub(crate) mod sealed;
 pub(crate) mod service;
 pub(crate) mod store;
 pub(crate) mod throttle;
@@ -37,18 +38,23 @@ pub(crate) mod verdict;
 // `otpfob::validator::TokenRecord`, not the file it is written in.
 pub use audit::{ActorKind, AuditContext, CHAIN_HASH_LEN, ChainHash, current_context, within};
 pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor};
+#[cfg(feature = "emv-cap")]
+pub use cap_decision::{
+    ATC_END, CapAttempt, CapCard, CapDecision, CapState, DEFAULT_CAP_LOOK_AHEAD,
+    MAX_CAP_LOOK_AHEAD, SHORT_CODE_BITS, SHORT_CODE_FAILURE_LIMIT, decide_cap, decide_cap_resync,
+};
 pub use challenge::{ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment};
 pub use decision::{decide, decide_resync};
 pub use enrolment::{Enrolment, OcraEnrolment};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
 pub use generator::{CodeGenerator, TokenKeyBackend, unmatchable_code};
-pub use keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
+pub use keyring_backend::{BackendError, KeyringBackend};
 pub use ocra_decision::{OcraAttempt, decide_ocra};
 pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinHash, PinHashing};
 pub use policy::{DEFAULT_CHALLENGE_LIFETIME, Lockout, MAX_CHALLENGE_LIFETIME, MAX_WINDOW, Policy};
 pub use record::{Incarnation, Lock, Status, TokenKind, TokenRecord, TokenState};
-pub use record_mac::{RECORD_MAC_LEN, RecordMac};
-pub use seal::{Keyring, SEALING_KEY_LEN, SealedSecret, SealingKey};
+pub use seal::{Keyring, SEALING_KEY_LEN, SealingKey};
+pub use sealed::{NONCE_LEN, RECORD_MAC_LEN, RecordMac, SealedSecret, TAG_LEN};
 #[cfg(feature = "emv-cap")]
 pub use service::CapEnrolment;
 pub use service::{

@@ -84,6 +84,16 @@ impl PinHashing {
         }
     }
 
+    /// Checks that Argon2id accepts this cost.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::Pin`] naming what Argon2 refuses (memory below 8 KiB, no
+    /// pass, …).
+    pub fn validate(&self) -> Result<(), ValidatorError> {
+        self.argon2().map(drop)
+    }
+
     fn argon2(&self) -> Result<Argon2<'static>, ValidatorError> {
         let params = Params::new(self.memory_kib, self.iterations, 1, None).map_err(|error| {
             ValidatorError::Pin {

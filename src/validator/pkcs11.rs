@@ -47,9 +47,9 @@ use crate::code::Code;
 use crate::hotp::{HotpParameters, dynamic_truncate};
 use crate::secret::Secret;
 use crate::validator::generator::{CodeGenerator, TokenKeyBackend, unmatchable_code};
-use crate::validator::keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
+use crate::validator::keyring_backend::{BackendError, KeyringBackend};
 use crate::validator::record::Incarnation;
-use crate::validator::record_mac::RECORD_MAC_LEN;
+use crate::validator::sealed::{NONCE_LEN, RECORD_MAC_LEN, TAG_LEN};
 use crate::validator::token_id::TokenId;
 
 /// The suffix of the record MAC key object's label.

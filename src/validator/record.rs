@@ -9,8 +9,7 @@ use crate::totp::TotpParameters;
 use crate::validator::challenge::OcraState;
 use crate::validator::error::SealError;
 use crate::validator::pin::PinHash;
-use crate::validator::record_mac::RecordMac;
-use crate::validator::seal::SealedSecret;
+use crate::validator::sealed::{RecordMac, SealedSecret};
 pub(crate) use crate::validator::token_id::TokenId;
 
 /// Which enrolment of a token id a record belongs to: 128 random bits drawn when the
@@ -303,7 +302,7 @@ pub struct TokenRecord {
     pub mac: Option<RecordMac>,
     /// The head of the token's audit hash chain: the link of the newest audit event
     /// written with this record (see [`crate::validator::chain`]), covered by the MAC.
-    /// `None` for a record stored before the chain existed (schema version 7) and not
+    /// `None` for a record stored before the chain existed (schema version 8) and not
     /// changed since, and for a record not yet written.
     pub audit_head: Option<crate::validator::audit::ChainHash>,
 }

@@ -13,29 +13,11 @@
 use crate::clock::UnixTime;
 use crate::validator::challenge::{ChallengeSlot, OcraState};
 use crate::validator::record::{Lock, Status, TokenKind, TokenRecord};
-use crate::validator::seal::SealedSecret;
-
-/// Bytes of a record MAC (HMAC-SHA-256).
-pub const RECORD_MAC_LEN: usize = 32;
+use crate::validator::sealed::SealedSecret;
 
 /// The label of the derivation of the record MAC key from a sealing key: another
 /// purpose than sealing, so the two keys are independent.
 pub(crate) const RECORD_MAC_KEY_LABEL: &[u8] = b"otpfob record MAC v1";
-
-/// The MAC of a stored record, and the id of the sealing key its MAC key derives from
-/// (so records MACed under an older key still check after a rotation, until
-/// `Validator::reseal_all` MACs them again under the current one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
-// its rows, and a new field is a breaking change for every backend anyway (it must store
-// it).
-#[allow(clippy::exhaustive_structs)]
-pub struct RecordMac {
-    /// The id of the sealing key the MAC key was derived from.
-    pub key_id: u32,
-    /// HMAC-SHA-256 of the record's canonical encoding.
-    pub tag: [u8; RECORD_MAC_LEN],
-}
 
 /// Builds the canonical encoding: every field length-prefixed (a 4-byte big-endian
 /// length before its bytes), options and enums tagged, so that no two records encode

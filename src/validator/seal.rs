@@ -14,9 +14,10 @@ use crate::mac::KeyedMac;
 use crate::secret::Secret;
 use crate::validator::error::SealError;
 use crate::validator::generator::TokenKeyBackend;
-use crate::validator::keyring_backend::{BackendError, KeyringBackend, NONCE_LEN, TAG_LEN};
+use crate::validator::keyring_backend::{BackendError, KeyringBackend};
 use crate::validator::record::TokenRecord;
-use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, RECORD_MAC_LEN, RecordMac, encode};
+use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, encode};
+use crate::validator::sealed::{NONCE_LEN, RECORD_MAC_LEN, RecordMac, SealedSecret, TAG_LEN};
 use crate::validator::token_id::{MAX_TOKEN_ID_LEN, TokenId};
 
 /// Bytes of an AES-256 key.
@@ -36,36 +37,6 @@ const _: () = assert!(
     ASSOCIATED_DATA_PREFIX.len() <= MAX_PREFIX_LEN
         && PIN_HASH_ASSOCIATED_DATA_PREFIX.len() <= MAX_PREFIX_LEN
 );
-
-/// A token secret (or an OCRA PIN hash) encrypted and authenticated under a
-/// [`SealingKey`].
-///
-/// The token id and the purpose are the associated data: a sealed secret copied onto
-/// another token's record, or into the PIN hash's place, does not open.
-#[derive(Clone, PartialEq, Eq)]
-// Deliberately exhaustive: a Store backend outside this crate builds it field by field from
-// its rows, and a new field is a breaking change for every backend anyway (it must store
-// it).
-#[allow(clippy::exhaustive_structs)]
-pub struct SealedSecret {
-    /// Which key of the keyring sealed it.
-    pub key_id: u32,
-    /// The random 96-bit GCM nonce, fresh for every sealing.
-    pub nonce: [u8; NONCE_LEN],
-    /// The encrypted secret followed by the 16-byte GCM tag; shared, so that copying a
-    /// record (as every load does) copies no bytes.
-    pub ciphertext: Arc<[u8]>,
-}
-
-impl fmt::Debug for SealedSecret {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter
-            .debug_struct("SealedSecret")
-            .field("key_id", &self.key_id)
-            .field("ciphertext_len", &self.ciphertext.len())
-            .finish_non_exhaustive()
-    }
-}
 
 /// An AES-256-GCM key that seals token secrets, with the id a sealed secret names it by:
 /// the software [`KeyringBackend`], whose key is in the process's memory.

@@ -8,18 +8,19 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 7;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 8;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 7] = [
+const MIGRATIONS: [(i64, &str); 8] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
     (4, MIGRATION_V4),
     (5, MIGRATION_V5),
     (6, MIGRATION_V6),
-    (7, MIGRATION_AUDIT_TRAIL),
+    (7, MIGRATION_V7),
+    (8, MIGRATION_AUDIT_TRAIL),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -132,9 +133,23 @@ ALTER TABLE {schema}.tokens
     ADD COLUMN cap_look_ahead          bigint;
 "#;
 
-/// Version 7 (the audit trail): where each audit event came from, each event's link
+/// Version 7: the rows a rejection probe updates (`Store::record_rejection`), as the
+/// SQLite store's version 7. A rejection of an enrolled token writes its row's new
+/// version with its audit row; a probe for an unknown id matches no row, so without
+/// these it would write less and answer sooner. Each probe updates one of 64 rows,
+/// drawn at random, so that concurrent probes on many nodes seldom wait for the same
+/// row lock. They count probes and hold nothing else: no id, no time.
+const MIGRATION_V7: &str = r#"
+CREATE TABLE {schema}.rejection_probes (
+    slot   integer PRIMARY KEY,
+    writes bigint NOT NULL
+);
+INSERT INTO {schema}.rejection_probes (slot, writes) SELECT generate_series(0, 63), 0;
+"#;
+
+/// Version 8 (the audit trail): where each audit event came from, each event's link
 /// in its token's hash chain and each record's chain head; the same columns as the
-/// SQLite store's version 7. Existing rows get nulls: old audit rows are unchained,
+/// SQLite store's version 8. Existing rows get nulls: old audit rows are unchained,
 /// before the chain began, and an old record's chain starts at its next change.
 const MIGRATION_AUDIT_TRAIL: &str = r#"
 ALTER TABLE {schema}.audit
@@ -292,6 +307,7 @@ impl Statements {
     pub(crate) fn new(schema: &str) -> Self {
         let tokens = format!("{schema}.tokens");
         let audit = format!("{schema}.audit");
+        let probes = format!("{schema}.rejection_probes");
         let columns = TOKEN_COLUMNS.join(", ");
         let insert_values = (1..=TOKEN_COLUMNS.len())
             .map(|index| format!("${index}"))
@@ -333,13 +349,20 @@ impl Statements {
                 audit_parameters(after_swap)
             ),
             // A rejection's write (`Store::record_rejection`): the swap's UPDATE for a
-            // probe that matches no row, then the audit row. Should the probe match,
-            // the division by zero aborts the statement, and so the UPDATE with it.
+            // probe that matches no row, an update of a `rejection_probes` row in its
+            // place (so that the statement writes a row version, as a swap does), then
+            // the audit row. Should the probe match, the division by zero aborts the
+            // statement, and so both UPDATEs with it. PostgreSQL runs every
+            // data-modifying WITH clause, read or not. The slot is a scalar subquery, so
+            // it is drawn once per statement, not once per row scanned.
             Query::Probe => format!(
                 "WITH swapped AS (\
                      UPDATE {tokens} SET {assignments} \
                      WHERE id = $1 AND version = $2 AND incarnation = ${incarnation} \
-                     RETURNING id) \
+                     RETURNING id), \
+                 touched AS (\
+                     UPDATE {probes} SET writes = writes + 1 \
+                     WHERE slot = (SELECT floor(random() * 64)::integer) RETURNING slot) \
                  INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} \
                  FROM (SELECT count(*) AS matched FROM swapped) AS probe \
                  WHERE 1 / (1 - probe.matched) = 1",

@@ -9,7 +9,7 @@ use crate::validator::audit::{Operation, Outcome};
 use crate::validator::error::{RejectReason, SealError, StoreError, ValidatorError};
 use crate::validator::pin::PinHash;
 use crate::validator::record::{Lock, Status, TokenId, TokenRecord, TokenState};
-use crate::validator::seal::SealedSecret;
+use crate::validator::sealed::SealedSecret;
 use crate::validator::store::{Store, Swap};
 
 use super::{MAX_ATTEMPTS, Validator};

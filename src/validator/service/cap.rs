@@ -3,7 +3,8 @@
 //! decide and compare-and-swap as every other token.
 
 use crate::clock::TimeSource;
-use crate::emv::{CapCard, CapMode, CardMasterKey, IssuerMasterKey};
+use crate::emv::{CapMode, CardMasterKey, IssuerMasterKey};
+use crate::validator::CapCard;
 use crate::validator::audit::Operation;
 use crate::validator::cap_decision::{CapCodes, CapRequest, decide_cap_token};
 use crate::validator::decision::Acceptance;
@@ -12,6 +13,7 @@ use crate::validator::record::{TokenId, TokenKind, TokenRecord};
 use crate::validator::store::Store;
 
 use super::Validator;
+use super::decoy::DecoyFamily;
 use crate::hotp::HotpParameters;
 use crate::validator::enrolment::Enrolment;
 
@@ -62,11 +64,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// # Errors
     ///
     /// As [`Validator::enrol`], and [`ValidatorError::Emv`] for a look-ahead outside
-    /// 1 to [`MAX_CAP_LOOK_AHEAD`](crate::emv::MAX_CAP_LOOK_AHEAD) or a next ATC past
+    /// 1 to [`MAX_CAP_LOOK_AHEAD`](crate::validator::MAX_CAP_LOOK_AHEAD) or a next ATC past
     /// the counter's end.
     ///
     /// ```
-    /// use otpfob::emv::{CapCard, CapMode, CapModes, CapReader, Card, CardProfile, IssuerMasterKey};
+    /// use otpfob::emv::{CapMode, CapModes, CardProfile, IssuerMasterKey};
+    /// use otpfob::device::{CapReader, Card};
+    /// use otpfob::validator::CapCard;
     /// use otpfob::validator::CapEnrolment;
     /// use otpfob::{Device, Keyring, ManualClock, MemoryStore, SealingKey, TokenId, Validator};
     /// use otpfob::device::SerialNumber;
@@ -119,7 +123,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// # Errors
     ///
     /// [`Rejected`] for anything but an acceptance. The reasons, for the audit trail:
-    /// those of [`decide_cap`](crate::emv::decide_cap) (a wrong, replayed or malformed
+    /// those of [`decide_cap`](crate::validator::decide_cap) (a wrong, replayed or malformed
     /// code, a wrong server-side PIN, a locked, disabled or expired card, an ATC at its
     /// end), [`RejectReason::ModeNotAllowed`] for a mode the card is not enrolled for,
     /// [`RejectReason::WrongKind`] for a token that is not a card, and those of every
@@ -130,8 +134,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Every ATC in the card's look-ahead is recomputed and compared in constant time;
     /// an ATC is accepted at most once, across validator nodes, by the compare-and-swap
     /// every verification uses. Codes keeping fewer than
-    /// [`SHORT_CODE_BITS`](crate::emv::SHORT_CODE_BITS) bits of the cryptogram lock the
-    /// card after at most [`SHORT_CODE_FAILURE_LIMIT`](crate::emv::SHORT_CODE_FAILURE_LIMIT)
+    /// [`SHORT_CODE_BITS`](crate::validator::SHORT_CODE_BITS) bits of the cryptogram lock the
+    /// card after at most [`SHORT_CODE_FAILURE_LIMIT`](crate::validator::SHORT_CODE_FAILURE_LIMIT)
     /// failures.
     pub fn verify_cap(
         &self,
@@ -140,15 +144,21 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         code: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(id, Operation::Verify, pin, |record, pin_ok, now| {
-            let key = self.card_key(record)?;
-            let request = CapRequest {
-                mode,
-                code: CapCodes::One(code),
-                pin_ok,
-            };
-            decide_cap_token(&self.policy, &record.state, &key, &request, now)
-        })
+        self.run(
+            id,
+            Operation::Verify,
+            DecoyFamily::Card,
+            pin,
+            |record, pin_ok, now| {
+                let key = self.card_key(record)?;
+                let request = CapRequest {
+                    mode,
+                    code: CapCodes::One(code),
+                    pin_ok,
+                };
+                decide_cap_token(&self.policy, &record.state, &key, &request, now)
+            },
+        )
     }
 
     /// Resynchronises a card from two codes of consecutive ATCs in `mode` (two
@@ -168,15 +178,21 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         second: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(id, Operation::Resync, pin, |record, pin_ok, now| {
-            let key = self.card_key(record)?;
-            let request = CapRequest {
-                mode,
-                code: CapCodes::Two(first, second),
-                pin_ok,
-            };
-            decide_cap_token(&self.policy, &record.state, &key, &request, now)
-        })
+        self.run(
+            id,
+            Operation::Resync,
+            DecoyFamily::Card,
+            pin,
+            |record, pin_ok, now| {
+                let key = self.card_key(record)?;
+                let request = CapRequest {
+                    mode,
+                    code: CapCodes::Two(first, second),
+                    pin_ok,
+                };
+                decide_cap_token(&self.policy, &record.state, &key, &request, now)
+            },
+        )
     }
 
     /// The card master key of a card's record, opened from its seal. Not cached as

@@ -14,6 +14,7 @@ use crate::validator::record::TokenId;
 use crate::validator::store::Store;
 
 use super::Validator;
+use super::decoy::DecoyFamily;
 
 /// The longest a sign-mode question stays open, whatever the policy says: the RTS
 /// caps an authentication code's validity at 5 minutes (Art. 4(3)(d)).
@@ -248,43 +249,66 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         response: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(id, operation, pin, |record, pin_ok, now| {
-            let keypad = record
-                .state
-                .ocra
-                .as_deref()
-                .copied()
-                .ok_or(RejectReason::NoChallenge)?;
-            let secret = self
-                .keyring
-                .open(&record.id, &record.sealed_secret)
-                .map_err(|error| RejectReason::of_seal_error(&error))?;
-            let ocra = Ocra::new(&secret, keypad.suite);
-            let pin_hash = match (keypad.suite.pin_hash(), &record.ocra_pin) {
-                (Some(_), Some(sealed)) => Some(
-                    self.keyring
-                        .open_ocra_pin_hash(&record.id, sealed)
-                        .map_err(|error| RejectReason::of_seal_error(&error))?,
-                ),
-                // Enrolment refuses a P suite without its PIN hash.
-                (Some(_), None) => return Err(RejectReason::StoreFailure),
-                (None, _) => None,
-            };
-            let response = keypad.suite.parse_response(response).ok();
-            let attempt = OcraAttempt {
-                response: response.as_ref(),
-                transaction,
-                pin_hash: pin_hash.as_ref().map(Secret::expose_bytes),
-                pin_ok,
-            };
-            Ok(decide_ocra(
-                &self.policy,
-                &record.state,
-                &ocra,
-                &attempt,
-                now,
-            ))
-        })
+        // The keypad decoy stands in for an unknown id (see `decoy.rs`). Its challenge
+        // commits to no transfer: for it, the transfer is hashed all the same, as an
+        // enrolled token's commitment is checked, and the response is then computed and
+        // compared as for a matching transfer.
+        let decoy = self
+            .decoy_for(DecoyFamily::Keypad)
+            .ok()
+            .map(|decoy| (decoy.record.incarnation, decoy.signing_nonce));
+        self.run(
+            id,
+            operation,
+            DecoyFamily::Keypad,
+            pin,
+            |record, pin_ok, now| {
+                let transaction = match (transaction, decoy) {
+                    (Some(transfer), Some((incarnation, nonce)))
+                        if record.incarnation == incarnation =>
+                    {
+                        std::hint::black_box(transfer.digest(&nonce));
+                        None
+                    }
+                    (transaction, _) => transaction,
+                };
+                let keypad = record
+                    .state
+                    .ocra
+                    .as_deref()
+                    .copied()
+                    .ok_or(RejectReason::NoChallenge)?;
+                let secret = self
+                    .keyring
+                    .open(&record.id, &record.sealed_secret)
+                    .map_err(|error| RejectReason::of_seal_error(&error))?;
+                let ocra = Ocra::new(&secret, keypad.suite);
+                let pin_hash = match (keypad.suite.pin_hash(), &record.ocra_pin) {
+                    (Some(_), Some(sealed)) => Some(
+                        self.keyring
+                            .open_ocra_pin_hash(&record.id, sealed)
+                            .map_err(|error| RejectReason::of_seal_error(&error))?,
+                    ),
+                    // Enrolment refuses a P suite without its PIN hash.
+                    (Some(_), None) => return Err(RejectReason::StoreFailure),
+                    (None, _) => None,
+                };
+                let response = keypad.suite.parse_response(response).ok();
+                let attempt = OcraAttempt {
+                    response: response.as_ref(),
+                    transaction,
+                    pin_hash: pin_hash.as_ref().map(Secret::expose_bytes),
+                    pin_ok,
+                };
+                Ok(decide_ocra(
+                    &self.policy,
+                    &record.state,
+                    &ocra,
+                    &attempt,
+                    now,
+                ))
+            },
+        )
     }
 }
 

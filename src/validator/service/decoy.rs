@@ -13,9 +13,15 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use crate::clock::TimeSource;
+use crate::clock::{TimeSource, UnixTime};
+#[cfg(feature = "emv-cap")]
+use crate::emv::{CapModes, CardProfile};
+use crate::ocra::{Challenge, OcraSuite, SigningNonce};
 use crate::secret::Secret;
 use crate::totp::TotpParameters;
+#[cfg(feature = "emv-cap")]
+use crate::validator::CapCard;
+use crate::validator::challenge::{ChallengeSlot, IssuedChallenge, OcraState};
 use crate::validator::error::{SealError, ValidatorError};
 use crate::validator::pin::{PinHash, pin_matches};
 use crate::validator::record::{Incarnation, TokenId, TokenKind, TokenRecord, TokenState};
@@ -23,40 +29,107 @@ use crate::validator::store::Store;
 
 use super::Validator;
 
-/// The decoy's record and the PIN hash that a PIN supplied for an unknown id, or for a
+/// Which request a decoy stands in for: each family does other work on a token, so
+/// each has its own decoy, of the kind its requests are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DecoyFamily {
+    /// `verify` and `resync`: a code token, of [`Validator::with_decoy_kind`]'s kind.
+    Code,
+    /// `verify_response` and `verify_signature`: a keypad token with a challenge open,
+    /// of [`Validator::with_keypad_decoy`]'s suite.
+    Keypad,
+    /// `verify_cap` and `resync_cap`: an EMV-CAP card, as [`Validator::with_card_decoy`].
+    #[cfg(feature = "emv-cap")]
+    Card,
+}
+
+/// A decoy's record and the PIN hash that a PIN supplied for an unknown id, or for a
 /// token without a PIN, is checked against.
 pub(super) struct Decoy {
     pub(super) record: TokenRecord,
     pin: PinHash,
+    /// What a keypad decoy's signature challenge commits to checking: its challenge
+    /// commits to no transfer, so a signature's transfer is hashed under this nonce
+    /// instead, as an enrolled token's commitment is checked (see `challenge.rs`).
+    pub(super) signing_nonce: SigningNonce,
 }
 
-/// Where a validator keeps its decoy: made on first use, because the PIN cost and the
-/// decoy's kind are set by builder methods after [`Validator::new`].
-pub(super) struct DecoySlot {
-    kind: Option<TokenKind>,
+/// One family's decoy, made on first use.
+struct Slot {
     decoy: OnceLock<Decoy>,
     making: Mutex<()>,
+}
+
+impl Slot {
+    fn new() -> Self {
+        Self {
+            decoy: OnceLock::new(),
+            making: Mutex::new(()),
+        }
+    }
+}
+
+/// Where a validator keeps its decoys: made on first use, because the PIN cost and the
+/// decoys' kinds are set by builder methods after [`Validator::new`].
+pub(super) struct DecoySlot {
+    kind: Option<TokenKind>,
+    suite: Option<OcraSuite>,
+    #[cfg(feature = "emv-cap")]
+    card: Option<CapCard>,
+    code: Slot,
+    keypad: Slot,
+    #[cfg(feature = "emv-cap")]
+    card_decoy: Slot,
 }
 
 impl DecoySlot {
     pub(super) fn new() -> Self {
         Self {
             kind: None,
-            decoy: OnceLock::new(),
-            making: Mutex::new(()),
+            suite: None,
+            #[cfg(feature = "emv-cap")]
+            card: None,
+            code: Slot::new(),
+            keypad: Slot::new(),
+            #[cfg(feature = "emv-cap")]
+            card_decoy: Slot::new(),
         }
     }
 
-    /// The same kind, with the decoy made again on first use (after the PIN cost
-    /// changed).
+    /// The same kinds, with every decoy made again on first use (after the PIN cost or
+    /// a kind changed).
     pub(super) fn remade(&self) -> Self {
         Self {
             kind: self.kind,
-            decoy: OnceLock::new(),
-            making: Mutex::new(()),
+            suite: self.suite,
+            #[cfg(feature = "emv-cap")]
+            card: self.card,
+            ..Self::new()
+        }
+    }
+
+    fn slot(&self, family: DecoyFamily) -> &Slot {
+        match family {
+            DecoyFamily::Code => &self.code,
+            DecoyFamily::Keypad => &self.keypad,
+            #[cfg(feature = "emv-cap")]
+            DecoyFamily::Card => &self.card_decoy,
         }
     }
 }
+
+/// The suite a keypad decoy imitates by default: one-way challenge-response with an
+/// 8-digit numeric question and a 6-digit response, the common form of bank keypads
+/// (and of the decoy challenge `otpfob-server` gives an unknown token).
+const DEFAULT_DECOY_SUITE: &str = "OCRA-1:HOTP-SHA1-6:QN08";
+
+/// The id of the strict-mode decoy, whose HMAC key object the HSM keeps (its label is
+/// made from this id and [`STRICT_DECOY_INCARNATION`], as every token key's is).
+const STRICT_DECOY_ID: &str = "otpfob-strict-decoy";
+
+/// The strict-mode decoy's incarnation: fixed, so that one key object serves every
+/// start of every validator on the HSM token.
+const STRICT_DECOY_INCARNATION: [u8; Incarnation::LEN] = *b"otpfob-decoy-key";
 
 impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Sets the kind of token the decoy imitates; by default a TOTP token with the
@@ -69,58 +142,147 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// its own kind here, so that its tokens and unknown ids look alike.
     #[must_use]
     pub fn with_decoy_kind(mut self, kind: TokenKind) -> Self {
-        self.decoy = DecoySlot {
-            kind: Some(kind),
-            decoy: OnceLock::new(),
-            making: Mutex::new(()),
-        };
+        self.decoy.kind = Some(kind);
+        self.decoy = self.decoy.remade();
         self
     }
 
-    /// The decoy, made on first use: a fresh random secret sealed under the keyring, a
-    /// record MAC, and a PIN hash under the validator's PIN cost that no PIN matches.
+    /// Sets the OCRA suite of the keypad decoy, which stands in for an unknown id in
+    /// [`Validator::verify_response`] and [`Validator::verify_signature`]; by default
+    /// `OCRA-1:HOTP-SHA1-6:QN08`. Its challenge is always open, so an unknown id's
+    /// response is computed and compared as a wrong response to an open challenge is.
+    ///
+    /// # Security
+    ///
+    /// As [`Validator::with_decoy_kind`]: a bank whose keypads use another suite (a
+    /// counter, a time step, a PIN hash, SHA-256) sets it here.
+    #[must_use]
+    pub fn with_keypad_decoy(mut self, suite: OcraSuite) -> Self {
+        self.decoy.suite = Some(suite);
+        self.decoy = self.decoy.remade();
+        self
+    }
+
+    /// Sets the card the card decoy imitates, which stands in for an unknown id in
+    /// [`Validator::verify_cap`] and [`Validator::resync_cap`]; by default a card
+    /// accepted in every mode with the default look-ahead, valid until 2099. Only its
+    /// modes and look-ahead matter: they set how many cryptograms a code is compared
+    /// with.
+    ///
+    /// # Security
+    ///
+    /// As [`Validator::with_decoy_kind`]: a bank whose cards have another look-ahead
+    /// sets one of them here, so that an unknown card and a wrong code cost the same
+    /// Triple DES work.
+    #[cfg(feature = "emv-cap")]
+    #[must_use]
+    pub fn with_card_decoy(mut self, card: CapCard) -> Self {
+        self.decoy.card = Some(card);
+        self.decoy = self.decoy.remade();
+        self
+    }
+
+    /// The code decoy (see [`Validator::decoy_for`]).
+    #[cfg(test)]
     pub(super) fn decoy(&self) -> Result<&Decoy, ValidatorError> {
-        if let Some(decoy) = self.decoy.decoy.get() {
+        self.decoy_for(DecoyFamily::Code)
+    }
+
+    /// The decoy of `family`, made on first use: a fresh random secret sealed under
+    /// the keyring, a record MAC, and a PIN hash under the validator's PIN cost that no
+    /// PIN matches.
+    pub(super) fn decoy_for(&self, family: DecoyFamily) -> Result<&Decoy, ValidatorError> {
+        let slot = self.decoy.slot(family);
+        if let Some(decoy) = slot.decoy.get() {
             return Ok(decoy);
         }
         // One thread makes it while the others wait: the first requests of a busy
         // validator must not each make one.
-        let _making = self
-            .decoy
+        let _making = slot
             .making
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(decoy) = self.decoy.decoy.get() {
+        if let Some(decoy) = slot.decoy.get() {
             return Ok(decoy);
         }
-        let decoy = self.make_decoy()?;
-        Ok(self.decoy.decoy.get_or_init(|| decoy))
+        let decoy = self.make_decoy(family)?;
+        Ok(slot.decoy.get_or_init(|| decoy))
     }
 
-    fn make_decoy(&self) -> Result<Decoy, ValidatorError> {
+    fn make_decoy(&self, family: DecoyFamily) -> Result<Decoy, ValidatorError> {
         let random = |reason: String| ValidatorError::Seal(SealError::RandomSource { reason });
         let now = self.clock.now();
-        let kind = self
+        let code_kind = self
             .decoy
             .kind
             .unwrap_or_else(|| TokenKind::time(TotpParameters::default(), now));
-        let secret = Secret::generate_default().map_err(|error| random(error.to_string()))?;
-        let tag = Incarnation::generate()?;
-        // A random id of the usual shape, so that it names no enrolled token; only its
-        // own seal and MAC are ever checked under it.
-        let id = TokenId::new(format!("decoy-{}", hex(&tag.to_bytes())))?;
+        let kind = match family {
+            DecoyFamily::Code | DecoyFamily::Keypad => code_kind,
+            #[cfg(feature = "emv-cap")]
+            DecoyFamily::Card => TokenKind::Cap(match self.decoy.card {
+                Some(card) => card,
+                None => default_card_decoy()?,
+            }),
+        };
+        // 128 bits: the length of a card master key, and enough for any other kind.
+        let secret = Secret::generate(128).map_err(|error| random(error.to_string()))?;
+        let strict = family == DecoyFamily::Code && self.keyring.token_keys().is_some();
+        let (id, incarnation) = if strict {
+            // Strict mode: the decoy's HMAC key is an object in the HSM, as every
+            // token's is, so that an unknown id costs the HSM's work of a wrong code. A
+            // fixed id and incarnation name one object per HSM token, imported once (one
+            // already there is left as it is; its secret is as unknown as this one), so
+            // that restarts do not pile objects up.
+            (
+                TokenId::new(STRICT_DECOY_ID)?,
+                Incarnation::from_bytes(STRICT_DECOY_INCARNATION),
+            )
+        } else {
+            let tag = Incarnation::generate()?;
+            // A random id of the usual shape, so that it names no enrolled token; only
+            // its own seal and MAC are ever checked under it.
+            (
+                TokenId::new(format!("decoy-{}", hex(&tag.to_bytes())))?,
+                Incarnation::generate()?,
+            )
+        };
+        if strict && let Some(token_keys) = self.keyring.token_keys() {
+            token_keys
+                .import(&id, incarnation, &secret)
+                .map_err(|error| SealError::TokenKeyUnavailable {
+                    token: id.to_string(),
+                    error,
+                })?;
+        }
         let pin_secret = Secret::generate(128).map_err(|error| random(error.to_string()))?;
         let pin = self
             .pin_hashing
             .unmatchable(&hex(pin_secret.expose_bytes()))?;
+        let mut state = TokenState::new(kind);
+        if family == DecoyFamily::Keypad {
+            let suite = match self.decoy.suite {
+                Some(suite) => suite,
+                // A constant, parsed by the tests below.
+                None => DEFAULT_DECOY_SUITE.parse()?,
+            };
+            let mut keypad = OcraState::new(suite, 0, now);
+            // Open for ever: a response to it is computed and compared, never refused
+            // as expired or spent (the decoy is never stored, so it is never spent).
+            keypad.challenge = ChallengeSlot::Open(IssuedChallenge {
+                challenge: Challenge::generate(suite.question())?,
+                expires_at: UnixTime::from_secs(i64::MAX),
+                transaction: None,
+            });
+            state.ocra = Some(Box::new(keypad));
+        }
         let record = TokenRecord {
             sealed_secret: self.keyring.seal(&id, &secret)?,
             id,
             pin: None,
             ocra_pin: None,
-            state: TokenState::new(kind),
+            state,
             enrolled_at: now,
-            incarnation: Incarnation::generate()?,
+            incarnation,
             version: 1,
             mac: None,
             // A head like an enrolled token's, so that its MAC and chain link cost the
@@ -130,6 +292,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         Ok(Decoy {
             record: self.authenticated(record)?,
             pin,
+            signing_nonce: SigningNonce::generate()?,
         })
     }
 
@@ -155,6 +318,15 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             (Some(_), None) => false,
         }
     }
+}
+
+/// The default card decoy: every mode, the default look-ahead, a PAN of the common
+/// length (never looked up: only the decoy's seal and MAC are checked), valid until
+/// the end of 2099.
+#[cfg(feature = "emv-cap")]
+fn default_card_decoy() -> Result<CapCard, ValidatorError> {
+    let profile = CardProfile::new("5999999999999993", 1, (2099, 12))?;
+    Ok(CapCard::new(profile, CapModes::ALL, 0))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -193,7 +365,8 @@ mod tests {
             clock.clone(),
             Keyring::new(SealingKey::new(1, &[3; 32]).unwrap()),
         )
-        .with_pin_hashing(PinHashing::insecure_fast_for_tests());
+        .with_pin_hashing(PinHashing::insecure_fast_for_tests())
+        .unwrap();
         let secret = Secret::generate_default().unwrap();
         for (name, pin) in [("PLAIN", None), ("PINNED", Some("2468"))] {
             let enrolment = Enrolment::new(
@@ -242,5 +415,134 @@ mod tests {
         assert!(decoy.record.id.as_str().starts_with("decoy-"));
         // Made once: the same decoy every time.
         assert!(std::ptr::eq(decoy, validator.decoy().unwrap()));
+    }
+
+    fn hmacs(run: impl FnOnce()) -> usize {
+        let before = crate::mac::HMACS.with(std::cell::Cell::get);
+        run();
+        crate::mac::HMACS.with(std::cell::Cell::get) - before
+    }
+
+    /// Before the keypad decoy, an unknown id's OCRA response was refused on the code
+    /// decoy, which has no challenge, without computing one (2 HMACs through
+    /// `KeyedMac` against 3 for a wrong response to an open challenge); now both
+    /// compute the same, for a login response and for a signature.
+    #[test]
+    fn an_unknown_keypad_costs_what_a_wrong_response_costs() {
+        use crate::ocra::{Currency, Transaction};
+        use crate::validator::OcraEnrolment;
+        let validator = Validator::new(
+            MemoryStore::new(),
+            ManualClock::at_secs(1_767_225_600),
+            Keyring::new(SealingKey::new(1, &[3; 32]).unwrap()),
+        );
+        let id = TokenId::new("KEYPAD").unwrap();
+        let suite = super::DEFAULT_DECOY_SUITE.parse().unwrap();
+        validator
+            .enrol(
+                Enrolment::new(
+                    id.clone(),
+                    Secret::generate_default().unwrap(),
+                    TotpParameters::default(),
+                )
+                .with_ocra(OcraEnrolment::new(suite)),
+            )
+            .unwrap();
+        let nobody = TokenId::new("NOBODY").unwrap();
+        // Made on first use; not counted below.
+        let _ = validator.verify_response(&nobody, "000000", None);
+        let _ = validator.issue_challenge(&id).unwrap();
+        let known = hmacs(|| {
+            assert_eq!(
+                validator
+                    .verify_response(&id, "000000", None)
+                    .unwrap_err()
+                    .reason(),
+                RejectReason::WrongCode
+            );
+        });
+        let unknown = hmacs(|| {
+            assert_eq!(
+                validator
+                    .verify_response(&nobody, "000000", None)
+                    .unwrap_err()
+                    .reason(),
+                RejectReason::UnknownToken
+            );
+        });
+        assert!(known > 2, "{known}");
+        assert_eq!(unknown, known);
+        let transfer = Transaction::new(
+            125_000,
+            Currency::new("EUR").unwrap(),
+            "DE89370400440532013000",
+            None,
+        )
+        .unwrap();
+        let _ = validator.issue_signature_challenge(&id, &transfer).unwrap();
+        let known = hmacs(|| {
+            let _ = validator
+                .verify_signature(&id, &transfer, "000000", None)
+                .unwrap_err();
+        });
+        let unknown = hmacs(|| {
+            let _ = validator
+                .verify_signature(&nobody, &transfer, "000000", None)
+                .unwrap_err();
+        });
+        assert_eq!(unknown, known);
+    }
+
+    /// Before the card decoy, an unknown card was refused on the code decoy as the
+    /// wrong kind, without a single Triple DES MAC (0 against 21 for a wrong code: one
+    /// per ATC of the look-ahead); now an unknown card computes as many.
+    #[cfg(feature = "emv-cap")]
+    #[test]
+    fn an_unknown_card_costs_what_a_wrong_code_costs() {
+        use crate::emv::mac::RETAIL_MACS;
+        use crate::emv::{CapMode, CapModes, CardProfile, IssuerMasterKey};
+        use crate::validator::{CapCard, CapEnrolment};
+        let validator = Validator::new(
+            MemoryStore::new(),
+            ManualClock::at_secs(1_767_225_600),
+            Keyring::new(SealingKey::new(1, &[3; 32]).unwrap()),
+        );
+        let issuer = IssuerMasterKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap();
+        let profile = CardProfile::new("4658123456789009", 1, (2030, 12)).unwrap();
+        let id = TokenId::new("CARD").unwrap();
+        validator
+            .enrol_cap(CapEnrolment {
+                id: id.clone(),
+                issuer_key: &issuer,
+                card: CapCard::new(profile, CapModes::ALL, 0),
+                pin: None,
+            })
+            .unwrap();
+        let nobody = TokenId::new("NOBODY").unwrap();
+        let _ = validator.verify_cap(&nobody, &CapMode::Identify, "12345678", None);
+        let macs = |run: &dyn Fn()| {
+            let before = RETAIL_MACS.with(std::cell::Cell::get);
+            run();
+            RETAIL_MACS.with(std::cell::Cell::get) - before
+        };
+        for mode in [
+            CapMode::Identify,
+            CapMode::Respond(crate::emv::Digits::challenge("12345678").unwrap()),
+        ] {
+            let known = macs(&|| {
+                let rejected = validator
+                    .verify_cap(&id, &mode, "12345678", None)
+                    .unwrap_err();
+                assert_eq!(rejected.reason(), RejectReason::WrongCode);
+            });
+            let unknown = macs(&|| {
+                let rejected = validator
+                    .verify_cap(&nobody, &mode, "12345678", None)
+                    .unwrap_err();
+                assert_eq!(rejected.reason(), RejectReason::UnknownToken);
+            });
+            assert!(known > 1, "{known}");
+            assert_eq!(unknown, known, "{mode:?}");
+        }
     }
 }

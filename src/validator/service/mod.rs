@@ -111,12 +111,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     }
 
     /// Sets the Argon2id cost of new server-side PIN hashes.
-    #[must_use]
-    pub fn with_pin_hashing(mut self, pin_hashing: PinHashing) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::Pin`] if Argon2 refuses the cost (for example no memory or no
+    /// pass): checked here, since a validator built with it would otherwise refuse
+    /// every verification with a PIN, failing closed but only once in service.
+    pub fn with_pin_hashing(mut self, pin_hashing: PinHashing) -> Result<Self, ValidatorError> {
+        pin_hashing.validate()?;
         self.pin_hashing = pin_hashing;
         // The decoy's PIN hash must cost what the new hashes cost.
         self.decoy = self.decoy.remade();
-        self
+        Ok(self)
     }
 
     /// Adds a sink that receives every audit event after the store has it.

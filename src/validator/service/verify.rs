@@ -10,7 +10,7 @@ use crate::validator::generator::CodeGenerator;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
-use super::decoy::Decoy;
+use super::decoy::{Decoy, DecoyFamily};
 use super::{MAX_ATTEMPTS, Validator};
 
 impl<S: Store, C: TimeSource> Validator<S, C> {
@@ -27,18 +27,24 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         code: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(id, Operation::Verify, pin, |record, pin_ok, now| {
-            let generator = self.generator(record)?;
-            // Unparseable input counts like any wrong code: a garbled guess is a guess.
-            let code = Code::parse(code.trim(), generator.parameters().digits)
-                .unwrap_or_else(|_| malformed_code(&generator));
-            let decision = decide(&self.policy, &record.state, &generator, &code, pin_ok, now);
-            // An HSM that failed under the scan: the decision is not to be trusted.
-            if generator.failed() {
-                return Err(RejectReason::KeyringUnavailable);
-            }
-            Ok(decision)
-        })
+        self.run(
+            id,
+            Operation::Verify,
+            DecoyFamily::Code,
+            pin,
+            |record, pin_ok, now| {
+                let generator = self.generator(record)?;
+                // Unparseable input counts like any wrong code: a garbled guess is a guess.
+                let code = Code::parse(code.trim(), generator.parameters().digits)
+                    .unwrap_or_else(|_| malformed_code(&generator));
+                let decision = decide(&self.policy, &record.state, &generator, &code, pin_ok, now);
+                // An HSM that failed under the scan: the decision is not to be trusted.
+                if generator.failed() {
+                    return Err(RejectReason::KeyringUnavailable);
+                }
+                Ok(decision)
+            },
+        )
     }
 
     /// Resynchronises a token from two consecutive codes (RFC 4226 §7.4): for a time
@@ -55,26 +61,32 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         second: &str,
         pin: Option<&str>,
     ) -> Result<Acceptance, Rejected> {
-        self.run(id, Operation::Resync, pin, |record, pin_ok, now| {
-            let generator = self.generator(record)?;
-            let digits = generator.parameters().digits;
-            let bogus = malformed_code(&generator);
-            let first = Code::parse(first.trim(), digits).unwrap_or(bogus);
-            let second = Code::parse(second.trim(), digits).unwrap_or(bogus);
-            let decision = decide_resync(
-                &self.policy,
-                &record.state,
-                &generator,
-                &first,
-                &second,
-                pin_ok,
-                now,
-            );
-            if generator.failed() {
-                return Err(RejectReason::KeyringUnavailable);
-            }
-            Ok(decision)
-        })
+        self.run(
+            id,
+            Operation::Resync,
+            DecoyFamily::Code,
+            pin,
+            |record, pin_ok, now| {
+                let generator = self.generator(record)?;
+                let digits = generator.parameters().digits;
+                let bogus = malformed_code(&generator);
+                let first = Code::parse(first.trim(), digits).unwrap_or(bogus);
+                let second = Code::parse(second.trim(), digits).unwrap_or(bogus);
+                let decision = decide_resync(
+                    &self.policy,
+                    &record.state,
+                    &generator,
+                    &first,
+                    &second,
+                    pin_ok,
+                    now,
+                );
+                if generator.failed() {
+                    return Err(RejectReason::KeyringUnavailable);
+                }
+                Ok(decision)
+            },
+        )
     }
 
     /// Load, open, check PIN, decide, store; retried on conflict. `decide_with` opens
@@ -82,8 +94,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// rejection that changes nothing.
     ///
     /// Every path does the same work, so that the time says nothing about why a code
-    /// was rejected (issue 11, item 2): an unknown id is decided on the decoy's record
-    /// (see `decoy.rs`), Argon2id runs whenever a PIN is supplied, and every rejection
+    /// was rejected (issue 11, item 2): an unknown id is decided on the record of the
+    /// decoy of `family`, the kind of token the request is for (see `decoy.rs`), Argon2id runs whenever a PIN is supplied, and every rejection
     /// writes once: the record (with its failure counted, or unchanged, as for a
     /// locked or disabled token), or else, where no record may be written, the
     /// store's [`Store::record_rejection`] probe with the audit row.
@@ -91,11 +103,12 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         &self,
         id: &TokenId,
         operation: Operation,
+        family: DecoyFamily,
         pin: Option<&str>,
         decide_with: impl Fn(&TokenRecord, bool, UnixTime) -> Result<Decision, RejectReason>,
     ) -> Result<Acceptance, Rejected> {
         let now = self.clock.now();
-        let Ok(decoy) = self.decoy() else {
+        let Ok(decoy) = self.decoy_for(family) else {
             // No randomness for the decoy: nothing is decided without it.
             return self.reject(id, now, operation, RejectReason::SealBroken);
         };

@@ -1,11 +1,9 @@
 //! The CAP card reader: a keypad, a display and a card slot, behind the crate's
 //! [`Device`] trait.
 
-use crate::device::DeviceError;
-use crate::device::{Device, DeviceKind, DeviceState, OtpMode, Reading, SerialNumber};
-use crate::emv::card::Card;
-use crate::emv::card_data::Digits;
-use crate::emv::mode::CapMode;
+use crate::device::emv_card::Card;
+use crate::device::{Device, DeviceError, DeviceKind, DeviceState, OtpMode, Reading, SerialNumber};
+use crate::emv::{CapMode, Digits};
 
 /// A CAP reader with a card in it (Barclays' PINsentry, NatWest's and Nationwide's
 /// readers): it asks for the card's PIN and passes it to the card, sends the card the
@@ -17,7 +15,8 @@ use crate::emv::mode::CapMode;
 /// with an amount, mode 2 with data fields).
 ///
 /// ```
-/// use otpfob::emv::{CapReader, Card, CardProfile, IssuerMasterKey};
+/// use otpfob::emv::{CardProfile, IssuerMasterKey};
+/// use otpfob::device::{CapReader, Card};
 /// use otpfob::{Device, device::SerialNumber};
 ///
 /// let issuer = IssuerMasterKey::from_hex("0123456789ABCDEFFEDCBA9876543210")?;
