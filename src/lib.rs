@@ -15,6 +15,8 @@ pub mod device;
 pub mod emv;
 pub mod hotp;
 pub mod mac;
+#[cfg(feature = "migrate")]
+pub mod migrate;
 pub mod ocra;
 mod parameters;
 pub mod provision;

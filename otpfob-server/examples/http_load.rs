@@ -151,6 +151,7 @@ fn config(directory: &Path, store: StoreConfig) -> (Config, String) {
             ..Limits::default()
         },
         log: LogConfig::default(),
+        console: otpfob_server::config::ConsoleConfig::default(),
     };
     (config, key.to_string())
 }

@@ -29,6 +29,8 @@ struct Inner {
     /// The SQLite store, for its group-commit statistics at `/metrics`; weak, so that
     /// it closes when the validator lets it go.
     sqlite: Option<Weak<SqliteStore>>,
+    /// The staff console's accounts and sessions.
+    console: Arc<crate::console::Console>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -59,6 +61,9 @@ pub enum StartError {
     /// TLS files.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The console's staff database.
+    #[error(transparent)]
+    Staff(#[from] crate::console::staff::StaffError),
     /// The listening socket.
     #[error("listen on {address}: {source}")]
     Listen {
@@ -134,6 +139,7 @@ impl AppState {
         let keyring = config.keyring()?;
         let clients = ClientsFile::read(&config.clients_file)?;
         let (opened, sqlite) = open_observed_store(&config.store)?;
+        let console = Arc::new(crate::console::Console::open(&config)?);
         let store: Arc<dyn Store> = Arc::new(ClosedOffRuntime(Some(opened)));
         let validator = Validator::new(store, SystemClock, keyring)
             .with_policy(config.policy())?
@@ -144,6 +150,7 @@ impl AppState {
                 registry: Arc::new(Registry::new(&clients)),
                 config,
                 sqlite,
+                console,
             }),
         })
     }
@@ -158,6 +165,12 @@ impl AppState {
     #[must_use]
     pub fn registry(&self) -> &Arc<Registry> {
         &self.inner.registry
+    }
+
+    /// The staff console.
+    #[must_use]
+    pub fn console(&self) -> &Arc<crate::console::Console> {
+        &self.inner.console
     }
 
     /// The configuration.

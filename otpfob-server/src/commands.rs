@@ -1,4 +1,5 @@
-//! The binary's commands: `run`, `init`, `demo`, `key issue|revoke|list`.
+//! The binary's commands: `run`, `init`, `demo`, `key issue|revoke|list`,
+//! `staff add|reset-factor|remove|list`.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -59,6 +60,44 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Create, list or remove staff accounts of the console (`/console/`).
+    Staff {
+        /// The configuration file (names the staff database).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        action: StaffAction,
+    },
+}
+
+/// What to do with staff accounts.
+#[derive(Debug, Subcommand)]
+pub enum StaffAction {
+    /// Create an account with a fresh password, printed once; the second factor is
+    /// enrolled at the first sign-in.
+    Add {
+        /// The name (a-z, 0-9, '.', '_', '-'), as the audit trail shows it.
+        #[arg(long)]
+        name: String,
+        /// A role (repeat for several): helpdesk, admin, audit.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+    },
+    /// Make the account enrol a new second factor at its next sign-in (a lost phone).
+    ResetFactor {
+        /// The name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Remove an account.
+    Remove {
+        /// The name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List accounts and their roles (never passwords).
+    List,
 }
 
 /// What to do with client keys.
@@ -168,6 +207,51 @@ pub fn execute(cli: Cli) -> Result<(), CommandError> {
                         let roles: Vec<&str> =
                             client.roles.iter().map(|role| role.as_str()).collect();
                         println!("{}\t{}", client.name, roles.join(","));
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Staff { config, action } => {
+            let config = Config::read(&config)?;
+            let staff = crate::console::staff::StaffStore::open(
+                &config.console.staff_database_path(&config),
+            )?;
+            match action {
+                StaffAction::Add { name, roles } => {
+                    let password = crate::console::staff::generate_password()?;
+                    staff.create(
+                        &name,
+                        &roles.into_iter().collect(),
+                        &password,
+                        crate::console::staff::PasswordHashing::default(),
+                    )?;
+                    println!(
+                        "Staff account {name} created. Its password (shown once; give it to them privately):\n{}",
+                        password.as_str()
+                    );
+                }
+                StaffAction::ResetFactor { name } => {
+                    if staff.find(&name)?.is_none() {
+                        return Err(format!("no staff account named {name:?}").into());
+                    }
+                    staff.set_factor_confirmed(&name, false)?;
+                    println!("{name} enrols a new second factor at the next sign-in");
+                }
+                StaffAction::Remove { name } => {
+                    staff.remove(&name)?;
+                    println!("Removed {name}");
+                }
+                StaffAction::List => {
+                    for account in staff.list()? {
+                        let roles: Vec<&str> =
+                            account.roles.iter().map(|role| role.as_str()).collect();
+                        let factor = if account.factor_confirmed {
+                            "second factor confirmed"
+                        } else {
+                            "second factor at next sign-in"
+                        };
+                        println!("{}\t{}\t{factor}", account.name, roles.join(","));
                     }
                 }
             }
@@ -298,6 +382,7 @@ pub fn init(
         policy: crate::config::PolicyPreset::Default,
         limits: crate::config::Limits::default(),
         log: LogConfig::default(),
+        console: crate::config::ConsoleConfig::default(),
     };
     let text = format!(
         "# otpfob-server configuration (see README, \"Run the server\").\n{}",

@@ -76,6 +76,56 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// The staff console (`/console/`).
+    #[serde(default)]
+    pub console: ConsoleConfig,
+}
+
+/// The staff console: where staff accounts live and how long sessions last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The staff database (SQLite); default `staff.db` beside the clients file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_database: Option<PathBuf>,
+    /// A session ends this long after its last request (default 15 minutes).
+    #[serde(default = "default_idle_seconds")]
+    pub idle_timeout_seconds: u64,
+    /// And this long after sign-in, however busy (default 8 hours).
+    #[serde(default = "default_absolute_seconds")]
+    pub absolute_timeout_seconds: u64,
+}
+
+fn default_idle_seconds() -> u64 {
+    15 * 60
+}
+
+fn default_absolute_seconds() -> u64 {
+    8 * 60 * 60
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            staff_database: None,
+            idle_timeout_seconds: default_idle_seconds(),
+            absolute_timeout_seconds: default_absolute_seconds(),
+        }
+    }
+}
+
+impl ConsoleConfig {
+    /// The staff database's path under `config`.
+    #[must_use]
+    pub fn staff_database_path(&self, config: &Config) -> PathBuf {
+        self.staff_database.clone().unwrap_or_else(|| {
+            config
+                .clients_file
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("staff.db")
+        })
+    }
 }
 
 fn default_issuer() -> String {
@@ -293,6 +343,9 @@ impl Config {
             }
         };
         fix(&mut self.clients_file);
+        if let Some(staff) = &mut self.console.staff_database {
+            fix(staff);
+        }
         if let Some(tls) = &mut self.tls {
             fix(&mut tls.certificate);
             fix(&mut tls.private_key);

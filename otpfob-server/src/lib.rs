@@ -16,6 +16,7 @@ pub mod app;
 pub mod auth;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod extract;
 pub mod layers;
 pub mod observe;

@@ -7,6 +7,7 @@ mod enrol;
 mod fob;
 mod input;
 mod keys;
+mod migrate;
 mod oath;
 mod oath_time;
 mod output;
@@ -93,6 +94,9 @@ enum Command {
     /// RFC 6030 PSKC seed files: list and enrol (import), or make a batch (export).
     #[command(subcommand)]
     Pskc(pskc::PskcCommand),
+    /// Tokens from privacyIDEA, LinOTP or OATH CSV seed files: a dry run, or an
+    /// all-or-nothing import.
+    Migrate(migrate::MigrateArgs),
     /// A simulated key fob in the terminal.
     Fob(fob::FobArgs),
     /// Checks a code against the embedded token database.
@@ -120,6 +124,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Totp(arguments) => oath::totp(&arguments),
         Command::Enrol(arguments) => enrol::run(&arguments),
         Command::Pskc(command) => pskc::run(&command),
+        Command::Migrate(arguments) => migrate::run(&arguments),
         Command::Fob(arguments) => fob::run(&arguments),
         Command::Verify(arguments) => verify::run(&arguments),
         Command::SealingKey(arguments) => keys::write_sealing_key(&arguments),

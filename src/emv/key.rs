@@ -194,7 +194,7 @@ impl CardMasterKey {
     /// Derives a card's master key from the issuer master key (EMV Book 2, Annex
     /// A1.4.1, option A): Y is the rightmost 16 digits of PAN ‖ PSN, zero-filled on
     /// the left when shorter, packed as 8 bytes of BCD; the key is
-    /// 3DES(IMK)[Y] ‖ 3DES(IMK)[Y ⊕ FF…FF], with odd parity.
+    /// 3DES(IMK)\[Y\] ‖ 3DES(IMK)\[Y ⊕ FF…FF\], with odd parity.
     ///
     /// ```
     /// use otpfob::emv::{CardMasterKey, IssuerMasterKey, Pan, PanSequenceNumber};

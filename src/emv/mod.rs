@@ -60,14 +60,14 @@
 //!   predictable): one guess in 2^17 matches a given cryptogram, and a look-ahead of
 //!   w counters multiplies that by w. The verifier counts the bits of the MAC the
 //!   bitmap keeps and, below 20, caps the failure limit at
-//!   [`SHORT_CODE_FAILURE_LIMIT`] whatever the policy allows.
+//!   [`SHORT_CODE_FAILURE_LIMIT`](crate::validator::SHORT_CODE_FAILURE_LIMIT) whatever the policy allows.
 //! - **The PIN is checked offline, by the card**, and a reader shows which PIN
 //!   was wrong; a stolen card and reader give an attacker three guesses, after which
 //!   the card blocks itself. The bank never sees the PIN.
 //! - **The ATC is predictable and moves on every use**, at shops and cash machines
 //!   too, out of the CAP verifier's sight, so the bank searches a look-ahead window
-//!   above the last accepted ATC ([`CapCard::look_ahead`], default
-//!   [`DEFAULT_CAP_LOOK_AHEAD`]: each counter in it is one more chance for a guess),
+//!   above the last accepted ATC ([`CapCard::look_ahead`](crate::validator::CapCard::look_ahead), default
+//!   [`DEFAULT_CAP_LOOK_AHEAD`](crate::validator::DEFAULT_CAP_LOOK_AHEAD): each counter in it is one more chance for a guess),
 //!   never accepts one twice, and resynchronises from two consecutive codes.
 //! - **A code names no mode on its face**: an identify code and a mode 2 signature are
 //!   both eight digits. The bank enrols each card for the modes its pages use
@@ -79,13 +79,13 @@
 //! # In the validator
 //!
 //! A card is a token kind of its own, [`TokenKind::Cap`](crate::validator::TokenKind)
-//! holding a [`CapCard`], stored by every store and authenticated by the record MAC
+//! holding a [`CapCard`](crate::validator::CapCard), stored by every store and authenticated by the record MAC
 //! like every record. [`Validator::enrol_cap`](crate::Validator::enrol_cap) derives
 //! the card master key from the issuer master key and seals it (the issuer master key
 //! is never stored; a leaked record yields one card's key), and
 //! [`Validator::verify_cap`](crate::Validator::verify_cap) and
-//! [`Validator::resync_cap`](crate::Validator::resync_cap) take [`decide_cap`] and
-//! [`decide_cap_resync`] through the same load, check, decide and compare-and-swap as
+//! [`Validator::resync_cap`](crate::Validator::resync_cap) take [`decide_cap`](crate::validator::decide_cap) and
+//! [`decide_cap_resync`](crate::validator::decide_cap_resync) through the same load, check, decide and compare-and-swap as
 //! every other token, with its audit events.
 //! - **Readers are interchangeable** and a code proves only that someone held the
 //!   card and knew its PIN, not where the code was typed (relay).

@@ -8,6 +8,8 @@
 
 pub(crate) mod error;
 mod key_uri;
+#[cfg(feature = "migrate")]
+pub(crate) mod migrate;
 #[cfg(feature = "pskc")]
 pub(crate) mod pskc;
 #[cfg(feature = "qr")]

@@ -12,6 +12,7 @@ use crate::ocra::{OcraSuite, Password};
 use crate::parameters::OtpParameters;
 use crate::secret::Secret;
 use crate::validator::error::SealError;
+use crate::validator::pin::PinHash;
 use crate::validator::record::{TokenId, TokenKind};
 
 /// A token to enrol with [`Validator::enrol`](crate::Validator::enrol): its id, its
@@ -55,6 +56,29 @@ pub struct Enrolment {
     pub(crate) synced_at: Option<UnixTime>,
     pub(crate) pin: Option<Zeroizing<String>>,
     pub(crate) ocra: Option<OcraEnrolment>,
+    /// State carried over from another server (a migration); see [`Enrolment::with_carried`].
+    pub(crate) carried: CarriedState,
+}
+
+/// The state a token brings from the server it leaves (privacyIDEA, LinOTP): what a
+/// migration must not reset, or a customer's spent codes become good again and a
+/// guesser's failures are forgotten.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CarriedState {
+    /// For a time token: the last step the old server accepted; it and every step
+    /// before it stay spent.
+    pub last_accepted_step: Option<u64>,
+    /// Consecutive failures the old server counted.
+    pub failures: u32,
+    /// Whether the old server held the token locked (its failure limit reached): it
+    /// stays locked until an administrator unlocks it.
+    pub locked: bool,
+    /// Whether an administrator had taken the token out of service.
+    pub disabled: bool,
+    /// The old server's hash of the server-side PIN (an Argon2id PHC string, as
+    /// privacyIDEA writes), kept as it is: nobody needs to know the PIN to carry it.
+    pub pin_hash: Option<PinHash>,
 }
 
 impl Enrolment {
@@ -72,6 +96,7 @@ impl Enrolment {
             synced_at: None,
             pin: None,
             ocra: None,
+            carried: CarriedState::default(),
         }
     }
 
@@ -155,6 +180,15 @@ impl Enrolment {
         self
     }
 
+    /// State carried from the server the token leaves (a migration): its spent steps,
+    /// failure count, lock, status and PIN hash. A PIN hash here takes the place of
+    /// [`Enrolment::with_pin`].
+    #[must_use]
+    pub fn with_carried(mut self, carried: CarriedState) -> Self {
+        self.carried = carried;
+        self
+    }
+
     /// The token's id.
     #[must_use]
     pub fn id(&self) -> &TokenId {
@@ -183,8 +217,14 @@ impl Enrolment {
             .filter(|synced| *synced <= now)
             .unwrap_or(now);
         let mut kind = TokenKind::new(self.parameters, self.counter, synced_at);
-        if let TokenKind::Time { drift_steps, .. } = &mut kind {
+        if let TokenKind::Time {
+            drift_steps,
+            last_accepted_step,
+            ..
+        } = &mut kind
+        {
             *drift_steps = self.drift_steps;
+            *last_accepted_step = self.carried.last_accepted_step;
         }
         kind
     }
@@ -202,6 +242,7 @@ impl fmt::Debug for Enrolment {
             .field("synced_at", &self.synced_at)
             .field("pin", &self.pin.as_ref().map(|_| "[REDACTED]"))
             .field("ocra", &self.ocra)
+            .field("carried", &self.carried)
             .finish()
     }
 }

@@ -45,7 +45,7 @@ pub use cap_decision::{
 };
 pub use challenge::{ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment};
 pub use decision::{decide, decide_resync};
-pub use enrolment::{Enrolment, OcraEnrolment};
+pub use enrolment::{CarriedState, Enrolment, OcraEnrolment};
 pub use error::{RejectReason, Rejected, SealError, StoreError, TokenIdError, ValidatorError};
 pub use generator::{CodeGenerator, TokenKeyBackend, unmatchable_code};
 pub use keyring_backend::{BackendError, KeyringBackend};

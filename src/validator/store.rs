@@ -28,7 +28,7 @@ pub enum Swap {
 ///
 /// - **Compare-and-swap is atomic.** `compare_and_swap` replaces the record only if
 ///   the stored version equals `expected_version` **and the stored
-///   [`Incarnation`](crate::Incarnation) equals `record.incarnation`**, as one
+///   [`Incarnation`](crate::validator::Incarnation) equals `record.incarnation`**, as one
 ///   indivisible step against every other writer, in this process or any other
 ///   sharing the store.
 /// - **A record's identity is its id, its incarnation and its version.** Versions

@@ -207,7 +207,9 @@ pub struct TokenBody {
     pub version: u64,
 }
 
-fn kind_of(kind: &TokenKind) -> KindName {
+/// The kind a token's record describes.
+#[must_use]
+pub fn kind_of(kind: &TokenKind) -> KindName {
     match kind.parameters() {
         Some(OtpParameters::Hotp(_)) => KindName::Hotp,
         Some(OtpParameters::Totp(_)) => KindName::Totp,
@@ -216,7 +218,9 @@ fn kind_of(kind: &TokenKind) -> KindName {
     }
 }
 
-fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
+/// A token's state as the API and the console show it (never its secret or PIN).
+#[must_use]
+pub fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
     let state = &record.state;
     let algorithm = match state.kind.parameters() {
         Some(OtpParameters::Hotp(hotp)) => hotp.algorithm.to_string(),
@@ -578,60 +582,96 @@ pub async fn list(
         .as_deref()
         .map(|after| token_id("after", after))
         .transpose()?;
+    let filter = TokenFilter {
+        after,
+        limit,
+        status,
+        locked: query.locked,
+        kind: query.kind,
+        prefix: query.prefix,
+    };
     let page = state
-        .blocking(
-            move |validator| -> Result<TokenPage, otpfob::ValidatorError> {
-                let now = validator.clock().now();
-                let mut tokens = Vec::new();
-                let mut next = None;
-                // Keyset pages of the store's ids (never every id at once), read until
-                // one more token than the page passes the filters, or the ids run out.
-                let chunk = (limit + 1).min(LIST_CHUNK);
-                let mut cursor = after;
-                'pages: loop {
-                    let ids = validator.store().list_page(cursor.as_ref(), chunk)?;
-                    let exhausted = ids.len() < chunk;
-                    for id in ids {
-                        cursor = Some(id.clone());
-                        if let Some(prefix) = query.prefix.as_deref()
-                            && !id.as_str().starts_with(prefix)
-                        {
-                            // Ids are in order: past the prefix's range, no later id
-                            // can start with it.
-                            if id.as_str() > prefix {
-                                break 'pages;
-                            }
-                            continue;
-                        }
-                        let Some(record) = validator.store().load(&id)? else {
-                            continue;
-                        };
-                        if status.is_some_and(|status| record.state.status != status)
-                            || query
-                                .locked
-                                .is_some_and(|locked| record.state.lock.holds_at(now) != locked)
-                            || query
-                                .kind
-                                .is_some_and(|kind| kind_of(&record.state.kind) != kind)
-                        {
-                            continue;
-                        }
-                        if tokens.len() == limit {
-                            next = tokens.last().map(|token: &TokenBody| token.id.clone());
-                            break 'pages;
-                        }
-                        tokens.push(token_body(&record, now));
-                    }
-                    if exhausted {
-                        break;
-                    }
-                }
-                Ok(TokenPage { tokens, next })
-            },
-        )
+        .blocking(move |validator| list_tokens(validator, &filter))
         .await?
         .map_err(|error| admin_problem(&error))?;
     Ok(no_store(StatusCode::OK, page))
+}
+
+/// Which tokens a page of the list holds: the API's query, checked.
+#[derive(Debug, Clone)]
+pub struct TokenFilter {
+    /// Only ids after this one.
+    pub after: Option<TokenId>,
+    /// At most this many.
+    pub limit: usize,
+    /// Only tokens of this status.
+    pub status: Option<Status>,
+    /// Only locked (`true`) or unlocked (`false`) tokens.
+    pub locked: Option<bool>,
+    /// Only this kind.
+    pub kind: Option<KindName>,
+    /// Only ids starting with this.
+    pub prefix: Option<String>,
+}
+
+/// A page of the token list (the API's list and the console's): keyset pages of the
+/// store's ids, filtered. Blocking: call it on the blocking pool.
+///
+/// # Errors
+///
+/// The store's errors.
+pub fn list_tokens(
+    validator: &crate::app::ServerValidator,
+    filter: &TokenFilter,
+) -> Result<TokenPage, otpfob::ValidatorError> {
+    let now = validator.clock().now();
+    let mut tokens = Vec::new();
+    let mut next = None;
+    // Keyset pages of the store's ids (never every id at once), read until
+    // one more token than the page passes the filters, or the ids run out.
+    let chunk = (filter.limit + 1).min(LIST_CHUNK);
+    let mut cursor = filter.after.clone();
+    'pages: loop {
+        let ids = validator.store().list_page(cursor.as_ref(), chunk)?;
+        let exhausted = ids.len() < chunk;
+        for id in ids {
+            cursor = Some(id.clone());
+            if let Some(prefix) = filter.prefix.as_deref()
+                && !id.as_str().starts_with(prefix)
+            {
+                // Ids are in order: past the prefix's range, no later id
+                // can start with it.
+                if id.as_str() > prefix {
+                    break 'pages;
+                }
+                continue;
+            }
+            let Some(record) = validator.store().load(&id)? else {
+                continue;
+            };
+            if filter
+                .status
+                .is_some_and(|status| record.state.status != status)
+                || filter
+                    .locked
+                    .is_some_and(|locked| record.state.lock.holds_at(now) != locked)
+                || filter
+                    .kind
+                    .is_some_and(|kind| kind_of(&record.state.kind) != kind)
+            {
+                continue;
+            }
+            if tokens.len() == filter.limit {
+                next = tokens.last().map(|token: &TokenBody| token.id.clone());
+                break 'pages;
+            }
+            tokens.push(token_body(&record, now));
+        }
+        if exhausted {
+            break;
+        }
+    }
+    Ok(TokenPage { tokens, next })
 }
 
 /// Read one token's state (never its secret).

@@ -125,6 +125,7 @@ impl Setup {
                 ..Limits::default()
             },
             log: LogConfig::default(),
+            console: otpfob_server::config::ConsoleConfig::default(),
         };
         Self { dir, config, keys }
     }

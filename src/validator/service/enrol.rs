@@ -7,7 +7,9 @@ use crate::validator::audit::{Operation, Outcome};
 use crate::validator::challenge::OcraState;
 use crate::validator::enrolment::Enrolment;
 use crate::validator::error::{SealError, ValidatorError};
-use crate::validator::record::{Incarnation, TokenId, TokenKind, TokenRecord, TokenState};
+use crate::validator::record::{
+    Incarnation, Lock, Status, TokenId, TokenKind, TokenRecord, TokenState,
+};
 use crate::validator::store::Store;
 
 use super::Validator;
@@ -92,11 +94,25 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             state.ocra = Some(Box::new(OcraState::new(ocra.suite, ocra.counter, now)));
         }
         let sealed_secret = self.keyring.seal(&enrolment.id, &enrolment.secret)?;
-        let pin = enrolment
-            .pin
-            .as_deref()
-            .map(|pin| self.pin_hashing.hash(pin))
-            .transpose()?;
+        let pin = match &enrolment.carried.pin_hash {
+            // A migration carries the old server's hash as it is (checked to be Argon2id
+            // when it was parsed); nobody needs to know the PIN.
+            Some(hash) => Some(hash.clone()),
+            None => enrolment
+                .pin
+                .as_deref()
+                .map(|pin| self.pin_hashing.hash(pin))
+                .transpose()?,
+        };
+        // A migration carries the old server's failure count, lock and switch, so that
+        // moving a token neither forgives a guesser nor re-opens a disabled token.
+        state.failures = enrolment.carried.failures;
+        if enrolment.carried.locked {
+            state.lock = Lock::UntilUnlocked { since: now };
+        }
+        if enrolment.carried.disabled {
+            state.status = Status::Disabled;
+        }
         let record = TokenRecord {
             id: enrolment.id.clone(),
             sealed_secret,

@@ -1,0 +1,798 @@
+//! The staff console in a real browser: headless Chromium (Debian's `chromium` and
+//! `chromium-driver`) through WebDriver, against the real server on loopback with a
+//! real SQLite store. Each test saves screenshots under `target/console-screenshots/`
+//! and runs axe-core (from npm, injected into the page) on the main pages.
+//!
+//! The WebDriver client is the W3C protocol's few JSON calls over `reqwest`, which the
+//! other server tests use already (no browser-automation crate to build).
+//!
+//! Without `chromedriver` these tests fail when `CI=true` and say so loudly otherwise.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use otpfob::{
+    Device as _, Enrolment, HotpParameters, KeyFob, KeyUri, SystemClock, TokenId, Totp,
+    TotpParameters,
+};
+use otpfob_server::auth::Role;
+use otpfob_server::console::staff::PasswordHashing;
+use serde_json::{Value, json};
+use support::{Backend, Harness, Setup};
+
+/// The browser tests run one at a time: two cores, one Chromium each is plenty.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const PASSWORD: &str = "correct horse battery staple";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn chromedriver() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("CHROMEDRIVER") {
+        return Some(PathBuf::from(path));
+    }
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|path| path.exists())
+}
+
+/// The driver, or `None` (outside CI only) when Chromium's driver is not installed.
+async fn browser() -> Option<Driver> {
+    support::install_crypto();
+    let Some(path) = chromedriver() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromedriver is missing: .ci/run installs chromium and chromium-driver"
+        );
+        eprintln!(
+            "SKIPPED: no chromedriver (apt-get install chromium chromium-driver); CI fails here"
+        );
+        return None;
+    };
+    Some(Driver::start(&path).await)
+}
+
+/// A WebDriver session on a chromedriver of its own.
+struct Driver {
+    http: reqwest::Client,
+    base: String,
+    child: Child,
+}
+
+impl Driver {
+    async fn start(path: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let http = reqwest::Client::new();
+        let root = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if http.get(format!("{root}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let binary = ["/usr/bin/chromium", "/usr/lib/chromium/chromium"]
+            .into_iter()
+            .find(|path| std::path::Path::new(path).exists())
+            .unwrap_or("/usr/bin/chromium");
+        let created: Value = http
+            .post(format!("{root}/session"))
+            .json(&json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": binary,
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                             "--disable-dev-shm-usage", "--window-size=1024,900"],
+                },
+            }}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
+            .to_owned();
+        Self {
+            http,
+            base: format!("{root}/session/{session}"),
+            child,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        let request = match body {
+            Some(body) => request.json(&body),
+            None => request,
+        };
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        if answer["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {}", answer["value"]);
+        }
+        answer["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let answer: Value = self
+            .http
+            .post(format!("{}/element", self.base))
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match answer["value"][ELEMENT].as_str() {
+            Some(element) => element.to_owned(),
+            None => {
+                let source = self.call(reqwest::Method::GET, "/source", None).await;
+                panic!(
+                    "no element {css} at {}:\n{}",
+                    self.url().await,
+                    source.as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        self.click(&format!("{css} option[value=\"{value}\"]"))
+            .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+
+    async fn attribute(&self, css: &str, name: &str) -> String {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/attribute/{name}"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    async fn page_text(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap())
+            .unwrap();
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Runs axe-core on the page: no serious or critical violation.
+    async fn check_accessibility(&self, page: &str) {
+        let axe = std::fs::read_to_string(axe_path()).unwrap_or_else(|error| {
+            panic!(
+                "axe-core not found at {} ({error}): scripts/test installs it with npm",
+                axe_path().display()
+            )
+        });
+        let script = format!(
+            "{axe}\nconst done = arguments[arguments.length - 1];\
+             axe.run(document).then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))), e => done(['axe failed: ' + e]));"
+        );
+        let violations = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": script, "args": []})),
+            )
+            .await;
+        assert_eq!(violations, json!([]), "accessibility of {page}");
+    }
+
+    async fn clear_cookies(&self) {
+        self.call(reqwest::Method::DELETE, "/cookie", None).await;
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn axe_path() -> PathBuf {
+    std::env::var("AXE_CORE_JS").map_or_else(
+        |_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/console-browser/node_modules/axe-core/axe.min.js")
+        },
+        PathBuf::from,
+    )
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A staff member's authenticator: the TOTP secret read from the enrolment page.
+struct Authenticator {
+    totp: Totp,
+    /// Steps ahead of now of the next code to type (each code is accepted once).
+    next: u64,
+}
+
+impl Authenticator {
+    fn code(&mut self) -> String {
+        let code = self.totp.at(now() + 30 * self.next).unwrap().to_string();
+        self.next += 1;
+        code
+    }
+}
+
+/// The verdict of the API's verify for `code`.
+async fn verdict(harness: &Harness, token: &str, code: &str) -> String {
+    let answer: Value = harness.verify(token, code).await.json().await.unwrap();
+    answer["verdict"].as_str().unwrap_or_default().to_owned()
+}
+
+fn add_staff(harness: &Harness, name: &str, roles: &[Role]) {
+    harness
+        .server
+        .state()
+        .console()
+        .staff()
+        .create(
+            name,
+            &roles.iter().copied().collect::<BTreeSet<_>>(),
+            PASSWORD,
+            PasswordHashing::insecure_fast_for_tests(),
+        )
+        .unwrap();
+}
+
+async fn submit_sign_in(
+    driver: &Driver,
+    harness: &Harness,
+    name: &str,
+    password: &str,
+    code: &str,
+) {
+    driver.go(&harness.url("/console/sign-in")).await;
+    driver.type_into("#name", name).await;
+    driver.type_into("#password", password).await;
+    if !code.is_empty() {
+        driver.type_into("#code", code).await;
+    }
+    driver.click("button[type=submit]").await;
+}
+
+/// A first sign-in: password, then the enrolment page's key URI is read and its first
+/// code typed. Returns the authenticator.
+async fn first_sign_in(
+    driver: &Driver,
+    harness: &Harness,
+    name: &str,
+    shots: bool,
+) -> Authenticator {
+    submit_sign_in(driver, harness, name, PASSWORD, "").await;
+    let uri = driver.text("#key-uri").await;
+    if shots {
+        driver.screenshot("second-factor").await;
+        driver.check_accessibility("second factor").await;
+    }
+    let parsed = KeyUri::parse(&uri).unwrap();
+    let mut authenticator = Authenticator {
+        totp: Totp::new(parsed.secret(), TotpParameters::default()).unwrap(),
+        next: 0,
+    };
+    driver.type_into("#code", &authenticator.code()).await;
+    driver.click("button[type=submit]").await;
+    assert!(
+        driver.url().await.ends_with("/console/tokens"),
+        "{}",
+        driver.url().await
+    );
+    authenticator
+}
+
+async fn sign_out(driver: &Driver) {
+    driver.click("nav button[type=submit]").await;
+    assert!(driver.url().await.ends_with("/console/sign-in"));
+}
+
+/// Decodes the QR code of an `<img>` whose source is the server's SVG: its runs of dark
+/// modules (`M{x} {y}h{n}v1h-{n}z`) drawn into a greyscale image for `rqrr`.
+fn decode_qr_image(source: &str) -> String {
+    let svg = base64::engine::general_purpose::STANDARD
+        .decode(source.strip_prefix("data:image/svg+xml;base64,").unwrap())
+        .unwrap();
+    let svg = String::from_utf8(svg).unwrap();
+    let view = svg.split("viewBox=\"0 0 ").nth(1).unwrap();
+    let side: usize = view.split(' ').next().unwrap().parse().unwrap();
+    let path = svg
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let scale = 4;
+    let width = side * scale;
+    let mut pixels = vec![255u8; width * width];
+    for run in path.split('M').filter(|run| !run.is_empty()) {
+        let (position, rest) = run.split_once('h').unwrap();
+        let (x, y) = position.split_once(' ').unwrap();
+        let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+        let length: usize = rest.split('v').next().unwrap().parse().unwrap();
+        for row in y * scale..(y + 1) * scale {
+            for column in x * scale..(x + length) * scale {
+                pixels[row * width + column] = 0;
+            }
+        }
+    }
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width, width, |x, y| pixels[y * width + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_in_needs_the_password_and_a_fresh_code_and_locks() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let harness = Harness::start(Backend::Sqlite).await;
+    add_staff(&harness, "alice", &[Role::Helpdesk]);
+    driver.go(&harness.url("/console/sign-in")).await;
+    driver.screenshot("sign-in").await;
+    driver.check_accessibility("sign-in").await;
+    // Signed out, a page sends the browser to the sign-in form.
+    driver.go(&harness.url("/console/tokens")).await;
+    assert!(driver.url().await.ends_with("/console/sign-in"));
+
+    let mut authenticator = first_sign_in(&driver, &harness, "alice", true).await;
+    sign_out(&driver).await;
+    // Signed out, the old session is gone.
+    driver.go(&harness.url("/console/tokens")).await;
+    assert!(driver.url().await.ends_with("/console/sign-in"));
+
+    // A wrong password, an unknown name, a wrong code, a replayed code: one answer.
+    let good = authenticator.code();
+    submit_sign_in(&driver, &harness, "alice", "wrong password here", &good).await;
+    let rejected = driver.text("[role=alert]").await;
+    assert_eq!(rejected, "Sign-in rejected.");
+    driver.screenshot("sign-in-rejected").await;
+    submit_sign_in(&driver, &harness, "mallory", PASSWORD, &good).await;
+    assert_eq!(driver.text("[role=alert]").await, rejected);
+    submit_sign_in(&driver, &harness, "alice", PASSWORD, "000000").await;
+    assert_eq!(driver.text("[role=alert]").await, rejected);
+    submit_sign_in(&driver, &harness, "alice", PASSWORD, &good).await;
+    assert!(driver.url().await.ends_with("/console/tokens"));
+    sign_out(&driver).await;
+    submit_sign_in(&driver, &harness, "alice", PASSWORD, &good).await;
+    assert_eq!(
+        driver.text("[role=alert]").await,
+        rejected,
+        "a replayed code"
+    );
+
+    // The validator's failure limit applies: 10 wrong codes lock alice's token, and
+    // then her right code is rejected too, with the same answer.
+    for _ in 0..9 {
+        submit_sign_in(&driver, &harness, "alice", PASSWORD, "123456").await;
+        assert_eq!(driver.text("[role=alert]").await, rejected);
+    }
+    let right = authenticator.code();
+    submit_sign_in(&driver, &harness, "alice", PASSWORD, &right).await;
+    assert_eq!(driver.text("[role=alert]").await, rejected, "locked");
+    let token = TokenId::new("staff.alice").unwrap();
+    let state = harness
+        .server
+        .state()
+        .blocking(move |validator| validator.store().load(&token))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        state
+            .state
+            .lock
+            .holds_at(otpfob::UnixTime::from_secs(now() as i64))
+    );
+    harness.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helpdesk_unlocks_and_resyncs_a_fob_with_a_reason_in_the_audit_trail() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let harness = Harness::start(Backend::Sqlite).await;
+    add_staff(&harness, "hank", &[Role::Helpdesk]);
+    // A locked token: 10 wrong codes through the API.
+    for _ in 0..10 {
+        assert_eq!(verdict(&harness, "hotp-1", "000000").await, "rejected");
+    }
+    // An HOTP key fob pressed 50 times in a drawer: beyond the look-ahead of 10.
+    let (mut fob, record) = KeyFob::builder("FOB-7", HotpParameters::default())
+        .build(SystemClock)
+        .unwrap();
+    let secret = record.secret.clone();
+    harness
+        .server
+        .state()
+        .blocking(move |validator| {
+            validator.enrol(Enrolment::new(
+                TokenId::new("FOB-7").unwrap(),
+                secret,
+                HotpParameters::default(),
+            ))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..50 {
+        let _ = fob.press().unwrap();
+    }
+
+    first_sign_in(&driver, &harness, "hank", false).await;
+    driver.select("#status", "locked").await;
+    driver.click("form.search:nth-of-type(2) button").await;
+    driver.screenshot("token-list").await;
+    driver.check_accessibility("token list").await;
+    driver.click("a[href='/console/tokens/hotp-1']").await;
+    assert_eq!(
+        driver.text("#lock").await,
+        "locked after 10 consecutive failures"
+    );
+    driver.screenshot("token-locked").await;
+    driver.check_accessibility("token page").await;
+    driver.select("#action", "unlock").await;
+    driver
+        .type_into("#action-reason", "customer called, identity checked")
+        .await;
+    driver.click("#do-action").await;
+    assert_eq!(driver.text("#lock").await, "not locked");
+    assert!(driver.page_text().await.contains("Done: unlock."));
+    let trail = driver
+        .text("section[aria-labelledby=trail] tbody tr:first-child")
+        .await;
+    assert!(
+        trail.contains("unlock")
+            && trail.contains("console:hank (reason: customer called, identity checked)"),
+        "{trail}"
+    );
+    assert_eq!(
+        verdict(&harness, "hotp-1", &support::hotp_code(0)).await,
+        "accepted"
+    );
+
+    // Resync from two consecutive codes of the fob.
+    driver.go(&harness.url("/console/tokens?id=FOB-7")).await;
+    let first = fob.press().unwrap().code().to_string();
+    let second = fob.press().unwrap().code().to_string();
+    driver.type_into("#first", &first).await;
+    driver.type_into("#second", &second).await;
+    driver
+        .type_into("#resync-reason", "fob out of sync, two codes read out")
+        .await;
+    driver.click("#do-resync").await;
+    // Counters 50 and 51 were read out; the offset is the second's from the expected 0.
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("Resynchronised: the token was 51 steps or presses away."),
+        "{}",
+        driver.page_text().await
+    );
+    driver.screenshot("token-resynced").await;
+    assert_eq!(driver.text("#counter").await, "52");
+    let next = fob.press().unwrap().code().to_string();
+    assert_eq!(verdict(&harness, "FOB-7", &next).await, "accepted");
+    // A reason is required: the browser enforces `minlength`, and the server refuses a
+    // short one from a client that does not (the same session and form, sent directly).
+    let cookie = driver
+        .call(reqwest::Method::GET, "/cookie/otpfob_console", None)
+        .await["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csrf = driver.attribute("input[name=csrf]", "value").await;
+    let page = reqwest::Client::new()
+        .post(harness.url("/console/tokens/FOB-7/action"))
+        .header("origin", &harness.base)
+        .header("cookie", format!("otpfob_console={cookie}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "disable"),
+            ("reason", "x"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("A reason of 3 to 200 characters is needed"),
+        "{page}"
+    );
+    driver.go(&harness.url("/console/tokens/FOB-7")).await;
+    assert!(driver.text("#status").await.starts_with("active"));
+    harness.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual_control() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let harness = Harness::start(Backend::Sqlite).await;
+    add_staff(&harness, "ada", &[Role::Admin]);
+    add_staff(&harness, "bert", &[Role::Admin]);
+    let mut ada = first_sign_in(&driver, &harness, "ada", false).await;
+    driver.go(&harness.url("/console/admin")).await;
+    driver.type_into("#enrol-id", "soft-1").await;
+    driver.select("#enrol-kind", "totp").await;
+    driver
+        .type_into("#enrol-reason", "new customer, branch 12")
+        .await;
+    driver.click("#do-enrol").await;
+    driver.screenshot("enrolled").await;
+    driver.check_accessibility("administration").await;
+    let shown = driver.text("#key-uri").await;
+    let decoded = decode_qr_image(&driver.attribute("#qr", "src").await);
+    assert_eq!(decoded, shown, "the QR code holds the key URI shown");
+    let uri = KeyUri::parse(&decoded).unwrap();
+    let code = Totp::new(uri.secret(), TotpParameters::default())
+        .unwrap()
+        .at(now())
+        .unwrap()
+        .to_string();
+    assert_eq!(verdict(&harness, "soft-1", &code).await, "accepted");
+    // Shown once: the admin page again has no key URI.
+    driver.go(&harness.url("/console/admin")).await;
+    assert!(!driver.page_text().await.contains("otpauth://"));
+
+    // A PSKC import waits for a second administrator.
+    let document = pskc_document();
+    driver.type_into("#import-name", "vendor-batch-7.xml").await;
+    driver.type_into("#import-document", &document).await;
+    driver.type_into("#import-reason", "vendor batch 7").await;
+    driver.click("#do-import").await;
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("waits for a second administrator")
+    );
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("waits for another administrator")
+    );
+    let pending = harness
+        .server
+        .state()
+        .console()
+        .staff()
+        .actions(10)
+        .unwrap();
+    let number = pending[0].id;
+    // Ada cannot approve her own import: the form is not there, and a forged one is
+    // refused.
+    assert!(!driver.page_text().await.contains("Approve"));
+    sign_out(&driver).await;
+    let _ = ada.code();
+
+    first_sign_in(&driver, &harness, "bert", false).await;
+    driver.go(&harness.url("/console/admin")).await;
+    driver.screenshot("pending-import").await;
+    driver.click(&format!("#approve-{number}")).await;
+    let page = driver.page_text().await;
+    assert!(page.contains("Imported 1 keys, refused 0."), "{page}");
+    driver.screenshot("import-approved").await;
+    assert_eq!(
+        verdict(&harness, "PSKC-1", &support::hotp_code(0)).await,
+        "accepted"
+    );
+    harness.server.stop().await;
+}
+
+/// An unencrypted PSKC document with the RFC 4226 secret as HOTP key `PSKC-1`.
+fn pskc_document() -> String {
+    let secret = base64::engine::general_purpose::STANDARD.encode(support::SECRET);
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage>
+    <DeviceInfo><Manufacturer>Manufacturer</Manufacturer><SerialNo>PSKC-1</SerialNo></DeviceInfo>
+    <Key Id="PSKC-1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
+      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
+      <Data><Secret><PlainValue>{secret}</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_posts_foreign_roles_and_expired_sessions_are_refused() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let mut setup = Setup::new(Backend::Sqlite);
+    setup.config.console.idle_timeout_seconds = 4;
+    let harness = Harness::start_with(setup).await;
+    add_staff(&harness, "hank", &[Role::Helpdesk]);
+    for _ in 0..10 {
+        assert_eq!(verdict(&harness, "hotp-1", "000000").await, "rejected");
+    }
+    first_sign_in(&driver, &harness, "hank", false).await;
+
+    // The page's headers: no script, no framing.
+    let answer = reqwest::get(harness.url("/console/sign-in")).await.unwrap();
+    let csp = answer.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(
+        !csp.contains("script-src"),
+        "no script source at all: {csp}"
+    );
+    assert_eq!(answer.headers()["x-frame-options"], "DENY");
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
+    // A helpdesk member is refused the administration pages.
+    driver.go(&harness.url("/console/admin")).await;
+    assert_eq!(
+        driver.text("[role=alert]").await,
+        "This page needs the role admin."
+    );
+    driver.screenshot("helpdesk-refused-admin").await;
+
+    // CSRF: a page on another origin posts the unlock form, even with the session's
+    // real CSRF token planted in it; the Origin check refuses it.
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    let csrf = driver.attribute("input[name=csrf]", "value").await;
+    let target = harness.url("/console/tokens/hotp-1/action");
+    let attacker = format!(
+        "<!DOCTYPE html><html lang=en><title>prize</title><form method=post action=\"{target}\">\
+         <input type=hidden name=csrf value=\"{csrf}\"><input type=hidden name=action value=unlock>\
+         <input type=hidden name=reason value=forged><button id=win>Win</button></form></html>"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let evil = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = attacker.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let evil_server = tokio::spawn(async move { axum::serve(listener, app).await });
+    driver.go(&evil).await;
+    driver.click("#win").await;
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("did not come from this console"),
+        "{}",
+        driver.page_text().await
+    );
+    driver.screenshot("csrf-refused").await;
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    assert_eq!(
+        driver.text("#lock").await,
+        "locked after 10 consecutive failures"
+    );
+    // The same form without the token, from this console's own page: refused too.
+    let forged = reqwest::Client::new()
+        .post(harness.url("/console/tokens/hotp-1/action"))
+        .header("origin", &harness.base)
+        .form(&[
+            ("csrf", "guess"),
+            ("action", "unlock"),
+            ("reason", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    evil_server.abort();
+
+    // The session ends after the idle timeout (4 s here).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    driver.go(&harness.url("/console/tokens")).await;
+    assert!(driver.url().await.ends_with("/console/sign-in"), "expired");
+    driver.clear_cookies().await;
+    harness.server.stop().await;
+}

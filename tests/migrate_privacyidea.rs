@@ -1,0 +1,404 @@
+//! Tokens exported by privacyIDEA 3.11.4 (`pi-tokenjanitor find export --format yaml`
+//! and `--format csv`), written by `tests/data/migrate/privacyidea/make-fixtures` from
+//! a real privacyIDEA server on SQLite after the tokens were used there (logins, wrong
+//! codes, a lock, a disabled token, a clock two steps ahead); `codes.txt` lists every
+//! code privacyIDEA was shown, with its answer and the time.
+//!
+//! After the import: every code privacyIDEA accepted is refused (spent), the next
+//! code is accepted, a locked or disabled token stays so, failures and the PIN are
+//! carried, and a failed import leaves nothing behind.
+#![cfg(feature = "migrate")]
+
+use std::sync::{Arc, Mutex};
+
+use otpfob::migrate::{
+    KeyEncoding, MigrateError, MigrationApplyError, MigrationChange, MigrationFile,
+    MigrationFormat, MigrationVerdict, read_migration,
+};
+use otpfob::store::MemoryStore;
+use otpfob::validator::{
+    AuditEvent, Lock, Operation, Outcome, Status, Store, StoreError, Swap, TokenRecord,
+};
+use otpfob::{
+    Algorithm, Hotp, HotpParameters, Keyring, ManualClock, SealingKey, Secret, TokenId, Totp,
+    TotpParameters, Validator,
+};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/data/migrate/privacyidea/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// `(serial, time, counter or step, code, accepted)` of every line of codes.txt.
+fn codes() -> Vec<(String, i64, u64, String, bool)> {
+    String::from_utf8(fixture("codes.txt"))
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            (
+                fields[0].to_owned(),
+                fields[1].parse().unwrap(),
+                fields[2].parse().unwrap(),
+                fields[3].to_owned(),
+                fields[4] == "accepted",
+            )
+        })
+        .collect()
+}
+
+/// The time of privacyIDEA's last answer: the import happens right after.
+fn export_time() -> i64 {
+    codes().iter().map(|line| line.1).max().unwrap()
+}
+
+fn bank<S: Store>(store: S, clock: &ManualClock) -> Validator<S, ManualClock> {
+    Validator::new(
+        store,
+        clock.clone(),
+        Keyring::new(SealingKey::generate(1).unwrap()),
+    )
+}
+
+fn id(text: &str) -> TokenId {
+    TokenId::new(text).unwrap()
+}
+
+fn seed20() -> Secret {
+    Secret::from_bytes(b"12345678901234567890").unwrap()
+}
+
+fn hotp_code(secret: &Secret, parameters: HotpParameters, counter: u64) -> String {
+    Hotp::new(secret, parameters)
+        .unwrap()
+        .at(counter)
+        .to_string()
+}
+
+fn yaml_file() -> MigrationFile {
+    read_migration(
+        MigrationFormat::PrivacyIdeaYaml,
+        &fixture("tokens.yaml"),
+        KeyEncoding::Hex,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_export_reads_with_every_state_privacyidea_kept() {
+    let file = yaml_file();
+    assert_eq!(file.entries.len(), 8);
+    let token = |serial: &str| {
+        file.entries
+            .iter()
+            .find(|entry| entry.serial.as_deref() == Some(serial))
+            .unwrap()
+            .token
+            .as_ref()
+            .unwrap()
+    };
+    let used = token("PI-HOTP-USED");
+    assert_eq!(used.counter, 3);
+    assert_eq!(used.owner.as_deref(), Some("alice@bank"));
+    assert_eq!(used.description.as_deref(), Some("hotp sha1 fixture"));
+    assert!(used.carried.pin_hash.is_some());
+    assert_eq!(token("PI-HOTP-FAILS").carried.failures, 3);
+    assert!(!token("PI-HOTP-FAILS").carried.locked);
+    assert!(token("PI-HOTP-LOCKED").carried.locked);
+    assert!(token("PI-HOTP-DISABLED").carried.disabled);
+    let dated = token("PI-HOTP-SHA256");
+    assert_eq!(dated.valid_from.unwrap().as_secs(), 1_767_225_600);
+    assert_eq!(dated.valid_until.unwrap().as_secs(), 1_956_527_940);
+    let ahead = token("PI-TOTP-AHEAD");
+    assert_eq!(ahead.drift_steps(), 2);
+    assert_eq!(ahead.carried.last_accepted_step, Some(59_872_910));
+    assert_eq!(token("PI-TOTP-SHA256-60").carried.last_accepted_step, None);
+}
+
+#[test]
+fn dry_run_reports_every_token_and_writes_nothing() {
+    let clock = ManualClock::at_secs(export_time());
+    let validator = bank(MemoryStore::new(), &clock);
+    let report = validator.plan_migration(&yaml_file());
+    assert_eq!((report.would_enrol(), report.refused()), (8, 0));
+    let ahead = report
+        .outcomes
+        .iter()
+        .find(|outcome| outcome.serial.as_deref() == Some("PI-TOTP-AHEAD"))
+        .unwrap();
+    assert_eq!(ahead.owner.as_deref(), Some("alice@bank"));
+    let MigrationVerdict::WouldEnrol { changes, .. } = &ahead.verdict else {
+        panic!("{ahead:?}")
+    };
+    // privacyIDEA learned 49 s (two 30 s steps, seen 11 s into the step).
+    assert!(
+        changes
+            .iter()
+            .any(|change| matches!(change, MigrationChange::TimeShiftRounded { steps: 2, .. }))
+    );
+    assert!(changes.contains(&MigrationChange::NotCarried { part: "owner" }));
+    let locked = report
+        .outcomes
+        .iter()
+        .find(|outcome| outcome.serial.as_deref() == Some("PI-HOTP-LOCKED"))
+        .unwrap();
+    assert!(matches!(
+        &locked.verdict,
+        MigrationVerdict::WouldEnrol { changes, .. }
+            if changes.contains(&MigrationChange::FailureLimit { old: 3, policy: 10 })
+    ));
+    assert!(validator.state(&id("PI-HOTP-USED")).unwrap().is_none());
+}
+
+#[test]
+fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
+    let clock = ManualClock::at_secs(export_time());
+    let validator = bank(MemoryStore::new(), &clock);
+    let mut seen = Vec::new();
+    let report = validator
+        .apply_migration(&yaml_file(), |progress| seen.push(progress.done))
+        .unwrap();
+    assert_eq!(report.would_enrol(), 8);
+    assert_eq!(seen, (1..=8).collect::<Vec<_>>());
+
+    // Every code privacyIDEA accepted is spent here too.
+    for (serial, _, _, code, accepted) in codes() {
+        if accepted {
+            let pin = (serial == "PI-HOTP-USED").then_some("1234");
+            assert!(
+                validator.verify(&id(&serial), &code, pin).is_err(),
+                "{serial}: spent code {code} accepted after the import"
+            );
+        }
+    }
+
+    // HOTP: the next counter, behind the PIN privacyIDEA hashed (carried as is).
+    let sha1 = HotpParameters::default();
+    let next = hotp_code(&seed20(), sha1, 3);
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-USED"), &next, Some("0000"))
+            .is_err()
+    );
+    let next = hotp_code(&seed20(), sha1, 4);
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-USED"), &next, Some("1234"))
+            .is_ok()
+    );
+
+    let sha256 = HotpParameters {
+        algorithm: Algorithm::Sha256,
+        digits: 8,
+    };
+    let seed32 = Secret::from_bytes(b"12345678901234567890123456789012").unwrap();
+    let first = hotp_code(&seed32, sha256, 0);
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-SHA256"), &first, None)
+            .is_ok()
+    );
+
+    // Failures carried: three here, so seven more lock it under the default limit of 10.
+    assert_eq!(
+        validator
+            .state(&id("PI-HOTP-FAILS"))
+            .unwrap()
+            .unwrap()
+            .failures,
+        3
+    );
+
+    // Locked in privacyIDEA: locked here, even for the right code, until unlocked.
+    let locked = id("PI-HOTP-LOCKED");
+    assert!(matches!(
+        validator.state(&locked).unwrap().unwrap().lock,
+        Lock::UntilUnlocked { .. }
+    ));
+    let first = hotp_code(&seed20(), sha1, 0);
+    assert!(validator.verify(&locked, &first, None).is_err());
+    validator.unlock(&locked).unwrap();
+    assert!(validator.verify(&locked, &first, None).is_ok());
+
+    // Disabled in privacyIDEA: disabled here.
+    let disabled = id("PI-HOTP-DISABLED");
+    assert_eq!(
+        validator.state(&disabled).unwrap().unwrap().status,
+        Status::Disabled
+    );
+    assert!(
+        validator
+            .verify(&disabled, &hotp_code(&seed20(), sha1, 1), None)
+            .is_err()
+    );
+
+    // TOTP two steps ahead: its next step is accepted at once, with the learned drift.
+    let now = u64::try_from(export_time()).unwrap();
+    let totp = Totp::new(&seed20(), TotpParameters::default()).unwrap();
+    let ahead = totp.at_step(now / 30 + 3).to_string();
+    assert!(validator.verify(&id("PI-TOTP-AHEAD"), &ahead, None).is_ok());
+
+    // TOTP whose code of this very step privacyIDEA accepted: the next step's code.
+    let seed64 =
+        Secret::from_bytes(b"1234567890123456789012345678901234567890123456789012345678901234")
+            .unwrap();
+    let sha512 = Totp::new(
+        &seed64,
+        TotpParameters {
+            algorithm: Algorithm::Sha512,
+            ..TotpParameters::default()
+        },
+    )
+    .unwrap();
+    let (_, _, step, _, _) = codes()
+        .into_iter()
+        .find(|line| line.0 == "PI-TOTP-SHA512")
+        .unwrap();
+    clock.set(otpfob::UnixTime::from_secs(
+        i64::try_from((step + 1) * 30).unwrap(),
+    ));
+    let next = sha512.at_step(step + 1).to_string();
+    assert!(validator.verify(&id("PI-TOTP-SHA512"), &next, None).is_ok());
+}
+
+#[test]
+fn privacyidea_csv_export_reads_keys_and_owners() {
+    let file = read_migration(
+        MigrationFormat::PrivacyIdeaCsv,
+        &fixture("tokens.csv"),
+        KeyEncoding::Hex,
+    )
+    .unwrap();
+    assert_eq!(file.entries.len(), 8);
+    let first = file.entries[0].token.as_ref().unwrap();
+    assert_eq!(
+        (first.serial.as_str(), first.owner.as_deref()),
+        ("PI-HOTP-USED", Some("alice@bank"))
+    );
+    let sixty = file.entries[6].token.as_ref().unwrap();
+    assert_eq!(
+        sixty.parameters,
+        TotpParameters {
+            digits: 8,
+            time_step: 60,
+            ..TotpParameters::default()
+        }
+        .into()
+    );
+    assert_eq!(file.entries[1].token.as_ref().unwrap().owner, None);
+}
+
+/// A store whose `enrol` fails from the `fail_at`-th call on, and that records
+/// every audit event it is given.
+struct FailingStore {
+    inner: MemoryStore,
+    enrolments: Mutex<usize>,
+    fail_at: usize,
+    events: Mutex<Vec<(String, Operation, Outcome)>>,
+}
+
+impl Store for FailingStore {
+    fn enrol(&self, record: &TokenRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+        let mut count = self.enrolments.lock().unwrap();
+        *count += 1;
+        if *count >= self.fail_at {
+            return Err(StoreError::Backend {
+                reason: "disk full".to_owned(),
+            });
+        }
+        self.events
+            .lock()
+            .unwrap()
+            .push((audit.token.to_string(), audit.operation, audit.outcome));
+        self.inner.enrol(record, audit)
+    }
+    fn load(&self, id: &TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        self.inner.load(id)
+    }
+    fn compare_and_swap(
+        &self,
+        record: &TokenRecord,
+        expected_version: u64,
+        audit: &AuditEvent,
+    ) -> Result<Swap, StoreError> {
+        self.inner.compare_and_swap(record, expected_version, audit)
+    }
+    fn delete(&self, id: &TokenId, audit: &AuditEvent) -> Result<bool, StoreError> {
+        self.events
+            .lock()
+            .unwrap()
+            .push((audit.token.to_string(), audit.operation, audit.outcome));
+        self.inner.delete(id, audit)
+    }
+    fn list(&self) -> Result<Vec<TokenId>, StoreError> {
+        self.inner.list()
+    }
+    fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.inner.append_audit(event)
+    }
+    fn audit_trail(&self, id: &TokenId, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.audit_trail(id, limit)
+    }
+}
+
+#[test]
+fn a_failed_import_is_rolled_back_whole_and_audited() {
+    let clock = ManualClock::at_secs(export_time());
+    let store = Arc::new(FailingStore {
+        inner: MemoryStore::new(),
+        enrolments: Mutex::new(0),
+        fail_at: 5,
+        events: Mutex::new(Vec::new()),
+    });
+    let validator = bank(Arc::clone(&store), &clock);
+    let error = validator.apply_migration(&yaml_file(), |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            MigrationApplyError::Enrol { rolled_back: 4, serial, .. } if serial == "PI-HOTP-DISABLED"
+        ),
+        "{error:?}"
+    );
+    assert!(store.inner.list().unwrap().is_empty());
+    let events = store.events.lock().unwrap();
+    let enrolled: Vec<&str> = events
+        .iter()
+        .filter(|event| event.1 == Operation::Enrol)
+        .map(|event| event.0.as_str())
+        .collect();
+    let deleted: Vec<&str> = events
+        .iter()
+        .filter(|event| event.1 == Operation::Delete)
+        .map(|event| event.0.as_str())
+        .collect();
+    assert_eq!(enrolled.len(), 4);
+    assert_eq!(enrolled, deleted);
+}
+
+#[test]
+fn an_import_with_a_refused_token_writes_nothing() {
+    let clock = ManualClock::at_secs(export_time());
+    let validator = bank(MemoryStore::new(), &clock);
+    // One token of the file is already enrolled: the dry run refuses it, and the
+    // apply enrols none of the others.
+    validator
+        .enrol(otpfob::Enrolment::new(
+            id("PI-TOTP-SHA512"),
+            seed20(),
+            TotpParameters::default(),
+        ))
+        .unwrap();
+    let error = validator.apply_migration(&yaml_file(), |_| {}).unwrap_err();
+    let MigrationApplyError::Refused { refused: 1, report } = error else {
+        panic!("{error:?}")
+    };
+    assert!(report.outcomes.iter().any(|outcome| matches!(
+        &outcome.verdict,
+        MigrationVerdict::Refused(MigrateError::AlreadyEnrolled { serial }) if serial == "PI-TOTP-SHA512"
+    )));
+    assert!(validator.state(&id("PI-HOTP-USED")).unwrap().is_none());
+}
