@@ -5,7 +5,10 @@
 //! types the challenge into her fob after its PIN and types back the signature, which
 //! the bank accepts for exactly that transfer. Then a transfer whose amount was
 //! raised on the way is rejected, the accepted signature replayed is rejected, and a
-//! signature typed after its challenge expired is rejected. The audit trail ends it.
+//! signature typed after its challenge expired is rejected. Step 7 compares challenge
+//! mode with sign mode (PSD2 RTS Art. 5, what you see is what you sign) against a
+//! transfer changed after signing (both catch it) and one changed before the bank
+//! issued its challenge (only sign mode does). The audit trail ends it.
 //!
 //! `cargo run --example transfer_signing` keeps the bank's records in a SQLite file
 //! in a temporary directory (`-- --database PATH` to keep it); `-- --memory`, or a
@@ -17,13 +20,15 @@ use std::time::Duration;
 use otpfob::{
     Acceptance, Device, Enrolment, KeyFob, Keyring, ManualClock, MemoryStore, SealingKey,
     TimeSource, TokenId, TotpParameters, UnixTime, Validator,
-    ocra::{Currency, Transaction},
+    ocra::{Currency, SignedFields, Transaction},
     validator::{IssuedChallenge, Outcome, Store},
 };
 
 const START: i64 = 1_767_261_600; // 2026-01-01T10:00:00Z
 const FOB_PIN: &str = "4821";
 const SUITE: &str = "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1";
+/// Sign mode's suite: a numeric question long enough for the typed fields.
+const SIGN_SUITE: &str = "OCRA-1:HOTP-SHA256-8:C-QN20-PSHA1";
 
 type Bank<S> = Validator<S, ManualClock>;
 
@@ -126,6 +131,8 @@ fn run<S: Store>(bank: Bank<S>, world: &ManualClock, store: &str) -> Result<(), 
             .map(|acceptance| acceptance.offset)
             .unwrap_or_default()
     ));
+
+    sign_mode(world)?;
 
     heading("Audit trail (never a challenge, a signature, a PIN or a seed)");
     for event in bank.store().audit_trail(&id, 20)? {
@@ -284,4 +291,96 @@ impl Drop for TemporaryDirectory {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Step 7: the two attacks on dynamic linking, in challenge mode and in sign mode, each
+/// on a fob of its own (sign mode's questions are the typed fields, up to 19 digits).
+fn sign_mode(world: &ManualClock) -> Result<(), Box<dyn Error>> {
+    heading("7. Challenge mode against sign mode (what you see is what you sign)");
+    let bank = Validator::new(
+        MemoryStore::new(),
+        world.clone(),
+        Keyring::new(SealingKey::generate(1)?),
+    );
+    let (mut challenge_fob, record) = KeyFob::builder("FOB-CHALLENGE", TotpParameters::default())
+        .pin(FOB_PIN)
+        .ocra(SUITE.parse()?)
+        .build(world.clone())?;
+    let challenge_id = bank.enrol(Enrolment::from(&record))?;
+    let (mut sign_fob, record) = KeyFob::builder("FOB-SIGN", TotpParameters::default())
+        .pin(FOB_PIN)
+        .ocra(SIGN_SUITE.parse()?)
+        .build(world.clone())?;
+    let sign_id = bank.enrol(Enrolment::from(&record))?;
+    let invoice = Transaction::new(
+        98_000,
+        Currency::new("EUR")?,
+        "DE02120300000000202051",
+        None,
+    )?;
+    let mule = Transaction::new(98_000, invoice.currency(), "GB33BUKB20201555555555", None)?;
+    let raised = Transaction::new(980_000, invoice.currency(), invoice.beneficiary(), None)?;
+    let verdict = |result: Result<Acceptance, otpfob::Rejected>| match result {
+        Ok(_) => "ACCEPTED".to_owned(),
+        Err(rejected) => format!("rejected ({})", rejected.reason()),
+    };
+
+    say("a) changed after signing: Alice signs EUR 980.00, the bank receives EUR 9,800.00");
+    let issued = bank.issue_signature_challenge(&challenge_id, &invoice)?;
+    challenge_fob.enter_pin(FOB_PIN)?;
+    let signature = challenge_fob
+        .respond(issued.challenge.as_str())?
+        .code()
+        .to_string();
+    say(&format!(
+        "   challenge mode: {}",
+        verdict(bank.verify_signature(&challenge_id, &raised, &signature, None))
+    ));
+    sign_fob.enter_pin(FOB_PIN)?;
+    let (shown, reading) = sign_fob.sign(&SignedFields::of_transaction(&invoice)?)?;
+    let _opened = bank.issue_sign_mode(&sign_id, &SignedFields::of_transaction(&raised)?)?;
+    say(&format!(
+        "   sign mode (fob showed {shown}): {}",
+        verdict(bank.verify_response(&sign_id, &reading.code().to_string(), None))
+    ));
+
+    say("b) changed before the challenge: malware swaps the payee before the bank sees it,");
+    say("   and shows Alice her own transfer with the bank's challenge for the mule's");
+    let issued = bank.issue_signature_challenge(&challenge_id, &mule)?;
+    challenge_fob.enter_pin(FOB_PIN)?;
+    let signature = challenge_fob
+        .respond(issued.challenge.as_str())?
+        .code()
+        .to_string();
+    say(&format!(
+        "   challenge mode: {}  <- the mule is paid",
+        verdict(bank.verify_signature(&challenge_id, &mule, &signature, None))
+    ));
+    sign_fob.enter_pin(FOB_PIN)?;
+    // Alice types the payee from her invoice, not from the page.
+    let (shown, reading) = sign_fob.sign(&SignedFields::of_transaction(&invoice)?)?;
+    let _opened = bank.issue_sign_mode(&sign_id, &SignedFields::of_transaction(&mule)?)?;
+    say(&format!(
+        "   sign mode (fob showed {shown}): {}",
+        verdict(bank.verify_response(&sign_id, &reading.code().to_string(), None))
+    ));
+
+    say("c) a batch (RTS Art. 5(3)(b)): 2 payees, EUR 1,230.00 in total");
+    let batch = [
+        invoice,
+        Transaction::new(
+            25_000,
+            Currency::new("EUR")?,
+            "FR7630006000011234567890189",
+            None,
+        )?,
+    ];
+    sign_fob.enter_pin(FOB_PIN)?;
+    let (shown, reading) = sign_fob.sign(&SignedFields::of_batch(&batch)?)?;
+    let _opened = bank.issue_sign_mode(&sign_id, &SignedFields::of_batch(&batch)?)?;
+    say(&format!(
+        "   sign mode (fob showed {shown}): {}",
+        verdict(bank.verify_response(&sign_id, &reading.code().to_string(), None))
+    ));
+    Ok(())
 }

@@ -1088,3 +1088,57 @@ fn pskc_import_reads_python_pskc_files() {
     ]);
     assert_eq!(stdout(&verified), "accepted\n", "{}", stderr(&verified));
 }
+
+/// Issue 15, item 9: `otpfob audit-chain` reports every token's chain intact, then, after
+/// an audit row is edited behind the library's back, the first broken link (exit 1).
+#[cfg(feature = "sqlite")]
+#[test]
+fn audit_chain_reports_the_first_broken_link() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = path(directory.path(), "tokens.db");
+    let output = otpfob(&[
+        "enrol",
+        "--account",
+        "carol",
+        "--hotp",
+        "--database",
+        &database,
+        "--token",
+        "CAROL-1",
+        "--no-qr",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for _ in 0..2 {
+        let wrong = otpfob(&[
+            "verify",
+            "--database",
+            &database,
+            "--token",
+            "CAROL-1",
+            "00000000",
+        ]);
+        assert_eq!(wrong.status.code(), Some(1));
+    }
+    let check = || otpfob(&["audit-chain", "--database", &database]);
+    let intact = check();
+    assert_eq!(intact.status.code(), Some(0), "{}", stderr(&intact));
+    assert_eq!(
+        stdout(&intact),
+        "intact CAROL-1: 3 events (3 chained, 0 unchained)\n"
+    );
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE audit SET outcome = 'accepted', reason = NULL WHERE sequence = \
+             (SELECT sequence FROM audit ORDER BY sequence LIMIT 1 OFFSET 1)",
+            [],
+        )
+        .unwrap();
+    let broken = check();
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        stdout(&broken).starts_with("broken CAROL-1: event 1 (verify at "),
+        "{}",
+        stdout(&broken)
+    );
+}

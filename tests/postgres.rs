@@ -91,10 +91,12 @@ fn a_version_4_schema_gains_the_audit_actor() {
         outcome: Outcome::Done,
         offset: None,
         actor: None,
+        context: Default::default(),
+        chain: None,
     };
     // Back to version 4 as that library left it: no actor column, its rows without one,
     // none of version 6's card columns, no version 7 probe rows and none of version
-    // 8's life-cycle columns.
+    // 8's life-cycle columns nor version 9's audit trail columns.
     pg_support::client_at(&pg_support::url())
         .batch_execute(&format!(
             "DROP TABLE {schema}.rejection_probes;
@@ -105,8 +107,11 @@ fn a_version_4_schema_gains_the_audit_actor() {
                  DROP COLUMN owner, DROP COLUMN not_before_seconds,
                  DROP COLUMN not_before_nanos, DROP COLUMN not_after_seconds,
                  DROP COLUMN not_after_nanos;
-             ALTER TABLE {schema}.audit DROP COLUMN actor;
+             ALTER TABLE {schema}.audit DROP COLUMN actor, DROP COLUMN actor_kind,
+                 DROP COLUMN channel, DROP COLUMN request_id, DROP COLUMN node,
+                 DROP COLUMN chain_hash;
              ALTER TABLE {schema}.tokens
+                 DROP COLUMN audit_head,
                  DROP CONSTRAINT tokens_kind_check,
                  ADD CONSTRAINT tokens_kind_check CHECK (kind IN ('event', 'time')),
                  DROP COLUMN cap_pan, DROP COLUMN cap_sequence,
@@ -120,7 +125,7 @@ fn a_version_4_schema_gains_the_audit_actor() {
         ))
         .unwrap();
     assert_eq!(store.schema_version().unwrap(), 4);
-    assert_eq!(store.migrate().unwrap(), 4);
+    assert_eq!(store.migrate().unwrap(), 5);
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
     let named = otpfob::validator::AuditEvent {
         actor: Some("helpdesk-7".into()),

@@ -232,6 +232,8 @@ fn a_tampered_record_is_rejected_through_the_probe() {
         outcome: Outcome::Done,
         offset: None,
         actor: None,
+        context: Default::default(),
+        chain: None,
     };
     assert_eq!(
         store

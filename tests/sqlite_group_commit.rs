@@ -41,6 +41,8 @@ fn audit(token: &TokenId, operation: Operation, outcome: Outcome) -> AuditEvent 
         outcome,
         offset: None,
         actor: None,
+        context: Default::default(),
+        chain: None,
     }
 }
 

@@ -34,6 +34,8 @@ fn event(token: &TokenId, operation: Operation, outcome: Outcome) -> AuditEvent 
         outcome,
         offset: Some(-1),
         actor: None,
+        context: Default::default(),
+        chain: None,
     }
 }
 
@@ -71,6 +73,7 @@ fn time_record(token: &str) -> TokenRecord {
         version: 1,
         owner: None,
         mac: None,
+        audit_head: None,
     }
 }
 
@@ -104,6 +107,7 @@ fn event_record(token: &str) -> TokenRecord {
         version: 1,
         owner: None,
         mac: None,
+        audit_head: None,
     }
 }
 
@@ -916,6 +920,274 @@ fn customer_codes_are_accepted_at_most_once<S: Store + 'static>(store: S) {
     );
 }
 
+/// Issue 15, item 9: each token's audit events form a hash chain whose head is in the
+/// record. `trail` gives a token five chained events (enrolment, three wrong codes, the
+/// right one) and one unchained rejection for an id that is not enrolled.
+fn trail<S: Store>(validator: &Validator<S, ManualClock>, name: &str) -> TokenId {
+    let token = id(name);
+    let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
+    validator
+        .enrol(Enrolment::new(
+            token.clone(),
+            secret.clone(),
+            HotpParameters::default(),
+        ))
+        .unwrap();
+    for _ in 0..3 {
+        assert!(validator.verify(&token, "000000", None).is_err());
+    }
+    let right = otpfob::Hotp::new(&secret, HotpParameters::default())
+        .unwrap()
+        .at(0)
+        .to_string();
+    validator.verify(&token, &right, None).unwrap();
+    assert!(
+        validator
+            .verify(&id("never-enrolled"), "000000", None)
+            .is_err()
+    );
+    token
+}
+
+fn chain_validator<S: Store>(store: S) -> Validator<S, ManualClock> {
+    Validator::new(store, ManualClock::at_secs(1_767_225_600), keyring())
+}
+
+/// Every store keeps the chain as written: links and heads read back intact, the
+/// context of each event with them, and an unknown id's rejection stays unchained.
+fn audit_chain_round_trips<S: Store>(store: S) {
+    use otpfob::validator::{ActorKind, AuditContext, within};
+    let validator = chain_validator(store);
+    let context = AuditContext::new()
+        .actor_kind(ActorKind::ApiClient)
+        .channel("api")
+        .request_id("req-1")
+        .node("node-a");
+    let token = within(context.clone(), || trail(&validator, "chained"));
+    let report = validator.verify_audit_chain(&token).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!((report.events, report.chained, report.unchained), (5, 5, 0));
+    let events = validator.store().audit_trail(&token, 10).unwrap();
+    assert!(events.iter().all(|event| event.context == context));
+    let record = validator.store().load(&token).unwrap().unwrap();
+    assert_eq!(record.audit_head, events[4].chain);
+    let unknown = validator
+        .store()
+        .audit_trail(&id("never-enrolled"), 10)
+        .unwrap();
+    assert!(unknown.iter().all(|event| event.chain.is_none()));
+    let all = validator.verify_audit_chains().unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(all[0].is_intact());
+}
+
+/// The database's operator edits, deletes and reorders audit rows with raw SQL (as
+/// `sqlite3` or `psql` would), and moves a record's head; `raw` runs a batch of SQL on
+/// the store's database with `{audit}` and `{tokens}` naming its tables. Each edit is
+/// found, at the first broken link.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn audit_chain_detects_raw_edits<S: Store>(store: S, raw: &dyn Fn(&str)) {
+    use otpfob::validator::chain::ChainBreakKind;
+    let validator = chain_validator(store);
+    let row = |token: &str, index: usize| {
+        format!(
+            "(SELECT sequence FROM {{audit}} WHERE token = '{token}' \
+             ORDER BY sequence LIMIT 1 OFFSET {index})"
+        )
+    };
+    let broken = |token: &TokenId| validator.verify_audit_chain(token).unwrap().broken;
+
+    let intact = trail(&validator, "intact");
+    let edited = trail(&validator, "edited");
+    raw(&format!(
+        "UPDATE {{audit}} SET outcome = 'accepted', reason = NULL WHERE sequence = {}",
+        row("edited", 2)
+    ));
+    let edit = broken(&edited).expect("an edited row is detected");
+    assert_eq!(
+        (edit.position, edit.kind),
+        (2, ChainBreakKind::LinkMismatch)
+    );
+    assert_eq!(edit.operation, Some(Operation::Verify));
+
+    let removed = trail(&validator, "removed");
+    raw(&format!(
+        "DELETE FROM {{audit}} WHERE sequence = {}",
+        row("removed", 1)
+    ));
+    let removal = broken(&removed).expect("a removed row is detected");
+    assert_eq!(
+        (removal.position, removal.kind),
+        (1, ChainBreakKind::LinkMismatch)
+    );
+
+    let cut = trail(&validator, "cut");
+    raw(&format!(
+        "DELETE FROM {{audit}} WHERE sequence = {}",
+        row("cut", 4)
+    ));
+    let tail = broken(&cut).expect("a removed last row is detected");
+    assert_eq!(
+        (tail.position, tail.kind),
+        (4, ChainBreakKind::HeadMismatch)
+    );
+
+    // Reordering: rows 2 and 3 trade places (their contents swap, the sequence stays,
+    // as PostgreSQL's identity column cannot be updated).
+    let reordered = trail(&validator, "reordered");
+    let (first, second) = (row("reordered", 2), row("reordered", 3));
+    let columns = "at_seconds, at_nanos, operation, outcome, reason, \"offset\", actor, \
+                   actor_kind, channel, request_id, node, chain_hash";
+    raw(&format!(
+        "CREATE TEMP TABLE swapped AS SELECT * FROM {{audit}} WHERE sequence IN ({first}, {second});
+         UPDATE {{audit}} SET ({columns}) = (SELECT {columns} FROM swapped \
+             WHERE swapped.sequence <> {{audit}}.sequence) \
+         WHERE sequence IN ({first}, {second});
+         DROP TABLE swapped;"
+    ));
+    let order = broken(&reordered).expect("reordered rows are detected");
+    assert_eq!(
+        (order.position, order.kind),
+        (2, ChainBreakKind::LinkMismatch)
+    );
+
+    // A link nulled makes the event look like an unchained rejection: still found.
+    let nulled = trail(&validator, "nulled");
+    raw(&format!(
+        "UPDATE {{audit}} SET chain_hash = NULL WHERE sequence = {}",
+        row("nulled", 4)
+    ));
+    assert_eq!(broken(&nulled).unwrap().kind, ChainBreakKind::HeadMismatch);
+
+    // The head moved back to an older link, to hide the tail: the record's MAC fails.
+    let rewound = trail(&validator, "rewound");
+    raw(&format!(
+        "UPDATE {{tokens}} SET audit_head = (SELECT chain_hash FROM {{audit}} WHERE sequence = {}) \
+         WHERE id = 'rewound';
+         DELETE FROM {{audit}} WHERE sequence = {};",
+        row("rewound", 3),
+        row("rewound", 4)
+    ));
+    assert_eq!(
+        broken(&rewound).unwrap().kind,
+        ChainBreakKind::RecordUnauthentic
+    );
+
+    assert!(broken(&intact).is_none(), "an untouched chain stays intact");
+    let reports = validator.verify_audit_chains().unwrap();
+    let broken_ids: Vec<&str> = reports
+        .iter()
+        .filter(|report| !report.is_intact())
+        .map(|report| report.token.as_str())
+        .collect();
+    assert_eq!(
+        broken_ids,
+        ["cut", "edited", "nulled", "removed", "reordered", "rewound"]
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_audit_chain_detects_raw_edits() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("tokens.db");
+    let store = otpfob::SqliteStore::open(&path).unwrap();
+    audit_chain_detects_raw_edits(store, &|sql| {
+        let sql = sql
+            .replace("{audit}", "audit")
+            .replace("{tokens}", "tokens");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(&sql)
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    });
+}
+
+/// A file from before the chain (schema version 8): its audit rows have no links and
+/// its records no head. They read back unchained and intact, and each record's chain
+/// begins at its next change.
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_version_8_file_gains_the_chain_and_old_rows_are_unchained() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("tokens.db");
+    let secret = Secret::from_bytes(b"12345678901234567890").unwrap();
+    let token = id("old-fob");
+    {
+        let validator = chain_validator(otpfob::SqliteStore::open(&path).unwrap());
+        validator
+            .enrol(Enrolment::new(
+                token.clone(),
+                secret.clone(),
+                HotpParameters::default(),
+            ))
+            .unwrap();
+        // Changed once more, so that two events precede the upgrade.
+        validator.disable(&token).unwrap();
+    }
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "ALTER TABLE audit DROP COLUMN actor_kind; ALTER TABLE audit DROP COLUMN channel;
+             ALTER TABLE audit DROP COLUMN request_id; ALTER TABLE audit DROP COLUMN node;
+             ALTER TABLE audit DROP COLUMN chain_hash; ALTER TABLE tokens DROP COLUMN audit_head;
+             PRAGMA user_version = 8;",
+        )
+        .unwrap();
+    drop(connection);
+    let validator = chain_validator(otpfob::SqliteStore::open(&path).unwrap());
+    let record = validator.store().load(&token).unwrap().unwrap();
+    assert_eq!(record.audit_head, None);
+    // Its MAC covered the head just dropped, so the record is refused as edited...
+    let report = validator.verify_audit_chain(&token).unwrap();
+    assert_eq!(
+        report.broken.unwrap().kind,
+        otpfob::validator::chain::ChainBreakKind::RecordUnauthentic
+    );
+    // ...whereas version 8 MACed it without one: as it did, so it checks.
+    let mac = keyring().authenticate_record(&record).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE tokens SET mac = ?1", [mac.tag.to_vec()])
+        .unwrap();
+    let report = validator.verify_audit_chain(&token).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!((report.chained, report.unchained), (0, 2));
+    validator.enable(&token).unwrap();
+    let report = validator.verify_audit_chain(&token).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!((report.chained, report.unchained), (1, 2));
+    assert!(
+        validator
+            .store()
+            .load(&token)
+            .unwrap()
+            .unwrap()
+            .audit_head
+            .is_some()
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_audit_chain_detects_raw_edits() {
+    let url = pg_support::url();
+    let schema = pg_support::unique_schema("chain");
+    let config = otpfob::PgConfig::new(&url)
+        .unwrap()
+        .schema(&schema)
+        .unwrap();
+    let store = pg_support::connect(&config);
+    audit_chain_detects_raw_edits(store, &|sql| {
+        let sql = sql
+            .replace("{audit}", &format!("{schema}.audit"))
+            .replace("{tokens}", &format!("{schema}.tokens"));
+        pg_support::client_at(&url)
+            .batch_execute(&sql)
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    });
+}
+
 macro_rules! store_suite {
     ($($store:ident => $make:expr;)*) => {$(
         mod $store {
@@ -944,6 +1216,8 @@ macro_rules! store_suite {
             fn a_deleted_enrolment_cannot_overwrite_the_next() { super::a_deleted_enrolment_cannot_overwrite_the_next($make); }
             #[test]
             fn a_rejection_probe_writes_only_its_audit_row() { super::a_rejection_probe_writes_only_its_audit_row($make); }
+            #[test]
+            fn audit_chain_round_trips() { super::audit_chain_round_trips($make); }
             #[test]
             fn one_code_is_accepted_once_across_threads() { super::one_code_is_accepted_once_across_threads($make); }
             #[test]

@@ -561,6 +561,8 @@ fn enrol_event(token: &TokenId) -> AuditEvent {
         outcome: Outcome::Done,
         offset: None,
         actor: None,
+        context: Default::default(),
+        chain: None,
     }
 }
 

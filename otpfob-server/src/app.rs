@@ -235,7 +235,13 @@ impl AppState {
     ) -> Result<T, Problem> {
         let validator = Arc::clone(&self.inner.validator);
         let started = Instant::now();
-        let result = tokio::task::spawn_blocking(move || job(&validator)).await;
+        // Taken here, on the request's task: the blocking pool's thread has no task-local.
+        let context = crate::actor::current_request();
+        let result = tokio::task::spawn_blocking(move || match context {
+            Some(context) => otpfob::validator::within(context, || job(&validator)),
+            None => job(&validator),
+        })
+        .await;
         metrics::histogram!("otpfob_store_call_seconds").record(started.elapsed().as_secs_f64());
         result.map_err(|error| {
             tracing::error!(%error, "validator job failed");

@@ -25,7 +25,7 @@ async fn the_openapi_description_is_3_1_and_lists_every_operation() {
         .values()
         .map(|path| path.as_object().unwrap().len())
         .sum();
-    assert_eq!(operations, 19);
+    assert_eq!(operations, 21);
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     assert!(document["components"]["schemas"]["Problem"].is_object());
 }
@@ -325,4 +325,71 @@ async fn key_rotation_reseals_every_token_under_the_new_key() {
         assert_eq!(verdict["verdict"], "accepted", "{token}");
     }
     server.stop().await;
+}
+
+/// Issue 15, items 8 and 9: an audit event names the API client, its kind, the channel,
+/// the request id the server answered with and the node; the chain API reports every
+/// chain intact, and the first broken link after the database is edited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_events_carry_their_request_and_chains_are_checked() {
+    let harness = Harness::start(Backend::Sqlite).await;
+    let response = harness
+        .http
+        .post(harness.url("/v1/tokens/hotp-1/verify"))
+        .bearer_auth(harness.key("verify"))
+        .header("x-request-id", "req-trail-1")
+        .json(&serde_json::json!({ "code": "000000" }))
+        .send()
+        .await
+        .unwrap();
+    // A rejection is a 200 with the verdict in the body, as every answer of verify.
+    assert_eq!(response.status().as_u16(), 200);
+    let get = |path: &str| {
+        harness
+            .http
+            .get(harness.url(path))
+            .bearer_auth(harness.key("audit"))
+            .send()
+    };
+    let trail: Value = get("/v1/tokens/hotp-1/audit")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last = trail.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["operation"], "verify");
+    assert_eq!(last["actor"], "verify");
+    assert_eq!(last["actor_kind"], "api_client");
+    assert_eq!(last["channel"], "api");
+    assert_eq!(last["request_id"], "req-trail-1");
+    assert!(
+        last["node"].as_str().is_some_and(|node| !node.is_empty()),
+        "{last}"
+    );
+    assert_eq!(last["chained"], true);
+    let chains: Value = get("/v1/audit/chains").await.unwrap().json().await.unwrap();
+    assert_eq!(chains[0]["token"], "hotp-1");
+    assert_eq!(chains[0]["intact"], true, "{chains}");
+    // The rejection's row edited into an acceptance, behind the server's back.
+    let database = match &harness.setup.config.store {
+        otpfob_server::config::StoreConfig::Sqlite { path, .. } => path.clone(),
+        _ => unreachable!("a SQLite harness"),
+    };
+    rusqlite::Connection::open(&database)
+        .unwrap()
+        .execute(
+            "UPDATE audit SET outcome = 'accepted', reason = NULL WHERE operation = 'verify'",
+            [],
+        )
+        .unwrap();
+    let chain: Value = get("/v1/tokens/hotp-1/audit/chain")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chain["intact"], false, "{chain}");
+    assert_eq!(chain["broken"]["position"], 1);
+    assert_eq!(chain["broken"]["kind"], "link_mismatch");
 }

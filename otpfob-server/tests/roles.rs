@@ -124,6 +124,18 @@ fn endpoints() -> Vec<Endpoint> {
             None,
             &["audit", "helpdesk"],
         ),
+        endpoint(
+            Method::GET,
+            "/v1/tokens/hotp-1/audit/chain",
+            None,
+            &["audit", "helpdesk"],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/audit/chains",
+            None,
+            &["audit", "helpdesk"],
+        ),
         endpoint(Method::POST, "/v1/reseal", None, &["admin"]),
         endpoint(Method::GET, "/metrics", None, &["metrics"]),
         endpoint(Method::DELETE, "/v1/tokens/hotp-1", None, &["admin"]),
@@ -179,8 +191,8 @@ async fn every_endpoint_checks_every_role(backend: Backend) {
             checked += 1;
         }
     }
-    // 20 endpoints, 2 kinds of 401 and 6 roles each.
-    assert_eq!(checked, 20 * 8);
+    // 22 endpoints, 2 kinds of 401 and 6 roles each.
+    assert_eq!(checked, 22 * 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

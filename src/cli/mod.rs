@@ -1,6 +1,7 @@
 //! The `otpfob` command line: argument parsing, dispatch, and the one way every
 //! command ends (an exit status, and at most one line on standard error).
 
+mod audit;
 mod code_options;
 mod enrol;
 mod fob;
@@ -102,6 +103,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Writes a new random sealing key for the token database to a file.
     SealingKey(keys::SealingKeyArgs),
+    /// Checks every token's audit hash chain and reports the first broken link.
+    AuditChain(audit::AuditChainArgs),
 }
 
 /// Runs the command line and returns its exit status.
@@ -125,6 +128,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Fob(arguments) => fob::run(&arguments),
         Command::Verify(arguments) => verify::run(&arguments),
         Command::SealingKey(arguments) => keys::write_sealing_key(&arguments),
+        Command::AuditChain(arguments) => audit::run(&arguments),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

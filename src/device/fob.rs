@@ -20,6 +20,7 @@ use super::keypad::{Keypad, OcraResponder};
 use super::pin::{DEFAULT_PIN_TRIES, Pin, PinGate};
 use super::serial::SerialNumber;
 use super::unlock::{UnlockChallenge, unlock_code_with, unlock_mac};
+use crate::ocra::SignedFields;
 
 /// How long a fob lives unless told otherwise: five Julian years, the top of the
 /// three to five years a fob's battery lasts.
@@ -161,6 +162,23 @@ impl<T: TimeSource> KeyFob<T> {
     #[must_use]
     pub fn expires_at(&self) -> UnixTime {
         self.expires_at
+    }
+
+    /// Sign mode on a keypad fob (PSD2 RTS Art. 5, what you see is what you sign):
+    /// the customer types the payee's account digits and the amount (or, for a batch,
+    /// the number of payees and the total) and the fob shows them as typed, then,
+    /// after its PIN, signs them with its OCRA suite. Returns what the display showed
+    /// and the signature. The bank checks it against the transfer it is about to
+    /// execute ([`Validator::issue_sign_mode`](crate::Validator::issue_sign_mode)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Device::respond`]: no keypad, a PIN gate not passed, an expired fob, or a
+    /// suite whose question cannot hold the fields (it needs `QN19` or longer).
+    pub fn sign(&mut self, fields: &SignedFields) -> Result<(String, Reading), DeviceError> {
+        let shown = fields.to_string();
+        let reading = Device::respond(self, &fields.question())?;
+        Ok((shown, reading))
     }
 
     fn check_alive(&self) -> Result<(), DeviceError> {

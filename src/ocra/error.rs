@@ -192,4 +192,22 @@ pub enum TransactionError {
         /// Zero-based position, in characters.
         position: usize,
     },
+    /// A payee account for sign mode with fewer digits than the fob takes.
+    #[error("a sign-mode payee account needs at least 8 digits, found {digits}")]
+    SignModeAccount {
+        /// How many digits the account has.
+        digits: usize,
+    },
+    /// An amount for sign mode above the fob's 10 digits.
+    #[error("a sign-mode amount has at most 10 digits (minor units), found {amount_minor}")]
+    SignModeAmount {
+        /// The amount in minor units.
+        amount_minor: u64,
+    },
+    /// A batch for sign mode with no payees or more than 9999.
+    #[error("a sign-mode batch names 1 to 9999 payees, found {payees}")]
+    SignModePayees {
+        /// The number of payees.
+        payees: u32,
+    },
 }

@@ -14,6 +14,7 @@ mod compute;
 pub(crate) mod error;
 mod input;
 mod response;
+mod sign_mode;
 mod suite;
 mod transaction;
 
@@ -23,5 +24,8 @@ pub use error::{DataInputPart, OcraError, OcraVerifyError, TransactionError};
 pub(crate) use input::password_hash;
 pub use input::{OcraInput, OcraQuestion, Password, Timestamp};
 pub use response::{FullMac, OcraResponse};
+pub use sign_mode::{
+    SIGN_MODE_ACCOUNT_DIGITS, SIGN_MODE_MAX_AMOUNT, SIGN_MODE_MAX_PAYEES, SignedFields,
+};
 pub use suite::{OcraSuite, QuestionFormat, QuestionKind, SuiteError, TimeStep, TimeUnit};
 pub use transaction::{Currency, MAX_TRANSACTION_FIELD_BYTES, SigningNonce, Transaction};

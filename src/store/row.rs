@@ -18,6 +18,13 @@
 //! The audit table's `actor` column (schema version 5) names who caused each event
 //! (the API client, operator or service of `acting_as`); null for an event without
 //! one, and for every row written before version 5.
+//!
+//! Schema version 9 (the audit trail): the audit table's `actor_kind`, `channel`,
+//! `request_id` and `node` say where an event came from, and its `chain_hash` is the
+//! event's link in its token's hash chain, whose head is the `tokens` table's
+//! `audit_head` (see `validator::chain`). All are null in rows written before it: an
+//! old audit row is unchained (before the chain began) and an old record has no head
+//! until its next change.
 
 use std::sync::Arc;
 
@@ -26,7 +33,7 @@ use crate::clock::UnixTime;
 use crate::hotp::HotpParameters;
 use crate::ocra::{Challenge, OcraSuite, SigningNonce};
 use crate::totp::TotpParameters;
-use crate::validator::audit::{AuditEvent, Operation, Outcome};
+use crate::validator::audit::{ActorKind, AuditContext, AuditEvent, ChainHash, Operation, Outcome};
 use crate::validator::challenge::{
     ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment,
 };
@@ -123,7 +130,8 @@ macro_rules! for_each_token_column {
             not_before_seconds,
             not_before_nanos,
             not_after_seconds,
-            not_after_nanos
+            not_after_nanos,
+            audit_head
         }
     };
 }
@@ -226,6 +234,9 @@ pub(crate) struct TokenRow {
     pub(crate) not_before_nanos: Option<i64>,
     pub(crate) not_after_seconds: Option<i64>,
     pub(crate) not_after_nanos: Option<i64>,
+    /// The head of the token's audit hash chain, 32 bytes (schema version 9); null
+    /// for a record stored before the chain existed and not changed since.
+    pub(crate) audit_head: Option<Vec<u8>>,
 }
 
 /// The `algorithm` column of a CAP card: its cryptograms are Triple DES MACs.
@@ -298,6 +309,7 @@ impl TokenRow {
             not_before_nanos: None,
             not_after_seconds: None,
             not_after_nanos: None,
+            audit_head: record.audit_head.map(|head| head.0.to_vec()),
         };
         if let Some(start) = state.validity.not_before {
             let (seconds, nanos) = time_to_sql(start);
@@ -775,6 +787,12 @@ impl TokenRow {
             }),
             _ => return Err(corrupt("incomplete record MAC")),
         };
+        let audit_head = self
+            .audit_head
+            .as_deref()
+            .map(|head| head.try_into().map(ChainHash))
+            .transpose()
+            .map_err(|_| corrupt("audit chain head is not 32 bytes"))?;
         let pin = self
             .pin_hash
             .map(PinHash::from_phc)
@@ -806,6 +824,7 @@ impl TokenRow {
             version: from_sql(self.version),
             owner,
             mac,
+            audit_head,
         })
     }
 }
@@ -823,6 +842,15 @@ pub(crate) struct AuditRow {
     pub(crate) offset: Option<i64>,
     /// Who caused the event (schema version 5); null when no one was named.
     pub(crate) actor: Option<String>,
+    /// The kind of actor (`api_client`, `staff`, `process`), the channel, the request
+    /// id and the node (schema version 9); null when not named, and for older rows.
+    pub(crate) actor_kind: Option<String>,
+    pub(crate) channel: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) node: Option<String>,
+    /// The event's link in its token's hash chain, 32 bytes (schema version 9); null
+    /// for an unchained event, and for every row written before version 9.
+    pub(crate) chain_hash: Option<Vec<u8>>,
 }
 
 impl AuditRow {
@@ -842,6 +870,14 @@ impl AuditRow {
             reason,
             offset: event.offset,
             actor: event.actor.as_deref().map(str::to_owned),
+            actor_kind: event
+                .context
+                .actor_kind
+                .map(|kind| kind.as_str().to_owned()),
+            channel: event.context.channel.as_deref().map(str::to_owned),
+            request_id: event.context.request_id.as_deref().map(str::to_owned),
+            node: event.context.node.as_deref().map(str::to_owned),
+            chain_hash: event.chain.map(|hash| hash.0.to_vec()),
         }
     }
 
@@ -866,6 +902,24 @@ impl AuditRow {
             outcome,
             offset: self.offset,
             actor: self.actor.as_deref().map(Arc::from),
+            context: AuditContext {
+                actor_kind: self
+                    .actor_kind
+                    .as_deref()
+                    .map(|name| {
+                        ActorKind::from_name(name).ok_or_else(|| corrupt("unknown actor kind"))
+                    })
+                    .transpose()?,
+                channel: self.channel.as_deref().map(Arc::from),
+                request_id: self.request_id.as_deref().map(Arc::from),
+                node: self.node.as_deref().map(Arc::from),
+            },
+            chain: self
+                .chain_hash
+                .as_deref()
+                .map(|hash| hash.try_into().map(ChainHash))
+                .transpose()
+                .map_err(|_| corrupt("audit chain link is not 32 bytes"))?,
         })
     }
 }
@@ -912,6 +966,7 @@ mod tests {
             version: 4,
             owner: None,
             mac: None,
+            audit_head: Some(ChainHash([3; 32])),
         };
         let record = TokenRecord {
             mac: Some(keyring.authenticate_record(&record).unwrap()),

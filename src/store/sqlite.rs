@@ -31,8 +31,9 @@ use crate::validator::store::{Store, Swap};
 /// `incarnation` of each record; version 4 each record's MAC; version 5 the audit
 /// table's `actor`; version 6 the EMV-CAP card kind and its `cap_*` columns; version 7
 /// the `rejection_probes` table; version 8 the life cycle's `owner` and validity
-/// period. An older file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 8;
+/// period; version 9 the audit trail's context columns, chain links and each record's
+/// chain head. An older file is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 9;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -223,8 +224,21 @@ ALTER TABLE tokens ADD COLUMN not_after_nanos INTEGER;
 CREATE INDEX tokens_by_owner ON tokens (owner, id) WHERE owner IS NOT NULL;
 ";
 
+/// Version 9 (the audit trail): where each audit event came from (kind of actor,
+/// channel, request id, node), each event's link in its token's hash chain, and each
+/// record's chain head. Existing rows get nulls: old audit rows are unchained, before
+/// the chain began, and an old record's chain starts at its next change.
+const MIGRATION_AUDIT_TRAIL: &str = "
+ALTER TABLE audit ADD COLUMN actor_kind TEXT;
+ALTER TABLE audit ADD COLUMN channel TEXT;
+ALTER TABLE audit ADD COLUMN request_id TEXT;
+ALTER TABLE audit ADD COLUMN node TEXT;
+ALTER TABLE audit ADD COLUMN chain_hash BLOB CHECK (length(chain_hash) = 32);
+ALTER TABLE tokens ADD COLUMN audit_head BLOB CHECK (length(audit_head) = 32);
+";
+
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 8] = [
+const MIGRATIONS: [(i64, &str); 9] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -233,6 +247,7 @@ const MIGRATIONS: [(i64, &str); 8] = [
     (6, MIGRATION_V6),
     (7, MIGRATION_V7),
     (8, MIGRATION_V8_LIFECYCLE),
+    (9, MIGRATION_AUDIT_TRAIL),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -644,8 +659,9 @@ fn insert_audit(connection: &Connection, row: &AuditRow) -> Result<(), StoreErro
     connection
         .prepare_cached(
             "INSERT INTO audit \
-             (token, at_seconds, at_nanos, operation, outcome, reason, offset, actor) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             (token, at_seconds, at_nanos, operation, outcome, reason, offset, actor, \
+              actor_kind, channel, request_id, node, chain_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )
         .map_err(backend)?
         .execute(params![
@@ -656,7 +672,12 @@ fn insert_audit(connection: &Connection, row: &AuditRow) -> Result<(), StoreErro
             row.outcome,
             row.reason,
             row.offset,
-            row.actor
+            row.actor,
+            row.actor_kind,
+            row.channel,
+            row.request_id,
+            row.node,
+            row.chain_hash
         ])
         .map_err(backend)?;
     Ok(())
@@ -938,7 +959,8 @@ impl Store for SqliteStore {
         let connection = self.connection();
         let mut statement = connection
             .prepare_cached(
-                "SELECT token, at_seconds, at_nanos, operation, outcome, reason, offset, actor \
+                "SELECT token, at_seconds, at_nanos, operation, outcome, reason, offset, actor, \
+                 actor_kind, channel, request_id, node, chain_hash \
                  FROM audit \
                  WHERE token = ?1 ORDER BY sequence DESC LIMIT ?2",
             )
@@ -955,6 +977,11 @@ impl Store for SqliteStore {
                     reason: row.get(5)?,
                     offset: row.get(6)?,
                     actor: row.get(7)?,
+                    actor_kind: row.get(8)?,
+                    channel: row.get(9)?,
+                    request_id: row.get(10)?,
+                    node: row.get(11)?,
+                    chain_hash: row.get(12)?,
                 })
             })
             .map_err(backend)?
@@ -997,6 +1024,7 @@ mod tests {
             version: 1,
             owner: None,
             mac: None,
+            audit_head: None,
         }
     }
 
@@ -1008,6 +1036,8 @@ mod tests {
             outcome: Outcome::Done,
             offset: None,
             actor: None,
+            context: crate::validator::AuditContext::default(),
+            chain: None,
         }
     }
 

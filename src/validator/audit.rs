@@ -153,10 +153,160 @@ pub struct AuditEvent {
     /// Who caused it: the API client, operator or service named by [`acting_as`]
     /// around the validator call, if any.
     pub actor: Option<Arc<str>>,
+    /// What kind of actor that is, the channel, the request id and the node (schema
+    /// version 8), from the [`within`] scope around the validator call.
+    pub context: AuditContext,
+    /// The event's link in its token's hash chain (schema version 8): `None` for an
+    /// event that changed no record (see [`crate::validator::chain`]) and for every
+    /// event recorded before the chain existed.
+    pub chain: Option<ChainHash>,
+}
+
+/// Bytes of a [`ChainHash`] (SHA-256).
+pub const CHAIN_HASH_LEN: usize = 32;
+
+/// One link of a token's audit hash chain: SHA-256 over the previous link and the
+/// event's canonical encoding (see [`crate::validator::chain`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+// Deliberately exhaustive: 32 bytes, and a store builds it from its column.
+#[allow(clippy::exhaustive_structs)]
+pub struct ChainHash(pub [u8; CHAIN_HASH_LEN]);
+
+impl core::fmt::Debug for ChainHash {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(formatter, "ChainHash(")?;
+        for byte in self.0 {
+            write!(formatter, "{byte:02x}")?;
+        }
+        write!(formatter, ")")
+    }
+}
+
+/// What kind of actor caused an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ActorKind {
+    /// A client of the server's API (a bank's application), named by its client id.
+    ApiClient,
+    /// A member of the bank's staff (the console, the helpdesk), named by user name.
+    Staff,
+    /// A process acting on its own (a batch job, the CLI, a migration).
+    Process,
+}
+
+impl ActorKind {
+    /// A short stable name for audit tables: `api_client`, `staff` or `process`.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ActorKind::ApiClient => "api_client",
+            ActorKind::Staff => "staff",
+            ActorKind::Process => "process",
+        }
+    }
+
+    /// The kind named by [`ActorKind::as_str`].
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [ActorKind::ApiClient, ActorKind::Staff, ActorKind::Process]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+/// Where an event came from, besides who: the kind of actor, the channel (`api`,
+/// `console`, `cli`, a bank's own name for its online banking), the request id that
+/// ties the event to the server's logs, and the node (host or instance) that decided.
+/// Every field is optional: an event outside any [`within`] scope has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct AuditContext {
+    /// What kind of actor [`AuditEvent::actor`] names.
+    pub actor_kind: Option<ActorKind>,
+    /// The channel the request came in on.
+    pub channel: Option<Arc<str>>,
+    /// The request id (as the server's `x-request-id`).
+    pub request_id: Option<Arc<str>>,
+    /// The validator node that handled it.
+    pub node: Option<Arc<str>>,
+}
+
+impl AuditContext {
+    /// A context with nothing set.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// This context, naming the kind of actor.
+    #[must_use]
+    pub fn actor_kind(mut self, kind: ActorKind) -> Self {
+        self.actor_kind = Some(kind);
+        self
+    }
+
+    /// This context, naming the channel.
+    #[must_use]
+    pub fn channel(mut self, channel: impl Into<Arc<str>>) -> Self {
+        self.channel = Some(channel.into());
+        self
+    }
+
+    /// This context, naming the request id.
+    #[must_use]
+    pub fn request_id(mut self, request_id: impl Into<Arc<str>>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// This context, naming the node.
+    #[must_use]
+    pub fn node(mut self, node: impl Into<Arc<str>>) -> Self {
+        self.node = Some(node.into());
+        self
+    }
 }
 
 thread_local! {
     static ACTOR: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+    static CONTEXT: RefCell<Option<AuditContext>> = const { RefCell::new(None) };
+}
+
+/// Runs `job` within `context`: every audit event the validator makes during it, on
+/// this thread, carries the context (kind of actor, channel, request id, node). Like
+/// [`acting_as`], which names the actor itself, scopes nest and the inner one wins
+/// until it ends, also when `job` panics.
+///
+/// ```
+/// use otpfob::validator::{ActorKind, AuditContext, Store, acting_as, within};
+/// use otpfob::{Enrolment, Keyring, ManualClock, MemoryStore, SealingKey, TokenId, TotpParameters, Validator};
+///
+/// let bank = Validator::new(MemoryStore::new(), ManualClock::at_secs(1_767_225_600), Keyring::new(SealingKey::generate(1)?));
+/// let (enrolment, _secret) = Enrolment::generate(TokenId::new("alice-phone")?, TotpParameters::default())?;
+/// let context = AuditContext::new().actor_kind(ActorKind::Staff).channel("console").request_id("req-42").node("node-a");
+/// let id = within(context, || acting_as("helpdesk-7".into(), || bank.enrol(enrolment)))?;
+/// let trail = bank.store().audit_trail(&id, 10)?;
+/// assert_eq!(trail[0].context.channel.as_deref(), Some("console"));
+/// assert_eq!(trail[0].context.actor_kind, Some(ActorKind::Staff));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn within<T>(context: AuditContext, job: impl FnOnce() -> T) -> T {
+    struct Restore(Option<AuditContext>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CONTEXT.with(|slot| *slot.borrow_mut() = previous);
+        }
+    }
+    let previous = CONTEXT.with(|slot| slot.borrow_mut().replace(context));
+    let _restore = Restore(previous);
+    job()
+}
+
+/// The context of the innermost [`within`] scope on this thread (empty outside one).
+#[must_use]
+pub fn current_context() -> AuditContext {
+    CONTEXT.with(|slot| slot.borrow().clone().unwrap_or_default())
 }
 
 /// Runs `job` on behalf of `actor`: every audit event the validator makes during it,
@@ -276,7 +426,33 @@ mod tests {
             outcome: Outcome::Rejected(RejectReason::WrongCode),
             offset: None,
             actor: None,
+            context: AuditContext::default(),
+            chain: None,
         }
+    }
+
+    #[test]
+    fn context_scopes_nest_and_end() {
+        assert_eq!(current_context(), AuditContext::default());
+        within(AuditContext::new().channel("api"), || {
+            within(AuditContext::new().node("b"), || {
+                assert_eq!(current_context().node.as_deref(), Some("b"));
+                assert_eq!(current_context().channel, None);
+            });
+            assert_eq!(current_context().channel.as_deref(), Some("api"));
+        });
+        let panicked =
+            std::panic::catch_unwind(|| within(AuditContext::new().node("x"), || panic!("job")));
+        assert!(panicked.is_err());
+        assert_eq!(current_context(), AuditContext::default());
+    }
+
+    #[test]
+    fn actor_kind_names_round_trip() {
+        for name in ["api_client", "staff", "process"] {
+            assert_eq!(ActorKind::from_name(name).unwrap().as_str(), name);
+        }
+        assert_eq!(ActorKind::from_name("robot"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub(crate) mod audit;
 #[cfg(feature = "emv-cap")]
 pub(crate) mod cap_decision;
+pub mod chain;
 pub(crate) mod challenge;
 pub(crate) mod decision;
 pub(crate) mod enrolment;
@@ -36,6 +37,7 @@ pub(crate) mod verdict;
 
 // The public face of the bank side. The files above stay private: a user names
 // `otpfob::validator::TokenRecord`, not the file it is written in.
+pub use audit::{ActorKind, AuditContext, CHAIN_HASH_LEN, ChainHash, current_context, within};
 pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor};
 #[cfg(feature = "emv-cap")]
 pub use cap_decision::{
@@ -65,7 +67,7 @@ pub use sealed::{NONCE_LEN, RECORD_MAC_LEN, RecordMac, SealedSecret, TAG_LEN};
 pub use service::CapEnrolment;
 pub use service::{
     CustomerAcceptance, DEFAULT_GENERATOR_CACHE, LookupMatch, MAX_ATTEMPTS, ResealProgress,
-    Validator,
+    SIGN_MODE_MAX_LIFETIME, Validator,
 };
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};

@@ -345,6 +345,11 @@ pub struct TokenRecord {
     /// and checked after every read; `None` only for a record stored before records
     /// were authenticated, which the validator refuses as tampered.
     pub mac: Option<RecordMac>,
+    /// The head of the token's audit hash chain: the link of the newest audit event
+    /// written with this record (see [`crate::validator::chain`]), covered by the MAC.
+    /// `None` for a record stored before the chain existed (schema version 8) and not
+    /// changed since, and for a record not yet written.
+    pub audit_head: Option<crate::validator::audit::ChainHash>,
 }
 
 #[cfg(test)]

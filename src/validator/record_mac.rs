@@ -183,6 +183,13 @@ pub(crate) fn encode(record: &TokenRecord) -> Vec<u8> {
         encoder.tag("owner");
         encoder.text(owner.as_str());
     }
+    // Appended only when there is one, so the MAC of a record stored before the chain
+    // existed still checks: a head cannot be added or moved without the MAC key, and
+    // removing one changes the encoding too.
+    if let Some(head) = record.audit_head {
+        encoder.tag("audit head");
+        encoder.bytes(&head.0);
+    }
     encoder.0
 }
 
@@ -219,6 +226,7 @@ mod tests {
             incarnation: Incarnation::from_bytes([7; 16]),
             version: 3,
             owner: None,
+            audit_head: None,
             mac: None,
         }
     }

@@ -841,6 +841,21 @@ pub struct AuditBody {
     /// The matched offset of an accepted code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// What kind of actor that is: `api_client`, `staff` or `process`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_kind: Option<String>,
+    /// The channel the request came in on (`api` for this API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The request id (`x-request-id`) of the request that caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The node that handled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Whether the event is a link of the token's audit hash chain.
+    #[serde(default)]
+    pub chained: bool,
 }
 
 fn audit_body(event: &AuditEvent) -> AuditBody {
@@ -857,7 +872,110 @@ fn audit_body(event: &AuditEvent) -> AuditBody {
         outcome: outcome.to_owned(),
         reason,
         offset: event.offset,
+        actor_kind: event
+            .context
+            .actor_kind
+            .map(|kind| kind.as_str().to_owned()),
+        channel: event.context.channel.as_deref().map(str::to_owned),
+        request_id: event.context.request_id.as_deref().map(str::to_owned),
+        node: event.context.node.as_deref().map(str::to_owned),
+        chained: event.chain.is_some(),
     }
+}
+
+/// One token's audit hash chain, checked.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChainBody {
+    /// The token.
+    pub token: String,
+    /// Its audit events read.
+    pub events: usize,
+    /// How many are links of the chain.
+    pub chained: usize,
+    /// How many carry no link (rejections that wrote no record, rows older than the
+    /// chain).
+    pub unchained: usize,
+    /// Whether the chain is intact.
+    pub intact: bool,
+    /// The first broken link, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken: Option<ChainBreakBody>,
+}
+
+/// Where a chain breaks first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChainBreakBody {
+    /// The event's position in the token's trail, oldest first from 0 (the number of
+    /// events for a break at the end).
+    pub position: usize,
+    /// When that event happened, in seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    /// What it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// `link_mismatch` (edited, an event before it removed, reordered),
+    /// `head_mismatch` (events at the end removed or added) or `record_unauthentic`.
+    pub kind: String,
+}
+
+fn chain_body(report: &otpfob::validator::chain::ChainReport) -> ChainBody {
+    use otpfob::validator::chain::ChainBreakKind;
+    ChainBody {
+        token: report.token.to_string(),
+        events: report.events,
+        chained: report.chained,
+        unchained: report.unchained,
+        intact: report.is_intact(),
+        broken: report.broken.as_ref().map(|broken| ChainBreakBody {
+            position: broken.position,
+            at: broken.at.map(|at| at.as_secs()),
+            operation: broken
+                .operation
+                .map(|operation| operation.as_str().to_owned()),
+            kind: match broken.kind {
+                ChainBreakKind::LinkMismatch => "link_mismatch",
+                ChainBreakKind::HeadMismatch => "head_mismatch",
+                ChainBreakKind::RecordUnauthentic => "record_unauthentic",
+                _ => "broken",
+            }
+            .to_owned(),
+        }),
+    }
+}
+
+/// Check every enrolled token's audit hash chain and report the first broken link of
+/// each.
+#[utoipa::path(get, path = "/v1/audit/chains", tag = "administration",
+    responses((status = 200, body = Vec<ChainBody>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn audit_chains(
+    _caller: Caller<AuditReader>,
+    State(state): State<AppState>,
+) -> Result<Response, Problem> {
+    let reports = state
+        .blocking(|validator| validator.verify_audit_chains())
+        .await?
+        .map_err(|error| admin_problem(&error))?;
+    let body: Vec<ChainBody> = reports.iter().map(chain_body).collect();
+    Ok(no_store(StatusCode::OK, body))
+}
+
+/// Check one token's audit hash chain (also a deleted token's, whose trail remains).
+#[utoipa::path(get, path = "/v1/tokens/{id}/audit/chain", tag = "administration",
+    params(("id" = String, Path, description = "Token id")),
+    responses((status = 200, body = ChainBody), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn audit_chain(
+    _caller: Caller<AuditReader>,
+    State(state): State<AppState>,
+    TokenPath(id): TokenPath,
+) -> Result<Response, Problem> {
+    let report = state
+        .blocking(move |validator| validator.verify_audit_chain(&id))
+        .await?
+        .map_err(|error| admin_problem(&error))?;
+    Ok(no_store(StatusCode::OK, chain_body(&report)))
 }
 
 /// Read a token's audit trail, oldest first.

@@ -35,7 +35,7 @@ pub const REQUEST_ID: &str = "x-request-id";
         validation::verify_signature,
         admin::enrol, admin::enrol_factory, admin::import, admin::list, admin::show,
         admin::unlock, admin::disable, admin::enable, admin::set_pin, admin::clear_pin,
-        admin::delete, admin::reseal, admin::audit,
+        admin::delete, admin::reseal, admin::audit, admin::audit_chains, admin::audit_chain,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
@@ -168,6 +168,8 @@ pub fn router(state: AppState) -> Router {
             put(admin::set_pin).delete(admin::clear_pin),
         )
         .route("/v1/tokens/{id}/audit", get(admin::audit))
+        .route("/v1/tokens/{id}/audit/chain", get(admin::audit_chain))
+        .route("/v1/audit/chains", get(admin::audit_chains))
         .route("/v1/reseal", post(admin::reseal))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
@@ -197,7 +199,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state);
 
-    api.layer(PropagateRequestIdLayer::new(request_id.clone()))
+    api.layer(axum::middleware::from_fn(crate::actor::request_scope))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                 let id = request

@@ -276,7 +276,7 @@ fn swap_parameters<'a>(
     parameters
 }
 
-fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 8] {
+fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 13] {
     [
         &row.token,
         &row.at_seconds,
@@ -286,6 +286,11 @@ fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 8] {
         &row.reason,
         &row.offset,
         &row.actor,
+        &row.actor_kind,
+        &row.channel,
+        &row.request_id,
+        &row.node,
+        &row.chain_hash,
     ]
 }
 
@@ -316,6 +321,11 @@ fn read_audit(row: &Row) -> Result<AuditRow, postgres::Error> {
         reason: row.try_get(5)?,
         offset: row.try_get(6)?,
         actor: row.try_get(7)?,
+        actor_kind: row.try_get(8)?,
+        channel: row.try_get(9)?,
+        request_id: row.try_get(10)?,
+        node: row.try_get(11)?,
+        chain_hash: row.try_get(12)?,
     })
 }
 

@@ -8,11 +8,11 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 8;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 9;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 8] = [
+const MIGRATIONS: [(i64, &str); 9] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -21,6 +21,7 @@ const MIGRATIONS: [(i64, &str); 8] = [
     (6, MIGRATION_V6),
     (7, MIGRATION_V7),
     (8, MIGRATION_V8_LIFECYCLE),
+    (9, MIGRATION_AUDIT_TRAIL),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -164,6 +165,21 @@ ALTER TABLE {schema}.tokens
 CREATE INDEX tokens_by_owner ON {schema}.tokens (owner, id) WHERE owner IS NOT NULL;
 "#;
 
+/// Version 9 (the audit trail): where each audit event came from, each event's link
+/// in its token's hash chain and each record's chain head; the same columns as the
+/// SQLite store's version 9. Existing rows get nulls: old audit rows are unchained,
+/// before the chain began, and an old record's chain starts at its next change.
+const MIGRATION_AUDIT_TRAIL: &str = r#"
+ALTER TABLE {schema}.audit
+    ADD COLUMN actor_kind text CHECK (actor_kind IN ('api_client', 'staff', 'process')),
+    ADD COLUMN channel    text,
+    ADD COLUMN request_id text,
+    ADD COLUMN node       text,
+    ADD COLUMN chain_hash bytea CHECK (octet_length(chain_hash) = 32);
+ALTER TABLE {schema}.tokens
+    ADD COLUMN audit_head bytea CHECK (octet_length(audit_head) = 32);
+"#;
+
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
 /// hash of the schema name, so schemas migrate independently.
 const MIGRATION_LOCK: i32 = 0x6f74_7066;
@@ -283,14 +299,14 @@ pub(crate) enum Query {
 
 pub(crate) const QUERY_COUNT: usize = 10;
 
-const AUDIT_COLUMNS: &str =
-    r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset", actor"#;
+const AUDIT_COLUMNS: &str = r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset", actor, actor_kind, channel, request_id, node, chain_hash"#;
 
 /// The audit values as parameters from `first` on, typed: in `SELECT $n` the server
 /// could not infer them.
 fn audit_parameters(first: usize) -> String {
     let types = [
-        "text", "bigint", "bigint", "text", "text", "text", "bigint", "text",
+        "text", "bigint", "bigint", "text", "text", "text", "bigint", "text", "text", "text",
+        "text", "text", "bytea",
     ];
     types
         .iter()
@@ -429,10 +445,10 @@ mod tests {
         assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40, mac_key_id = $41"));
         assert!(swap.contains("mac = $42, cap_pan = $43,"));
         assert!(swap.contains("cap_look_ahead = $52, owner = $53,"));
-        assert!(swap.contains("not_after_nanos = $57 WHERE id = $1"));
+        assert!(swap.contains("not_after_nanos = $57, audit_head = $58 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
-        assert!(swap.contains("SELECT $58::text, $59::bigint"));
-        assert!(swap.ends_with("$64::bigint, $65::text FROM swapped"));
+        assert!(swap.contains("SELECT $59::text, $60::bigint"));
+        assert!(swap.ends_with("$70::text, $71::bytea FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -444,22 +460,22 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$56) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$57) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$63::bigint, $64::text FROM enrolled")
+                .contains("$69::text, $70::bytea FROM enrolled")
         );
         assert!(
             statements
                 .text(Query::Delete)
-                .contains("$8::bigint, $9::text FROM deleted")
+                .contains("$13::text, $14::bytea FROM deleted")
         );
         assert!(statements.text(Query::List).ends_with("ORDER BY id"));
         assert!(
             statements
                 .text(Query::AppendAudit)
-                .ends_with("$7::bigint, $8::text)")
+                .ends_with("$12::text, $13::bytea)")
         );
         assert!(statements.text(Query::AuditTrail).ends_with("LIMIT $2"));
         assert!(

@@ -54,8 +54,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let mut updated = record.clone();
             let value = change(&mut updated)?;
             updated.version = record.version.saturating_add(1);
+            let mut event = self.event(id, now, operation, Outcome::Done, None);
+            Self::chain(&mut updated, &mut event);
             let updated = self.authenticated(updated)?;
-            let event = self.event(id, now, operation, Outcome::Done, None);
             if self
                 .store
                 .compare_and_swap(&updated, record.version, &event)?
@@ -389,17 +390,19 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 continue;
             }
             let expected_version = record.version;
-            let updated = self.authenticated(TokenRecord {
+            let mut updated = TokenRecord {
                 version: expected_version.saturating_add(1),
                 ..record
-            })?;
-            let event = self.event(
+            };
+            let mut event = self.event(
                 &id,
                 self.clock.now(),
                 Operation::Reseal,
                 Outcome::Done,
                 None,
             );
+            Self::chain(&mut updated, &mut event);
+            let updated = self.authenticated(updated)?;
             if self
                 .store
                 .compare_and_swap(&updated, expected_version, &event)?

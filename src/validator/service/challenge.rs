@@ -2,7 +2,7 @@
 //! transfer), then verify its response once.
 
 use crate::clock::TimeSource;
-use crate::ocra::{Challenge, Ocra, OcraSuite, SigningNonce, Transaction};
+use crate::ocra::{Challenge, Ocra, OcraSuite, SignedFields, SigningNonce, Transaction};
 use crate::secret::Secret;
 use crate::validator::audit::Operation;
 use crate::validator::challenge::{ChallengeSlot, IssuedChallenge, TransactionCommitment};
@@ -15,6 +15,10 @@ use crate::validator::store::Store;
 
 use super::Validator;
 use super::decoy::DecoyFamily;
+
+/// The longest a sign-mode question stays open, whatever the policy says: the RTS
+/// caps an authentication code's validity at 5 minutes (Art. 4(3)(d)).
+pub const SIGN_MODE_MAX_LIFETIME: core::time::Duration = core::time::Duration::from_secs(5 * 60);
 
 impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Issues a one-way OCRA challenge (a login or a confirmation) for a keypad token:
@@ -82,6 +86,50 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         transaction: &Transaction,
     ) -> Result<IssuedChallenge, ValidatorError> {
         self.issue(id, Some(transaction))
+    }
+
+    /// Opens sign mode for a transfer the bank is about to execute: the question is
+    /// recomputed from `fields` ([`SignedFields::of_transaction`] or
+    /// [`SignedFields::of_batch`] of what the bank will execute, never from what the
+    /// customer's browser says it showed), and the customer's fob signs the fields the
+    /// customer types ([`KeyFob::sign`](crate::KeyFob::sign)). Check the signature
+    /// with [`Validator::verify_response`]: it is accepted only if the customer typed
+    /// the same payee digits and amount. Nothing is sent to the customer: sign mode
+    /// has no challenge to show.
+    ///
+    /// The question is open for the policy's challenge lifetime, and never more than
+    /// [`SIGN_MODE_MAX_LIFETIME`] (PSD2 RTS Art. 4(3)(d)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Validator::issue_challenge`], and [`ValidatorError::Ocra`] when the
+    /// token's suite cannot hold the question (it needs a numeric question of 19
+    /// digits or more, `QN19` to `QN64`).
+    pub fn issue_sign_mode(
+        &self,
+        id: &TokenId,
+        fields: &SignedFields,
+    ) -> Result<IssuedChallenge, ValidatorError> {
+        let now = self.clock.now();
+        let lifetime = self.policy.challenge_lifetime.min(SIGN_MODE_MAX_LIFETIME);
+        let expires_at = now.plus(lifetime);
+        let question = fields.question();
+        self.administer_at(id, Operation::SignatureChallenge, now, |record| {
+            let keypad = record
+                .state
+                .ocra
+                .as_mut()
+                .ok_or_else(|| ValidatorError::NoOcra {
+                    token: record.id.to_string(),
+                })?;
+            let issued = IssuedChallenge {
+                challenge: Challenge::parse(keypad.suite.question(), &question)?,
+                expires_at,
+                transaction: None,
+            };
+            keypad.challenge = ChallengeSlot::Open(issued);
+            Ok(issued)
+        })
     }
 
     pub(super) fn issue(

@@ -128,7 +128,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             version: 1,
             owner: enrolment.owner.clone(),
             mac: None,
+            audit_head: None,
         };
+        let mut record = record;
+        let mut event = self.event(&record.id, now, Operation::Enrol, Outcome::Done, None);
+        Self::chain(&mut record, &mut event);
         let record = self.authenticated(record)?;
         // Strict mode: the HMAC key goes into the HSM before the token exists, so no
         // enrolled token ever lacks it. A failed enrolment leaves it behind, harmless:
@@ -141,7 +145,6 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                     error,
                 })?;
         }
-        let event = self.event(&record.id, now, Operation::Enrol, Outcome::Done, None);
         self.store.enrol(&record, &event)?;
         self.publish(&event);
         Ok(record.id)

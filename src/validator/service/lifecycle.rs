@@ -430,14 +430,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             Verdict::Rejected(reason) => (Outcome::Rejected(reason), None),
         };
         let alert = imposed_last_temporary_block(&self.policy, &slot.record.state, &state);
-        let event = self.event(id, now, Operation::VerifyCustomer, outcome, offset);
+        let mut event = self.event(id, now, Operation::VerifyCustomer, outcome, offset);
         let expected_version = slot.record.version;
+        let mut updated = TokenRecord {
+            state,
+            version: expected_version.saturating_add(1),
+            ..slot.record.clone()
+        };
+        // The event written with the record is the next link of its chain, as every
+        // verification's is.
+        Self::chain(&mut updated, &mut event);
         let updated = self
-            .authenticated(TokenRecord {
-                state,
-                version: expected_version.saturating_add(1),
-                ..slot.record.clone()
-            })
+            .authenticated(updated)
             .map_err(|error| RejectReason::of_seal_error(&error))?;
         match self
             .store

@@ -10,6 +10,7 @@ mod cache;
 #[cfg(feature = "emv-cap")]
 mod cap;
 mod challenge;
+pub use challenge::SIGN_MODE_MAX_LIFETIME;
 mod decoy;
 mod enrol;
 mod lifecycle;

@@ -154,16 +154,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 Verdict::Accepted(acceptance) => Some(acceptance.offset),
                 Verdict::Rejected(_) => None,
             };
-            let event = self.event(id, now, operation, outcome, offset);
+            let mut event = self.event(id, now, operation, outcome, offset);
             let alert = imposed_last_temporary_block(&self.policy, &record.state, &decision.state);
             // Written even when the state is unchanged (a locked or disabled token): a
             // rejection that counts nothing must cost what one that counts costs.
             let expected_version = record.version;
-            let updated = match self.authenticated(TokenRecord {
+            let mut updated = TokenRecord {
                 state: decision.state,
                 version: expected_version.saturating_add(1),
                 ..record
-            }) {
+            };
+            Self::chain(&mut updated, &mut event);
+            let updated = match self.authenticated(updated) {
                 Ok(updated) => updated,
                 Err(error) => {
                     return self.reject(id, now, operation, RejectReason::of_seal_error(&error));
@@ -201,6 +203,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         reason: RejectReason,
     ) -> Result<Acceptance, Rejected> {
         let event = self.event(id, now, operation, Outcome::Rejected(reason), None);
+        // The link is computed and dropped: the probe writes no record, so its event
+        // is unchained, but it costs the hash an enrolled token's rejection costs.
+        let _ = crate::validator::chain::link(record.audit_head.as_ref(), &event);
         let expected_version = record.version;
         let probe = self.authenticated(TokenRecord {
             id: id.clone(),
