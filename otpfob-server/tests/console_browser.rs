@@ -134,6 +134,19 @@ impl Driver {
             .await;
     }
 
+    /// Whether the page's address comes to end with `suffix` within 10 s: after a
+    /// form's button is clicked, the answer's page (or a redirect) may still be on its
+    /// way.
+    async fn url_ends_with(&self, suffix: &str) -> bool {
+        for _ in 0..100 {
+            if self.url().await.ends_with(suffix) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     async fn url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", None)
             .await
@@ -142,7 +155,25 @@ impl Driver {
             .to_owned()
     }
 
+    /// The element `css` selects, waited for: a click on a form's button returns before
+    /// the browser has the answer's page (Chromium does not wait for a POST's
+    /// navigation), so an element of that page may not be there yet. Up to 10 s.
     async fn find(&self, css: &str) -> String {
+        for _ in 0..100 {
+            if let Some(element) = self.try_find(css).await {
+                return element;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let source = self.call(reqwest::Method::GET, "/source", None).await;
+        panic!(
+            "no element {css} at {}:\n{}",
+            self.url().await,
+            source.as_str().unwrap_or_default()
+        );
+    }
+
+    async fn try_find(&self, css: &str) -> Option<String> {
         let answer: Value = self
             .http
             .post(format!("{}/element", self.base))
@@ -153,17 +184,7 @@ impl Driver {
             .json()
             .await
             .unwrap();
-        match answer["value"][ELEMENT].as_str() {
-            Some(element) => element.to_owned(),
-            None => {
-                let source = self.call(reqwest::Method::GET, "/source", None).await;
-                panic!(
-                    "no element {css} at {}:\n{}",
-                    self.url().await,
-                    source.as_str().unwrap_or_default()
-                );
-            }
-        }
+        answer["value"][ELEMENT].as_str().map(str::to_owned)
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -182,8 +203,32 @@ impl Driver {
         .await;
     }
 
+    /// Clicks what `css` selects (a link or a form's button) and waits, up to 10 s,
+    /// until the browser shows the page it leads to: Chromium's WebDriver may return
+    /// from a click that submits a form before the answer's page replaced this one, and
+    /// what the test reads next must be of the new page. The old page is marked, and the
+    /// new one is the first without the mark, fully loaded.
     async fn click(&self, css: &str) {
         let element = self.find(css).await;
+        self.execute("window.__otpfobBeforeClick = true; return true;")
+            .await;
+        self.click_element(&element).await;
+        for _ in 0..100 {
+            let loaded = self
+                .execute(
+                    "return document.readyState === 'complete' \
+                     && window.__otpfobBeforeClick === undefined;",
+                )
+                .await;
+            if loaded == json!(true) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("clicking {css} at {} led to no new page", self.url().await);
+    }
+
+    async fn click_element(&self, element: &str) {
         self.call(
             reqwest::Method::POST,
             &format!("/element/{element}/click"),
@@ -192,9 +237,26 @@ impl Driver {
         .await;
     }
 
+    /// Runs `script` in the page (synchronously) and returns what it returns; `null`
+    /// while the page is between documents.
+    async fn execute(&self, script: &str) -> Value {
+        let answer: Value = self
+            .http
+            .post(format!("{}/execute/sync", self.base))
+            .json(&json!({"script": script, "args": []}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["value"].clone()
+    }
+
+    /// Chooses an option of a select box: no new page.
     async fn select(&self, css: &str, value: &str) {
-        self.click(&format!("{css} option[value=\"{value}\"]"))
-            .await;
+        let option = self.find(&format!("{css} option[value=\"{value}\"]")).await;
+        self.click_element(&option).await;
     }
 
     async fn text(&self, css: &str) -> String {
@@ -371,7 +433,7 @@ async fn first_sign_in(
 
 async fn sign_out(driver: &Driver) {
     driver.click("nav button[type=submit]").await;
-    assert!(driver.url().await.ends_with("/console/sign-in"));
+    assert!(driver.url_ends_with("/console/sign-in").await);
 }
 
 /// Decodes the QR code of an `<img>` whose source is the server's SVG: its runs of dark
@@ -424,13 +486,13 @@ async fn staff_sign_in_needs_the_password_and_a_fresh_code_and_locks() {
     driver.check_accessibility("sign-in").await;
     // Signed out, a page sends the browser to the sign-in form.
     driver.go(&harness.url("/console/tokens")).await;
-    assert!(driver.url().await.ends_with("/console/sign-in"));
+    assert!(driver.url_ends_with("/console/sign-in").await);
 
     let mut authenticator = first_sign_in(&driver, &harness, "alice", true).await;
     sign_out(&driver).await;
     // Signed out, the old session is gone.
     driver.go(&harness.url("/console/tokens")).await;
-    assert!(driver.url().await.ends_with("/console/sign-in"));
+    assert!(driver.url_ends_with("/console/sign-in").await);
 
     // A wrong password, an unknown name, a wrong code, a replayed code: one answer.
     let good = authenticator.code();
@@ -443,7 +505,7 @@ async fn staff_sign_in_needs_the_password_and_a_fresh_code_and_locks() {
     submit_sign_in(&driver, &harness, "alice", PASSWORD, "000000").await;
     assert_eq!(driver.text("[role=alert]").await, rejected);
     submit_sign_in(&driver, &harness, "alice", PASSWORD, &good).await;
-    assert!(driver.url().await.ends_with("/console/tokens"));
+    assert!(driver.url_ends_with("/console/tokens").await);
     sign_out(&driver).await;
     submit_sign_in(&driver, &harness, "alice", PASSWORD, &good).await;
     assert_eq!(
@@ -792,7 +854,7 @@ async fn forged_posts_foreign_roles_and_expired_sessions_are_refused() {
     // The session ends after the idle timeout (4 s here).
     tokio::time::sleep(Duration::from_secs(5)).await;
     driver.go(&harness.url("/console/tokens")).await;
-    assert!(driver.url().await.ends_with("/console/sign-in"), "expired");
+    assert!(driver.url_ends_with("/console/sign-in").await, "expired");
     driver.clear_cookies().await;
     harness.server.stop().await;
 }
