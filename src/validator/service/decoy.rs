@@ -226,8 +226,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         };
         // 128 bits: the length of a card master key, and enough for any other kind.
         let secret = Secret::generate(128).map_err(|error| random(error.to_string()))?;
-        let strict = family == DecoyFamily::Code && self.keyring.token_keys().is_some();
-        let (id, incarnation) = if strict {
+        // Strict mode's token keys, for the code decoy only (the others' secrets are
+        // opened from their seal, as their kinds' are).
+        let strict_keys = match family {
+            DecoyFamily::Code => self.keyring.token_keys(),
+            _ => None,
+        };
+        let (id, incarnation) = if strict_keys.is_some() {
             // Strict mode: the decoy's HMAC key is an object in the HSM, as every
             // token's is, so that an unknown id costs the HSM's work of a wrong code. A
             // fixed id and incarnation name one object per HSM token, imported once (one
@@ -246,7 +251,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 Incarnation::generate()?,
             )
         };
-        if strict && let Some(token_keys) = self.keyring.token_keys() {
+        if let Some(token_keys) = strict_keys {
             token_keys
                 .import(&id, incarnation, &secret)
                 .map_err(|error| SealError::TokenKeyUnavailable {
@@ -349,10 +354,18 @@ mod tests {
     use crate::validator::seal::{Keyring, SealingKey};
     use crate::validator::{Enrolment, RejectReason, Validator};
 
-    fn argon2_runs(run: impl FnOnce()) -> usize {
-        let before = PIN_CHECKS.with(std::cell::Cell::get);
+    /// How much `counter` (a thread-local count of some work) grew while `run` ran.
+    fn counted(
+        counter: &'static std::thread::LocalKey<std::cell::Cell<usize>>,
+        run: impl FnOnce(),
+    ) -> usize {
+        let before = counter.with(std::cell::Cell::get);
         run();
-        PIN_CHECKS.with(std::cell::Cell::get) - before
+        counter.with(std::cell::Cell::get) - before
+    }
+
+    fn argon2_runs(run: impl FnOnce()) -> usize {
+        counted(&PIN_CHECKS, run)
     }
 
     /// Issue 11, item 2: with a PIN supplied, Argon2id used to run only for enrolled
@@ -419,9 +432,7 @@ mod tests {
     }
 
     fn hmacs(run: impl FnOnce()) -> usize {
-        let before = crate::mac::HMACS.with(std::cell::Cell::get);
-        run();
-        crate::mac::HMACS.with(std::cell::Cell::get) - before
+        counted(&crate::mac::HMACS, run)
     }
 
     /// Before the keypad decoy, an unknown id's OCRA response was refused on the code
@@ -521,11 +532,7 @@ mod tests {
             .unwrap();
         let nobody = TokenId::new("NOBODY").unwrap();
         let _ = validator.verify_cap(&nobody, &CapMode::Identify, "12345678", None);
-        let macs = |run: &dyn Fn()| {
-            let before = RETAIL_MACS.with(std::cell::Cell::get);
-            run();
-            RETAIL_MACS.with(std::cell::Cell::get) - before
-        };
+        let macs = |run: &dyn Fn()| counted(&RETAIL_MACS, run);
         for mode in [
             CapMode::Identify,
             CapMode::Respond(crate::emv::Digits::challenge("12345678").unwrap()),
