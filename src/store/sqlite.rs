@@ -247,7 +247,8 @@ ALTER TABLE tokens ADD COLUMN audit_head BLOB CHECK (length(audit_head) = 32);
 /// rewrites with the decoy's record and a load that finds no token reads. Its id is
 /// fixed and its MAC is zeros, so it is never a valid record. `rejection_probes` goes.
 const MIGRATION_V10_STANDIN: &str = "
-DROP TABLE rejection_probes;
+DROP TABLE IF EXISTS rejection_probes;
+DROP TABLE IF EXISTS rejection_standin;
 ";
 
 /// The id of the stand-in row: a valid token id, so that decoding it costs what
