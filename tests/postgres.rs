@@ -95,11 +95,12 @@ fn a_version_4_schema_gains_the_audit_actor() {
         chain: None,
     };
     // Back to version 4 as that library left it: no actor column, its rows without one,
-    // none of version 6's card columns, no version 7 probe rows and none of version
-    // 8's life-cycle columns nor version 9's audit trail columns.
+    // none of version 6's card columns, no version 7 probe rows (nor version 10's
+    // stand-in) and none of version 8's life-cycle columns nor version 9's audit trail
+    // columns.
     pg_support::client_at(&pg_support::url())
         .batch_execute(&format!(
-            "DROP TABLE {schema}.rejection_probes;
+            "DROP TABLE {schema}.rejection_standin;
              DROP INDEX {schema}.tokens_by_owner;
              ALTER TABLE {schema}.tokens
                  DROP CONSTRAINT tokens_status_check,
@@ -125,7 +126,7 @@ fn a_version_4_schema_gains_the_audit_actor() {
         ))
         .unwrap();
     assert_eq!(store.schema_version().unwrap(), 4);
-    assert_eq!(store.migrate().unwrap(), 5);
+    assert_eq!(store.migrate().unwrap(), 6);
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
     let named = otpfob::validator::AuditEvent {
         actor: Some("helpdesk-7".into()),
@@ -684,12 +685,13 @@ fn random_traffic_matches_a_sequential_model() {
 
 /// Issue 11, item 3: a row edited with `psql` (the lock lifted, the failures reset) is
 /// refused as tampered, audited, and administration says so.
-/// A rejection for an unknown id updates one `rejection_probes` row in the statement
-/// that writes its audit row (schema version 7): it writes a row version, as the
-/// rejection of an enrolled token does, and so costs what that costs. A rejection of
+/// A rejection for an unknown id upserts a whole `rejection_standin` row (one of 64) in
+/// the statement that writes its audit row (schema version 10): it writes a token-sized
+/// row version, as the rejection of an enrolled token does, and so costs what that
+/// costs. The stand-in's MAC is zeros, so it never checks as a record. A rejection of
 /// an enrolled token updates its own row instead.
 #[test]
-fn a_rejection_probe_updates_a_probe_row() {
+fn a_rejection_probe_upserts_a_standin_row() {
     let config = pg_support::config("probe", 2);
     let schema = config.get_schema();
     let validator = Validator::new(
@@ -704,26 +706,38 @@ fn a_rejection_probe_updates_a_probe_row() {
             HotpParameters::default(),
         ))
         .unwrap();
-    let probes = || -> (i64, i64) {
+    let standins = || -> (i64, i64, i64) {
         let row = pg_support::client_at(&pg_support::url())
             .query_one(
-                &format!("SELECT sum(writes)::bigint, count(*) FROM {schema}.rejection_probes"),
+                &format!(
+                    "SELECT coalesce(sum(version), 0)::bigint, count(*), \
+                     count(*) FILTER (WHERE mac = decode(repeat('00', 32), 'hex') \
+                                      AND id LIKE 'rejection-stand-in-%' \
+                                      AND octet_length(seal_ciphertext) > 0) \
+                     FROM {schema}.rejection_standin"
+                ),
                 &[],
             )
             .unwrap();
-        (row.get(0), row.get(1))
+        (row.get(0), row.get(1), row.get(2))
     };
-    assert_eq!(probes(), (0, 64));
-    for round in 1..=5 {
+    assert_eq!(standins(), (0, 0, 0));
+    let mut written = 0;
+    for _ in 1..=5 {
         let rejected = validator.verify(&token(2), "123456", None).unwrap_err();
         assert_eq!(rejected.reason(), RejectReason::UnknownToken);
-        assert_eq!(probes(), (round, 64));
+        let (versions, rows, stand_ins) = standins();
+        assert!(versions > written, "a probe writes a stand-in row");
+        assert!((1..=64).contains(&rows) && stand_ins == rows);
+        written = versions;
     }
     let rejected = validator.verify(&token(1), "000000", None).unwrap_err();
     assert_eq!(rejected.reason(), RejectReason::WrongCode);
-    assert_eq!(probes(), (5, 64));
+    assert_eq!(standins().0, written);
     let trail = validator.store().audit_trail(&token(2), 10).unwrap();
     assert_eq!(trail.len(), 5);
+    // A miss reads a stand-in row in the load's statement, and never returns it.
+    assert_eq!(validator.store().load(&token(2)).unwrap(), None);
 }
 
 #[test]

@@ -8,11 +8,11 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 9;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 10;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 9] = [
+const MIGRATIONS: [(i64, &str); 10] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -22,6 +22,7 @@ const MIGRATIONS: [(i64, &str); 9] = [
     (7, MIGRATION_V7),
     (8, MIGRATION_V8_LIFECYCLE),
     (9, MIGRATION_AUDIT_TRAIL),
+    (10, MIGRATION_V10_STANDIN),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -180,6 +181,18 @@ ALTER TABLE {schema}.tokens
     ADD COLUMN audit_head bytea CHECK (octet_length(audit_head) = 32);
 "#;
 
+/// Version 10, the rejection stand-in (issue 11, item 2), as the SQLite store's version
+/// 10: `rejection_standin` has the columns, constraints and indexes of `tokens`, and up
+/// to 64 rows (`rejection-stand-in-0` to `-63`, written on first use), one of which each
+/// probe upserts with the decoy's record, all columns, as a swap rewrites a token's row;
+/// a load that finds no token returns a stand-in row in the same statement, which the
+/// store decodes and drops. A later version that adds a column to `tokens` adds it here
+/// too. `rejection_probes` (two columns) goes.
+const MIGRATION_V10_STANDIN: &str = r#"
+CREATE TABLE {schema}.rejection_standin (LIKE {schema}.tokens INCLUDING ALL);
+DROP TABLE {schema}.rejection_probes;
+"#;
+
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
 /// hash of the schema name, so schemas migrate independently.
 const MIGRATION_LOCK: i32 = 0x6f74_7066;
@@ -326,7 +339,7 @@ impl Statements {
     pub(crate) fn new(schema: &str) -> Self {
         let tokens = format!("{schema}.tokens");
         let audit = format!("{schema}.audit");
-        let probes = format!("{schema}.rejection_probes");
+        let standin = format!("{schema}.rejection_standin");
         let columns = TOKEN_COLUMNS.join(", ");
         let insert_values = (1..=TOKEN_COLUMNS.len())
             .map(|index| format!("${index}"))
@@ -346,8 +359,41 @@ impl Statements {
             .iter()
             .position(|column| *column == "incarnation")
             .map_or(0, |index| index + 2);
+        // The stand-in's row as the swap's parameters give it: one of 64 ids drawn
+        // once per statement, the MAC as zeros (so it never checks as a record).
+        let standin_values = TOKEN_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(index, column)| match (index, *column) {
+                (0, _) => "'rejection-stand-in-' || floor(random() * 64)::integer".to_owned(),
+                (_, "mac") => {
+                    "'\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea"
+                        .to_owned()
+                }
+                _ => format!("${}", index + 2),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The decoy's record is the same at every probe: the version counts them, so
+        // that the row changes as a token's does.
+        let standin_assignments = TOKEN_COLUMNS
+            .iter()
+            .skip(1)
+            .map(|column| match *column {
+                "version" => format!("version = {standin}.version + 1"),
+                _ => format!("{column} = EXCLUDED.{column}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let text = |query: Query| match query {
-            Query::Load => format!("SELECT {columns} FROM {tokens} WHERE id = $1"),
+            // The token's row, or else a stand-in row (flagged false), so that a miss
+            // sends and decodes a row as a hit does (issue 11, item 2).
+            Query::Load => format!(
+                "SELECT {columns}, true FROM {tokens} WHERE id = $1 \
+                 UNION ALL \
+                 (SELECT {columns}, false FROM {standin} \
+                  WHERE NOT EXISTS (SELECT 1 FROM {tokens} WHERE id = $1) LIMIT 1)"
+            ),
             // Each change and its audit row are one statement, so one implicit
             // transaction: the audit row exists exactly when the change happened.
             Query::Enrol => format!(
@@ -368,20 +414,20 @@ impl Statements {
                 audit_parameters(after_swap)
             ),
             // A rejection's write (`Store::record_rejection`): the swap's UPDATE for a
-            // probe that matches no row, an update of a `rejection_probes` row in its
-            // place (so that the statement writes a row version, as a swap does), then
-            // the audit row. Should the probe match, the division by zero aborts the
-            // statement, and so both UPDATEs with it. PostgreSQL runs every
-            // data-modifying WITH clause, read or not. The slot is a scalar subquery, so
-            // it is drawn once per statement, not once per row scanned.
+            // probe that matches no row, an upsert of a whole `rejection_standin` row in
+            // its place (so that the statement writes a token-sized row version, as a
+            // swap does), then the audit row. Should the probe match, the division by
+            // zero aborts the statement, and so both writes with it. PostgreSQL runs
+            // every data-modifying WITH clause, read or not. The stand-in's id is drawn
+            // once per statement (one VALUES row), so nodes seldom wait for one row.
             Query::Probe => format!(
                 "WITH swapped AS (\
                      UPDATE {tokens} SET {assignments} \
                      WHERE id = $1 AND version = $2 AND incarnation = ${incarnation} \
                      RETURNING id), \
                  touched AS (\
-                     UPDATE {probes} SET writes = writes + 1 \
-                     WHERE slot = (SELECT floor(random() * 64)::integer) RETURNING slot) \
+                     INSERT INTO {standin} ({columns}) VALUES ({standin_values}) \
+                     ON CONFLICT (id) DO UPDATE SET {standin_assignments} RETURNING id) \
                  INSERT INTO {audit} ({AUDIT_COLUMNS}) SELECT {} \
                  FROM (SELECT count(*) AS matched FROM swapped) AS probe \
                  WHERE 1 / (1 - probe.matched) = 1",
