@@ -169,7 +169,7 @@ impl Enrolment {
     }
 
     /// The period in which the token's codes are accepted (a factory record's issue
-    /// and expiry times, a PSKC `ValidFrom`/`ValidTo`); outside it every code is
+    /// and expiry times, a PSKC `<StartDate>`/`<ExpiryDate>`, a migrated validity period); outside it every code is
     /// rejected, whatever the token's status.
     #[must_use]
     pub fn with_validity(mut self, validity: Validity) -> Self {
