@@ -9,11 +9,14 @@
 //! ([`Validator::plan_migration`](crate::Validator::plan_migration)) then reports, key
 //! by key, what would be enrolled, what is refused and why, and what changes on the
 //! way; [`Validator::apply_migration`](crate::Validator::apply_migration) imports the
-//! whole file or nothing. [`write_oath_csv`] is the way back.
+//! whole file or nothing. [`write_oath_csv`] is the way back, and
+//! [`Validator::export_oath_csv`](crate::Validator::export_oath_csv) its audited
+//! export of a validator's tokens.
 
 mod apply;
 mod csv;
 mod error;
+mod export;
 mod privacyidea;
 
 use core::fmt;

@@ -10,6 +10,7 @@
 mod crypto;
 mod enrol;
 pub(crate) mod error;
+pub(crate) mod export;
 mod read;
 mod token;
 mod write;
@@ -20,6 +21,7 @@ use crate::secret::Secret;
 
 pub use enrol::{PskcEnrolled, PskcEnrolment, PskcRefused};
 pub use error::{PskcEnrolError, PskcError};
+pub use export::{ExportError, ExportSkip, ExportSkipped, MAX_EXPORT_ACTOR_LEN, TokenExport};
 pub use read::{read_pskc, read_pskc_with_limits};
 pub use token::ProvisionedToken;
 pub use write::write_pskc;
