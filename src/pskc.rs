@@ -19,3 +19,5 @@ pub use crate::provision::pskc::{
 };
 #[cfg(feature = "pskc-rsa")]
 pub use crate::provision::pskc::{MIN_RSA_KEY_BITS, PskcRsaKey};
+#[cfg(feature = "pskc-signature")]
+pub use crate::provision::pskc::{PskcSigner, PskcSignerCertificate, read_signed_pskc};

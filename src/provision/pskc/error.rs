@@ -236,6 +236,28 @@ pub enum PskcError {
         /// The kind of key the file's `<EncryptionKey>` gives.
         credential: &'static str,
     },
+    /// A signed container was expected (RFC 6030 §7) and the document has no
+    /// `<ds:Signature>`.
+    #[error("the container is not signed")]
+    Unsigned,
+    /// The signature does not cover the whole container, so what it verifies is not
+    /// what is read.
+    #[error("the signature does not cover the container: {reason}")]
+    SignatureScope {
+        /// Why.
+        reason: &'static str,
+    },
+    /// The signature does not verify against the trusted signer's certificate: the
+    /// container was altered, signed by another key, or its signature belongs to
+    /// another document.
+    #[error("the container's signature does not verify against the trusted signer")]
+    SignatureInvalid,
+    /// libxml2 or libxmlsec1 could not process the document.
+    #[error("the signature cannot be checked: {reason}")]
+    SignatureBackend {
+        /// Why.
+        reason: &'static str,
+    },
     /// A value whose decryption failed (bad length or padding): the key is wrong or
     /// the file was altered.
     #[error("the {element} of {owner} does not decrypt: wrong key or altered file")]

@@ -14,6 +14,8 @@ pub(crate) mod export;
 mod read;
 #[cfg(feature = "pskc-rsa")]
 mod rsa_transport;
+#[cfg(feature = "pskc-signature")]
+mod signature;
 mod token;
 mod write;
 mod xml;
@@ -27,6 +29,8 @@ pub use export::{ExportError, ExportSkip, ExportSkipped, MAX_EXPORT_ACTOR_LEN, T
 pub use read::{read_pskc, read_pskc_with_limits};
 #[cfg(feature = "pskc-rsa")]
 pub use rsa_transport::{MIN_RSA_KEY_BITS, PskcRsaKey};
+#[cfg(feature = "pskc-signature")]
+pub use signature::{PskcSigner, PskcSignerCertificate, read_signed_pskc};
 pub use token::ProvisionedToken;
 pub use write::write_pskc;
 
