@@ -353,6 +353,67 @@ fn a_period_that_ends_before_it_starts_is_refused() {
     );
 }
 
+/// privacyIDEA's PIN hash (Argon2id, 64 MiB, 9 passes, 4 lanes) is carried as it is
+/// and replaced by one at otpfob's own cost in the write that accepts the first code
+/// with the right PIN; a wrong PIN leaves it as it was.
+#[test]
+fn the_carried_pin_hash_is_rehashed_at_the_first_accepted_code() {
+    let clock = ManualClock::at_secs(export_time());
+    let validator = bank(MemoryStore::new(), &clock);
+    let report = validator.apply_migration(&yaml_file(), |_| {}).unwrap();
+    assert_eq!(report.would_enrol(), 8);
+    let used = id("PI-HOTP-USED");
+    let stored_hash = || {
+        validator
+            .store()
+            .load(&used)
+            .unwrap()
+            .unwrap()
+            .pin
+            .unwrap()
+            .as_phc()
+            .to_owned()
+    };
+    let carried = stored_hash();
+    assert!(carried.starts_with("$argon2id$v=19$m=65536,t=9,p=4$"));
+    let sha1 = HotpParameters::default();
+    assert!(
+        validator
+            .verify(&used, &hotp_code(&seed20(), sha1, 4), Some("0000"))
+            .is_err()
+    );
+    assert_eq!(stored_hash(), carried, "a wrong PIN changes nothing");
+    assert!(
+        validator
+            .verify(&used, &hotp_code(&seed20(), sha1, 4), Some("1234"))
+            .is_ok()
+    );
+    let rehashed = stored_hash();
+    assert!(
+        rehashed.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{rehashed}"
+    );
+    // The same PIN under the new hash; the record's MAC and chain still hold.
+    assert!(
+        validator
+            .verify(&used, &hotp_code(&seed20(), sha1, 5), Some("1234"))
+            .is_ok()
+    );
+    assert_eq!(stored_hash(), rehashed, "rehashed once");
+    assert!(
+        validator
+            .verify(&used, &hotp_code(&seed20(), sha1, 6), Some("4321"))
+            .is_err()
+    );
+    assert!(
+        validator
+            .verify_audit_chain(&used)
+            .unwrap()
+            .broken
+            .is_none()
+    );
+}
+
 #[test]
 fn privacyidea_csv_export_reads_keys_and_owners() {
     let file = read_migration(

@@ -81,6 +81,8 @@ pub struct CarriedState {
     pub disabled: bool,
     /// The old server's hash of the server-side PIN (an Argon2id PHC string, as
     /// privacyIDEA writes), kept as it is: nobody needs to know the PIN to carry it.
+    /// The validator rehashes it at its own cost at the first code accepted with the
+    /// right PIN.
     pub pin_hash: Option<PinHash>,
 }
 
