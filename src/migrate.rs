@@ -8,4 +8,5 @@ pub use crate::provision::migrate::{
     MigrationEntry, MigrationFile, MigrationFormat, MigrationOutcome, MigrationProgress,
     MigrationReport, MigrationToken, MigrationVerdict, read_migration, write_oath_csv,
 };
+pub use crate::provision::pskc::{ExportError, ExportSkip, ExportSkipped, TokenExport};
 pub use crate::validator::CarriedState;

@@ -306,7 +306,8 @@ fn pskc_import_lists_and_enrols_every_key_reporting_refusals() {
     );
     assert_bad(&imported, "partial import");
     assert_eq!(stderr(&imported), "otpfob: 1 of 4 keys were not enrolled\n");
-    // The RFC secret's 8-digit code of counter 0.
+    // The RFC secret's 8-digit code of counter 0, refused: the key's <ExpiryDate>
+    // (2006-05-31) is its validity period's end, and it has passed.
     let verified = otpfob(&[
         "verify",
         "--database",
@@ -315,7 +316,8 @@ fn pskc_import_lists_and_enrols_every_key_reporting_refusals() {
         "654321",
         "84755224",
     ]);
-    assert_eq!(stdout(&verified), "accepted\n");
+    assert_eq!(stdout(&verified), "code rejected\n");
+    assert_eq!(verified.status.code(), Some(1));
 
     let encrypted = otpfob(&["pskc", "import", &figure(6)]);
     assert_bad(&encrypted, "no key");

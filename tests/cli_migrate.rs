@@ -57,7 +57,7 @@ fn dry_run_reports_and_apply_imports() {
     assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
     let report = text(&dry.stdout);
     assert!(
-        report.contains("1 PI-HOTP-USED (owner alice@bank): enrol; owner not carried"),
+        report.contains("1 PI-HOTP-USED (owner alice@bank): enrol; description not carried"),
         "{report}"
     );
     assert!(

@@ -6,6 +6,7 @@
 use otpfob::migrate::{
     KeyEncoding, MigrateError, MigrationFile, MigrationFormat, read_migration, write_oath_csv,
 };
+use otpfob::validator::{CustomerRef, MAX_TOKENS_PER_CUSTOMER, Store};
 use otpfob::{
     Algorithm, HotpParameters, Keyring, ManualClock, MemoryStore, OtpParameters, SealingKey,
     Secret, SecretError, TokenId, TotpParameters, Validator,
@@ -71,8 +72,80 @@ fn version_2_files_name_the_owner_and_base32_keys_read() {
     )
     .unwrap();
     let token = file.entries[0].token.as_ref().unwrap();
-    assert_eq!(token.owner.as_deref(), Some("alice@bank"));
+    assert_eq!(
+        token.owner.as_ref().map(CustomerRef::as_str),
+        Some("alice@bank")
+    );
     assert_eq!(token.secret.expose_bytes(), secret.expose_bytes());
+}
+
+/// A version 2 file giving `user` the tokens `serials`.
+fn owned_by(user: &str, serials: &[&str]) -> MigrationFile {
+    let mut text = String::from("# version: 2\n");
+    for serial in serials {
+        text.push_str(&format!(
+            "{user}, customers, bank, {serial}, {KEY}, hotp, 6, 0\n"
+        ));
+    }
+    csv(&text)
+}
+
+#[test]
+fn an_owner_beyond_the_tokens_a_customer_may_hold_is_refused_whole() {
+    let clock = ManualClock::at_secs(1_767_225_600);
+    let validator = Validator::new(
+        MemoryStore::new(),
+        clock,
+        Keyring::new(SealingKey::generate(1).unwrap()),
+    );
+    let five = ["B-1", "B-2", "B-3", "B-4", "B-5"];
+    assert_eq!(five.len(), MAX_TOKENS_PER_CUSTOMER + 1);
+    let report = validator.plan_migration(&owned_by("bob", &five));
+    assert_eq!((report.would_enrol(), report.refused()), (0, 5));
+    for outcome in &report.outcomes {
+        assert!(
+            matches!(
+                &outcome.verdict,
+                otpfob::migrate::MigrationVerdict::Refused(MigrateError::TooManyTokens {
+                    owner,
+                    count: 5,
+                    maximum: 4,
+                }) if owner == "bob@bank"
+            ),
+            "{outcome:?}"
+        );
+    }
+
+    // Two enrolled for bob already: a file with three more is refused, with two
+    // it imports, and the owner is the tokens' customer.
+    let report = validator
+        .apply_migration(&owned_by("bob", &five[..2]), |_| {})
+        .unwrap();
+    assert_eq!(report.would_enrol(), 2);
+    let report = validator.plan_migration(&owned_by("bob", &five[2..]));
+    assert_eq!(report.refused(), 3);
+    let report = validator
+        .apply_migration(&owned_by("bob", &five[2..4]), |_| {})
+        .unwrap();
+    assert_eq!(report.would_enrol(), 2);
+    let bob = CustomerRef::new("bob@bank").unwrap();
+    assert_eq!(validator.store().tokens_of(&bob).unwrap().len(), 4);
+    // Other owners and unowned tokens are not limited together.
+    let report = validator.plan_migration(&owned_by("carol", &five[4..]));
+    assert_eq!(report.refused(), 0);
+}
+
+#[test]
+fn an_owner_that_is_no_customer_reference_is_refused() {
+    let file = csv(&format!(
+        "# version: 2\nal ice, customers, bank, O-1, {KEY}, hotp\n, customers, bank, O-2, {KEY}, hotp\n"
+    ));
+    assert!(matches!(
+        error_of(&file, 0),
+        MigrateError::BadField { field: "user", value, .. } if value == "al ice@bank"
+    ));
+    // An empty user column is a token assigned to nobody.
+    assert_eq!(file.entries[1].token.as_ref().unwrap().owner, None);
 }
 
 #[test]

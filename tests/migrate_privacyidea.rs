@@ -17,7 +17,8 @@ use otpfob::migrate::{
 };
 use otpfob::store::MemoryStore;
 use otpfob::validator::{
-    AuditEvent, Lock, Operation, Outcome, Status, Store, StoreError, Swap, TokenRecord,
+    AuditEvent, CustomerRef, Lock, Operation, Outcome, RejectReason, Status, Store, StoreError,
+    Swap, TokenRecord, Validity,
 };
 use otpfob::{
     Algorithm, Hotp, HotpParameters, Keyring, ManualClock, SealingKey, Secret, TokenId, Totp,
@@ -103,7 +104,10 @@ fn the_export_reads_with_every_state_privacyidea_kept() {
     };
     let used = token("PI-HOTP-USED");
     assert_eq!(used.counter, 3);
-    assert_eq!(used.owner.as_deref(), Some("alice@bank"));
+    assert_eq!(
+        used.owner.as_ref().map(CustomerRef::as_str),
+        Some("alice@bank")
+    );
     assert_eq!(used.description.as_deref(), Some("hotp sha1 fixture"));
     assert!(used.carried.pin_hash.is_some());
     assert_eq!(token("PI-HOTP-FAILS").carried.failures, 3);
@@ -130,7 +134,10 @@ fn dry_run_reports_every_token_and_writes_nothing() {
         .iter()
         .find(|outcome| outcome.serial.as_deref() == Some("PI-TOTP-AHEAD"))
         .unwrap();
-    assert_eq!(ahead.owner.as_deref(), Some("alice@bank"));
+    assert_eq!(
+        ahead.owner.as_ref().map(CustomerRef::as_str),
+        Some("alice@bank")
+    );
     let MigrationVerdict::WouldEnrol { changes, .. } = &ahead.verdict else {
         panic!("{ahead:?}")
     };
@@ -140,7 +147,11 @@ fn dry_run_reports_every_token_and_writes_nothing() {
             .iter()
             .any(|change| matches!(change, MigrationChange::TimeShiftRounded { steps: 2, .. }))
     );
-    assert!(changes.contains(&MigrationChange::NotCarried { part: "owner" }));
+    // The owner and the validity period are enrolled; only a description is not.
+    assert!(!changes.iter().any(|change| matches!(
+        change,
+        MigrationChange::NotCarried { part } if *part != "description"
+    )));
     let locked = report
         .outcomes
         .iter()
@@ -266,6 +277,144 @@ fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
 }
 
 #[test]
+fn owners_are_enrolled_as_customers_and_validity_periods_enforced() {
+    let clock = ManualClock::at_secs(export_time());
+    let validator = bank(MemoryStore::new(), &clock);
+    let report = validator.apply_migration(&yaml_file(), |_| {}).unwrap();
+    assert_eq!(report.would_enrol(), 8);
+
+    // privacyIDEA's owner is the tokens' customer: her code is found among her tokens.
+    let alice = CustomerRef::new("alice@bank").unwrap();
+    let mut held = validator.store().tokens_of(&alice).unwrap();
+    held.sort();
+    assert_eq!(held, [id("PI-HOTP-USED"), id("PI-TOTP-AHEAD")]);
+    let now = u64::try_from(export_time()).unwrap();
+    let totp = Totp::new(&seed20(), TotpParameters::default()).unwrap();
+    let ahead = totp.at_step(now / 30 + 3).to_string();
+    let accepted = validator.verify_customer(&alice, &ahead, None).unwrap();
+    assert_eq!(accepted.token, id("PI-TOTP-AHEAD"));
+    assert!(validator.verify_customer(&alice, &ahead, None).is_err());
+
+    // The validity period (2026-01-01T00:00 to 2031-12-31T23:59): refused from its
+    // end and before its start, accepted inside, and the refusals count nothing.
+    let dated = id("PI-HOTP-SHA256");
+    let (start, end) = (1_767_225_600, 1_956_527_940);
+    assert_eq!(
+        validator.state(&dated).unwrap().unwrap().validity,
+        Validity::new(
+            Some(otpfob::UnixTime::from_secs(start)),
+            Some(otpfob::UnixTime::from_secs(end))
+        )
+        .unwrap()
+    );
+    let seed32 = Secret::from_bytes(b"12345678901234567890123456789012").unwrap();
+    let sha256 = HotpParameters {
+        algorithm: Algorithm::Sha256,
+        digits: 8,
+    };
+    let first = hotp_code(&seed32, sha256, 0);
+    for (at, reason) in [
+        (end, RejectReason::Expired),
+        (end + 86_400, RejectReason::Expired),
+        (start - 1, RejectReason::NotYetValid),
+    ] {
+        clock.set(otpfob::UnixTime::from_secs(at));
+        let refused = validator.verify(&dated, &first, None).unwrap_err();
+        assert_eq!(refused.reason(), reason, "at {at}");
+    }
+    assert_eq!(validator.state(&dated).unwrap().unwrap().failures, 0);
+    clock.set(otpfob::UnixTime::from_secs(end - 1));
+    assert!(validator.verify(&dated, &first, None).is_ok());
+}
+
+#[test]
+fn a_period_that_ends_before_it_starts_is_refused() {
+    let text = String::from_utf8(fixture("tokens.yaml")).unwrap().replace(
+        "validity_period_end: 2031-12-31T23:59+0000",
+        "validity_period_end: 2025-12-31T23:59+0000",
+    );
+    let file = read_migration(
+        MigrationFormat::PrivacyIdeaYaml,
+        text.as_bytes(),
+        KeyEncoding::Hex,
+    )
+    .unwrap();
+    let refused = file
+        .entries
+        .iter()
+        .find(|entry| entry.serial.as_deref() == Some("PI-HOTP-SHA256"))
+        .unwrap();
+    assert_eq!(
+        refused.token.as_ref().unwrap_err(),
+        &MigrateError::EmptyValidity {
+            not_before: 1_767_225_600,
+            not_after: 1_767_225_540,
+        }
+    );
+}
+
+/// privacyIDEA's PIN hash (Argon2id, 64 MiB, 9 passes, 4 lanes) is carried as it is
+/// and replaced by one at otpfob's own cost in the write that accepts the first code
+/// with the right PIN; a wrong PIN leaves it as it was.
+#[test]
+fn the_carried_pin_hash_is_rehashed_at_the_first_accepted_code() {
+    let clock = ManualClock::at_secs(export_time());
+    let validator = bank(MemoryStore::new(), &clock);
+    let report = validator.apply_migration(&yaml_file(), |_| {}).unwrap();
+    assert_eq!(report.would_enrol(), 8);
+    let used = id("PI-HOTP-USED");
+    let stored_hash = || {
+        validator
+            .store()
+            .load(&used)
+            .unwrap()
+            .unwrap()
+            .pin
+            .unwrap()
+            .as_phc()
+            .to_owned()
+    };
+    let carried = stored_hash();
+    assert!(carried.starts_with("$argon2id$v=19$m=65536,t=9,p=4$"));
+    let sha1 = HotpParameters::default();
+    assert!(
+        validator
+            .verify(&used, &hotp_code(&seed20(), sha1, 4), Some("0000"))
+            .is_err()
+    );
+    assert_eq!(stored_hash(), carried, "a wrong PIN changes nothing");
+    assert!(
+        validator
+            .verify(&used, &hotp_code(&seed20(), sha1, 4), Some("1234"))
+            .is_ok()
+    );
+    let rehashed = stored_hash();
+    assert!(
+        rehashed.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{rehashed}"
+    );
+    // The same PIN under the new hash; the record's MAC and chain still hold.
+    assert!(
+        validator
+            .verify(&used, &hotp_code(&seed20(), sha1, 5), Some("1234"))
+            .is_ok()
+    );
+    assert_eq!(stored_hash(), rehashed, "rehashed once");
+    assert!(
+        validator
+            .verify(&used, &hotp_code(&seed20(), sha1, 6), Some("4321"))
+            .is_err()
+    );
+    assert!(
+        validator
+            .verify_audit_chain(&used)
+            .unwrap()
+            .broken
+            .is_none()
+    );
+}
+
+#[test]
 fn privacyidea_csv_export_reads_keys_and_owners() {
     let file = read_migration(
         MigrationFormat::PrivacyIdeaCsv,
@@ -276,7 +425,10 @@ fn privacyidea_csv_export_reads_keys_and_owners() {
     assert_eq!(file.entries.len(), 8);
     let first = file.entries[0].token.as_ref().unwrap();
     assert_eq!(
-        (first.serial.as_str(), first.owner.as_deref()),
+        (
+            first.serial.as_str(),
+            first.owner.as_ref().map(CustomerRef::as_str)
+        ),
         ("PI-HOTP-USED", Some("alice@bank"))
     );
     let sixty = file.entries[6].token.as_ref().unwrap();

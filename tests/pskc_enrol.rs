@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use otpfob::{
-    Algorithm, Device, HotpParameters, KeyFob, Keyring, ManualClock, MemoryStore, OtpParameters,
-    SealingKey, Secret, TimeSource, TotpParameters, UnixTime, Validator,
+    Algorithm, Device, Hotp, HotpParameters, KeyFob, Keyring, ManualClock, MemoryStore,
+    OtpParameters, SealingKey, Secret, TimeSource, TotpParameters, UnixTime, Validator,
     pskc::{
         ProvisionedToken, PskcCredential, PskcEnrolError, PskcError, PskcProtection, read_pskc,
         write_pskc,
     },
-    validator::TokenKind,
+    validator::{RejectReason, TokenKind, Validity},
 };
 
 const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -267,4 +267,61 @@ fn without_the_drift_a_fob_two_steps_ahead_is_rejected() {
     let code = fob.press().unwrap().code().to_string();
     // ...the fob's code two steps ahead is outside the ±1 window.
     assert!(bank.verify(&"TM-2".parse().unwrap(), &code, None).is_err());
+}
+
+/// RFC 6030 §4.3.4: a key's `<StartDate>` and `<ExpiryDate>` become its validity
+/// period, so the validator refuses its codes before and after, and the refusals
+/// count no failure.
+#[test]
+fn a_key_is_refused_outside_its_policy_dates() {
+    let world = ManualClock::at_secs(NOW);
+    let bank = bank(&world);
+    let container = read_pskc(&figure(10), &PskcCredential::None).unwrap();
+    let _ = bank.enrol_pskc(&container);
+    let token = &container.tokens().unwrap()[0];
+    let id = token.token_id().unwrap();
+    let OtpParameters::Hotp(parameters) = token.parameters else {
+        panic!("figure 10's first key is HOTP")
+    };
+    let code = Hotp::new(&token.secret, parameters)
+        .unwrap()
+        .at(token.counter)
+        .to_string();
+    let (start, expiry) = (token.start_date.unwrap(), token.expiry_date.unwrap());
+    assert_eq!(
+        bank.state(&id).unwrap().unwrap().validity,
+        Validity::new(Some(start), Some(expiry)).unwrap()
+    );
+    for (at, reason) in [
+        (expiry, RejectReason::Expired),
+        (UnixTime::from_secs(NOW), RejectReason::Expired),
+        (
+            start.minus(Duration::from_secs(1)),
+            RejectReason::NotYetValid,
+        ),
+    ] {
+        world.set(at);
+        let refused = bank.verify(&id, &code, None).unwrap_err();
+        assert_eq!(refused.reason(), reason, "at {at:?}");
+    }
+    assert_eq!(bank.state(&id).unwrap().unwrap().failures, 0);
+    world.set(start);
+    assert!(bank.verify(&id, &code, None).is_ok());
+}
+
+#[test]
+fn a_key_that_expires_before_it_starts_is_refused() {
+    let document = String::from_utf8(figure(10)).unwrap().replacen(
+        "<ExpiryDate>2006-05-31T00:00:00Z</ExpiryDate>",
+        "<ExpiryDate>2006-04-30T00:00:00Z</ExpiryDate>",
+        1,
+    );
+    let container = read_pskc(document.as_bytes(), &PskcCredential::None).unwrap();
+    let bank = bank(&ManualClock::at_secs(NOW));
+    let report = bank.enrol_pskc(&container);
+    assert_eq!(report.refused[0].key_id, "1");
+    assert!(matches!(
+        &report.refused[0].error,
+        PskcEnrolError::Key(PskcError::InvalidValue { element, .. }) if element == "ExpiryDate"
+    ));
 }

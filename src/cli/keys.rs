@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use otpfob::{
-    Keyring, SealingKey, Secret, SqliteStore, SystemClock, Validator, pskc::PskcCredential,
+    Keyring, SealingKey, Secret, SqliteStore, SystemClock, Validator,
+    pskc::{PskcCredential, PskcRsaKey},
     validator::SEALING_KEY_LEN,
 };
 
@@ -131,6 +132,10 @@ pub(crate) struct CredentialOptions {
     /// The environment variable holding the password.
     #[arg(long = "password-env", value_name = "VARIABLE")]
     password_env: Option<String>,
+    /// A file (mode 0600) holding the bank's RSA private key, PKCS#8 PEM, for a file
+    /// whose secrets are encrypted to its certificate (RFC 6030 §6.3).
+    #[arg(long = "rsa-key-file", value_name = "FILE")]
+    rsa_key_file: Option<PathBuf>,
 }
 
 impl CredentialOptions {
@@ -144,6 +149,12 @@ impl CredentialOptions {
             let hex = read_secret_file(path, "pre-shared key")?;
             return Ok(PskcCredential::PreSharedKey(
                 Secret::from_hex(&hex).context("the pre-shared key file is not hex")?,
+            ));
+        }
+        if let Some(path) = &self.rsa_key_file {
+            let pem = read_private_secret_file(path, "RSA private key")?;
+            return Ok(PskcCredential::RsaPrivateKey(
+                PskcRsaKey::from_pkcs8_pem(&pem).context("the RSA private key file")?,
             ));
         }
         let password = match (&self.password_file, &self.password_env) {

@@ -4,6 +4,7 @@
 mod audit;
 mod code_options;
 mod enrol;
+mod export;
 mod fob;
 mod input;
 mod keys;
@@ -97,6 +98,9 @@ enum Command {
     /// Tokens from privacyIDEA, LinOTP or OATH CSV seed files: a dry run, or an
     /// all-or-nothing import.
     Migrate(migrate::MigrateArgs),
+    /// A token database's tokens for another server: encrypted PSKC or OATH CSV, each
+    /// export audited.
+    Export(export::ExportArgs),
     /// A simulated key fob in the terminal.
     Fob(fob::FobArgs),
     /// Checks a code against the embedded token database.
@@ -125,6 +129,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Enrol(arguments) => enrol::run(&arguments),
         Command::Pskc(command) => pskc::run(&command),
         Command::Migrate(arguments) => migrate::run(&arguments),
+        Command::Export(arguments) => export::run(&arguments),
         Command::Fob(arguments) => fob::run(&arguments),
         Command::Verify(arguments) => verify::run(&arguments),
         Command::SealingKey(arguments) => keys::write_sealing_key(&arguments),

@@ -57,6 +57,9 @@ pub enum Operation {
     Lookup,
     /// The token got its last temporary block: the next one is permanent (PSD2 RTS Art. 4(5)); the bank should inform the customer.
     BlockAlert,
+    /// The token's secret was opened and written into an export file (PSKC, OATH
+    /// CSV) for another server; the event names who asked.
+    Export,
 }
 
 impl Operation {
@@ -86,6 +89,7 @@ impl Operation {
             Operation::VerifyCustomer => "verify_customer",
             Operation::Lookup => "lookup",
             Operation::BlockAlert => "block_alert",
+            Operation::Export => "export",
         }
     }
 
@@ -115,6 +119,7 @@ impl Operation {
             Operation::VerifyCustomer,
             Operation::Lookup,
             Operation::BlockAlert,
+            Operation::Export,
         ]
         .into_iter()
         .find(|operation| operation.as_str() == name)

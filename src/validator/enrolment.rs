@@ -81,6 +81,8 @@ pub struct CarriedState {
     pub disabled: bool,
     /// The old server's hash of the server-side PIN (an Argon2id PHC string, as
     /// privacyIDEA writes), kept as it is: nobody needs to know the PIN to carry it.
+    /// The validator rehashes it at its own cost at the first code accepted with the
+    /// right PIN.
     pub pin_hash: Option<PinHash>,
 }
 
@@ -169,7 +171,7 @@ impl Enrolment {
     }
 
     /// The period in which the token's codes are accepted (a factory record's issue
-    /// and expiry times, a PSKC `ValidFrom`/`ValidTo`); outside it every code is
+    /// and expiry times, a PSKC `<StartDate>`/`<ExpiryDate>`, a migrated validity period); outside it every code is
     /// rejected, whatever the token's status.
     #[must_use]
     pub fn with_validity(mut self, validity: Validity) -> Self {

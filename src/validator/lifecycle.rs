@@ -6,7 +6,7 @@
 //! reported it; reversible when found), `Revoked` (final: kept for audit, never usable
 //! again) and `Expired` (an administrator retired it at its end of life). Besides the
 //! switch, every token may carry a validity period, from a factory record's issue and
-//! expiry times or a PSKC `ValidFrom`/`ValidTo`: outside it every code is rejected,
+//! expiry times or a PSKC `<StartDate>`/`<ExpiryDate>`: outside it every code is rejected,
 //! whatever the status.
 
 use core::fmt;
@@ -87,10 +87,10 @@ impl fmt::Display for CustomerRef {
 #[allow(clippy::exhaustive_structs)]
 pub struct Validity {
     /// The first instant the token may be used (a factory record's issue time, a PSKC
-    /// `ValidFrom`).
+    /// `<StartDate>`).
     pub not_before: Option<UnixTime>,
     /// The first instant the token may no longer be used (a factory record's expiry,
-    /// a PSKC `ValidTo`).
+    /// a PSKC `<ExpiryDate>`).
     pub not_after: Option<UnixTime>,
 }
 

@@ -127,6 +127,18 @@ impl PinHashing {
 }
 
 impl PinHashing {
+    /// Whether `hash` is an Argon2id hash made at exactly this cost (memory, passes,
+    /// one lane). A hash carried from another server (privacyIDEA writes
+    /// `m=65536,t=9,p=4`) is not, and is rehashed at the first accepted code.
+    pub(crate) fn is_current(&self, hash: &PinHash) -> bool {
+        let expected = format!("m={},t={},p=1", self.memory_kib, self.iterations);
+        let fields: Vec<&str> = hash.as_phc().split('$').collect();
+        matches!(
+            fields[..],
+            ["", "argon2id", "v=19", parameters, _, _] if parameters == expected
+        )
+    }
+
     /// A hash under these parameters that no PIN matches, made without paying for
     /// them: a cheap hash of a random PIN with its parameters rewritten to these. A
     /// check against it runs Argon2id at this cost, as against a real hash, and fails.
@@ -188,6 +200,23 @@ thread_local! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_hash_at_this_cost_is_current() {
+        let hashing = PinHashing::insecure_fast_for_tests();
+        assert!(hashing.is_current(&hashing.hash("2468").unwrap()));
+        assert!(!PinHashing::default().is_current(&hashing.hash("2468").unwrap()));
+        // privacyIDEA's cost, four lanes.
+        let carried = PinHash::from_phc(
+            "$argon2id$v=19$m=65536,t=9,p=4$AOB8DyHk/B9jDOF8jxGi9A$hLBxJWHLVc9Pok8Ody88aURFATuWc43QGfBgEAIzucc",
+        )
+        .unwrap();
+        let same_memory = PinHashing {
+            memory_kib: 65536,
+            iterations: 9,
+        };
+        assert!(!same_memory.is_current(&carried));
+    }
 
     #[test]
     fn hash_and_verify() {

@@ -1,10 +1,13 @@
 //! The dry run and the all-or-nothing import of a migration file.
 
+use std::collections::HashMap;
+
 use super::error::shortened;
 use super::{MigrateError, MigrationApplyError, MigrationFile, MigrationToken};
 use crate::clock::TimeSource;
 use crate::parameters::OtpParameters;
 use crate::validator::error::ValidatorError;
+use crate::validator::lifecycle::{CustomerRef, MAX_TOKENS_PER_CUSTOMER};
 use crate::validator::record::TokenId;
 use crate::validator::service::Validator;
 use crate::validator::store::Store;
@@ -46,7 +49,8 @@ pub enum MigrationChange {
         policy: u32,
     },
     /// A part of the old record that the enrolment does not hold; it stays in this
-    /// report (and the file): `"owner"`, `"description"`, `"validity period"`.
+    /// report (and the file): `"description"`. (The owner and the validity period
+    /// are enrolled.)
     NotCarried {
         /// Which part.
         part: &'static str,
@@ -61,8 +65,8 @@ pub struct MigrationOutcome {
     pub position: usize,
     /// Its serial, if one could be read.
     pub serial: Option<String>,
-    /// The owner the old server named, carried into the report.
-    pub owner: Option<String>,
+    /// The owner the old server named, whom the token is enrolled for.
+    pub owner: Option<CustomerRef>,
     /// What the dry run found.
     pub verdict: MigrationVerdict,
 }
@@ -106,8 +110,11 @@ pub struct MigrationProgress {
 impl<S: Store, C: TimeSource> Validator<S, C> {
     /// The dry run: reports, token by token, whether it would be enrolled (and what
     /// changes on the way) or is refused and why, without writing anything. Refused
-    /// besides what the reader refused: a token whose id is already enrolled, and
-    /// one whose enrolment the validator would refuse.
+    /// besides what the reader refused: a token whose id is already enrolled, every
+    /// token of an owner who would then hold more than
+    /// [`MAX_TOKENS_PER_CUSTOMER`](crate::validator::MAX_TOKENS_PER_CUSTOMER)
+    /// (counting the tokens enrolled for them already), and one whose enrolment the
+    /// validator would refuse.
     ///
     /// ```
     /// # #[cfg(feature = "migrate")] {
@@ -122,6 +129,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn plan_migration(&self, file: &MigrationFile) -> MigrationReport {
+        let held = self.tokens_per_owner(file);
         let outcomes = file
             .entries
             .iter()
@@ -133,7 +141,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                     .and_then(|token| token.owner.clone());
                 let verdict = match &entry.token {
                     Err(error) => MigrationVerdict::Refused(error.clone()),
-                    Ok(token) => match self.plan_token(token) {
+                    Ok(token) => match self.plan_token(token, &held) {
                         Ok((token, changes)) => MigrationVerdict::WouldEnrol { token, changes },
                         Err(error) => MigrationVerdict::Refused(error),
                     },
@@ -149,15 +157,56 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         MigrationReport { outcomes }
     }
 
+    /// For each owner of the file's readable tokens: how many tokens they would hold
+    /// after the import (those enrolled for them already and the file's), or the
+    /// store's error.
+    fn tokens_per_owner(
+        &self,
+        file: &MigrationFile,
+    ) -> HashMap<CustomerRef, Result<usize, MigrateError>> {
+        let mut held: HashMap<CustomerRef, Result<usize, MigrateError>> = HashMap::new();
+        for token in file
+            .entries
+            .iter()
+            .filter_map(|entry| entry.token.as_ref().ok())
+        {
+            let Some(owner) = &token.owner else { continue };
+            let count = held.entry(owner.clone()).or_insert_with(|| {
+                self.store()
+                    .tokens_of(owner)
+                    .map(|tokens| tokens.len())
+                    .map_err(|error| MigrateError::Store(error.into()))
+            });
+            if let Ok(count) = count {
+                *count += 1;
+            }
+        }
+        held
+    }
+
     fn plan_token(
         &self,
         token: &MigrationToken,
+        held: &HashMap<CustomerRef, Result<usize, MigrateError>>,
     ) -> Result<(TokenId, Vec<MigrationChange>), MigrateError> {
         let id = token.token_id().map_err(MigrateError::TokenId)?;
         if self.state(&id).map_err(MigrateError::Store)?.is_some() {
             return Err(MigrateError::AlreadyEnrolled {
                 serial: shortened(&token.serial),
             });
+        }
+        if let Some(owner) = &token.owner {
+            match held.get(owner) {
+                Some(Ok(count)) if *count > MAX_TOKENS_PER_CUSTOMER => {
+                    return Err(MigrateError::TooManyTokens {
+                        owner: shortened(owner.as_str()),
+                        count: *count,
+                        maximum: MAX_TOKENS_PER_CUSTOMER,
+                    });
+                }
+                Some(Err(error)) => return Err(error.clone()),
+                _ => {}
+            }
         }
         let mut changes = Vec::new();
         if let OtpParameters::Totp(parameters) = token.parameters {
@@ -180,17 +229,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 policy: policy_limit,
             });
         }
-        for (present, part) in [
-            (token.owner.is_some(), "owner"),
-            (token.description.is_some(), "description"),
-            (
-                token.valid_from.is_some() || token.valid_until.is_some(),
-                "validity period",
-            ),
-        ] {
-            if present {
-                changes.push(MigrationChange::NotCarried { part });
-            }
+        if token.description.is_some() {
+            changes.push(MigrationChange::NotCarried {
+                part: "description",
+            });
         }
         Ok((id, changes))
     }

@@ -36,8 +36,16 @@ pub(super) fn read_oath_csv(text: &str, key_encoding: KeyEncoding) -> Vec<Migrat
                     expected: "5 to 8 (user, resolver, realm first)",
                 });
             }
-            let owner = format!("{}@{}", fields[0], fields[2]);
-            (Some(owner), &fields[3..])
+            // An empty user column is a token assigned to nobody.
+            let owner = if fields[0].is_empty() {
+                None
+            } else {
+                Some(super::customer(
+                    "user",
+                    &format!("{}@{}", fields[0], fields[2]),
+                )?)
+            };
+            (owner, &fields[3..])
         } else {
             (None, fields)
         };
@@ -76,7 +84,9 @@ pub(super) fn read_privacyidea_csv(text: &str, key_encoding: KeyEncoding) -> Vec
                 expected: "5 or 6 (owner, serial, key, type, otplen[, timestep])",
             });
         }
-        let owner = (fields[0] != "n/a" && !fields[0].is_empty()).then(|| fields[0].to_owned());
+        let owner = (fields[0] != "n/a" && !fields[0].is_empty())
+            .then(|| super::customer("owner", fields[0]))
+            .transpose()?;
         if fields[3].eq_ignore_ascii_case("hotp") && fields.len() > 5 {
             // The export writes no counter: a sixth column on an event token is not
             // privacyIDEA's.

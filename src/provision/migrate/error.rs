@@ -103,6 +103,27 @@ pub enum MigrateError {
         /// The position (line or record) of its first appearance.
         first: usize,
     },
+    /// The validity period ends at or before it starts.
+    #[error("the validity period ends ({not_after}) at or before it starts ({not_before})")]
+    EmptyValidity {
+        /// Its start, in Unix seconds.
+        not_before: i64,
+        /// Its end, in Unix seconds.
+        not_after: i64,
+    },
+    /// The owner would hold more tokens than a customer may
+    /// ([`MAX_TOKENS_PER_CUSTOMER`](crate::validator::MAX_TOKENS_PER_CUSTOMER)):
+    /// every token of the file for that owner is refused, as which of them to leave
+    /// out is the bank's choice.
+    #[error("owner {owner:?} would hold {count} tokens, at most {maximum} are allowed")]
+    TooManyTokens {
+        /// The owner, shortened.
+        owner: String,
+        /// The tokens they would hold: those enrolled already and those of the file.
+        count: usize,
+        /// The most allowed.
+        maximum: usize,
+    },
     /// A token with this id is already enrolled in the validator.
     #[error("token {serial:?} is already enrolled")]
     AlreadyEnrolled {

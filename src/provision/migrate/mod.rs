@@ -9,11 +9,14 @@
 //! ([`Validator::plan_migration`](crate::Validator::plan_migration)) then reports, key
 //! by key, what would be enrolled, what is refused and why, and what changes on the
 //! way; [`Validator::apply_migration`](crate::Validator::apply_migration) imports the
-//! whole file or nothing. [`write_oath_csv`] is the way back.
+//! whole file or nothing. [`write_oath_csv`] is the way back, and
+//! [`Validator::export_oath_csv`](crate::Validator::export_oath_csv) its audited
+//! export of a validator's tokens.
 
 mod apply;
 mod csv;
 mod error;
+mod export;
 mod privacyidea;
 
 use core::fmt;
@@ -31,6 +34,7 @@ use crate::provision::MIN_IMPORTED_SECRET_BITS;
 use crate::secret::Secret;
 use crate::validator::enrolment::{CarriedState, Enrolment};
 use crate::validator::error::TokenIdError;
+use crate::validator::lifecycle::{CustomerRef, Validity};
 use crate::validator::record::TokenId;
 
 /// The largest file read: 64 MiB, some hundred thousand tokens in any of the formats.
@@ -134,13 +138,15 @@ pub struct MigrationToken {
     pub carried: CarriedState,
     /// The old server's failure limit, if it had one for this token.
     pub failure_limit: Option<u32>,
-    /// The owner, as the old server named it (`user@realm`).
-    pub owner: Option<String>,
+    /// The owner, as the old server named it (`user@realm`): enrolled as the
+    /// token's customer, so that
+    /// [`Validator::verify_customer`](crate::Validator::verify_customer) finds it.
+    pub owner: Option<CustomerRef>,
     /// The description.
     pub description: Option<String>,
-    /// The start of its validity period.
+    /// The start of its validity period: no code is accepted before it.
     pub valid_from: Option<UnixTime>,
-    /// The end of its validity period.
+    /// The end of its validity period: no code is accepted from it on.
     pub valid_until: Option<UnixTime>,
 }
 
@@ -186,27 +192,39 @@ impl MigrationToken {
         }
     }
 
+    /// The token's validity period, from `valid_from` to `valid_until`.
+    #[must_use]
+    pub fn validity(&self) -> Validity {
+        Validity {
+            not_before: self.valid_from,
+            not_after: self.valid_until,
+        }
+    }
+
     /// The token as the validator enrols it: its secret and parameters; an event
     /// token at the old server's next counter; a time token with its shift as learned
-    /// drift and its spent steps; failures, lock, status and PIN hash carried.
+    /// drift and its spent steps; failures, lock, status and PIN hash carried; the
+    /// owner as its customer and the validity period as its own.
     ///
-    /// The owner, the description and the validity period are not part of an
-    /// enrolment; the dry run's report names them.
+    /// The description is not part of an enrolment; the dry run's report names it.
     ///
     /// # Errors
     ///
     /// [`TokenIdError`] if the serial is not a valid [`TokenId`].
     pub fn enrolment(&self) -> Result<Enrolment, TokenIdError> {
-        Ok(
-            Enrolment::new(self.token_id()?, self.secret.clone(), self.parameters)
-                .with_counter(self.counter)
-                .with_drift_steps(self.drift_steps())
-                .with_carried(self.carried.clone()),
-        )
+        let enrolment = Enrolment::new(self.token_id()?, self.secret.clone(), self.parameters)
+            .with_counter(self.counter)
+            .with_drift_steps(self.drift_steps())
+            .with_carried(self.carried.clone())
+            .with_validity(self.validity());
+        Ok(match &self.owner {
+            Some(owner) => enrolment.with_owner(owner.clone()),
+            None => enrolment,
+        })
     }
 
-    /// Checks what a reader can check without a validator: the secret's length and
-    /// the parameters.
+    /// Checks what a reader can check without a validator: the secret's length, the
+    /// parameters, the serial and the validity period.
     fn checked(self) -> Result<Self, MigrateError> {
         let bits = self.secret.len_bits();
         if bits < MIN_IMPORTED_SECRET_BITS {
@@ -219,8 +237,26 @@ impl MigrationToken {
             .validate()
             .map_err(MigrateError::Parameters)?;
         self.token_id().map_err(MigrateError::TokenId)?;
+        if let (Some(start), Some(end)) = (self.valid_from, self.valid_until)
+            && end <= start
+        {
+            return Err(MigrateError::EmptyValidity {
+                not_before: start.as_secs(),
+                not_after: end.as_secs(),
+            });
+        }
         Ok(self)
     }
+}
+
+/// An owner as the old server names it (`user@realm`), as the customer reference the
+/// token is enrolled for.
+fn customer(field: &'static str, owner: &str) -> Result<CustomerRef, MigrateError> {
+    CustomerRef::new(owner).map_err(|_| MigrateError::BadField {
+        field,
+        value: error::shortened(&owner.escape_debug().to_string()),
+        expected: "a customer reference (1 to 128 printable ASCII characters, no spaces)",
+    })
 }
 
 /// One token's place in a migration file and what was read there.

@@ -176,8 +176,10 @@ fn read_record(record: &Yaml) -> Result<MigrationToken, MigrateError> {
             expected: "an Argon2id PHC string",
         })?),
     };
-    token.owner =
-        optional_string(record, "owner")?.filter(|owner| owner != "n/a" && !owner.is_empty());
+    token.owner = optional_string(record, "owner")?
+        .filter(|owner| owner != "n/a" && !owner.is_empty())
+        .map(|owner| super::customer("owner", &owner))
+        .transpose()?;
     token.description = optional_string(record, "description")?.filter(|text| !text.is_empty());
     token.valid_from = optional_string(info, "validity_period_start")?
         .map(|date| parse_date("validity_period_start", &date))

@@ -12,6 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use zeroize::Zeroizing;
 
+#[cfg(feature = "pskc-rsa")]
+use super::rsa_transport::{PskcRsaKey, RsaPadding};
 use super::xml::{Element, is_xml_space, parse_decimal, quote, quote_long};
 use super::{PskcCredential, PskcLimits};
 use crate::provision::pskc::error::PskcError;
@@ -138,6 +140,53 @@ impl Cipher {
         // round-trip tests check every length class.
         let _ = written;
         Ok(output)
+    }
+}
+
+/// How one `<EncryptedValue>` is encrypted: AES-CBC under the file's symmetric key
+/// (§6.1, §6.2), or RSA to the bank's certificate (§6.3, feature `pskc-rsa`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ValueCipher {
+    Aes(Cipher),
+    #[cfg(feature = "pskc-rsa")]
+    Rsa(RsaPadding),
+}
+
+/// XML Encryption's RSA URIs; RFC 6030's Figure 8 writes `rsa_1_5`, the
+/// specification `rsa-1_5`, and both are met.
+#[cfg(feature = "pskc-rsa")]
+const RSA_URIS: [(&str, RsaPadding); 3] = [
+    (
+        "http://www.w3.org/2001/04/xmlenc#rsa-1_5",
+        RsaPadding::Pkcs1v15,
+    ),
+    (
+        "http://www.w3.org/2001/04/xmlenc#rsa_1_5",
+        RsaPadding::Pkcs1v15,
+    ),
+    (
+        "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+        RsaPadding::OaepSha1,
+    ),
+];
+
+impl ValueCipher {
+    fn from_uri(uri: &str) -> Result<Self, PskcError> {
+        #[cfg(feature = "pskc-rsa")]
+        if let Some((_, padding)) = RSA_URIS.iter().find(|(name, _)| *name == uri) {
+            return Ok(ValueCipher::Rsa(*padding));
+        }
+        Cipher::from_uri(uri).map(ValueCipher::Aes)
+    }
+
+    fn uri(self) -> &'static str {
+        match self {
+            ValueCipher::Aes(cipher) => cipher.uri(),
+            #[cfg(feature = "pskc-rsa")]
+            ValueCipher::Rsa(RsaPadding::Pkcs1v15) => RSA_URIS[0].0,
+            #[cfg(feature = "pskc-rsa")]
+            ValueCipher::Rsa(RsaPadding::OaepSha1) => RSA_URIS[2].0,
+        }
     }
 }
 
@@ -283,16 +332,30 @@ const PBKDF2_URIS: [&str; 2] = [
 /// The longest MAC value or MAC key accepted, in bytes (HMAC-SHA-512 gives 64).
 pub(super) const MAX_MAC_BYTES: usize = 128;
 
+/// The longest RSA-encrypted value read, in bytes: a 16384-bit modulus.
+const MAX_RSA_VALUE_BYTES: usize = 2048;
+
 /// The longest salt accepted, in bytes.
 const MAX_SALT_BYTES: usize = 1024;
 
+/// The key that opens the file's values.
+enum ValueKey {
+    /// An AES key: pre-shared, or derived from a password.
+    Symmetric {
+        key: Zeroizing<Vec<u8>>,
+        purpose: &'static str,
+    },
+    /// The bank's RSA private key (§6.3).
+    #[cfg(feature = "pskc-rsa")]
+    Rsa(PskcRsaKey),
+}
+
 /// The key that decrypts the file's values, and the MAC key and algorithm that
-/// authenticate them.
+/// authenticate them (always for a symmetric key; for RSA key transport when the file
+/// has a `<MACMethod>`).
 pub(super) struct Decryptor {
-    key: Zeroizing<Vec<u8>>,
-    purpose: &'static str,
-    mac_algorithm: HmacAlgorithm,
-    mac_key: Zeroizing<Vec<u8>>,
+    key: ValueKey,
+    mac: Option<(HmacAlgorithm, Zeroizing<Vec<u8>>)>,
 }
 
 impl Decryptor {
@@ -305,10 +368,8 @@ impl Decryptor {
     ) -> Result<Self, PskcError> {
         let derived = match encryption {
             Some(encryption) => {
-                if encryption.child("X509Data").is_some() {
-                    return Err(PskcError::UnsupportedEncryption {
-                        algorithm: "asymmetric key transport (ds:X509Data)".to_owned(),
-                    });
+                if let Some(x509_data) = encryption.child("X509Data") {
+                    return Self::for_rsa(root, x509_data, credential);
                 }
                 encryption.single_child("DerivedKey")?
             }
@@ -342,6 +403,47 @@ impl Decryptor {
                 element: "MACMethod",
                 owner: "KeyContainer".to_owned(),
             })?;
+        let decryptor = Self {
+            key: ValueKey::Symmetric { key, purpose },
+            mac: None,
+        };
+        decryptor.with_mac(mac_method)
+    }
+
+    /// RFC 6030 §6.3: values encrypted to the certificate in `x509_data`.
+    #[cfg(feature = "pskc-rsa")]
+    fn for_rsa(
+        root: &Element,
+        x509_data: &Element,
+        credential: &PskcCredential,
+    ) -> Result<Self, PskcError> {
+        let PskcCredential::RsaPrivateKey(key) = credential else {
+            return Err(PskcError::CredentialNeeded {
+                kind: "RSA private key",
+                key_name: None,
+            });
+        };
+        key.check_recipient(x509_data)?;
+        let decryptor = Self {
+            key: ValueKey::Rsa(key.clone()),
+            mac: None,
+        };
+        match root.single_child("MACMethod")? {
+            Some(mac_method) => decryptor.with_mac(mac_method),
+            None => Ok(decryptor),
+        }
+    }
+
+    #[cfg(not(feature = "pskc-rsa"))]
+    fn for_rsa(_: &Element, _: &Element, _: &PskcCredential) -> Result<Self, PskcError> {
+        Err(PskcError::UnsupportedEncryption {
+            algorithm: "asymmetric key transport (ds:X509Data; feature pskc-rsa)".to_owned(),
+        })
+    }
+
+    /// The decryptor with the MAC key of `<MACMethod>`, itself opened with the
+    /// decryptor's key.
+    fn with_mac(self, mac_method: &Element) -> Result<Self, PskcError> {
         let algorithm =
             mac_method
                 .attribute("Algorithm")
@@ -355,17 +457,12 @@ impl Decryptor {
             })?;
         let mac_key_element = mac_method.required_child("MACKey")?;
         let cipher = encryption_method(mac_key_element)?;
-        let encrypted_mac_key = cipher_value(mac_key_element, "MACKey", MAX_MAC_BYTES + 32)?;
-        let decryptor = Self {
-            key,
-            purpose,
-            mac_algorithm,
-            mac_key: Zeroizing::new(Vec::new()),
-        };
-        let mac_key = decryptor.decrypt(cipher, &encrypted_mac_key, "MACKey", "MACMethod")?;
+        // An RSA-encrypted MAC key is a modulus long; an AES one a few blocks.
+        let encrypted_mac_key = cipher_value(mac_key_element, "MACKey", MAX_RSA_VALUE_BYTES)?;
+        let mac_key = self.decrypt(cipher, &encrypted_mac_key, "MACKey", "MACMethod")?;
         Ok(Self {
-            mac_key,
-            ..decryptor
+            mac: Some((mac_algorithm, mac_key)),
+            ..self
         })
     }
 
@@ -376,12 +473,23 @@ impl Decryptor {
         element: &'static str,
         owner: &str,
     ) -> Result<(), PskcError> {
+        let Some((mac_algorithm, mac_key)) = &self.mac else {
+            // RSA key transport without a <MACMethod>: nothing to check a MAC with,
+            // and a value that carries one anyway is refused.
+            return match mac {
+                None => Ok(()),
+                Some(_) => Err(PskcError::MissingMac {
+                    element: "MACMethod",
+                    owner: "KeyContainer".to_owned(),
+                }),
+            };
+        };
         let mac = mac.ok_or_else(|| PskcError::MissingMac {
             element: "ValueMAC",
             owner: owner.to_owned(),
         })?;
         // RFC 6030 §6.1.1: the MAC is over the CipherValue, the IV included.
-        if self.mac_algorithm.verify(&self.mac_key, value, mac) {
+        if mac_algorithm.verify(mac_key, value, mac) {
             Ok(())
         } else {
             Err(PskcError::MacMismatch {
@@ -393,24 +501,42 @@ impl Decryptor {
 
     pub(super) fn decrypt(
         &self,
-        cipher: Cipher,
+        cipher: ValueCipher,
         value: &[u8],
         element: &'static str,
         owner: &str,
     ) -> Result<Zeroizing<Vec<u8>>, PskcError> {
-        if self.key.len() != cipher.key_length() {
-            return Err(PskcError::KeyLength {
-                purpose: self.purpose,
-                expected: cipher.key_length().to_string(),
-                found: self.key.len(),
-            });
+        let failed = || PskcError::Decryption {
+            element,
+            owner: owner.to_owned(),
+        };
+        match (&self.key, cipher) {
+            (ValueKey::Symmetric { key, purpose }, ValueCipher::Aes(cipher)) => {
+                if key.len() != cipher.key_length() {
+                    return Err(PskcError::KeyLength {
+                        purpose,
+                        expected: cipher.key_length().to_string(),
+                        found: key.len(),
+                    });
+                }
+                cipher.decrypt(key, value).ok_or_else(failed)
+            }
+            #[cfg(feature = "pskc-rsa")]
+            (ValueKey::Rsa(key), ValueCipher::Rsa(padding)) => {
+                key.decrypt(padding, value).ok_or_else(failed)
+            }
+            // Only reachable with RSA key transport, where keys and values of two
+            // kinds can meet.
+            #[allow(unreachable_patterns)]
+            (key, cipher) => Err(PskcError::WrongKeyKind {
+                algorithm: cipher.uri().to_owned(),
+                credential: match key {
+                    ValueKey::Symmetric { purpose, .. } => purpose,
+                    #[cfg(feature = "pskc-rsa")]
+                    ValueKey::Rsa(_) => "RSA private key",
+                },
+            }),
         }
-        cipher
-            .decrypt(&self.key, value)
-            .ok_or_else(|| PskcError::Decryption {
-                element,
-                owner: owner.to_owned(),
-            })
     }
 }
 
@@ -487,7 +613,7 @@ fn derive_key(
 }
 
 /// The cipher named by `<xenc:EncryptionMethod Algorithm="...">`.
-pub(super) fn encryption_method(encrypted: &Element) -> Result<Cipher, PskcError> {
+pub(super) fn encryption_method(encrypted: &Element) -> Result<ValueCipher, PskcError> {
     let method = encrypted.required_child("EncryptionMethod")?;
     let algorithm = method
         .attribute("Algorithm")
@@ -495,7 +621,7 @@ pub(super) fn encryption_method(encrypted: &Element) -> Result<Cipher, PskcError
             attribute: "Algorithm",
             element: "EncryptionMethod".to_owned(),
         })?;
-    Cipher::from_uri(algorithm)
+    ValueCipher::from_uri(algorithm)
 }
 
 /// The bytes of `<xenc:CipherData><xenc:CipherValue>`. Not secret: IV and ciphertext.

@@ -11,6 +11,7 @@ use crate::provision::pskc::error::PskcEnrolError;
 use crate::secret::Secret;
 use crate::validator::enrolment::Enrolment;
 use crate::validator::error::TokenIdError;
+use crate::validator::lifecycle::Validity;
 use crate::validator::record::TokenId;
 use crate::validator::service::Validator;
 use crate::validator::store::Store;
@@ -33,15 +34,19 @@ impl ProvisionedToken {
     /// is ahead of the server), whose drift tolerance counts from the token's start
     /// date if that has passed when it is enrolled, or from its enrolment.
     ///
-    /// The validator does not enforce the token's dates: a simulated fob built from
-    /// [`ProvisionedToken::factory_record`] stops at its expiry date, a real one at
-    /// its vendor's; disable a token at its end of life with
-    /// [`Validator::disable`](crate::Validator::disable).
+    /// The token's dates (RFC 6030 §4.3.4 `<Policy>` `<StartDate>`/`<ExpiryDate>`,
+    /// and the device's, whichever is narrower) become its validity period: the
+    /// validator refuses every code before the start date and from the expiry date
+    /// on, whatever the token's status.
     #[must_use]
     pub fn enrolment(&self, id: TokenId) -> Enrolment {
         let enrolment = Enrolment::new(id, self.secret.clone(), self.parameters)
             .with_counter(self.counter)
-            .with_drift_steps(self.time_drift);
+            .with_drift_steps(self.time_drift)
+            .with_validity(Validity {
+                not_before: self.start_date,
+                not_after: self.expiry_date,
+            });
         match self.start_date {
             Some(start) => enrolment.with_synced_at(start),
             None => enrolment,

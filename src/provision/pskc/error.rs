@@ -206,6 +206,58 @@ pub enum PskcError {
         /// Whose value it is.
         owner: String,
     },
+    /// The RSA private key of [`PskcCredential::RsaPrivateKey`](crate::pskc::PskcCredential)
+    /// cannot be used: not a PKCS#8 PEM RSA key, or shorter than 2048 bits.
+    #[error("unusable RSA private key: {reason}")]
+    RsaKey {
+        /// Why.
+        reason: &'static str,
+    },
+    /// The file's `<EncryptionKey>` certificate (RFC 6030 §6.3) cannot be read.
+    #[error("the EncryptionKey certificate cannot be read: {reason}")]
+    Certificate {
+        /// Why.
+        reason: &'static str,
+    },
+    /// The file's secrets are encrypted to another recipient: no certificate of its
+    /// `<EncryptionKey>` holds the public half of the RSA key given.
+    #[error("the file is encrypted to another recipient ({subject}), not to this RSA key")]
+    WrongRecipient {
+        /// The subject of the file's (first) certificate, shortened.
+        subject: String,
+    },
+    /// A value is encrypted with an algorithm that the file's key transport does not
+    /// use: an RSA value in a file under a symmetric key, or an AES value in a file
+    /// encrypted to an RSA key without a transported symmetric key.
+    #[error("a value encrypted with {algorithm:?} cannot be opened with the {credential}")]
+    WrongKeyKind {
+        /// The value's algorithm URI.
+        algorithm: String,
+        /// The kind of key the file's `<EncryptionKey>` gives.
+        credential: &'static str,
+    },
+    /// A signed container was expected (RFC 6030 §7) and the document has no
+    /// `<ds:Signature>`.
+    #[error("the container is not signed")]
+    Unsigned,
+    /// The signature does not cover the whole container, so what it verifies is not
+    /// what is read.
+    #[error("the signature does not cover the container: {reason}")]
+    SignatureScope {
+        /// Why.
+        reason: &'static str,
+    },
+    /// The signature does not verify against the trusted signer's certificate: the
+    /// container was altered, signed by another key, or its signature belongs to
+    /// another document.
+    #[error("the container's signature does not verify against the trusted signer")]
+    SignatureInvalid,
+    /// libxml2 or libxmlsec1 could not process the document.
+    #[error("the signature cannot be checked: {reason}")]
+    SignatureBackend {
+        /// Why.
+        reason: &'static str,
+    },
     /// A value whose decryption failed (bad length or padding): the key is wrong or
     /// the file was altered.
     #[error("the {element} of {owner} does not decrypt: wrong key or altered file")]

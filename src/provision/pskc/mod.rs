@@ -10,7 +10,12 @@
 mod crypto;
 mod enrol;
 pub(crate) mod error;
+pub(crate) mod export;
 mod read;
+#[cfg(feature = "pskc-rsa")]
+mod rsa_transport;
+#[cfg(feature = "pskc-signature")]
+mod signature;
 mod token;
 mod write;
 mod xml;
@@ -20,7 +25,12 @@ use crate::secret::Secret;
 
 pub use enrol::{PskcEnrolled, PskcEnrolment, PskcRefused};
 pub use error::{PskcEnrolError, PskcError};
+pub use export::{ExportError, ExportSkip, ExportSkipped, MAX_EXPORT_ACTOR_LEN, TokenExport};
 pub use read::{read_pskc, read_pskc_with_limits};
+#[cfg(feature = "pskc-rsa")]
+pub use rsa_transport::{MIN_RSA_KEY_BITS, PskcRsaKey};
+#[cfg(feature = "pskc-signature")]
+pub use signature::{PskcSigner, PskcSignerCertificate, read_signed_pskc};
 pub use token::ProvisionedToken;
 pub use write::write_pskc;
 
@@ -86,7 +96,7 @@ impl Default for PskcLimits {
 ///
 /// # Security
 ///
-/// Both kinds are [`Secret`]s: zeroized on drop, redacted in `Debug`.
+/// Every kind is zeroized on drop and redacted in `Debug`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum PskcCredential {
@@ -98,6 +108,11 @@ pub enum PskcCredential {
     /// The password from which RFC 6030 §6.2 derives the key with PBKDF2, as bytes
     /// (UTF-8 for a typed password).
     Password(Secret),
+    /// The bank's RSA private key, to whose certificate RFC 6030 §6.3 encrypts the
+    /// secrets (`rsa-1_5`, `rsa-oaep-mgf1p`; feature `pskc-rsa`). The file is read
+    /// only if one of its `<ds:X509Certificate>`s holds this key's public half.
+    #[cfg(feature = "pskc-rsa")]
+    RsaPrivateKey(PskcRsaKey),
 }
 
 /// How [`write_pskc`] protects the secrets it writes.

@@ -6,7 +6,8 @@ use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use super::crypto::{
-    Cipher, Decryptor, MAX_MAC_BYTES, base64_error, cipher_value, decode_base64, encryption_method,
+    Decryptor, MAX_MAC_BYTES, ValueCipher, base64_error, cipher_value, decode_base64,
+    encryption_method,
 };
 use super::xml::{self, Element, parse_decimal, quote};
 use super::{
@@ -161,8 +162,8 @@ pub fn read_pskc_with_limits(
 enum RawValue<'a> {
     Plain(&'a Element),
     Encrypted {
-        cipher: Cipher,
-        /// IV ‖ ciphertext.
+        cipher: ValueCipher,
+        /// IV ‖ ciphertext (AES), or the RSA ciphertext.
         value: Vec<u8>,
         mac: Option<Vec<u8>>,
     },

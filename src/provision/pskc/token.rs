@@ -93,7 +93,9 @@ impl PskcKey {
     /// [`PskcError::NotAnOtpKey`] for another algorithm, [`PskcError::MissingElement`]
     /// for a missing `Secret`, `ResponseFormat` or (HOTP) `Counter`,
     /// [`PskcError::UnsupportedFormat`] for a non-decimal response, a length outside 6
-    /// to 10 or an unknown suite, [`PskcError::InvalidValue`] for a zero time interval.
+    /// to 10 or an unknown suite, [`PskcError::InvalidValue`] for a zero time interval
+    /// or an expiry date at or before the start date (of the key's policy and its
+    /// device, narrowed together: no instant left in which the key may be used).
     pub fn token(&self) -> Result<ProvisionedToken, PskcError> {
         let owner = || {
             format!(
@@ -183,6 +185,17 @@ impl PskcKey {
             )
         };
         let device = &self.device;
+        let start_date = later(self.policy.start_date, device.start_date);
+        let expiry_date = earlier(self.policy.expiry_date, device.expiry_date);
+        if let (Some(start), Some(expiry)) = (start_date, expiry_date)
+            && expiry <= start
+        {
+            return Err(PskcError::InvalidValue {
+                element: "ExpiryDate".to_owned(),
+                value: expiry.as_secs().to_string(),
+                reason: "an expiry date after the start date",
+            });
+        }
         Ok(ProvisionedToken {
             key_id: self.id.clone(),
             serial: device.serial_number.clone(),
@@ -193,8 +206,8 @@ impl PskcKey {
             parameters,
             counter,
             time_drift,
-            start_date: later(self.policy.start_date, device.start_date),
-            expiry_date: earlier(self.policy.expiry_date, device.expiry_date),
+            start_date,
+            expiry_date,
         })
     }
 }

@@ -163,6 +163,28 @@ impl Output {
     }
 }
 
+/// Checks what [`write_pskc`] would refuse of `protection` (a pre-shared key's
+/// length, a PBKDF2 iteration count) without deriving a key or writing anything.
+pub(super) fn check_protection(protection: &PskcProtection) -> Result<(), PskcError> {
+    match protection {
+        PskcProtection::PreSharedKey { key, .. } => {
+            Cipher::for_key_length(key.len(), "pre-shared key").map(|_| ())
+        }
+        PskcProtection::Password { iterations, .. } => {
+            let maximum = PskcLimits::default().max_pbkdf2_iterations;
+            if (1..=maximum).contains(iterations) {
+                Ok(())
+            } else {
+                Err(PskcError::Iterations {
+                    iterations: u64::from(*iterations),
+                    maximum,
+                })
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The key and MAC key of an encrypted document.
 struct Encryption<'a> {
     protection: &'a PskcProtection,

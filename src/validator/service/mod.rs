@@ -13,6 +13,8 @@ mod challenge;
 pub use challenge::SIGN_MODE_MAX_LIFETIME;
 mod decoy;
 mod enrol;
+#[cfg(feature = "pskc")]
+pub(crate) mod export;
 mod lifecycle;
 mod verify;
 

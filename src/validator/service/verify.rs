@@ -159,9 +159,24 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             // Written even when the state is unchanged (a locked or disabled token): a
             // rejection that counts nothing must cost what one that counts costs.
             let expected_version = record.version;
+            // A PIN hash at another cost (carried from privacyIDEA by a migration) is
+            // replaced by one at this validator's, in the same write as the acceptance:
+            // the PIN is known to be right only now. A failed hash keeps the old one.
+            let pin_hash = match (&decision.verdict, &record.pin, pin) {
+                (Verdict::Accepted(_), Some(stored), Some(supplied))
+                    if pin_ok && !self.pin_hashing.is_current(stored) =>
+                {
+                    self.pin_hashing
+                        .hash(supplied)
+                        .ok()
+                        .or_else(|| record.pin.clone())
+                }
+                _ => record.pin.clone(),
+            };
             let mut updated = TokenRecord {
                 state: decision.state,
                 version: expected_version.saturating_add(1),
+                pin: pin_hash,
                 ..record
             };
             Self::chain(&mut updated, &mut event);
