@@ -379,7 +379,8 @@ impl Store for ClosedOffRuntime {
 }
 
 /// Maps an administration error to a problem: 404 and 409 for the token's existence
-/// (administrators may know which tokens exist), 422 for refused values, 503 for the
+/// (administrators may know which tokens exist), 409 for a life-cycle change the
+/// token's state refuses, 422 for refused values, 503 for the
 /// store. Library errors name bad values, never secrets.
 #[must_use]
 pub fn admin_problem(error: &ValidatorError) -> Problem {
@@ -400,6 +401,14 @@ pub fn admin_problem(error: &ValidatorError) -> Problem {
             tracing::error!(%error, "sealing error");
             Problem::internal()
         }
+        // The token's state does not allow the change (revoked is final, found for a
+        // token not lost, another customer's token): the request was well formed.
+        ValidatorError::Lifecycle { .. } => Problem::new(
+            StatusCode::CONFLICT,
+            "lifecycle-conflict",
+            "Not allowed in the token's state",
+        )
+        .detail(error.to_string()),
         ValidatorError::NoOcra { .. } => {
             Problem::new(StatusCode::CONFLICT, "no-ocra", "Token has no OCRA suite")
         }
