@@ -31,6 +31,8 @@ struct Inner {
     sqlite: Option<Weak<SqliteStore>>,
     /// The staff console's accounts and sessions.
     console: Arc<crate::console::Console>,
+    /// The webhook notifications, if any webhook is configured.
+    notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -145,9 +147,13 @@ impl AppState {
         let (opened, sqlite) = open_observed_store(&config.store)?;
         let console = Arc::new(crate::console::Console::open(&config)?);
         let store: Arc<dyn Store> = Arc::new(ClosedOffRuntime(Some(opened)));
-        let validator = Validator::new(store, SystemClock, keyring)
+        let notifier = crate::notify::Notifier::open(&config)?;
+        let mut validator = Validator::new(store, SystemClock, keyring)
             .with_policy(config.policy())?
             .with_audit_sink(crate::observe::LogSink);
+        if let Some(notifier) = &notifier {
+            validator = validator.with_notice_sink(notifier.sink());
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 validator: Arc::new(validator),
@@ -155,6 +161,7 @@ impl AppState {
                 config,
                 sqlite,
                 console,
+                notifier,
             }),
         })
     }
@@ -175,6 +182,12 @@ impl AppState {
     #[must_use]
     pub fn console(&self) -> &Arc<crate::console::Console> {
         &self.inner.console
+    }
+
+    /// The webhook notifications, if any webhook is configured.
+    #[must_use]
+    pub fn notifier(&self) -> Option<&Arc<crate::notify::Notifier>> {
+        self.inner.notifier.as_ref()
     }
 
     /// The configuration.

@@ -111,6 +111,13 @@ async fn metrics_text(_caller: Caller<MetricsReader>, State(state): State<AppSta
     text.push_str(&crate::observe::group_commit_text(
         state.group_commit_statistics(),
     ));
+    if let Some(notifier) = state.notifier().cloned() {
+        match tokio::task::spawn_blocking(move || notifier.counts()).await {
+            Ok(Ok(counts)) => text.push_str(&crate::notify::metrics_text(&counts)),
+            Ok(Err(error)) => tracing::error!(%error, "notification outbox"),
+            Err(_) => {}
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
