@@ -8,6 +8,8 @@
 //! cargo bench --bench rejection_timing -- --warm-up-time 1 --measurement-time 5
 //! python3 scripts/rejection-timing-table
 //! ```
+//!
+//! With `--features postgres` under `bash scripts/with-postgres`, PostgreSQL too.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -173,7 +175,34 @@ fn stores(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, samples: u
     group.sample_size(samples);
     measure(&mut group, &validator, &code, pin);
     group.finish();
+
+    postgres(criterion, pin, suffix, samples);
 }
+
+/// PostgreSQL, when the bench runs with feature `postgres` and `OTPFOB_PG_URL` names a
+/// server (`bash scripts/with-postgres cargo bench --features postgres --bench
+/// rejection_timing`): a fresh schema on it, dropped with the server.
+#[cfg(feature = "postgres")]
+fn postgres(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, samples: usize) {
+    let Ok(url) = std::env::var("OTPFOB_PG_URL") else {
+        eprintln!("OTPFOB_PG_URL is not set: no PostgreSQL rows");
+        return;
+    };
+    let schema = format!("bench_rejection_{}{suffix}", std::process::id());
+    let config = otpfob::PgConfig::new(&url)
+        .and_then(|config| config.schema(&schema))
+        .and_then(|config| config.pool_size(4))
+        .expect("a valid PostgreSQL configuration");
+    let store = std::sync::Arc::new(otpfob::PgStore::connect(&config).expect("connected"));
+    let (validator, code) = prepared(store, pin, PinHashing::default());
+    let mut group = criterion.benchmark_group(format!("rejection_postgres{suffix}"));
+    group.sample_size(samples);
+    measure(&mut group, &validator, &code, pin);
+    group.finish();
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(_: &mut Criterion, _: Option<&str>, _: &str, _: usize) {}
 
 fn without_pin(criterion: &mut Criterion) {
     stores(criterion, None, "", 100);

@@ -16,7 +16,7 @@ use crate::validator::error::SealError;
 use crate::validator::generator::TokenKeyBackend;
 use crate::validator::keyring_backend::{BackendError, KeyringBackend};
 use crate::validator::record::TokenRecord;
-use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, encode};
+use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, encode_bounded, pad_mac_work};
 use crate::validator::sealed::{NONCE_LEN, RECORD_MAC_LEN, RecordMac, SealedSecret, TAG_LEN};
 use crate::validator::token_id::{MAX_TOKEN_ID_LEN, TokenId};
 
@@ -258,9 +258,12 @@ impl Keyring {
         record: &TokenRecord,
     ) -> Result<RecordMac, SealError> {
         let key_id = key.key_id();
+        let encoded = encode_bounded(record);
         let tag = key
-            .record_mac(&encode(record))
+            .record_mac(&encoded.bytes)
             .map_err(|error| SealError::Backend { key_id, error })?;
+        // As much hash work whatever the record's state (issue 11, item 2).
+        pad_mac_work(encoded.padding_blocks());
         Ok(RecordMac { key_id, tag })
     }
 

@@ -279,6 +279,17 @@ fn run<W: BatchedWrite>(
     drop(connection);
 }
 
+/// Runs one transaction-control statement through the connection's statement cache:
+/// `execute_batch` would parse it again on every call, a measurable part of each batch
+/// (issue 13's profile showed SQLite's parser on the hot path).
+pub(super) fn run_cached(connection: &Connection, sql: &str) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(|_| ())
+        .map_err(backend)
+}
+
 fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend {
         reason: error.to_string(),
@@ -292,28 +303,26 @@ fn run_batch<W: BatchedWrite>(
     connection: &Connection,
     batch: &[(W, Reply<W>)],
 ) -> Result<Vec<Result<W::Output, StoreError>>, StoreError> {
-    connection
-        .execute_batch("BEGIN IMMEDIATE")
-        .map_err(backend)?;
+    run_cached(connection, "BEGIN IMMEDIATE")?;
     let mut answers = Vec::with_capacity(batch.len());
     for (write, _) in batch {
         match run_one(connection, write) {
             Ok(answer) => answers.push(answer),
             Err(error) => {
                 if !connection.is_autocommit() {
-                    let _ = connection.execute_batch("ROLLBACK");
+                    let _ = run_cached(connection, "ROLLBACK");
                 }
                 return Err(error);
             }
         }
     }
-    if let Err(error) = connection.execute_batch("COMMIT") {
+    if let Err(error) = run_cached(connection, "COMMIT") {
         if !connection.is_autocommit() {
             // Whatever the rollback says, the commit did not happen as far as the
             // callers can know: each gets the commit's error.
-            let _ = connection.execute_batch("ROLLBACK");
+            let _ = run_cached(connection, "ROLLBACK");
         }
-        return Err(backend(error));
+        return Err(error);
     }
     Ok(answers)
 }
@@ -326,9 +335,7 @@ fn run_one<W: BatchedWrite>(
     connection: &Connection,
     write: &W,
 ) -> Result<Result<W::Output, StoreError>, StoreError> {
-    connection
-        .execute_batch("SAVEPOINT write")
-        .map_err(backend)?;
+    run_cached(connection, "SAVEPOINT write")?;
     let answer = write.apply(connection);
     if connection.is_autocommit() {
         // SQLite rolled the whole transaction back (I/O error, disk full): the writes
@@ -340,11 +347,9 @@ fn run_one<W: BatchedWrite>(
             },
         });
     }
-    let end = if answer.is_ok() {
-        "RELEASE write"
-    } else {
-        "ROLLBACK TO write; RELEASE write"
-    };
-    connection.execute_batch(end).map_err(backend)?;
+    if answer.is_err() {
+        run_cached(connection, "ROLLBACK TO write")?;
+    }
+    run_cached(connection, "RELEASE write")?;
     Ok(answer)
 }
