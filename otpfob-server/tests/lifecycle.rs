@@ -487,11 +487,21 @@ async fn the_helpdesk_lookup_finds_a_code_without_accepting_it() {
     assert!(trail.contains(&"lookup helpdesk".to_owned()), "{trail:?}");
 }
 
+/// A request and the problem it must get: method, role, path, body, status, type.
+type Case = (
+    reqwest::Method,
+    &'static str,
+    &'static str,
+    Option<Value>,
+    u16,
+    &'static str,
+);
+
 /// Bad input is an RFC 9457 problem naming what was wrong.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_life_cycle_input_is_problem_json() {
     let harness = Harness::start(Backend::Sqlite).await;
-    let cases: Vec<(reqwest::Method, &str, &str, Option<Value>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             reqwest::Method::GET,
             "helpdesk",

@@ -43,7 +43,8 @@ mod bound {
     pub(super) const OCRA_PIN: usize = (4 + 4) + (4 + 8) + (4 + 12) + (4 + 64 + 16);
     /// An open challenge: "open", a question of at most 64 characters, its expiry,
     /// and "some" transaction commitment (a 16-byte nonce and a 32-byte digest).
-    pub(super) const CHALLENGE: usize = (4 + 4) + (4 + 64) + (4 + 16) + (4 + 4) + (4 + 16) + (4 + 32);
+    pub(super) const CHALLENGE: usize =
+        (4 + 4) + (4 + 64) + (4 + 16) + (4 + 4) + (4 + 16) + (4 + 32);
     /// The validity period's two ends, each under its tag.
     pub(super) const VALIDITY: usize = (4 + 10) + (4 + 16) + (4 + 9) + (4 + 16);
     /// "owner" and a customer reference of at most 128 bytes.
