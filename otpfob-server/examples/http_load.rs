@@ -154,6 +154,7 @@ fn config(directory: &Path, store: StoreConfig) -> (Config, String) {
         },
         log: LogConfig::default(),
         console: otpfob_server::config::ConsoleConfig::default(),
+        notify: otpfob_server::config::NotifyConfig::default(),
     };
     (config, key.to_string())
 }

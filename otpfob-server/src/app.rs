@@ -31,6 +31,8 @@ struct Inner {
     sqlite: Option<Weak<SqliteStore>>,
     /// The staff console's accounts and sessions.
     console: Arc<crate::console::Console>,
+    /// The webhook notifications, if any webhook is configured.
+    notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -145,9 +147,13 @@ impl AppState {
         let (opened, sqlite) = open_observed_store(&config.store)?;
         let console = Arc::new(crate::console::Console::open(&config)?);
         let store: Arc<dyn Store> = Arc::new(ClosedOffRuntime(Some(opened)));
-        let validator = Validator::new(store, SystemClock, keyring)
+        let notifier = crate::notify::Notifier::open(&config)?;
+        let mut validator = Validator::new(store, SystemClock, keyring)
             .with_policy(config.policy())?
             .with_audit_sink(crate::observe::LogSink);
+        if let Some(notifier) = &notifier {
+            validator = validator.with_notice_sink(notifier.sink());
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 validator: Arc::new(validator),
@@ -155,6 +161,7 @@ impl AppState {
                 config,
                 sqlite,
                 console,
+                notifier,
             }),
         })
     }
@@ -175,6 +182,12 @@ impl AppState {
     #[must_use]
     pub fn console(&self) -> &Arc<crate::console::Console> {
         &self.inner.console
+    }
+
+    /// The webhook notifications, if any webhook is configured.
+    #[must_use]
+    pub fn notifier(&self) -> Option<&Arc<crate::notify::Notifier>> {
+        self.inner.notifier.as_ref()
     }
 
     /// The configuration.
@@ -379,7 +392,8 @@ impl Store for ClosedOffRuntime {
 }
 
 /// Maps an administration error to a problem: 404 and 409 for the token's existence
-/// (administrators may know which tokens exist), 422 for refused values, 503 for the
+/// (administrators may know which tokens exist), 409 for a life-cycle change the
+/// token's state refuses, 422 for refused values, 503 for the
 /// store. Library errors name bad values, never secrets.
 #[must_use]
 pub fn admin_problem(error: &ValidatorError) -> Problem {
@@ -400,6 +414,14 @@ pub fn admin_problem(error: &ValidatorError) -> Problem {
             tracing::error!(%error, "sealing error");
             Problem::internal()
         }
+        // The token's state does not allow the change (revoked is final, found for a
+        // token not lost, another customer's token): the request was well formed.
+        ValidatorError::Lifecycle { .. } => Problem::new(
+            StatusCode::CONFLICT,
+            "lifecycle-conflict",
+            "Not allowed in the token's state",
+        )
+        .detail(error.to_string()),
         ValidatorError::NoOcra { .. } => {
             Problem::new(StatusCode::CONFLICT, "no-ocra", "Token has no OCRA suite")
         }

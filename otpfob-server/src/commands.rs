@@ -385,6 +385,7 @@ pub fn init(
         limits: crate::config::Limits::default(),
         log: LogConfig::default(),
         console: crate::config::ConsoleConfig::default(),
+        notify: crate::config::NotifyConfig::default(),
     };
     let text = format!(
         "# otpfob-server configuration (see README, \"Run the server\").\n{}",

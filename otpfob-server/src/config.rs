@@ -93,6 +93,155 @@ pub struct Config {
     /// The staff console (`/console/`).
     #[serde(default)]
     pub console: ConsoleConfig,
+    /// Notifications: webhooks for life-cycle events.
+    #[serde(default)]
+    pub notify: NotifyConfig,
+}
+
+/// Notifications (`[notify]`): the life-cycle events (locked, block alert, lost,
+/// replaced, revoked, expiring soon) posted to webhooks from a durable outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// The receivers (`[[notify.webhooks]]`); none: no notifications.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookConfig>,
+    /// The outbox (SQLite); default: the staff database, the server's own file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_database: Option<PathBuf>,
+    /// An `expiring_soon` notice goes out this many days before a token's validity
+    /// period ends (default 30).
+    #[serde(default = "default_expiring_days")]
+    pub expiring_within_days: u64,
+    /// How often the store is scanned for tokens expiring soon (default hourly).
+    #[serde(default = "default_scan_seconds")]
+    pub scan_interval_seconds: u64,
+    /// Attempts per delivery before it is kept as failed (default 10).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// The first retry's delay; each next one doubles, with jitter (default 1 s).
+    #[serde(default = "default_retry_initial_ms")]
+    pub retry_initial_ms: u64,
+    /// The longest delay between attempts (default 1 hour).
+    #[serde(default = "default_retry_max_ms")]
+    pub retry_max_ms: u64,
+    /// How long one delivery may take before it counts as failed (default 10 s).
+    #[serde(default = "default_webhook_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+/// One webhook receiver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where notices are posted: `https://`, or `http://` to a loopback address only.
+    pub url: String,
+    /// The file (mode 0600) holding the secret the body is signed with (HMAC-SHA-256):
+    /// at least 32 characters.
+    pub secret_file: PathBuf,
+    /// CA certificates (PEM) the receiver's certificate must chain to; default: the
+    /// operating system's bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_expiring_days() -> u64 {
+    30
+}
+fn default_scan_seconds() -> u64 {
+    3600
+}
+fn default_max_attempts() -> u32 {
+    10
+}
+fn default_retry_initial_ms() -> u64 {
+    1000
+}
+fn default_retry_max_ms() -> u64 {
+    3_600_000
+}
+fn default_webhook_timeout_ms() -> u64 {
+    10_000
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            webhooks: Vec::new(),
+            outbox_database: None,
+            expiring_within_days: default_expiring_days(),
+            scan_interval_seconds: default_scan_seconds(),
+            max_attempts: default_max_attempts(),
+            retry_initial_ms: default_retry_initial_ms(),
+            retry_max_ms: default_retry_max_ms(),
+            timeout_ms: default_webhook_timeout_ms(),
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// The outbox's path under `config`.
+    #[must_use]
+    pub fn outbox_path(&self, config: &Config) -> PathBuf {
+        self.outbox_database
+            .clone()
+            .unwrap_or_else(|| config.console.staff_database_path(config))
+    }
+
+    /// Checks the rules no type states.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for a URL that is not `https://` (or `http://` to a
+    /// loopback address), a webhook listed twice, or zero attempts, delays or
+    /// intervals.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |reason: String| Err(ConfigError::Invalid(format!("notify: {reason}")));
+        let mut seen = std::collections::BTreeSet::new();
+        for webhook in &self.webhooks {
+            let Ok(url) = reqwest::Url::parse(&webhook.url) else {
+                return invalid(format!("{:?} is not a URL", webhook.url));
+            };
+            let host = url.host_str().unwrap_or("");
+            let loopback = host == "localhost"
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            match url.scheme() {
+                "https" => {}
+                "http" if loopback => {}
+                _ => {
+                    return invalid(format!(
+                        "webhook {:?}: https only (http to a loopback address only)",
+                        webhook.url
+                    ));
+                }
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                return invalid(format!(
+                    "webhook {:?}: no credentials in the URL (the body is signed)",
+                    webhook.url
+                ));
+            }
+            if !seen.insert(webhook.url.as_str()) {
+                return invalid(format!("webhook {:?} is listed twice", webhook.url));
+            }
+        }
+        if self.max_attempts == 0
+            || self.retry_initial_ms == 0
+            || self.retry_max_ms < self.retry_initial_ms
+            || self.scan_interval_seconds == 0
+            || self.timeout_ms == 0
+        {
+            return invalid(
+                "max_attempts, retry_initial_ms, scan_interval_seconds and timeout_ms must be above 0, retry_max_ms at least retry_initial_ms"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The staff console: where staff accounts live and how long sessions last.
@@ -345,8 +494,23 @@ pub enum PolicyPreset {
     /// [`Policy::default`].
     #[default]
     Default,
-    /// The default with 5 failures before a lock (PSD2 RTS Art. 4(3)(b)).
+    /// [`Policy::psd2`]: 5 failures before a block (PSD2 RTS Art. 4(3)(b)), temporary
+    /// blocks of 15 minutes doubling to 4 hours, the third one raising the
+    /// `block_alert` (and its notice) before the next is permanent (Art. 4(5)).
     Psd2,
+}
+
+impl PolicyPreset {
+    /// The policy this preset names.
+    #[must_use]
+    pub fn policy(self) -> Policy {
+        match self {
+            PolicyPreset::Default => Policy::default(),
+            // The library's preset, article by article; the server used to take only
+            // its failure limit, so it never raised the Art. 4(5) alert.
+            PolicyPreset::Psd2 => Policy::psd2(),
+        }
+    }
 }
 
 /// Request limits.
@@ -475,6 +639,15 @@ impl Config {
         if let Some(staff) = &mut self.console.staff_database {
             fix(staff);
         }
+        if let Some(outbox) = &mut self.notify.outbox_database {
+            fix(outbox);
+        }
+        for webhook in &mut self.notify.webhooks {
+            fix(&mut webhook.secret_file);
+            if let Some(ca) = &mut webhook.ca_file {
+                fix(ca);
+            }
+        }
         if let Some(tls) = &mut self.tls {
             fix(&mut tls.certificate);
             fix(&mut tls.private_key);
@@ -552,21 +725,13 @@ impl Config {
                 "limits.header_bytes must be at least 8192".to_owned(),
             ));
         }
-        Ok(())
+        self.notify.check()
     }
 
     /// The policy.
     #[must_use]
     pub fn policy(&self) -> Policy {
-        match self.policy {
-            PolicyPreset::Default => Policy::default(),
-            // PSD2 RTS Art. 4(3)(b): at most 5 consecutive failures.
-            PolicyPreset::Psd2 => {
-                let mut policy = Policy::default();
-                policy.failure_limit = 5;
-                policy
-            }
-        }
+        self.policy.policy()
     }
 
     /// The keyring: the current key and every other as a previous one; in strict
@@ -740,4 +905,21 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     }
     file.write_all(contents)?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_psd2_preset_is_the_librarys_with_its_alert() {
+        let policy = PolicyPreset::Psd2.policy();
+        assert_eq!(policy.failure_limit, 5);
+        assert_eq!(policy.permanent_lock_after, Some(3));
+        assert!(matches!(
+            policy.lockout,
+            otpfob::validator::Lockout::Backoff { .. }
+        ));
+        assert_eq!(PolicyPreset::Default.policy().failure_limit, 10);
+    }
 }

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use otpfob::TokenId;
+use otpfob::validator::CustomerRef;
 use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
@@ -133,6 +134,60 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     }
                 })?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A JSON body that may be left out: no body at all is `None`; a body must be
+/// [`ApiJson`]'s (`Content-Type: application/json`, every field known).
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = JsonRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(request.headers());
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        JsonRejection::TooLarge
+                    } else {
+                        JsonRejection::Unreadable
+                    }
+                })?;
+        if bytes.is_empty() {
+            return Ok(Self(None));
+        }
+        if !json {
+            return Err(JsonRejection::ContentType);
+        }
+        parse_json(&bytes).map(|value| Self(Some(value)))
+    }
+}
+
+/// The `{customer}` of a customer route, checked to be a valid customer reference
+/// ([`CustomerRef`]). The check is the same for every reference, known or not, so a
+/// 400 here says nothing about any customer.
+#[derive(Debug)]
+pub struct CustomerPath(pub CustomerRef);
+
+impl<S: Send + Sync> FromRequestParts<S> for CustomerPath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let invalid = |detail: String| {
+            Problem::bad_request("invalid-customer", "Invalid customer reference")
+                .detail(detail)
+                .field("customer")
+        };
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| invalid(rejection.body_text()))?;
+        CustomerRef::new(&raw)
+            .map(CustomerPath)
+            .map_err(|error| invalid(error.to_string()))
     }
 }
 

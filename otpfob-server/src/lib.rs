@@ -19,6 +19,7 @@ pub mod config;
 pub mod console;
 pub mod extract;
 pub mod layers;
+pub mod notify;
 pub mod observe;
 pub mod problem;
 pub mod transport;
@@ -39,6 +40,8 @@ pub struct RunningServer {
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    /// The notification tasks (delivery, expiry scan), ended by `stop`.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -61,6 +64,12 @@ impl RunningServer {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        // A delivery cut off here stays pending in the outbox and is sent after the
+        // next start (at least once; the receiver keeps each notice id once).
+        for task in self.background.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
     }
 }
 
@@ -95,11 +104,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         })
         .await;
     });
+    let background = state
+        .notifier()
+        .map(|notifier| notifier.spawn(state.clone()))
+        .unwrap_or_default();
     tracing::info!(%address, "listening");
     Ok(RunningServer {
         address,
         state,
         stop: Some(stop),
         task,
+        background,
     })
 }

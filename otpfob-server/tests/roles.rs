@@ -138,6 +138,41 @@ fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint(Method::POST, "/v1/reseal", None, &["admin"]),
         endpoint(Method::GET, "/metrics", None, &["metrics"]),
+        // The life cycle, in an order each step's allowed call can follow.
+        endpoint(
+            Method::PUT,
+            "/v1/tokens/hotp-1/owner",
+            Some(json!({"customer": "C-0001"})),
+            &["admin"],
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/customers/C-0001/tokens",
+            None,
+            &["helpdesk", "admin"],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/customers/C-0001/verify",
+            Some(json!({"code": "000000"})),
+            &["verify"],
+        ),
+        endpoint(
+            Method::POST,
+            "/v1/customers/C-0001/lookup",
+            Some(json!({"code": "000000"})),
+            &["helpdesk"],
+        ),
+        endpoint(Method::POST, "/v1/tokens/hotp-1/lost", None, &["helpdesk"]),
+        endpoint(Method::POST, "/v1/tokens/hotp-1/found", None, &["helpdesk"]),
+        endpoint(Method::DELETE, "/v1/tokens/hotp-1/owner", None, &["admin"]),
+        endpoint(
+            Method::POST,
+            "/v1/tokens/hotp-1/replace",
+            Some(json!({"fresh": {"id": "hotp-2", "kind": "hotp"}})),
+            &["admin"],
+        ),
+        endpoint(Method::POST, "/v1/tokens/hotp-1/revoke", None, &["admin"]),
         endpoint(Method::DELETE, "/v1/tokens/hotp-1", None, &["admin"]),
     ]
 }
@@ -191,8 +226,8 @@ async fn every_endpoint_checks_every_role(backend: Backend) {
             checked += 1;
         }
     }
-    // 22 endpoints, 2 kinds of 401 and 6 roles each.
-    assert_eq!(checked, 22 * 8);
+    // 31 endpoints, 2 kinds of 401 and 6 roles each.
+    assert_eq!(checked, 31 * 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,7 @@ pub(crate) mod error;
 pub(crate) mod generator;
 pub(crate) mod keyring_backend;
 pub(crate) mod lifecycle;
+pub mod notify;
 pub(crate) mod ocra_decision;
 pub(crate) mod pin;
 #[cfg(feature = "pkcs11")]

@@ -107,6 +107,13 @@ pub(crate) fn fail(
     }
 }
 
+/// Whether the change from `before` to `after` locked the token: every lock
+/// [`fail`] imposes counts one more lockout, and only an acceptance or an unlock
+/// lowers the count.
+pub(crate) fn imposed_lock(before: &TokenState, after: &TokenState) -> bool {
+    after.lockouts > before.lockouts
+}
+
 /// Whether the change from `before` to `after` imposed the last temporary block
 /// before the next one becomes permanent ([`Policy::permanent_lock_after`]): the
 /// moment the validator raises its alert (PSD2 RTS Art. 4(5)), so that the bank can

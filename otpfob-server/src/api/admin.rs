@@ -186,8 +186,18 @@ pub struct TokenBody {
     /// TOTP: the learned drift, in steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift_steps: Option<i64>,
-    /// `active` or `disabled`.
+    /// `active`, `disabled`, `lost`, `revoked` or `expired`.
     pub status: String,
+    /// The customer the token belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The first instant the token may be used, in seconds since the epoch, if limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
+    /// The first instant the token may no longer be used, in seconds since the epoch,
+    /// if limited (a temporary replacement's end, a fob's end of life).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<i64>,
     /// Whether a throttling lock holds now.
     pub locked: bool,
     /// Consecutive failures.
@@ -254,12 +264,10 @@ pub fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
         next_counter,
         last_accepted_step,
         drift_steps,
-        status: match state.status {
-            Status::Active => "active",
-            Status::Disabled => "disabled",
-            _ => "unknown",
-        }
-        .to_owned(),
+        status: state.status.as_str().to_owned(),
+        owner: record.owner.as_ref().map(|owner| owner.as_str().to_owned()),
+        not_before: state.validity.not_before.map(|at| at.as_secs()),
+        not_after: state.validity.not_after.map(|at| at.as_secs()),
         locked: state.lock.holds_at(now),
         failures: state.failures,
         lockouts: state.lockouts,
@@ -274,7 +282,7 @@ pub fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
     }
 }
 
-fn unprocessable(field: &str, detail: impl Into<String>) -> Problem {
+pub(crate) fn unprocessable(field: &str, detail: impl Into<String>) -> Problem {
     Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid-value",
@@ -284,7 +292,7 @@ fn unprocessable(field: &str, detail: impl Into<String>) -> Problem {
     .field(field)
 }
 
-fn token_id(field: &str, id: &str) -> Result<TokenId, Problem> {
+pub(crate) fn token_id(field: &str, id: &str) -> Result<TokenId, Problem> {
     TokenId::new(id).map_err(|error| {
         Problem::bad_request("invalid-token-id", "Invalid token id")
             .detail(error.to_string())
@@ -292,7 +300,7 @@ fn token_id(field: &str, id: &str) -> Result<TokenId, Problem> {
     })
 }
 
-fn parameters(
+pub(crate) fn parameters(
     kind: KindName,
     algorithm: &str,
     digits: u8,
@@ -322,7 +330,7 @@ fn parameters(
     Ok(parameters)
 }
 
-fn no_store(status: StatusCode, body: impl Serialize) -> Response {
+pub(crate) fn no_store(status: StatusCode, body: impl Serialize) -> Response {
     let mut response = (status, Json(body)).into_response();
     response
         .headers_mut()
@@ -330,21 +338,35 @@ fn no_store(status: StatusCode, body: impl Serialize) -> Response {
     response
 }
 
-fn done() -> Response {
+pub(crate) fn done() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Enrol a token with a fresh secret; its key URI and QR code are returned once.
-#[utoipa::path(post, path = "/v1/tokens", tag = "administration",
-    request_body = EnrolRequest,
-    responses((status = 201, body = EnrolResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
-    security(("bearer" = []), ("client_certificate" = [])))]
-pub async fn enrol(
-    caller: Caller<Administrator>,
-    State(state): State<AppState>,
-    ApiJson(request): ApiJson<EnrolRequest>,
-) -> Result<Response, Problem> {
-    let id = token_id("id", &request.id)?;
+/// A token with a fresh secret, checked and ready to enrol, and what its key URI
+/// needs once it is enrolled.
+pub(crate) struct FreshToken {
+    /// The enrolment to hand to the validator.
+    pub enrolment: Enrolment,
+    /// What makes the key URI and QR code after the enrolment.
+    pub provisioning: Provisioning,
+}
+
+/// The secret and names a fresh token's key URI is made of, kept until the enrolment
+/// has succeeded.
+pub(crate) struct Provisioning {
+    id: TokenId,
+    secret: Secret,
+    account: String,
+    parameters: OtpParameters,
+}
+
+/// Checks an enrolment request and makes its secret.
+pub(crate) fn fresh_token(
+    state: &AppState,
+    field: &str,
+    request: &EnrolRequest,
+) -> Result<FreshToken, Problem> {
+    let id = token_id(&format!("{field}id"), &request.id)?;
     let parameters = parameters(
         request.kind,
         &request.algorithm,
@@ -360,37 +382,112 @@ pub async fn enrol(
     let probe = Secret::from_bytes(&[0; 20]).map_err(|_| Problem::internal())?;
     KeyUri::new(probe, &account, parameters)
         .and_then(|uri| uri.with_issuer(&state.config().issuer))
-        .map_err(|error| unprocessable("account", error.to_string()))?;
-    let actor = caller.client.name.clone();
+        .map_err(|error| unprocessable(&format!("{field}account"), error.to_string()))?;
     let (enrolment, secret) = Enrolment::generate(id.clone(), parameters)
         .map_err(|error| admin_problem(&error.into()))?;
     let enrolment = match &request.pin {
         Some(pin) => enrolment.with_pin(pin),
         None => enrolment,
     };
-    state
-        .blocking(move |validator| crate::actor::acting_as(&actor, || validator.enrol(enrolment)))
-        .await?
-        .map_err(|error| admin_problem(&error))?;
-    let uri = KeyUri::new(secret, &account, parameters)
-        .and_then(|uri| uri.with_issuer(&state.config().issuer))
-        .map_err(|_| Problem::internal())?;
-    let text = uri.to_uri();
-    let svg = QrCode::encode(&text)
-        .and_then(|qr| qr.to_svg(4))
-        .map_err(|_| Problem::internal())?;
-    Ok(no_store(
-        StatusCode::CREATED,
-        EnrolResponse {
-            id: id.to_string(),
+    Ok(FreshToken {
+        enrolment,
+        provisioning: Provisioning {
+            id,
+            secret,
+            account,
+            parameters,
+        },
+    })
+}
+
+impl Provisioning {
+    /// The key URI and its QR code, to be shown once.
+    pub(crate) fn shown_once(self, state: &AppState) -> Result<EnrolResponse, Problem> {
+        let uri = KeyUri::new(self.secret, &self.account, self.parameters)
+            .and_then(|uri| uri.with_issuer(&state.config().issuer))
+            .map_err(|_| Problem::internal())?;
+        let text = uri.to_uri();
+        let svg = QrCode::encode(&text)
+            .and_then(|qr| qr.to_svg(4))
+            .map_err(|_| Problem::internal())?;
+        Ok(EnrolResponse {
+            id: self.id.to_string(),
             key_uri: text.to_string(),
             qr_svg: svg.to_string(),
-        },
+        })
+    }
+}
+
+/// Enrol a token with a fresh secret; its key URI and QR code are returned once.
+#[utoipa::path(post, path = "/v1/tokens", tag = "administration",
+    request_body = EnrolRequest,
+    responses((status = 201, body = EnrolResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn enrol(
+    caller: Caller<Administrator>,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<EnrolRequest>,
+) -> Result<Response, Problem> {
+    let FreshToken {
+        enrolment,
+        provisioning,
+    } = fresh_token(&state, "", &request)?;
+    state
+        .administer(caller.client.name.clone(), move |validator| {
+            validator.enrol(enrolment)
+        })
+        .await?;
+    Ok(no_store(
+        StatusCode::CREATED,
+        provisioning.shown_once(&state)?,
     ))
 }
 
+/// Checks a factory record and makes its enrolment.
+pub(crate) fn factory_enrolment(
+    field: &str,
+    request: FactoryRequest,
+) -> Result<Enrolment, Problem> {
+    let id = token_id(&format!("{field}serial"), &request.serial)?;
+    let parameters = parameters(
+        request.kind,
+        &request.algorithm,
+        request.digits,
+        request.period,
+    )?;
+    let secret = Secret::from_hex(request.secret_hex.trim())
+        .map_err(|error| unprocessable(&format!("{field}secret_hex"), error.to_string()))?;
+    let suite = request
+        .ocra_suite
+        .as_deref()
+        .map(str::parse::<otpfob::ocra::OcraSuite>)
+        .transpose()
+        .map_err(|error| unprocessable(&format!("{field}ocra_suite"), error.to_string()))?;
+    let pin_hash = request
+        .ocra_pin_hash_hex
+        .as_deref()
+        .map(|hex| Secret::from_hex(hex.trim()))
+        .transpose()
+        .map_err(|error| unprocessable(&format!("{field}ocra_pin_hash_hex"), error.to_string()))?;
+    let mut enrolment = Enrolment::new(id, secret, parameters).with_counter(request.counter);
+    if let Some(issued_at) = request.issued_at {
+        enrolment = enrolment.with_synced_at(UnixTime::from_secs(issued_at));
+    }
+    if let Some(pin) = &request.pin {
+        enrolment = enrolment.with_pin(pin);
+    }
+    if let Some(suite) = suite {
+        let keypad = OcraEnrolment::new(suite).with_counter(request.ocra_counter);
+        enrolment = enrolment.with_ocra(match &pin_hash {
+            Some(hash) => keypad.with_pin(Password::Hash(hash.expose_bytes())),
+            None => keypad,
+        });
+    }
+    Ok(enrolment)
+}
+
 /// Enrol a token from its vendor's factory record.
-#[utoipa::path(post, path = "/v1/tokens/factory", tag = "administration",
+#[utoipa::path(post, path = "/v1/factory-records", tag = "administration",
     request_body = FactoryRequest,
     responses((status = 201, body = TokenBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("client_certificate" = [])))]
@@ -399,60 +496,20 @@ pub async fn enrol_factory(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<FactoryRequest>,
 ) -> Result<Response, Problem> {
-    let id = token_id("serial", &request.serial)?;
-    let parameters = parameters(
-        request.kind,
-        &request.algorithm,
-        request.digits,
-        request.period,
-    )?;
-    let secret = Secret::from_hex(request.secret_hex.trim())
-        .map_err(|error| unprocessable("secret_hex", error.to_string()))?;
-    let suite = request
-        .ocra_suite
-        .as_deref()
-        .map(str::parse::<otpfob::ocra::OcraSuite>)
-        .transpose()
-        .map_err(|error| unprocessable("ocra_suite", error.to_string()))?;
-    let pin_hash = request
-        .ocra_pin_hash_hex
-        .as_deref()
-        .map(|hex| Secret::from_hex(hex.trim()))
-        .transpose()
-        .map_err(|error| unprocessable("ocra_pin_hash_hex", error.to_string()))?;
-    let actor = caller.client.name.clone();
-    let enrol_id = id.clone();
-    let result = state
-        .blocking(move |validator| {
-            crate::actor::acting_as(&actor, || {
-                let mut enrolment = Enrolment::new(enrol_id.clone(), secret, parameters)
-                    .with_counter(request.counter);
-                if let Some(issued_at) = request.issued_at {
-                    enrolment = enrolment.with_synced_at(UnixTime::from_secs(issued_at));
-                }
-                if let Some(pin) = &request.pin {
-                    enrolment = enrolment.with_pin(pin);
-                }
-                if let Some(suite) = suite {
-                    let keypad = OcraEnrolment::new(suite).with_counter(request.ocra_counter);
-                    enrolment = enrolment.with_ocra(match &pin_hash {
-                        Some(hash) => keypad.with_pin(Password::Hash(hash.expose_bytes())),
-                        None => keypad,
-                    });
-                }
-                validator.enrol(enrolment)?;
-                Ok(validator.store().load(&enrol_id)?)
-            })
+    let enrolment = factory_enrolment("", request)?;
+    let record = state
+        .administer(caller.client.name.clone(), move |validator| {
+            let id = validator.enrol(enrolment)?;
+            Ok(validator.store().load(&id)?)
         })
         .await?
-        .map_err(|error: otpfob::ValidatorError| admin_problem(&error))?;
-    let record = result.ok_or_else(Problem::token_not_found)?;
+        .ok_or_else(Problem::token_not_found)?;
     let now = state.validator().clock().now();
     Ok(no_store(StatusCode::CREATED, token_body(&record, now)))
 }
 
 /// Import a PSKC (RFC 6030) file: every key is enrolled or reported with why not.
-#[utoipa::path(post, path = "/v1/tokens/import", tag = "administration",
+#[utoipa::path(post, path = "/v1/imports", tag = "administration",
     request_body = ImportRequest,
     responses((status = 200, body = ImportReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []), ("client_certificate" = [])))]
@@ -522,7 +579,7 @@ pub struct ListQuery {
     /// At most this many (1 to 1000, default 100).
     #[serde(default)]
     pub limit: Option<usize>,
-    /// `active` or `disabled`.
+    /// `active`, `disabled`, `lost`, `revoked` or `expired`.
     #[serde(default)]
     pub status: Option<String>,
     /// Only locked (`true`) or unlocked (`false`) tokens.
@@ -565,18 +622,19 @@ pub async fn list(
                 .field("limit"),
         );
     }
-    let status = match query.status.as_deref() {
-        None => None,
-        Some("active") => Some(Status::Active),
-        Some("disabled") => Some(Status::Disabled),
-        Some(other) => {
-            return Err(
+    let status = query
+        .status
+        .as_deref()
+        .map(|name| {
+            Status::from_name(name).ok_or_else(|| {
                 Problem::bad_request("invalid-query", "Invalid query parameter")
-                    .detail(format!("status must be active or disabled, not {other:?}"))
-                    .field("status"),
-            );
-        }
-    };
+                    .detail(format!(
+                        "status must be active, disabled, lost, revoked or expired, not {name:?}"
+                    ))
+                    .field("status")
+            })
+        })
+        .transpose()?;
     let after = query
         .after
         .as_deref()

@@ -1,6 +1,7 @@
 //! The routes, the API description and the public endpoints.
 
 pub mod admin;
+pub mod lifecycle;
 pub mod validation;
 
 use std::sync::Arc;
@@ -36,11 +37,15 @@ pub const REQUEST_ID: &str = "x-request-id";
         admin::enrol, admin::enrol_factory, admin::import, admin::list, admin::show,
         admin::unlock, admin::disable, admin::enable, admin::set_pin, admin::clear_pin,
         admin::delete, admin::reseal, admin::audit, admin::audit_chains, admin::audit_chain,
+        lifecycle::assign_owner, lifecycle::unassign_owner, lifecycle::customer_tokens,
+        lifecycle::report_lost, lifecycle::report_found, lifecycle::revoke, lifecycle::replace,
+        lifecycle::verify_customer, lifecycle::lookup,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
     tags((name = "validation", description = "Codes, OCRA challenges, transaction signatures"),
-         (name = "administration", description = "Enrolment, help desk, audit")),
+         (name = "administration", description = "Enrolment, help desk, audit"),
+         (name = "lifecycle", description = "Owners, lost and found, revocation, replacement, the helpdesk's code lookup")),
 )]
 pub struct ApiDoc;
 
@@ -106,6 +111,13 @@ async fn metrics_text(_caller: Caller<MetricsReader>, State(state): State<AppSta
     text.push_str(&crate::observe::group_commit_text(
         state.group_commit_statistics(),
     ));
+    if let Some(notifier) = state.notifier().cloned() {
+        match tokio::task::spawn_blocking(move || notifier.counts()).await {
+            Ok(Ok(counts)) => text.push_str(&crate::notify::metrics_text(&counts)),
+            Ok(Err(error)) => tracing::error!(%error, "notification outbox"),
+            Err(_) => {}
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -167,6 +179,23 @@ pub fn router(state: AppState) -> Router {
             "/v1/tokens/{id}/pin",
             put(admin::set_pin).delete(admin::clear_pin),
         )
+        .route(
+            "/v1/tokens/{id}/owner",
+            put(lifecycle::assign_owner).delete(lifecycle::unassign_owner),
+        )
+        .route("/v1/tokens/{id}/lost", post(lifecycle::report_lost))
+        .route("/v1/tokens/{id}/found", post(lifecycle::report_found))
+        .route("/v1/tokens/{id}/revoke", post(lifecycle::revoke))
+        .route("/v1/tokens/{id}/replace", post(lifecycle::replace))
+        .route(
+            "/v1/customers/{customer}/tokens",
+            get(lifecycle::customer_tokens),
+        )
+        .route(
+            "/v1/customers/{customer}/verify",
+            post(lifecycle::verify_customer),
+        )
+        .route("/v1/customers/{customer}/lookup", post(lifecycle::lookup))
         .route("/v1/tokens/{id}/audit", get(admin::audit))
         .route("/v1/tokens/{id}/audit/chain", get(admin::audit_chain))
         .route("/v1/audit/chains", get(admin::audit_chains))

@@ -129,7 +129,7 @@ fn no_store(body: impl Serialize) -> Response {
 }
 
 /// The one answer to every verification: the same bytes for every rejection.
-fn verdict(operation: &'static str, result: Result<Acceptance, Rejected>) -> Response {
+pub(crate) fn verdict(operation: &'static str, result: Result<Acceptance, Rejected>) -> Response {
     let kind = match result {
         Ok(_) => {
             metrics::counter!("otpfob_verifications_total", "operation" => operation, "outcome" => "accepted", "reason" => "none").increment(1);

@@ -129,6 +129,7 @@ impl Setup {
             },
             log: LogConfig::default(),
             console: otpfob_server::config::ConsoleConfig::default(),
+            notify: otpfob_server::config::NotifyConfig::default(),
         };
         Self { dir, config, keys }
     }

@@ -11,9 +11,10 @@ use crate::validator::generator::CodeGenerator;
 use crate::validator::lifecycle::{
     CustomerRef, MAX_TOKENS_PER_CUSTOMER, Validity, may_change_status,
 };
+use crate::validator::notify::NoticeKind;
 use crate::validator::record::{Lock, Status, TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
-use crate::validator::throttle::imposed_last_temporary_block;
+use crate::validator::throttle::{imposed_last_temporary_block, imposed_lock};
 
 use super::decoy::{Decoy, DecoyFamily};
 use super::verify::malformed_code;
@@ -119,7 +120,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         to: Status,
         allowed_from: impl Fn(Status) -> bool,
         refusal: &'static str,
-    ) -> Result<(), ValidatorError> {
+    ) -> Result<Option<CustomerRef>, ValidatorError> {
         self.administer(id, operation, |record| {
             let from = record.state.status;
             if !may_change_status(from, to) {
@@ -135,7 +136,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 });
             }
             record.state.status = to;
-            Ok(())
+            Ok(record.owner.clone())
         })
     }
 
@@ -147,7 +148,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// [`ValidatorError::Lifecycle`] for a revoked token; [`StoreError::NotEnrolled`],
     /// store errors, contention.
     pub fn report_lost(&self, id: &TokenId) -> Result<(), ValidatorError> {
-        self.change_status(id, Operation::ReportLost, Status::Lost, |_| true, "")
+        let owner = self.change_status(id, Operation::ReportLost, Status::Lost, |_| true, "")?;
+        self.send_notice(NoticeKind::Lost, id, owner, self.clock.now(), |notice| {
+            notice
+        });
+        Ok(())
     }
 
     /// A token reported lost was found: back in service.
@@ -165,6 +170,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             |from| from == Status::Lost,
             "the token was not reported lost",
         )
+        .map(|_| ())
     }
 
     /// Revokes the token: final; its record stays for the audit trail, and no code
@@ -176,10 +182,19 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ///
     /// [`StoreError::NotEnrolled`], store errors, contention.
     pub fn revoke(&self, id: &TokenId) -> Result<(), ValidatorError> {
+        let owner = self.revoke_quietly(id)?;
+        self.send_notice(NoticeKind::Revoked, id, owner, self.clock.now(), |notice| {
+            notice
+        });
+        Ok(())
+    }
+
+    /// Revokes the token without a notice (a replacement sends its own); returns the
+    /// customer who held it.
+    fn revoke_quietly(&self, id: &TokenId) -> Result<Option<CustomerRef>, ValidatorError> {
         self.administer(id, Operation::Revoke, |record| {
             record.state.status = Status::Revoked;
-            record.owner = None;
-            Ok(())
+            Ok(record.owner.take())
         })
     }
 
@@ -198,12 +213,20 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 token: old.to_string(),
             })?
             .owner;
-        self.revoke(old)?;
+        let held_by = self.revoke_quietly(old)?;
         let new = match owner {
             Some(owner) if new.owner().is_none() => new.with_owner(owner),
             _ => new,
         };
-        self.enrol(new)
+        let enrolled = self.enrol(new)?;
+        self.send_notice(
+            NoticeKind::Replaced,
+            old,
+            held_by,
+            self.clock.now(),
+            |notice| notice.with_replaced_by(enrolled.clone()),
+        );
+        Ok(enrolled)
     }
 
     /// Issues a temporary replacement for a token reported lost: `replacement` (a
@@ -430,6 +453,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             Verdict::Rejected(reason) => (Outcome::Rejected(reason), None),
         };
         let alert = imposed_last_temporary_block(&self.policy, &slot.record.state, &state);
+        let locked = imposed_lock(&slot.record.state, &state);
         let mut event = self.event(id, now, Operation::VerifyCustomer, outcome, offset);
         let expected_version = slot.record.version;
         let mut updated = TokenRecord {
@@ -449,8 +473,12 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         {
             Ok(Swap::Swapped) => {
                 self.publish(&event);
+                if locked {
+                    let owner = slot.record.owner.clone();
+                    self.send_notice(NoticeKind::Locked, id, owner, now, |notice| notice);
+                }
                 if alert {
-                    self.raise_block_alert(id, now);
+                    self.raise_block_alert(id, slot.record.owner.clone(), now);
                 }
                 match verdict {
                     Verdict::Accepted(acceptance) => Ok(Some(acceptance)),
@@ -600,10 +628,17 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         Ok(found)
     }
 
-    /// Writes and publishes the alert that the token's next block is permanent.
-    pub(super) fn raise_block_alert(&self, id: &TokenId, now: UnixTime) {
+    /// Writes and publishes the alert that the token's next block is permanent, and
+    /// sends its notice.
+    pub(super) fn raise_block_alert(
+        &self,
+        id: &TokenId,
+        owner: Option<CustomerRef>,
+        now: UnixTime,
+    ) {
         let alert = self.event(id, now, Operation::BlockAlert, Outcome::Done, None);
         let _ = self.store.append_audit(&alert);
         self.publish(&alert);
+        self.send_notice(NoticeKind::BlockAlert, id, owner, now, |notice| notice);
     }
 }

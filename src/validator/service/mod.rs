@@ -16,6 +16,7 @@ mod enrol;
 #[cfg(feature = "pskc")]
 pub(crate) mod export;
 mod lifecycle;
+mod notify;
 mod verify;
 
 pub use admin::ResealProgress;
@@ -30,6 +31,7 @@ use core::fmt;
 use crate::clock::{SystemClock, TimeSource};
 use crate::validator::audit::AuditSink;
 use crate::validator::error::ValidatorError;
+use crate::validator::notify::NoticeSink;
 use crate::validator::pin::PinHashing;
 use crate::validator::policy::Policy;
 use crate::validator::seal::Keyring;
@@ -72,6 +74,7 @@ pub struct Validator<S: Store, C: TimeSource = SystemClock> {
     policy: Policy,
     pin_hashing: PinHashing,
     sinks: Vec<Box<dyn AuditSink>>,
+    notice_sinks: Vec<Box<dyn NoticeSink>>,
     generators: GeneratorCache,
     decoy: DecoySlot,
 }
@@ -98,6 +101,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             policy: Policy::default(),
             pin_hashing: PinHashing::default(),
             sinks: Vec::new(),
+            notice_sinks: Vec::new(),
             generators: GeneratorCache::new(DEFAULT_GENERATOR_CACHE),
             decoy: DecoySlot::new(),
         }
@@ -133,6 +137,15 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     #[must_use]
     pub fn with_audit_sink(mut self, sink: impl AuditSink + 'static) -> Self {
         self.sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Adds a sink that receives every [`Notice`](crate::validator::notify::Notice)
+    /// (locked, block alert, lost, replaced, revoked, expiring soon) after the store
+    /// has the change; see [`crate::validator::notify`].
+    #[must_use]
+    pub fn with_notice_sink(mut self, sink: impl NoticeSink + 'static) -> Self {
+        self.notice_sinks.push(Box::new(sink));
         self
     }
 

@@ -10,7 +10,8 @@ use crate::validator::generator::CodeGenerator;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
-use crate::validator::throttle::imposed_last_temporary_block;
+use crate::validator::notify::NoticeKind;
+use crate::validator::throttle::{imposed_last_temporary_block, imposed_lock};
 
 use super::decoy::{Decoy, DecoyFamily};
 use super::{MAX_ATTEMPTS, Validator};
@@ -156,6 +157,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             };
             let mut event = self.event(id, now, operation, outcome, offset);
             let alert = imposed_last_temporary_block(&self.policy, &record.state, &decision.state);
+            let locked = imposed_lock(&record.state, &decision.state);
+            // The owner only when a notice will need it: this is the hot path.
+            let noticed_owner =
+                ((alert || locked) && self.notices_wanted()).then(|| record.owner.clone());
             // Written even when the state is unchanged (a locked or disabled token): a
             // rejection that counts nothing must cost what one that counts costs.
             let expected_version = record.version;
@@ -192,8 +197,14 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             {
                 Ok(Swap::Swapped) => {
                     self.publish(&event);
+                    let owner = noticed_owner.flatten();
+                    if locked {
+                        self.send_notice(NoticeKind::Locked, id, owner.clone(), now, |notice| {
+                            notice
+                        });
+                    }
                     if alert {
-                        self.raise_block_alert(id, now);
+                        self.raise_block_alert(id, owner, now);
                     }
                     return verdict_result(decision.verdict);
                 }
