@@ -10,6 +10,8 @@
 //! ```
 //!
 //! With `--features postgres` under `bash scripts/with-postgres`, PostgreSQL too.
+//! `OTPFOB_TIMING_ROUNDS` (5,000; MemoryStore 20 times as many) and
+//! `OTPFOB_TIMING_PIN_ROUNDS` (100) set how many rounds each store runs.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -102,65 +104,84 @@ fn prepared<S: Store + Clone>(
     (validator, code)
 }
 
-/// Measures each path interleaved with the other three: every iteration runs all four
-/// rejections, in turn, and times only the one being measured. So the four medians
-/// come from the same store at the same size (each rejection appends an audit row,
-/// and the files grow through the run) and the same state of the caches, and their
-/// differences are the paths' own, not criterion's order of measurement.
+/// Measures the four paths interleaved in one window: every round runs all four
+/// rejections, in an order that rotates from round to round, and times each. So the
+/// four medians come from the same moments, the same store size (each rejection appends
+/// an audit row, and the files grow through the run) and the same state of the disk
+/// and caches: a slow stretch of `fsync`s slows all four alike. (Timing one path per
+/// criterion benchmark, even with the other three run between, put each path in its
+/// own 4-second window, and on SQLite the disk's drift between windows was larger than
+/// the differences sought.) The medians are written where criterion writes its
+/// estimates, so `scripts/rejection-timing-table` reads them.
 fn measure<S: Store>(
     group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
     validator: &Validator<S, ManualClock>,
     code: &str,
     pin: Option<&str>,
+    rounds: usize,
 ) {
     let ids: Vec<TokenId> = PATHS
         .iter()
         .map(|(_, id)| TokenId::new(*id).expect("valid id"))
         .collect();
-    for id in &ids {
-        // Once outside the measurement: the decoy and the generators are made on
-        // first use, as they are in a running server.
-        let _ = validator.verify(id, code, pin);
+    // Warm-up outside the measurement: the decoy and the generators are made on
+    // first use, as they are in a running server.
+    for _ in 0..rounds.div_ceil(10).max(2) {
+        for id in &ids {
+            let _ = validator.verify(id, code, pin);
+        }
     }
-    for (measured, (path, _)) in PATHS.iter().enumerate() {
-        group.bench_function(*path, |bencher| {
-            bencher.iter_custom(|iterations| {
-                let mut spent = Duration::ZERO;
-                for _ in 0..iterations {
-                    for (index, id) in ids.iter().enumerate() {
-                        if index == measured {
-                            let started = Instant::now();
-                            let answer = validator.verify(black_box(id), black_box(code), pin);
-                            spent += started.elapsed();
-                            let _ = black_box(answer).expect_err("every path is a rejection");
-                        } else {
-                            let _ = black_box(validator.verify(id, code, pin));
-                        }
-                    }
-                }
-                spent
-            })
-        });
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); PATHS.len()];
+    for round in 0..rounds {
+        for step in 0..PATHS.len() {
+            let index = (round + step) % PATHS.len();
+            let started = Instant::now();
+            let answer = validator.verify(black_box(&ids[index]), black_box(code), pin);
+            samples[index].push(started.elapsed().as_secs_f64() * 1e9);
+            let _ = black_box(answer).expect_err("every path is a rejection");
+        }
     }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::PathBuf::from("target"),
+        std::path::PathBuf::from,
+    );
+    for ((path, _), mut times) in PATHS.iter().zip(samples) {
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!(
+            "{name}/{path}: median {:.3} µs over {rounds} rounds",
+            median / 1e3
+        );
+        let directory = target.join("criterion").join(name).join(path).join("new");
+        std::fs::create_dir_all(&directory).expect("a results directory");
+        std::fs::write(
+            directory.join("estimates.json"),
+            format!("{{\"median\":{{\"point_estimate\":{median}}}}}"),
+        )
+        .expect("the estimates written");
+    }
+    // One criterion benchmark per store, so that `cargo bench` filters select it.
+    group.bench_function("interleaved", |bencher| bencher.iter(|| ()));
 }
 
-fn stores(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, samples: usize) {
+fn stores(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, rounds: usize) {
     let hashing = PinHashing::default();
     let directory = tempfile::tempdir().expect("a temporary directory");
 
     let (validator, code) = prepared(std::sync::Arc::new(MemoryStore::new()), pin, hashing);
-    let mut group = criterion.benchmark_group(format!("rejection_memory{suffix}"));
-    group.sample_size(samples);
-    measure(&mut group, &validator, &code, pin);
+    let name = format!("rejection_memory{suffix}");
+    let mut group = criterion.benchmark_group(&name);
+    measure(&mut group, &name, &validator, &code, pin, rounds * 20);
     group.finish();
 
     let store = std::sync::Arc::new(
         SqliteStore::open(directory.path().join("group.sqlite")).expect("opened"),
     );
     let (validator, code) = prepared(store, pin, hashing);
-    let mut group = criterion.benchmark_group(format!("rejection_sqlite{suffix}"));
-    group.sample_size(samples);
-    measure(&mut group, &validator, &code, pin);
+    let name = format!("rejection_sqlite{suffix}");
+    let mut group = criterion.benchmark_group(&name);
+    measure(&mut group, &name, &validator, &code, pin, rounds);
     group.finish();
 
     let store = std::sync::Arc::new(
@@ -171,19 +192,19 @@ fn stores(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, samples: u
         .expect("opened"),
     );
     let (validator, code) = prepared(store, pin, hashing);
-    let mut group = criterion.benchmark_group(format!("rejection_sqlite_plain{suffix}"));
-    group.sample_size(samples);
-    measure(&mut group, &validator, &code, pin);
+    let name = format!("rejection_sqlite_plain{suffix}");
+    let mut group = criterion.benchmark_group(&name);
+    measure(&mut group, &name, &validator, &code, pin, rounds);
     group.finish();
 
-    postgres(criterion, pin, suffix, samples);
+    postgres(criterion, pin, suffix, rounds);
 }
 
 /// PostgreSQL, when the bench runs with feature `postgres` and `OTPFOB_PG_URL` names a
 /// server (`bash scripts/with-postgres cargo bench --features postgres --bench
 /// rejection_timing`): a fresh schema on it, dropped with the server.
 #[cfg(feature = "postgres")]
-fn postgres(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, samples: usize) {
+fn postgres(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, rounds: usize) {
     let Ok(url) = std::env::var("OTPFOB_PG_URL") else {
         eprintln!("OTPFOB_PG_URL is not set: no PostgreSQL rows");
         return;
@@ -195,22 +216,36 @@ fn postgres(criterion: &mut Criterion, pin: Option<&str>, suffix: &str, samples:
         .expect("a valid PostgreSQL configuration");
     let store = std::sync::Arc::new(otpfob::PgStore::connect(&config).expect("connected"));
     let (validator, code) = prepared(store, pin, PinHashing::default());
-    let mut group = criterion.benchmark_group(format!("rejection_postgres{suffix}"));
-    group.sample_size(samples);
-    measure(&mut group, &validator, &code, pin);
+    let name = format!("rejection_postgres{suffix}");
+    let mut group = criterion.benchmark_group(&name);
+    measure(&mut group, &name, &validator, &code, pin, rounds);
     group.finish();
 }
 
 #[cfg(not(feature = "postgres"))]
 fn postgres(_: &mut Criterion, _: Option<&str>, _: &str, _: usize) {}
 
+/// Rounds per store (each round times all four paths): `variable`, or `default`.
+fn rounds(variable: &str, default: usize) -> usize {
+    std::env::var(variable)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|&rounds| rounds > 0)
+        .unwrap_or(default)
+}
+
 fn without_pin(criterion: &mut Criterion) {
-    stores(criterion, None, "", 100);
+    stores(criterion, None, "", rounds("OTPFOB_TIMING_ROUNDS", 5_000));
 }
 
 fn with_pin(criterion: &mut Criterion) {
-    // Argon2id at its default cost takes milliseconds: fewer samples.
-    stores(criterion, Some(PIN), "_pin", 20);
+    // Argon2id at its default cost takes milliseconds: fewer rounds.
+    stores(
+        criterion,
+        Some(PIN),
+        "_pin",
+        rounds("OTPFOB_TIMING_PIN_ROUNDS", 100),
+    );
 }
 
 criterion_group! {
