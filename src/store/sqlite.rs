@@ -555,7 +555,7 @@ impl BatchedWrite for Write {
     }
 }
 
-/// A `BEGIN IMMEDIATE` transaction on a connection without a group-commit writer,
+/// A `BEGIN IMMEDIATE` transaction (a write without group commit, or a writer's batch),
 /// begun and committed through the statement cache (rusqlite's `Transaction` parses
 /// `BEGIN` and `COMMIT` again on every call); rolled back when dropped uncommitted.
 struct WriteTransaction<'connection> {

@@ -303,27 +303,13 @@ fn run_batch<W: BatchedWrite>(
     connection: &Connection,
     batch: &[(W, Reply<W>)],
 ) -> Result<Vec<Result<W::Output, StoreError>>, StoreError> {
-    run_cached(connection, "BEGIN IMMEDIATE")?;
+    // Dropped on an error, the transaction rolls back; a failed commit rolls back too.
+    let transaction = super::WriteTransaction::begin(connection)?;
     let mut answers = Vec::with_capacity(batch.len());
     for (write, _) in batch {
-        match run_one(connection, write) {
-            Ok(answer) => answers.push(answer),
-            Err(error) => {
-                if !connection.is_autocommit() {
-                    let _ = run_cached(connection, "ROLLBACK");
-                }
-                return Err(error);
-            }
-        }
+        answers.push(run_one(&transaction, write)?);
     }
-    if let Err(error) = run_cached(connection, "COMMIT") {
-        if !connection.is_autocommit() {
-            // Whatever the rollback says, the commit did not happen as far as the
-            // callers can know: each gets the commit's error.
-            let _ = run_cached(connection, "ROLLBACK");
-        }
-        return Err(error);
-    }
+    transaction.commit()?;
     Ok(answers)
 }
 
