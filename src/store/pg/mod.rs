@@ -19,9 +19,7 @@ use postgres::types::ToSql;
 use crate::store::pg::describe::describe;
 use crate::store::pg::pool::{ConnectError, Connection, Manager};
 use crate::store::pg::schema::{Query, Statements};
-use crate::store::row::{
-    AuditRow, TOKEN_COLUMN_COUNT, TOKEN_COLUMNS, TokenRow, for_each_token_column, to_sql,
-};
+use crate::store::row::{AuditRow, TOKEN_COLUMN_COUNT, TokenRow, for_each_token_column, to_sql};
 use crate::validator::audit::AuditEvent;
 use crate::validator::error::StoreError;
 use crate::validator::lifecycle::CustomerRef;
@@ -349,18 +347,10 @@ impl Store for PgStore {
             connection
                 .client
                 .query_opt(&statement, &[&id.as_str()])?
-                .map(|row| {
-                    let found: bool = row.try_get(TOKEN_COLUMNS.len())?;
-                    Ok((read_token(&row)?, found))
-                })
+                .map(|row| read_token(&row))
                 .transpose()
         })?;
-        match row {
-            Some((row, true)) => row.into_record().map(Some),
-            // The statement flags every row it returns as found; a row not flagged is
-            // not a token.
-            Some((_, false)) | None => Ok(None),
-        }
+        row.map(TokenRow::into_record).transpose()
     }
 
     fn compare_and_swap(

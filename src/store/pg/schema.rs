@@ -386,10 +386,7 @@ impl Statements {
             .collect::<Vec<_>>()
             .join(", ");
         let text = |query: Query| match query {
-            // The token's row, flagged as found. (A miss returning a stand-in row in
-            // the same statement, as the SQLite store reads one, cost a PostgreSQL miss
-            // about 120 µs more than a hit: the UNION looks the id up twice.)
-            Query::Load => format!("SELECT {columns}, true FROM {tokens} WHERE id = $1"),
+            Query::Load => format!("SELECT {columns} FROM {tokens} WHERE id = $1"),
             // Each change and its audit row are one statement, so one implicit
             // transaction: the audit row exists exactly when the change happened.
             Query::Enrol => format!(
