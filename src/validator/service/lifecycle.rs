@@ -155,22 +155,47 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         Ok(())
     }
 
-    /// A token reported lost was found: back in service.
+    /// A token reported lost was found: back in service, and every temporary
+    /// replacement issued for it ([`Validator::issue_temporary_replacement`],
+    /// [`Validator::issue_emergency_codes`]) is revoked, each audited as `revoke`.
     ///
     /// # Errors
     ///
     /// [`ValidatorError::Lifecycle`] for a token that is not lost (a disabled or
     /// revoked one is not put back in service by this); and as
-    /// [`Validator::report_lost`].
+    /// [`Validator::report_lost`]. The fob is back in service before its
+    /// replacements are revoked: if a revocation fails, call this again or revoke
+    /// the rest; no customer is left without a token.
     pub fn report_found(&self, id: &TokenId) -> Result<(), ValidatorError> {
-        self.change_status(
+        let owner = self.change_status(
             id,
             Operation::ReportFound,
             Status::Active,
             |from| from == Status::Lost,
             "the token was not reported lost",
-        )
-        .map(|_| ())
+        )?;
+        self.end_replacements_of(id, owner.as_ref())
+    }
+
+    /// Revokes every temporary replacement the customer holds for `lost`.
+    fn end_replacements_of(
+        &self,
+        lost: &TokenId,
+        owner: Option<&CustomerRef>,
+    ) -> Result<(), ValidatorError> {
+        let Some(owner) = owner else {
+            // A replacement is only ever issued for a lost token's customer.
+            return Ok(());
+        };
+        for held in self.store.tokens_of(owner)? {
+            let Some(record) = self.load_checked(&held, Operation::Revoke)? else {
+                continue;
+            };
+            if record.replaces.as_ref() == Some(lost) && record.state.status != Status::Revoked {
+                self.revoke_quietly(&held)?;
+            }
+        }
+        Ok(())
     }
 
     /// Revokes the token: final; its record stays for the audit trail, and no code
@@ -198,8 +223,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         })
     }
 
-    /// Replaces a (lost) token: revokes `old` and enrols `new` for the same customer.
-    /// Returns the new token's id.
+    /// Replaces a (lost) token: revokes `old` and its temporary replacements, and
+    /// enrols `new` for the same customer. Returns the new token's id.
     ///
     /// # Errors
     ///
@@ -214,6 +239,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             })?
             .owner;
         let held_by = self.revoke_quietly(old)?;
+        self.end_replacements_of(old, owner.as_ref())?;
         let new = match owner {
             Some(owner) if new.owner().is_none() => new.with_owner(owner),
             _ => new,
@@ -232,11 +258,15 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Issues a temporary replacement for a token reported lost: `replacement` (a
     /// soft token the customer installs, typically) is enrolled for the lost token's
     /// customer, valid from now for `lifetime`, after which it is refused on its own
-    /// (as `expired`). End it sooner with [`Validator::revoke`] when the fob is found.
+    /// (as `expired`); one enrolled [`Enrolment::with_use_limit`] also ends at its
+    /// number of uses (as `uses_spent`). End it sooner with [`Validator::revoke`] when
+    /// the fob is found. [`Validator::issue_emergency_codes`] issues a list of
+    /// single-use codes instead.
     ///
     /// # Errors
     ///
-    /// [`ValidatorError::Lifecycle`] if `lost` is not reported lost;
+    /// [`ValidatorError::Lifecycle`] if `lost` is not reported lost or has no customer
+    /// (a replacement is for the customer: assign the token first);
     /// [`ValidatorError::Validity`] for a zero `lifetime`; and as [`Validator::enrol`].
     pub fn issue_temporary_replacement(
         &self,
@@ -255,13 +285,16 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 reason: "a temporary replacement is only for a token reported lost",
             });
         }
+        let Some(owner) = record.owner else {
+            return Err(ValidatorError::Lifecycle {
+                token: lost.to_string(),
+                reason: "a temporary replacement is for the lost token's customer, and it has none",
+            });
+        };
         let now = self.clock.now();
         let validity = Validity::new(Some(now), Some(now.plus(lifetime)))?;
-        let replacement = replacement.with_validity(validity);
-        let replacement = match record.owner {
-            Some(owner) => replacement.with_owner(owner),
-            None => replacement,
-        };
+        let mut replacement = replacement.with_validity(validity).with_owner(owner);
+        replacement.replaces = Some(lost.clone());
         self.enrol(replacement)
     }
 
@@ -412,11 +445,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                         .unwrap_or_else(|| decoy.record.id.clone()),
                     acceptance,
                 }),
-                None => Err(Rejected::new(
-                    slots
+                None => {
+                    let reasons: Vec<RejectReason> = slots
                         .iter()
                         .filter(|slot| slot.id.is_some())
-                        .find_map(|slot| match &slot.decided {
+                        .filter_map(|slot| match &slot.decided {
                             Ok(Decision {
                                 verdict: Verdict::Rejected(reason),
                                 ..
@@ -424,8 +457,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                             Ok(_) => None,
                             Err(reason) => Some(*reason),
                         })
-                        .unwrap_or(RejectReason::UnknownToken),
-                )),
+                        .collect();
+                    // For the log: a code of another length is "malformed" for a token
+                    // whose codes are not that long, which says nothing; the first
+                    // token that could have taken it says why it did not.
+                    let reason = reasons
+                        .iter()
+                        .find(|reason| **reason != RejectReason::Malformed)
+                        .or(reasons.first())
+                        .copied()
+                        .unwrap_or(RejectReason::UnknownToken);
+                    Err(Rejected::new(reason))
+                }
             };
         }
         Err(Rejected::new(RejectReason::Contention))
@@ -575,6 +618,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             state.status = Status::Active;
             state.lock = Lock::Unlocked;
             state.validity = Validity::ALWAYS;
+            state.uses_left = None;
             let decision = decide(&self.policy, &state, &generator, &code, true, now);
             if generator.failed() {
                 return Err(RejectReason::KeyringUnavailable);
