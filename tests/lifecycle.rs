@@ -780,3 +780,64 @@ fn found_or_replaced_fobs_end_their_temporary_replacements() {
         .collect();
     assert!(audited.contains(&Operation::Revoke), "{audited:?}");
 }
+
+/// Issue 18, item 5, through a customer's verification: a PIN hash carried at another
+/// Argon2id cost (a migration's) is rehashed at the validator's own cost in the write
+/// that accepts the first code with the right PIN; a wrong PIN leaves it as it was.
+/// Before, only `verify` rehashed: `verify_customer` kept the old server's cost for
+/// good.
+#[test]
+fn a_customer_verification_rehashes_a_carried_pin() {
+    use otpfob::validator::{CarriedState, PinHashing};
+    let (validator, clock) = bank(MemoryStore::new());
+    let owner = customer("CUST-MIGRATED");
+    let secret = Secret::generate_default().unwrap();
+    let mut carried = CarriedState::default();
+    carried.pin_hash = Some(PinHashing::insecure_fast_for_tests().hash("2468").unwrap());
+    validator
+        .enrol(
+            Enrolment::new(id("migrated"), secret.clone(), TotpParameters::default())
+                .with_owner(owner.clone())
+                .with_carried(carried),
+        )
+        .unwrap();
+    let stored = || {
+        validator
+            .store()
+            .load(&id("migrated"))
+            .unwrap()
+            .unwrap()
+            .pin
+            .unwrap()
+            .as_phc()
+            .to_owned()
+    };
+    let before = stored();
+    assert!(before.contains("m=64,t=1"), "{before}");
+    assert!(
+        validator
+            .verify_customer(&owner, &code(&secret, &clock), Some("1357"))
+            .is_err()
+    );
+    assert_eq!(stored(), before, "a wrong PIN changes nothing");
+    assert!(
+        validator
+            .verify_customer(&owner, &code(&secret, &clock), Some("2468"))
+            .is_ok()
+    );
+    let after = stored();
+    assert!(after.contains("m=19456,t=2,p=1"), "{after}");
+    clock.advance(Duration::from_secs(30));
+    assert!(
+        validator
+            .verify_customer(&owner, &code(&secret, &clock), Some("2468"))
+            .is_ok()
+    );
+    assert!(
+        validator
+            .verify_audit_chain(&id("migrated"))
+            .unwrap()
+            .broken
+            .is_none()
+    );
+}

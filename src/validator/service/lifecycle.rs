@@ -422,7 +422,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let mut accepted = None;
             if let Some(index) = chosen {
                 let slot = &slots[index];
-                match self.write_slot(slot, None, now) {
+                match self.write_slot(slot, None, pin, now) {
                     Ok(Some(acceptance)) => accepted = Some((index, acceptance)),
                     Ok(None) => continue,
                     Err(reason) => return Err(Rejected::new(reason)),
@@ -481,6 +481,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         &self,
         slot: &Slot,
         other_matched: Option<RejectReason>,
+        pin: Option<&str>,
         now: UnixTime,
     ) -> Result<Option<Acceptance>, RejectReason> {
         let Some(id) = &slot.id else {
@@ -499,9 +500,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         let locked = imposed_lock(&slot.record.state, &state);
         let mut event = self.event(id, now, Operation::VerifyCustomer, outcome, offset);
         let expected_version = slot.record.version;
+        // An acceptance implies the right PIN (`decide` accepts nothing else), so a
+        // carried PIN hash is brought to this validator's cost here, as `verify` does.
+        let pin_hash = self.pin_after(&verdict, true, slot.record.pin.as_ref(), pin);
         let mut updated = TokenRecord {
             state,
             version: expected_version.saturating_add(1),
+            pin: pin_hash,
             ..slot.record.clone()
         };
         // The event written with the record is the next link of its chain, as every
@@ -573,7 +578,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 }) => Some(RejectReason::OtherTokenMatched),
                 _ => None,
             });
-            match self.write_slot(slot, other_matched, now) {
+            match self.write_slot(slot, other_matched, pin, now) {
                 Ok(None) => {}
                 _ => return,
             }
