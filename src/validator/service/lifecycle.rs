@@ -192,7 +192,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 continue;
             };
             if record.replaces.as_ref() == Some(lost) && record.state.status != Status::Revoked {
-                self.revoke_quietly(&held)?;
+                // With its own notice: the customer's stop-gap has ended.
+                self.revoke(&held)?;
             }
         }
         Ok(())
