@@ -142,6 +142,17 @@ fn measure<S: Store>(
             let _ = black_box(answer).expect_err("every path is a rejection");
         }
     }
+    // Every rejection wrote its audit row: a path whose write failed (the rejection
+    // stands without it) would be measured fast for doing less. (MemoryStore keeps a
+    // bounded trail: the newest thousand rows are asked for.)
+    let wanted = rounds.min(1_000);
+    for id in &ids {
+        let written = validator
+            .store()
+            .audit_trail(id, wanted)
+            .expect("the audit trail");
+        assert_eq!(written.len(), wanted, "{name}: {id}'s audit rows");
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || std::path::PathBuf::from("target"),
         std::path::PathBuf::from,

@@ -367,6 +367,10 @@ impl Statements {
             .collect::<Vec<_>>()
             .join(", ");
         let after_swap = TOKEN_COLUMNS.len() + 2;
+        let mac = TOKEN_COLUMNS
+            .iter()
+            .position(|column| *column == "mac")
+            .map_or(0, |index| index + 2);
         // The incarnation never changes, so its new value is also the one to match.
         let incarnation = TOKEN_COLUMNS
             .iter()
@@ -428,9 +432,9 @@ impl Statements {
             // the one stand-in row, as concurrent rejections of one token wait for it.
             Query::Probe => format!(
                 "WITH swapped AS (\
-                     UPDATE {tokens} SET {assignments} \
+                     SELECT id, ${mac}::bytea AS mac FROM {tokens} \
                      WHERE id = $1 AND version = $2 AND incarnation = ${incarnation} \
-                     RETURNING id), \
+                     FOR UPDATE), \
                  touched AS (\
                      INSERT INTO {standin} ({columns}) VALUES ({standin_values}) \
                      ON CONFLICT (id) DO UPDATE SET {standin_assignments} RETURNING id) \
