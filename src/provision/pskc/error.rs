@@ -213,8 +213,9 @@ pub enum PskcError {
         /// Why.
         reason: &'static str,
     },
-    /// The file's `<EncryptionKey>` certificate (RFC 6030 §6.3) cannot be read.
-    #[error("the EncryptionKey certificate cannot be read: {reason}")]
+    /// A certificate cannot be read: the file's `<EncryptionKey>` certificate (RFC 6030
+    /// §6.3), or the trusted signer's certificate given for a signed container (§7).
+    #[error("a certificate cannot be read: {reason}")]
     Certificate {
         /// Why.
         reason: &'static str,
