@@ -110,6 +110,13 @@ pub enum PskcError {
         /// Its parent.
         parent: String,
     },
+    /// Two `<Key>`s of the container have the same `Id`, which RFC 6030 requires to be
+    /// unique.
+    #[error("two keys have the Id {id:?}")]
+    DuplicateKeyId {
+        /// The Id, shortened.
+        id: String,
+    },
     /// A value that does not parse as its type (integer, date, boolean, ...).
     #[error("<{element}> has the invalid value {value:?}: {reason}")]
     InvalidValue {
