@@ -504,6 +504,88 @@ fn privacyidea_csv_export_reads_keys_and_owners() {
     assert_eq!(file.entries[1].token.as_ref().unwrap().owner, None);
 }
 
+/// privacyIDEA's CSV export holds keys and owners only: the dry run says, token by
+/// token, what it lacks, and the import shows why it matters.
+#[test]
+fn privacyidea_csv_import_says_what_the_file_lacks() {
+    let file = read_migration(
+        MigrationFormat::PrivacyIdeaCsv,
+        &fixture("tokens.csv"),
+        KeyEncoding::Hex,
+    )
+    .unwrap();
+    let clock = ManualClock::at_secs(export_time());
+    let validator = bank(MemoryStore::new(), &clock);
+    let report = validator.plan_migration(&file);
+    assert_eq!((report.would_enrol(), report.refused()), (10, 0));
+    let changes = |serial: &str| {
+        let outcome = report
+            .outcomes
+            .iter()
+            .find(|outcome| outcome.serial.as_deref() == Some(serial))
+            .unwrap();
+        let MigrationVerdict::WouldEnrol { changes, .. } = &outcome.verdict else {
+            panic!("{outcome:?}")
+        };
+        changes
+            .iter()
+            .filter_map(|change| match change {
+                MigrationChange::NotInFile { part } => Some(*part),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        changes("PI-HOTP-USED"),
+        ["counter", "hash", "failures, lock or status"]
+    );
+    assert_eq!(
+        changes("PI-TOTP-AHEAD"),
+        ["last accepted step", "hash", "failures, lock or status"]
+    );
+    // The YAML export lacks none of them.
+    let yaml = validator.plan_migration(&yaml_file());
+    assert!(yaml.outcomes.iter().all(|outcome| !matches!(
+        &outcome.verdict,
+        MigrationVerdict::WouldEnrol { changes, .. }
+            if changes.iter().any(|change| matches!(change, MigrationChange::NotInFile { .. }))
+    )));
+
+    validator.apply_migration(&file, |_| {}).unwrap();
+    // As reported: the counter starts at 0, so a code privacyIDEA accepted is good
+    // again; the SHA-256 token is read as SHA-1; the lock is gone.
+    let sha1 = HotpParameters::default();
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-FAILS"), &hotp_code(&seed20(), sha1, 0), None)
+            .is_ok()
+    );
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-LOCKED"), &hotp_code(&seed20(), sha1, 0), None)
+            .is_ok()
+    );
+    let seed32 = Secret::from_bytes(b"12345678901234567890123456789012").unwrap();
+    let sha256 = HotpParameters {
+        algorithm: Algorithm::Sha256,
+        digits: 8,
+    };
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-SHA256"), &hotp_code(&seed32, sha256, 0), None)
+            .is_err()
+    );
+    let as_sha1 = HotpParameters {
+        digits: 8,
+        ..HotpParameters::default()
+    };
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-SHA256"), &hotp_code(&seed32, as_sha1, 1), None)
+            .is_ok()
+    );
+}
+
 /// A store whose `enrol` fails from the `fail_at`-th call on, and that records
 /// every audit event it is given.
 struct FailingStore {
