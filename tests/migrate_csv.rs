@@ -450,7 +450,8 @@ fn after_a_seed_file_import_the_next_codes_are_accepted_and_spent_ones_not() {
     )
     .unwrap();
     for file in [&oath, &linotp] {
-        bank.apply_migration(file, |_| {}).unwrap();
+        let report = bank.apply_migration(file, |_| {}).unwrap();
+        assert_eq!(report.refused(), 0);
     }
     let secret = Secret::from_hex(KEY).unwrap();
     let hotp = otpfob::Hotp::new(
