@@ -551,7 +551,8 @@ fn privacyidea_csv_import_says_what_the_file_lacks() {
             if changes.iter().any(|change| matches!(change, MigrationChange::NotInFile { .. }))
     )));
 
-    validator.apply_migration(&file, |_| {}).unwrap();
+    let report = validator.apply_migration(&file, |_| {}).unwrap();
+    assert_eq!(report.would_enrol(), 10);
     // As reported: the counter starts at 0, so a code privacyIDEA accepted is good
     // again; the SHA-256 token is read as SHA-1; the lock is gone.
     let sha1 = HotpParameters::default();
