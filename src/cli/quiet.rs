@@ -9,7 +9,9 @@ use std::os::fd::OwnedFd;
 
 /// Runs `work` with file descriptor 2 on `/dev/null`, and puts the old standard error
 /// back when `work` returns. If the descriptors cannot be moved, `work` runs with
-/// standard error as it is (the extra lines are a nuisance, not a danger).
+/// standard error as it is (the extra lines are a nuisance, not a danger). A panic
+/// inside `work` still exits with status 2, but its one line is lost: the CLI's panic
+/// hook writes it before the unwinding that would restore standard error.
 pub(crate) fn without_stderr<T>(work: impl FnOnce() -> T) -> T {
     let _restore = Silenced::start();
     work()
