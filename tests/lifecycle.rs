@@ -420,9 +420,9 @@ fn the_helpdesk_lookup_finds_without_accepting() {
     let fob = enrol_for(&validator, "fob", &owner);
     let phone = enrol_for(&validator, "phone", &owner);
     validator.report_lost(&id("fob")).unwrap();
-    let versions =
-        || ["fob", "phone"].map(|name| validator.store().load(&id(name)).unwrap().unwrap().version);
-    let before = versions();
+    let states =
+        || ["fob", "phone"].map(|name| validator.store().load(&id(name)).unwrap().unwrap().state);
+    let before = states();
     let found = validator
         .lookup_customer_code(&owner, &code(&fob, &clock))
         .unwrap()
@@ -435,7 +435,19 @@ fn the_helpdesk_lookup_finds_without_accepting() {
         validator.lookup_customer_code(&owner, "000000").unwrap(),
         None
     );
-    assert_eq!(versions(), before);
+    // Nothing changed but the trail: each lookup is a link of each token's chain.
+    assert_eq!(states(), before);
+    for name in ["fob", "phone"] {
+        let report = validator.verify_audit_chain(&id(name)).unwrap();
+        assert!(report.broken.is_none(), "{report:?}");
+        let trail = validator.store().audit_trail(&id(name), 2).unwrap();
+        assert!(
+            trail
+                .iter()
+                .all(|event| event.operation == Operation::Lookup && event.chain.is_some()),
+            "{trail:?}"
+        );
+    }
     let phone_code = code(&phone, &clock);
     let found = validator
         .lookup_customer_code(&owner, &phone_code)
@@ -510,6 +522,20 @@ fn psd2_blocks_alert_then_become_permanent() {
     }
     let record = validator.store().load(&id("psd2")).unwrap().unwrap();
     assert!(matches!(record.state.lock, Lock::UntilUnlocked { .. }));
+    // The alert is a link of the token's chain: deleting its row would be detected.
+    let trail = validator.store().audit_trail(&id("psd2"), 1000).unwrap();
+    let alert = trail
+        .iter()
+        .find(|event| event.operation == Operation::BlockAlert)
+        .unwrap();
+    assert!(alert.chain.is_some(), "{alert:?}");
+    assert!(
+        validator
+            .verify_audit_chain(&id("psd2"))
+            .unwrap()
+            .broken
+            .is_none()
+    );
     clock.advance(Duration::from_secs(365 * 24 * 3600));
     let permanent = validator
         .verify(&id("psd2"), &code(&secret, &clock), None)

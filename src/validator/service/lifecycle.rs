@@ -593,7 +593,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
 
     /// Finds which of a customer's tokens `code` belongs to, without accepting it:
     /// nothing changes but the audit trail (one `lookup` row per token of the
-    /// customer). A lost, disabled, locked or expired token's code is found too, and
+    /// customer, each chained into its token's trail, so each record's version and
+    /// chain head move). A lost, disabled, locked or expired token's code is found too, and
     /// a spent one is reported as such; the server-side PIN is not asked.
     ///
     /// # Security
@@ -637,15 +638,16 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         let mut found = None;
         for slot in &slots {
             let Some(id) = &slot.id else {
-                // Padding: the append a token's lookup makes.
-                let event = self.event(
+                // Padding: the write a token's lookup makes, as the rejection of an
+                // unknown id does it (the probe and its audit row).
+                let _ = self.refuse(
                     &decoy.record.id,
+                    slot.record.clone(),
+                    decoy,
                     now,
                     Operation::Lookup,
-                    Outcome::Rejected(RejectReason::UnknownToken),
-                    None,
+                    RejectReason::UnknownToken,
                 );
-                let _ = self.store.append_audit(&event);
                 continue;
             };
             let matched = match &slot.decided {
@@ -664,9 +666,17 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 Some(_) if found.is_none() => Outcome::Done,
                 _ => Outcome::Rejected(RejectReason::WrongCode),
             };
-            let event = self.event(id, now, Operation::Lookup, outcome, None);
-            let _ = self.store.append_audit(&event);
-            self.publish(&event);
+            // The lookup is the next link of the token's chain: its record is written
+            // with nothing changed but its version and chain head. A write that fails
+            // (a token deleted meanwhile, contention) is appended unchained instead.
+            if self
+                .chain_event_at(id, Operation::Lookup, outcome, now)
+                .is_err()
+            {
+                let event = self.event(id, now, Operation::Lookup, outcome, None);
+                let _ = self.store.append_audit(&event);
+                self.publish(&event);
+            }
             if let (Some(spent), None) = (matched, &found) {
                 found = Some(LookupMatch {
                     token: id.clone(),
@@ -686,9 +696,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         owner: Option<CustomerRef>,
         now: UnixTime,
     ) {
-        let alert = self.event(id, now, Operation::BlockAlert, Outcome::Done, None);
-        let _ = self.store.append_audit(&alert);
-        self.publish(&alert);
+        // Chained into the token's trail, so that deleting the alert's row (the proof
+        // that the customer was to be warned) is detected. If the record cannot be
+        // written (contention, a store failure), the row is appended unchained rather
+        // than lost; the notice goes either way.
+        if self
+            .chain_event_at(id, Operation::BlockAlert, Outcome::Done, now)
+            .is_err()
+        {
+            let alert = self.event(id, now, Operation::BlockAlert, Outcome::Done, None);
+            let _ = self.store.append_audit(&alert);
+            self.publish(&alert);
+        }
         self.send_notice(NoticeKind::BlockAlert, id, owner, now, |notice| notice);
     }
 }
