@@ -428,3 +428,73 @@ fn linotp_reads_the_hash_column_and_guesses_it_from_the_key() {
         .into()
     );
 }
+
+/// Codes checked after the import of each seed-file format: the next code is
+/// accepted once, a code before the file's counter is not.
+#[test]
+fn after_a_seed_file_import_the_next_codes_are_accepted_and_spent_ones_not() {
+    let now = 1_767_225_600;
+    let bank = Validator::new(
+        MemoryStore::new(),
+        ManualClock::at_secs(now),
+        Keyring::new(SealingKey::generate(1).unwrap()),
+    );
+    let key32 = "3132333435363738393031323334353637383930313233343536373839303132";
+    let oath = csv(&format!(
+        "OATH-HOTP, {KEY}, hotp, 8, 5\nOATH-TOTP, {KEY}, totp, 6, 60\n"
+    ));
+    let linotp = read_migration(
+        MigrationFormat::LinotpCsv,
+        format!("LIN-TOTP, {key32}, totp, 6, 30\n").as_bytes(),
+        KeyEncoding::Hex,
+    )
+    .unwrap();
+    for file in [&oath, &linotp] {
+        let report = bank.apply_migration(file, |_| {}).unwrap();
+        assert_eq!(report.refused(), 0);
+    }
+    let secret = Secret::from_hex(KEY).unwrap();
+    let hotp = otpfob::Hotp::new(
+        &secret,
+        HotpParameters {
+            digits: 8,
+            ..HotpParameters::default()
+        },
+    )
+    .unwrap();
+    let id = |text: &str| TokenId::new(text).unwrap();
+    // Counter 5 is the next: 4 was used before the file was written.
+    assert!(
+        bank.verify(&id("OATH-HOTP"), &hotp.at(4).to_string(), None)
+            .is_err()
+    );
+    let next = hotp.at(5).to_string();
+    assert!(bank.verify(&id("OATH-HOTP"), &next, None).is_ok());
+    assert!(bank.verify(&id("OATH-HOTP"), &next, None).is_err());
+
+    let step = u64::try_from(now).unwrap();
+    let sixty = otpfob::Totp::new(
+        &secret,
+        TotpParameters {
+            time_step: 60,
+            ..TotpParameters::default()
+        },
+    )
+    .unwrap();
+    let code = sixty.at_step(step / 60).to_string();
+    assert!(bank.verify(&id("OATH-TOTP"), &code, None).is_ok());
+    assert!(bank.verify(&id("OATH-TOTP"), &code, None).is_err());
+
+    // LinOTP's guess from the 32-byte key: SHA-256.
+    let sha256 = otpfob::Totp::new(
+        &Secret::from_hex(key32).unwrap(),
+        TotpParameters {
+            algorithm: Algorithm::Sha256,
+            ..TotpParameters::default()
+        },
+    )
+    .unwrap();
+    let code = sha256.at_step(step / 30).to_string();
+    assert!(bank.verify(&id("LIN-TOTP"), &code, None).is_ok());
+    assert!(bank.verify(&id("LIN-TOTP"), &code, None).is_err());
+}

@@ -1,5 +1,5 @@
-//! Tokens exported by privacyIDEA 3.11.4 (`pi-tokenjanitor find export --format yaml`
-//! and `--format csv`), written by `tests/data/migrate/privacyidea/make-fixtures` from
+//! Tokens exported by privacyIDEA 3.11.4 (`pi-tokenjanitor find export --format yaml`,
+//! `--format csv` and `--format pskc`), written by `tests/data/migrate/privacyidea/make-fixtures` from
 //! a real privacyIDEA server on SQLite after the tokens were used there (logins, wrong
 //! codes, a lock, a disabled token, a clock two steps ahead); `codes.txt` lists every
 //! code privacyIDEA was shown, with its answer and the time.
@@ -92,7 +92,7 @@ fn yaml_file() -> MigrationFile {
 #[test]
 fn the_export_reads_with_every_state_privacyidea_kept() {
     let file = yaml_file();
-    assert_eq!(file.entries.len(), 8);
+    assert_eq!(file.entries.len(), 10);
     let token = |serial: &str| {
         file.entries
             .iter()
@@ -119,7 +119,15 @@ fn the_export_reads_with_every_state_privacyidea_kept() {
     assert_eq!(dated.valid_until.unwrap().as_secs(), 1_956_527_940);
     let ahead = token("PI-TOTP-AHEAD");
     assert_eq!(ahead.drift_steps(), 2);
-    assert_eq!(ahead.carried.last_accepted_step, Some(59_872_910));
+    let (_, _, accepted_step, _, _) = codes()
+        .into_iter()
+        .find(|line| line.0 == "PI-TOTP-AHEAD")
+        .unwrap();
+    assert_eq!(ahead.carried.last_accepted_step, Some(accepted_step));
+    // A code of the step privacyIDEA was in: its shift (some seconds below 0) is no
+    // drift at all.
+    assert_eq!(token("PI-TOTP-SHA512").drift_steps(), 0);
+    assert_eq!(token("PI-TOTP-8-60").drift_steps(), 0);
     assert_eq!(token("PI-TOTP-SHA256-60").carried.last_accepted_step, None);
 }
 
@@ -128,7 +136,7 @@ fn dry_run_reports_every_token_and_writes_nothing() {
     let clock = ManualClock::at_secs(export_time());
     let validator = bank(MemoryStore::new(), &clock);
     let report = validator.plan_migration(&yaml_file());
-    assert_eq!((report.would_enrol(), report.refused()), (8, 0));
+    assert_eq!((report.would_enrol(), report.refused()), (10, 0));
     let ahead = report
         .outcomes
         .iter()
@@ -141,7 +149,7 @@ fn dry_run_reports_every_token_and_writes_nothing() {
     let MigrationVerdict::WouldEnrol { changes, .. } = &ahead.verdict else {
         panic!("{ahead:?}")
     };
-    // privacyIDEA learned 49 s (two 30 s steps, seen 11 s into the step).
+    // privacyIDEA learned some 31 to 60 s: two 30 s steps, seen r seconds into the step.
     assert!(
         changes
             .iter()
@@ -173,8 +181,8 @@ fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
     let report = validator
         .apply_migration(&yaml_file(), |progress| seen.push(progress.done))
         .unwrap();
-    assert_eq!(report.would_enrol(), 8);
-    assert_eq!(seen, (1..=8).collect::<Vec<_>>());
+    assert_eq!(report.would_enrol(), 10);
+    assert_eq!(seen, (1..=10).collect::<Vec<_>>());
 
     // Every code privacyIDEA accepted is spent here too.
     for (serial, _, _, code, accepted) in codes() {
@@ -274,6 +282,58 @@ fn after_the_import_spent_codes_are_refused_and_next_codes_accepted() {
     ));
     let next = sha512.at_step(step + 1).to_string();
     assert!(validator.verify(&id("PI-TOTP-SHA512"), &next, None).is_ok());
+
+    // HOTP SHA-512, 8 digits, counters 0 and 1 spent: counter 2 is next.
+    let sha512_8 = HotpParameters {
+        algorithm: Algorithm::Sha512,
+        digits: 8,
+    };
+    let next = hotp_code(&seed64, sha512_8, 2);
+    assert!(validator.verify(&id("PI-HOTP-SHA512"), &next, None).is_ok());
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-SHA512"), &next, None)
+            .is_err()
+    );
+
+    // TOTP 8 digits, 60 s steps: the step after the one privacyIDEA accepted.
+    let (_, _, step, _, _) = codes()
+        .into_iter()
+        .find(|line| line.0 == "PI-TOTP-8-60")
+        .unwrap();
+    clock.set(otpfob::UnixTime::from_secs(
+        i64::try_from((step + 1) * 60).unwrap(),
+    ));
+    let sixty = Totp::new(
+        &seed20(),
+        TotpParameters {
+            digits: 8,
+            time_step: 60,
+            ..TotpParameters::default()
+        },
+    )
+    .unwrap();
+    let next = sixty.at_step(step + 1).to_string();
+    assert!(validator.verify(&id("PI-TOTP-8-60"), &next, None).is_ok());
+}
+
+/// privacyIDEA 3.11.4's `pi-tokenjanitor find export --format pskc` is no PSKC: its
+/// HTML parser lowercases every element (`<keycontainer version="1.0">`), and the key
+/// it encrypts under is never printed. otpfob (as python-pskc) refuses it, typed;
+/// privacyIDEA's YAML export carries more anyway.
+#[test]
+fn privacyidea_pskc_export_is_refused_as_no_key_container() {
+    let document = fixture("tokens.pskcxml");
+    assert!(document.starts_with(b"<keycontainer version=\"1.0\""));
+    let any_key = otpfob::pskc::PskcCredential::PreSharedKey(
+        Secret::from_hex("000102030405060708090a0b0c0d0e0f").unwrap(),
+    );
+    assert_eq!(
+        otpfob::pskc::read_pskc(&document, &any_key).unwrap_err(),
+        otpfob::pskc::PskcError::NotKeyContainer {
+            root: "keycontainer".to_owned()
+        }
+    );
 }
 
 #[test]
@@ -281,7 +341,7 @@ fn owners_are_enrolled_as_customers_and_validity_periods_enforced() {
     let clock = ManualClock::at_secs(export_time());
     let validator = bank(MemoryStore::new(), &clock);
     let report = validator.apply_migration(&yaml_file(), |_| {}).unwrap();
-    assert_eq!(report.would_enrol(), 8);
+    assert_eq!(report.would_enrol(), 10);
 
     // privacyIDEA's owner is the tokens' customer: her code is found among her tokens.
     let alice = CustomerRef::new("alice@bank").unwrap();
@@ -361,7 +421,7 @@ fn the_carried_pin_hash_is_rehashed_at_the_first_accepted_code() {
     let clock = ManualClock::at_secs(export_time());
     let validator = bank(MemoryStore::new(), &clock);
     let report = validator.apply_migration(&yaml_file(), |_| {}).unwrap();
-    assert_eq!(report.would_enrol(), 8);
+    assert_eq!(report.would_enrol(), 10);
     let used = id("PI-HOTP-USED");
     let stored_hash = || {
         validator
@@ -422,7 +482,7 @@ fn privacyidea_csv_export_reads_keys_and_owners() {
         KeyEncoding::Hex,
     )
     .unwrap();
-    assert_eq!(file.entries.len(), 8);
+    assert_eq!(file.entries.len(), 10);
     let first = file.entries[0].token.as_ref().unwrap();
     assert_eq!(
         (
@@ -442,6 +502,89 @@ fn privacyidea_csv_export_reads_keys_and_owners() {
         .into()
     );
     assert_eq!(file.entries[1].token.as_ref().unwrap().owner, None);
+}
+
+/// privacyIDEA's CSV export holds keys and owners only: the dry run says, token by
+/// token, what it lacks, and the import shows why it matters.
+#[test]
+fn privacyidea_csv_import_says_what_the_file_lacks() {
+    let file = read_migration(
+        MigrationFormat::PrivacyIdeaCsv,
+        &fixture("tokens.csv"),
+        KeyEncoding::Hex,
+    )
+    .unwrap();
+    let clock = ManualClock::at_secs(export_time());
+    let validator = bank(MemoryStore::new(), &clock);
+    let report = validator.plan_migration(&file);
+    assert_eq!((report.would_enrol(), report.refused()), (10, 0));
+    let changes = |serial: &str| {
+        let outcome = report
+            .outcomes
+            .iter()
+            .find(|outcome| outcome.serial.as_deref() == Some(serial))
+            .unwrap();
+        let MigrationVerdict::WouldEnrol { changes, .. } = &outcome.verdict else {
+            panic!("{outcome:?}")
+        };
+        changes
+            .iter()
+            .filter_map(|change| match change {
+                MigrationChange::NotInFile { part } => Some(*part),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        changes("PI-HOTP-USED"),
+        ["counter", "hash", "failures, lock or status"]
+    );
+    assert_eq!(
+        changes("PI-TOTP-AHEAD"),
+        ["last accepted step", "hash", "failures, lock or status"]
+    );
+    // The YAML export lacks none of them.
+    let yaml = validator.plan_migration(&yaml_file());
+    assert!(yaml.outcomes.iter().all(|outcome| !matches!(
+        &outcome.verdict,
+        MigrationVerdict::WouldEnrol { changes, .. }
+            if changes.iter().any(|change| matches!(change, MigrationChange::NotInFile { .. }))
+    )));
+
+    let report = validator.apply_migration(&file, |_| {}).unwrap();
+    assert_eq!(report.would_enrol(), 10);
+    // As reported: the counter starts at 0, so a code privacyIDEA accepted is good
+    // again; the SHA-256 token is read as SHA-1; the lock is gone.
+    let sha1 = HotpParameters::default();
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-FAILS"), &hotp_code(&seed20(), sha1, 0), None)
+            .is_ok()
+    );
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-LOCKED"), &hotp_code(&seed20(), sha1, 0), None)
+            .is_ok()
+    );
+    let seed32 = Secret::from_bytes(b"12345678901234567890123456789012").unwrap();
+    let sha256 = HotpParameters {
+        algorithm: Algorithm::Sha256,
+        digits: 8,
+    };
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-SHA256"), &hotp_code(&seed32, sha256, 0), None)
+            .is_err()
+    );
+    let as_sha1 = HotpParameters {
+        digits: 8,
+        ..HotpParameters::default()
+    };
+    assert!(
+        validator
+            .verify(&id("PI-HOTP-SHA256"), &hotp_code(&seed32, as_sha1, 1), None)
+            .is_ok()
+    );
 }
 
 /// A store whose `enrol` fails from the `fail_at`-th call on, and that records

@@ -258,6 +258,37 @@ fn repeated_elements_are_ambiguous() {
 }
 
 #[test]
+fn two_keys_under_one_id_are_refused_whole() {
+    // RFC 6030 requires a key's Id to be unique; the validator enrols by serial or
+    // Id, so a second key under one Id would be refused or replace the first by
+    // accident of order. The whole file is refused before anything is enrolled.
+    let package = |serial: &str| {
+        format!(
+            "<KeyPackage><DeviceInfo><SerialNo>{serial}</SerialNo></DeviceInfo>\
+             <Key Id=\"k\" Algorithm=\"urn:ietf:params:xml:ns:keyprov:pskc:hotp\">\
+             <AlgorithmParameters><ResponseFormat Length=\"6\" Encoding=\"DECIMAL\"/></AlgorithmParameters>\
+             <Data><Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret>\
+             <Counter><PlainValue>0</PlainValue></Counter></Data></Key></KeyPackage>"
+        )
+    };
+    let document = |packages: &str| {
+        format!(
+            "<KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">{packages}</KeyContainer>"
+        )
+    };
+    assert_eq!(read(&document(&package("FOB-1"))).unwrap().keys.len(), 1);
+    for packages in [
+        format!("{}{}", package("FOB-1"), package("FOB-1")),
+        format!("{}{}", package("FOB-1"), package("FOB-2")),
+    ] {
+        assert_eq!(
+            read(&document(&packages)).unwrap_err(),
+            PskcError::DuplicateKeyId { id: "k".to_owned() }
+        );
+    }
+}
+
+#[test]
 fn values_of_the_wrong_type() {
     for (inner, element) in [
         (

@@ -1,8 +1,9 @@
 //! Signed PSKC containers (RFC 6030 §7; feature `pskc-signature`), verified by
-//! libxmlsec1: files signed by `xmlsec1 --sign` and by libpskc's `pskctool --sign`
-//! (`tests/data/pskc/signed/make-fixtures`) verify and name their signer; an altered
-//! file, another signer, a signature taken from another document, a signature over
-//! a part, and an unsigned file are refused, each with its own error.
+//! libxmlsec1: files signed by `xmlsec1 --sign`, by libpskc's `pskctool --sign` and by
+//! python-pskc (`tests/data/pskc/signed/make-fixtures`) verify and name their signer;
+//! an altered file, another signer (trusted or only named in the file), a signature
+//! taken from another document, a signature over a part, an unsigned, oversized or
+//! truncated file are refused, each with its own error.
 #![cfg(feature = "pskc-signature")]
 
 use otpfob::pskc::{
@@ -52,6 +53,10 @@ fn files_signed_by_xmlsec1_and_pskctool_verify_and_name_their_signer() {
         (
             "pskctool-signed.pskcxml",
             "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        ),
+        (
+            "python-pskc-signed.pskcxml",
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
         ),
     ] {
         let signer =
@@ -104,6 +109,55 @@ fn another_signer_is_refused() {
         read(&fixture("xmlsec1-signed.pskcxml"), &other).unwrap_err(),
         PskcError::SignatureInvalid
     );
+}
+
+#[test]
+fn a_signer_the_file_names_but_the_bank_does_not_trust_is_refused() {
+    // Signed by another key, whose certificate the signature's KeyInfo carries: the
+    // file's own certificate is never trusted.
+    let document = fixture("other-signer.pskcxml");
+    assert!(document.contains("<ds:X509Certificate>MII"));
+    assert_eq!(
+        read(&document, &vendor()).unwrap_err(),
+        PskcError::SignatureInvalid
+    );
+    // The signature itself is sound: it verifies against the key that made it.
+    let other = PskcSignerCertificate::from_pem(
+        &std::fs::read_to_string(format!(
+            "{}/tests/data/pskc/rsa/other.crt.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(read(&document, &other).unwrap().subject, other.subject());
+}
+
+#[test]
+fn oversized_and_truncated_signed_files_are_refused() {
+    let signed = fixture("xmlsec1-signed.pskcxml");
+    let mut limits = PskcLimits::default();
+    limits.max_document_bytes = signed.len() - 1;
+    assert_eq!(
+        read_signed_pskc(signed.as_bytes(), &PskcCredential::None, &vendor(), &limits).unwrap_err(),
+        PskcError::DocumentTooLarge {
+            length: signed.len(),
+            maximum: signed.len() - 1
+        }
+    );
+    // Cut inside the signature, and inside the key package.
+    for cut in [
+        signed.find("<ds:SignatureValue>").unwrap() + 30,
+        signed.find("<pskc:Data>").unwrap(),
+    ] {
+        assert!(
+            matches!(
+                read(&signed[..cut], &vendor()).unwrap_err(),
+                PskcError::Xml { .. }
+            ),
+            "cut at {cut}"
+        );
+    }
 }
 
 /// The `<ds:Signature>` element of `document`.

@@ -139,6 +139,7 @@ fn describe(change: &MigrationChange) -> String {
             format!("failure limit {old} becomes the policy's {policy}")
         }
         MigrationChange::NotCarried { part } => format!("{part} not carried"),
+        MigrationChange::NotInFile { part } => format!("{part} not in the file"),
         _ => "changed".to_owned(),
     }
 }

@@ -13,6 +13,8 @@ mod oath;
 mod oath_time;
 mod output;
 mod pskc;
+#[cfg(feature = "pskc-signature")]
+mod quiet;
 mod verify;
 
 use std::io::Write;

@@ -62,6 +62,13 @@ pub(crate) struct ImportArgs {
         value_parser = clap::value_parser!(u16).range(1..=8192)
     )]
     min_secret_bits: u16,
+    /// Verify the file's XML signature (RFC 6030 §7) against this PEM certificate of a
+    /// signer the bank trusts (the vendor's), and refuse the file unless it verifies;
+    /// a certificate inside the file is never trusted. Without it, a signed file is
+    /// read with its signature unchecked, and the listing says so.
+    #[cfg(feature = "pskc-signature")]
+    #[arg(long = "signer-cert", value_name = "FILE")]
+    signer_cert: Option<PathBuf>,
     #[command(flatten)]
     keys: DatabaseOptions,
 }
@@ -74,11 +81,50 @@ pub(crate) fn read_file(
     credential: &PskcCredential,
     min_secret_bits: usize,
 ) -> Result<PskcContainer, Exit> {
-    let mut limits = PskcLimits::default();
-    limits.min_secret_bits = min_secret_bits;
+    let limits = limits(min_secret_bits);
     let document = input::read_file(path, "seed file", limits.max_document_bytes)?;
     read_pskc_with_limits(&document, credential, &limits)
         .context(&format!("cannot read {}", path.display()))
+}
+
+/// The limits of an import: the defaults, with `min_secret_bits`.
+fn limits(min_secret_bits: usize) -> PskcLimits {
+    let mut limits = PskcLimits::default();
+    limits.min_secret_bits = min_secret_bits;
+    limits
+}
+
+/// As [`read_file`], for a signed file: its signature verified against the trusted
+/// signer's certificate in `signer_path` before anything is read from it.
+#[cfg(feature = "pskc-signature")]
+fn read_signed_file(
+    path: &Path,
+    credential: &PskcCredential,
+    min_secret_bits: usize,
+    signer_path: &Path,
+) -> Result<(PskcContainer, otpfob::pskc::PskcSigner), Exit> {
+    use otpfob::pskc::{PskcError, PskcSignerCertificate, read_signed_pskc};
+    // A certificate chain is a few KiB; 64 KiB bounds what a wrong path can make us read.
+    let pem = input::read_file(signer_path, "signer certificate", 64 << 10)?;
+    let signer = std::str::from_utf8(&pem)
+        .map_err(|_| PskcError::Certificate {
+            reason: "not a PEM X.509 certificate",
+        })
+        .and_then(PskcSignerCertificate::from_pem)
+        .context(&format!("the signer certificate {}", signer_path.display()))?;
+    let limits = limits(min_secret_bits);
+    let document = input::read_file(path, "seed file", limits.max_document_bytes)?;
+    super::quiet::without_stderr(|| read_signed_pskc(&document, credential, &signer, &limits))
+        .context(&format!("cannot import {}", path.display()))
+}
+
+/// How the listing's first line ends: what is known of the file's signature.
+fn signature_note(container: &PskcContainer, verified: Option<&str>) -> String {
+    match verified {
+        Some(signer) => format!(", signature verified: signed by {signer}"),
+        None if container.signed => " (its XML signature is not checked)".to_owned(),
+        None => String::new(),
+    }
 }
 
 /// One line about a key: what it is, never its secret.
@@ -115,11 +161,25 @@ fn describe(key: &PskcKey) -> String {
 
 fn import(arguments: &ImportArgs) -> Outcome {
     let credential = arguments.credential.credential()?;
-    let container = read_file(
-        &arguments.file,
-        &credential,
-        usize::from(arguments.min_secret_bits),
-    )?;
+    let min_secret_bits = usize::from(arguments.min_secret_bits);
+    #[cfg(feature = "pskc-signature")]
+    let (container, signer) = match &arguments.signer_cert {
+        Some(signer_path) => {
+            let (container, signer) =
+                read_signed_file(&arguments.file, &credential, min_secret_bits, signer_path)?;
+            let signer = format!("{} ({})", signer.subject, signer.algorithm);
+            (container, Some(signer))
+        }
+        None => (
+            read_file(&arguments.file, &credential, min_secret_bits)?,
+            None,
+        ),
+    };
+    #[cfg(not(feature = "pskc-signature"))]
+    let (container, signer): (_, Option<String>) = (
+        read_file(&arguments.file, &credential, min_secret_bits)?,
+        None,
+    );
     // Everything printed from the file is escaped: a file must not drive the terminal.
     let mut out = Output::new();
     out.line(&one_line(&format!(
@@ -127,11 +187,7 @@ fn import(arguments: &ImportArgs) -> Outcome {
         arguments.file.display(),
         container.keys.len(),
         if container.keys.len() == 1 { "" } else { "s" },
-        if container.signed {
-            " (its XML signature is not checked)"
-        } else {
-            ""
-        }
+        signature_note(&container, signer.as_deref()),
     )))?;
     for key in &container.keys {
         out.line(&one_line(&describe(key)))?;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::error::shortened;
-use super::{MigrateError, MigrationApplyError, MigrationFile, MigrationToken};
+use super::{MigrateError, MigrationApplyError, MigrationFile, MigrationFormat, MigrationToken};
 use crate::clock::TimeSource;
 use crate::parameters::OtpParameters;
 use crate::validator::error::ValidatorError;
@@ -55,6 +55,34 @@ pub enum MigrationChange {
         /// Which part.
         part: &'static str,
     },
+    /// A part of the token's state that the file's format does not hold, so that the
+    /// token starts without it: privacyIDEA's CSV export has no `"counter"` (an HOTP
+    /// token starts at 0, and the codes privacyIDEA accepted are good again), no
+    /// `"last accepted step"` (a TOTP token's spent code is good once more), no
+    /// `"hash"` (read as SHA-1), and no `"failures, lock or status"`. Its YAML export
+    /// holds them all.
+    NotInFile {
+        /// Which part.
+        part: &'static str,
+    },
+}
+
+/// What `format` leaves out of a token with `parameters`, as
+/// [`MigrationChange::NotInFile`]s: only privacyIDEA's CSV export, which is a server's
+/// export without the state (a vendor's seed file describes new fobs, whose state is
+/// what it says).
+fn not_in_file(format: MigrationFormat, parameters: OtpParameters) -> Vec<MigrationChange> {
+    if format != MigrationFormat::PrivacyIdeaCsv {
+        return Vec::new();
+    }
+    let position = match parameters {
+        OtpParameters::Hotp(_) => "counter",
+        OtpParameters::Totp(_) => "last accepted step",
+    };
+    [position, "hash", "failures, lock or status"]
+        .into_iter()
+        .map(|part| MigrationChange::NotInFile { part })
+        .collect()
 }
 
 /// One token of the dry run's report.
@@ -141,8 +169,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                     .and_then(|token| token.owner.clone());
                 let verdict = match &entry.token {
                     Err(error) => MigrationVerdict::Refused(error.clone()),
-                    Ok(token) => match self.plan_token(token, &held) {
-                        Ok((token, changes)) => MigrationVerdict::WouldEnrol { token, changes },
+                    Ok(read) => match self.plan_token(read, &held) {
+                        Ok((token, mut changes)) => {
+                            changes.extend(not_in_file(file.format, read.parameters));
+                            MigrationVerdict::WouldEnrol { token, changes }
+                        }
                         Err(error) => MigrationVerdict::Refused(error),
                     },
                 };

@@ -78,7 +78,9 @@ enum Reader {
 /// OATH columns, a TOTP token's time step last.
 pub(super) fn read_privacyidea_csv(text: &str, key_encoding: KeyEncoding) -> Vec<MigrationEntry> {
     read_lines(text, 1, |fields| {
-        if fields.len() < 5 {
+        // Counted here, with the owner column: the columns after it are checked again
+        // below, and a count without it would name the wrong number.
+        if !(5..=6).contains(&fields.len()) {
             return Err(MigrateError::Columns {
                 found: fields.len(),
                 expected: "5 or 6 (owner, serial, key, type, otplen[, timestep])",

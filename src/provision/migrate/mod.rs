@@ -176,16 +176,20 @@ impl MigrationToken {
         TokenId::new(self.serial.as_str())
     }
 
-    /// The time shift in whole time steps, as otpfob learns drift: rounded to the
-    /// nearest step (0 for an event token).
+    /// The time shift in whole time steps, as otpfob learns drift: the shift divided
+    /// by the step, rounded up (0 for an event token).
     #[must_use]
     pub fn drift_steps(&self) -> i64 {
         match self.parameters {
             OtpParameters::Totp(parameters) if parameters.time_step > 0 => {
-                // Rounded, not truncated: a shift of 49 s on 30 s steps is the token
-                // two steps ahead, seen 11 s into its step.
+                // privacyIDEA learns `matched step × T − now` at each accepted code,
+                // and `now` is `r` seconds into its own step (0 ≤ r < T): the shift over
+                // T is `k − r/T` for a token `k` steps ahead, in (k − 1, k], so `k` is
+                // its ceiling. Rounding to the nearest would take 39 s on 30 s steps
+                // (two steps ahead, seen 21 s into the step) for one step, and -21 s (the
+                // current step, 21 s in) for one step behind.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-                let steps = (self.time_shift_seconds / parameters.time_step as f64).round() as i64;
+                let steps = (self.time_shift_seconds / parameters.time_step as f64).ceil() as i64;
                 steps
             }
             _ => 0,

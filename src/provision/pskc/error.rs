@@ -110,6 +110,13 @@ pub enum PskcError {
         /// Its parent.
         parent: String,
     },
+    /// Two `<Key>`s of the container have the same `Id`, which RFC 6030 requires to be
+    /// unique.
+    #[error("two keys have the Id {id:?}")]
+    DuplicateKeyId {
+        /// The Id, shortened.
+        id: String,
+    },
     /// A value that does not parse as its type (integer, date, boolean, ...).
     #[error("<{element}> has the invalid value {value:?}: {reason}")]
     InvalidValue {
@@ -213,8 +220,9 @@ pub enum PskcError {
         /// Why.
         reason: &'static str,
     },
-    /// The file's `<EncryptionKey>` certificate (RFC 6030 §6.3) cannot be read.
-    #[error("the EncryptionKey certificate cannot be read: {reason}")]
+    /// A certificate cannot be read: the file's `<EncryptionKey>` certificate (RFC 6030
+    /// §6.3), or the trusted signer's certificate given for a signed container (§7).
+    #[error("a certificate cannot be read: {reason}")]
     Certificate {
         /// Why.
         reason: &'static str,

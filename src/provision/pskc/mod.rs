@@ -165,9 +165,10 @@ pub struct PskcContainer {
     ///
     /// # Security
     ///
-    /// The signature is **not** verified by this crate. A file's integrity rests on
-    /// its MAC when its values are encrypted, and on the channel it came through
-    /// otherwise.
+    /// The signature is **not** verified by [`read_pskc`]; read a signed file with
+    /// `read_signed_pskc` (feature `pskc-signature`), which verifies it against the
+    /// signer the bank trusts. Otherwise a file's integrity rests on its MAC when its
+    /// values are encrypted, and on the channel it came through.
     pub signed: bool,
 }
 

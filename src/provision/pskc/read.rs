@@ -124,6 +124,15 @@ pub fn read_pskc_with_limits(
             raw_keys.push(raw);
         }
     }
+    // RFC 6030 §4.3: a key's Id is unique within the container (its schema types it
+    // `xs:ID`). Two keys under one Id are refused whole: which one a reader (or the
+    // validator, which enrols by serial or Id) keeps would otherwise be an accident.
+    let mut ids = std::collections::HashSet::with_capacity(raw_keys.len());
+    if let Some(raw) = raw_keys.iter().find(|raw| !ids.insert(raw.key.id.as_str())) {
+        return Err(PskcError::DuplicateKeyId {
+            id: quote(&raw.key.id),
+        });
+    }
 
     let encrypted = raw_keys.iter().any(RawKey::has_encrypted_value);
     let encryption = root.single_child("EncryptionKey")?;

@@ -45,6 +45,8 @@ TOKENS = [
     ("PI-TOTP-AHEAD", "totp", "sha1", 6, 30, SEED20, None),
     ("PI-TOTP-SHA256-60", "totp", "sha256", 8, 60, SEED32, None),
     ("PI-TOTP-SHA512", "totp", "sha512", 6, 30, SEED64, None),
+    ("PI-HOTP-SHA512", "hotp", "sha512", 8, None, SEED64, None),
+    ("PI-TOTP-8-60", "totp", "sha1", 8, 60, SEED20, None),
 ]
 
 lines = []
@@ -105,6 +107,11 @@ with app.app_context():
     assert attempt("PI-TOTP-AHEAD", SEED20, "sha1", 6, step + 2)
     step = int(time.time()) // 30
     assert attempt("PI-TOTP-SHA512", SEED64, "sha512", 6, step)
+    # SHA-512 events: counters 0 and 1 accepted; an 8-digit, 60 s time token used once.
+    for counter in range(2):
+        assert attempt("PI-HOTP-SHA512", SEED64, "sha512", 8, counter)
+    step = int(time.time()) // 60
+    assert attempt("PI-TOTP-8-60", SEED20, "sha1", 8, step)
 
 with open(codes_path, "w") as file:
     file.write("# serial unix_time counter_or_step code verdict, as privacyIDEA answered\n")
