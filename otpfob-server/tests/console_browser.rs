@@ -663,6 +663,132 @@ async fn helpdesk_unlocks_and_resyncs_a_fob_with_a_reason_in_the_audit_trail() {
     harness.server.stop().await;
 }
 
+/// The ids in the token list's table of the page shown.
+async fn listed_ids(driver: &Driver) -> Vec<String> {
+    let ids = driver
+        .execute(
+            "return Array.from(document.querySelectorAll('#tokens tbody tr td:first-child'))\
+             .map(cell => cell.textContent);",
+        )
+        .await;
+    serde_json::from_value(ids).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helpdesk_finds_a_customers_tokens_and_filters_by_life_cycle_status() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let harness = Harness::start(Backend::Sqlite).await;
+    add_staff(&harness, "hank", &[Role::Helpdesk]);
+    for id in ["fob-a", "fob-b", "fob-c", "fob-lost", "fob-revoked"] {
+        harness.enrol_hotp(id).await;
+    }
+    let now = now() as i64;
+    harness
+        .server
+        .state()
+        .blocking(move |validator| -> Result<(), otpfob::ValidatorError> {
+            let id = |text: &str| TokenId::new(text).unwrap();
+            let customer = |text: &str| otpfob::validator::CustomerRef::new(text).unwrap();
+            // A fob whose end of life has passed: still `active`, refused as expired.
+            validator.enrol(
+                Enrolment::new(
+                    id("fob-ended"),
+                    otpfob::Secret::from_bytes(support::SECRET).unwrap(),
+                    HotpParameters::default(),
+                )
+                .with_validity(otpfob::validator::Validity::new(
+                    None,
+                    Some(otpfob::UnixTime::from_secs(now - 60)),
+                )?),
+            )?;
+            validator.assign_owner(&id("fob-a"), &customer("C-1001"))?;
+            validator.assign_owner(&id("fob-lost"), &customer("C-1001"))?;
+            validator.assign_owner(&id("fob-b"), &customer("C-2002"))?;
+            validator.report_lost(&id("fob-lost"))?;
+            validator.revoke(&id("fob-revoked"))?;
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    first_sign_in(&driver, &harness, "hank", false).await;
+
+    // Every token but the staff member's own second factor (`staff.hank`).
+    assert_eq!(
+        listed_ids(&driver).await,
+        [
+            "fob-a",
+            "fob-b",
+            "fob-c",
+            "fob-ended",
+            "fob-lost",
+            "fob-revoked",
+            "hotp-1"
+        ]
+    );
+    assert!(!driver.page_text().await.contains("staff."));
+
+    // A customer reference with two tokens lists them.
+    driver.type_into("#id", "C-1001").await;
+    driver.click("#do-find").await;
+    assert_eq!(listed_ids(&driver).await, ["fob-a", "fob-lost"]);
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("Tokens of customer C-1001")
+    );
+    driver.screenshot("token-search-customer").await;
+    driver.check_accessibility("a customer's tokens").await;
+    // One with one token opens its page.
+    driver.type_into("#id", "C-2002").await;
+    driver.click("#do-find").await;
+    assert!(driver.url_ends_with("/console/tokens/fob-b").await);
+    assert_eq!(driver.text("#owner").await, "C-2002");
+    // A serial opens its page.
+    driver.go(&harness.url("/console/tokens?id=fob-c")).await;
+    assert!(driver.url_ends_with("/console/tokens/fob-c").await);
+    // A staff member's token is not found, nor is an unknown reference.
+    for text in ["staff.hank", "C-9999"] {
+        driver.go(&harness.url("/console/tokens")).await;
+        driver.type_into("#id", text).await;
+        driver.click("#do-find").await;
+        assert!(
+            driver
+                .text("#no-tokens")
+                .await
+                .starts_with("No token has the id, serial or customer reference"),
+            "{text}"
+        );
+    }
+
+    // The status filters, the life cycle's included.
+    for (status, ids) in [
+        ("lost", &["fob-lost"][..]),
+        ("revoked", &["fob-revoked"][..]),
+        ("expired", &["fob-ended"][..]),
+        ("active", &["fob-a", "fob-b", "fob-c", "hotp-1"][..]),
+    ] {
+        driver.go(&harness.url("/console/tokens")).await;
+        driver.select("#status", status).await;
+        driver.click("#do-filter").await;
+        assert_eq!(listed_ids(&driver).await, ids, "{status}");
+        if status == "expired" {
+            assert!(
+                driver
+                    .text("#tokens tbody tr td:nth-child(3)")
+                    .await
+                    .contains("(expired)")
+            );
+            driver.screenshot("token-list-expired").await;
+        }
+    }
+    harness.server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual_control() {
     let _one = ONE_AT_A_TIME.lock().await;

@@ -22,10 +22,12 @@ use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use otpfob::validator::{CustomerRef, Status};
 use otpfob::{Enrolment, KeyUri, Secret, TokenId, TotpParameters, provision::QrCode};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use crate::api::admin::{TokenFilter, TokenPage};
 use crate::app::AppState;
 use crate::auth::{Administrator, Allowed, AuditReader, Helpdesk, Role, StateReader};
 use crate::config::Config;
@@ -605,39 +607,33 @@ async fn token_list(
         Ok(staff) => staff,
         Err(response) => return response,
     };
-    // A whole id typed: straight to its page.
-    if let Some(id) = query
+    if let Some(text) = query
         .id
         .as_deref()
         .map(str::trim)
-        .filter(|id| !id.is_empty())
+        .filter(|text| !text.is_empty())
     {
-        return match TokenId::new(id) {
-            Ok(id) => redirect(&format!(
-                "/console/tokens/{}",
-                pages::path_segment(id.as_str())
-            )),
-            Err(error) => html(
-                StatusCode::BAD_REQUEST,
-                pages::message(Some(&staff.view()), "Invalid token id", &error.to_string()),
-            ),
-        };
+        return find_token(&state, &staff, text).await;
     }
-    let (status, locked) = match query.status.as_deref().unwrap_or("") {
+    let status_name = query.status.as_deref().unwrap_or("");
+    let (status, locked) = match status_name {
         "" => (None, None),
-        "active" => (Some(otpfob::validator::Status::Active), None),
-        "disabled" => (Some(otpfob::validator::Status::Disabled), None),
         "locked" => (None, Some(true)),
-        other => {
-            return html(
-                StatusCode::BAD_REQUEST,
-                pages::message(
-                    Some(&staff.view()),
-                    "Invalid filter",
-                    &format!("The status filter is active, disabled or locked, not {other:?}."),
-                ),
-            );
-        }
+        name => match Status::from_name(name) {
+            Some(status) => (Some(status), None),
+            None => {
+                return html(
+                    StatusCode::BAD_REQUEST,
+                    pages::message(
+                        Some(&staff.view()),
+                        "Invalid filter",
+                        &format!(
+                            "The status filter is active, locked, disabled, lost, revoked or expired, not {name:?}."
+                        ),
+                    ),
+                );
+            }
+        },
     };
     let after = match query
         .after
@@ -654,13 +650,11 @@ async fn token_list(
             );
         }
     };
-    let filter = crate::api::admin::TokenFilter {
+    let filter = TokenFilter {
         after,
-        limit: LIST_PAGE,
         status,
         locked,
-        kind: None,
-        prefix: None,
+        ..listed(LIST_PAGE)
     };
     match state
         .blocking(move |validator| crate::api::admin::list_tokens(validator, &filter))
@@ -668,9 +662,79 @@ async fn token_list(
     {
         Ok(Ok(page)) => html(
             StatusCode::OK,
-            pages::token_list(&staff.view(), &page, query.status.as_deref().unwrap_or("")),
+            pages::token_list(&staff.view(), &page, status_name, pages::Listing::Filtered),
         ),
         Ok(Err(error)) => store_refusal(&staff, &error),
+        Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Internal error."),
+    }
+}
+
+/// The console's list: `limit` tokens a page, never a staff member's own token.
+fn listed(limit: usize) -> TokenFilter {
+    TokenFilter {
+        hidden_prefix: Some(STAFF_PREFIX),
+        ..TokenFilter::all(limit)
+    }
+}
+
+/// The search box: `text` is a token id (a fob's serial is its id) or a customer
+/// reference. One token found opens its page; a customer's several are listed.
+async fn find_token(state: &AppState, staff: &Staff, text: &str) -> Response {
+    // A staff member's own token is not found: the console does not show it.
+    let id = TokenId::new(text)
+        .ok()
+        .filter(|id| !id.as_str().starts_with(STAFF_PREFIX));
+    let owner = CustomerRef::new(text).ok();
+    if id.is_none() && owner.is_none() {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::message(
+                Some(&staff.view()),
+                "Invalid search",
+                "Type a token id, a serial or a customer reference (printable characters, no spaces).",
+            ),
+        );
+    }
+    let found = state
+        .blocking(move |validator| -> Result<_, otpfob::ValidatorError> {
+            let mut page = match owner {
+                Some(owner) => crate::api::admin::list_tokens(
+                    validator,
+                    &TokenFilter {
+                        owner: Some(owner),
+                        ..listed(LIST_PAGE)
+                    },
+                )?,
+                None => TokenPage {
+                    tokens: Vec::new(),
+                    next: None,
+                },
+            };
+            if let Some(id) = id
+                && !page.tokens.iter().any(|token| token.id == id.as_str())
+                && let Some(record) = validator.store().load(&id)?
+            {
+                let now = otpfob::TimeSource::now(validator.clock());
+                page.tokens
+                    .insert(0, crate::api::admin::token_body(&record, now));
+            }
+            Ok(page)
+        })
+        .await;
+    match found {
+        Ok(Ok(page)) if page.tokens.len() == 1 => redirect(&format!(
+            "/console/tokens/{}",
+            pages::path_segment(&page.tokens[0].id)
+        )),
+        Ok(Ok(page)) => html(
+            if page.tokens.is_empty() {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::OK
+            },
+            pages::token_list(&staff.view(), &page, "", pages::Listing::Found(text)),
+        ),
+        Ok(Err(error)) => store_refusal(staff, &error),
         Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Internal error."),
     }
 }
