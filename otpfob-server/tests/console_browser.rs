@@ -203,6 +203,18 @@ impl Driver {
         .await;
     }
 
+    /// Chooses the file at `path` in the file input `css` (WebDriver types the path
+    /// into it, as a person's file dialog would fill it).
+    async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": path.to_str().unwrap() })),
+        )
+        .await;
+    }
+
     /// Clicks what `css` selects (a link or a form's button) and waits, up to 10 s,
     /// until the browser shows the page it leads to: Chromium's WebDriver may return
     /// from a click that submits a form before the answer's page replaced this one, and
@@ -823,16 +835,15 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
     assert!(!driver.page_text().await.contains("otpauth://"));
 
     // A PSKC import waits for a second administrator.
-    let document = pskc_document();
-    driver.type_into("#import-name", "vendor-batch-7.xml").await;
-    driver.type_into("#import-document", &document).await;
+    let file = harness.setup.path().join("vendor-batch-7.xml");
+    std::fs::write(&file, pskc_document()).unwrap();
+    driver.choose_file("#import-file", &file).await;
     driver.type_into("#import-reason", "vendor batch 7").await;
     driver.click("#do-import").await;
+    let page = driver.page_text().await;
     assert!(
-        driver
-            .page_text()
-            .await
-            .contains("waits for a second administrator")
+        page.contains("(import vendor-batch-7.xml) waits for a second administrator"),
+        "{page}"
     );
     assert!(
         driver
@@ -848,6 +859,8 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
         .actions(10)
         .unwrap();
     let number = pending[0].id;
+    assert_eq!(pending[0].target, "vendor-batch-7.xml");
+    refuses_forged_and_oversized_uploads(&driver, &harness).await;
     // Ada cannot approve her own import: the form is not there, and a forged one is
     // refused.
     assert!(!driver.page_text().await.contains("Approve"));
@@ -857,6 +870,15 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
     first_sign_in(&driver, &harness, "bert", false).await;
     driver.go(&harness.url("/console/admin")).await;
     driver.screenshot("pending-import").await;
+    // The large upload is refused, and its file dropped.
+    let large = number + 1;
+    driver.click(&format!("#refuse-{large}")).await;
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains(&format!("Refused pending action {large}."))
+    );
     driver.click(&format!("#approve-{number}")).await;
     let page = driver.page_text().await;
     assert!(page.contains("Imported 1 keys, refused 0."), "{page}");
@@ -866,6 +888,121 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
         "accepted"
     );
     harness.server.stop().await;
+}
+
+/// A `multipart/form-data` body of `fields` (name, file name, content) and its
+/// content type.
+fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "otpfob-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file_name, content) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file_name {
+            Some(file) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/xml\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The upload's checks, sent directly with the browser's session: the CSRF token must
+/// be the first field, the origin this console's, and the file within `import_bytes`;
+/// none of these asks for an import.
+async fn refuses_forged_and_oversized_uploads(driver: &Driver, harness: &Harness) {
+    let cookie = driver
+        .call(reqwest::Method::GET, "/cookie/otpfob_console", None)
+        .await["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csrf = driver.attribute("input[name=csrf]", "value").await;
+    let document = pskc_document();
+    let send = |origin: String, fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| {
+        let cookie = cookie.clone();
+        let url = harness.url("/console/admin/import");
+        async move {
+            let borrowed: Vec<(&str, Option<&str>, &[u8])> = fields
+                .iter()
+                .map(|(name, file, content)| (*name, *file, content.as_slice()))
+                .collect();
+            let (content_type, body) = multipart(&borrowed);
+            let answer = reqwest::Client::new()
+                .post(url)
+                .header("origin", origin)
+                .header("cookie", format!("otpfob_console={cookie}"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    let csrf_field = || ("csrf", None, csrf.clone().into_bytes());
+    let reason = || ("reason", None, b"vendor batch 8".to_vec());
+    let file = |content: Vec<u8>| ("document", Some("batch-8.xml"), content);
+    // The CSRF token after the file: refused before the file is read.
+    let (status, page) = send(
+        harness.base.clone(),
+        vec![file(document.clone().into_bytes()), csrf_field(), reason()],
+    )
+    .await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("did not come from this console"), "{page}");
+    // Another origin, with the right token.
+    let (status, _) = send(
+        "http://evil.example".to_owned(),
+        vec![csrf_field(), file(document.clone().into_bytes()), reason()],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A file larger than `import_bytes` (4 MiB by default).
+    let (_, page) = send(
+        harness.base.clone(),
+        vec![
+            csrf_field(),
+            file(vec![b'x'; 4 * 1024 * 1024 + 1]),
+            reason(),
+        ],
+    )
+    .await;
+    assert!(page.contains("The file could not be read"), "{page}");
+    // An empty file.
+    let (_, page) = send(
+        harness.base.clone(),
+        vec![csrf_field(), file(Vec::new()), reason()],
+    )
+    .await;
+    assert!(page.contains("Choose the PSKC file to import."), "{page}");
+    let actions = harness
+        .server
+        .state()
+        .console()
+        .staff()
+        .actions(10)
+        .unwrap();
+    assert_eq!(actions.len(), 1, "only the browser's import was asked for");
+    // A file past the server's other bodies' limit (16 KiB) but within `import_bytes`
+    // is taken; it is refused by the second administrator below.
+    let mut large = document.into_bytes();
+    large.resize(64 * 1024, b' ');
+    let (status, page) = send(
+        harness.base.clone(),
+        vec![csrf_field(), file(large), reason()],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("(import batch-8.xml) waits for a second administrator"),
+        "{page}"
+    );
 }
 
 /// An unencrypted PSKC document with the RFC 4226 secret as HOTP key `PSKC-1`.

@@ -465,14 +465,13 @@ pub fn admin(viewer: &Viewer<'_>, actions: &[PendingAction], top: Option<Markup>
                     (reason_field("factory-reason"))
                     button type="submit" { "Enrol" }
                 }
-                form.card method="post" action="/console/admin/import" {
+                // The CSRF token first: the server reads it before the file.
+                form.card method="post" action="/console/admin/import" enctype="multipart/form-data" {
                     h2 { "Import a PSKC file" }
                     p.hint { "Waits for a second administrator, who types the file's password." }
                     input type="hidden" name="csrf" value=(viewer.csrf);
-                    label for="import-name" { "File name" }
-                    input id="import-name" name="file_name" type="text" maxlength="100";
-                    label for="import-document" { "PSKC document (paste the XML)" }
-                    textarea id="import-document" name="document" rows="6" required {}
+                    label for="import-file" { "PSKC file (RFC 6030 XML)" }
+                    input id="import-file" name="document" type="file" accept=".xml,.pskc,application/xml,text/xml,application/pskc+xml" required;
                     (reason_field("import-reason"))
                     button type="submit" id="do-import" { "Ask for import" }
                 }
@@ -515,7 +514,7 @@ pub fn admin(viewer: &Viewer<'_>, actions: &[PendingAction], top: Option<Markup>
                                                     input id={ "password-" (action.id) } name="password" type="password";
                                                 }
                                                 button type="submit" name="decision" value="approve" id={ "approve-" (action.id) } { "Approve" }
-                                                button type="submit" name="decision" value="refuse" { "Refuse" }
+                                                button type="submit" name="decision" value="refuse" id={ "refuse-" (action.id) } { "Refuse" }
                                             }
                                         } @else if action.state == "pending" {
                                             "waits for another administrator"
