@@ -890,6 +890,168 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
     harness.server.stop().await;
 }
 
+/// The newest pending action's number.
+fn newest_action(harness: &Harness) -> i64 {
+    harness.server.state().console().staff().actions(1).unwrap()[0].id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_and_reseal_wait_for_a_second_administrator() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    // Tokens sealed under key 1, then the server restarted with key 2 current (key 1
+    // kept to open them): the rotation a reseal finishes.
+    let mut setup = Setup::new(Backend::Sqlite);
+    let second_key = setup.path().join("sealing-key-2");
+    otpfob_server::config::write_private(
+        &second_key,
+        b"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\n",
+    )
+    .unwrap();
+    let mut key = setup.config.sealing.keys[0].clone();
+    key.id = 2;
+    key.file = Some(second_key);
+    setup.config.sealing.keys.push(key);
+    let harness = Harness::start_with(setup).await;
+    harness.enrol_hotp("fob-gone").await;
+    let Harness {
+        mut setup,
+        server,
+        http,
+        ..
+    } = harness;
+    server.stop().await;
+    setup.config.sealing.current = 2;
+    let server = otpfob_server::start(setup.config.clone()).await.unwrap();
+    let harness = Harness {
+        base: format!("http://{}", server.address()),
+        setup,
+        server,
+        http,
+    };
+    let keys_in_use = || async {
+        harness
+            .server
+            .state()
+            .blocking(|validator| validator.sealing_keys_in_use())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(keys_in_use().await.get(&1), Some(&2), "hotp-1 and fob-gone");
+    add_staff(&harness, "ada", &[Role::Admin]);
+    add_staff(&harness, "bert", &[Role::Admin, Role::Audit]);
+
+    // Ada asks for both; neither runs.
+    let mut ada = first_sign_in(&driver, &harness, "ada", false).await;
+    driver.go(&harness.url("/console/admin")).await;
+    driver.select("#request-kind", "delete").await;
+    driver.type_into("#request-target", "fob-gone").await;
+    driver
+        .type_into("#request-reason", "fob returned broken, ticket 4711")
+        .await;
+    driver.click("#do-request").await;
+    let delete = newest_action(&harness);
+    assert!(
+        driver.page_text().await.contains(&format!(
+            "Pending action {delete} (delete fob-gone) waits for a second administrator."
+        )),
+        "{}",
+        driver.page_text().await
+    );
+    driver.select("#request-kind", "reseal").await;
+    driver
+        .type_into("#request-reason", "key rotation, change 2026-12")
+        .await;
+    driver.click("#do-request").await;
+    let reseal = newest_action(&harness);
+    assert!(
+        driver
+            .try_find(&format!("#approve-{reseal}"))
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        verdict(&harness, "fob-gone", &support::hotp_code(0)).await,
+        "accepted",
+        "not deleted before the approval"
+    );
+    assert_eq!(keys_in_use().await.get(&1), Some(&2), "not resealed yet");
+    // A forged approval of her own action is refused.
+    let cookie = driver
+        .call(reqwest::Method::GET, "/cookie/otpfob_console", None)
+        .await["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csrf = driver.attribute("input[name=csrf]", "value").await;
+    let own = reqwest::Client::new()
+        .post(harness.url("/console/admin/decide"))
+        .header("origin", &harness.base)
+        .header("cookie", format!("otpfob_console={cookie}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", &delete.to_string()),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(own.contains("or it is your own"), "{own}");
+    sign_out(&driver).await;
+    let _ = ada.code();
+
+    // Bert approves both.
+    first_sign_in(&driver, &harness, "bert", false).await;
+    driver.go(&harness.url("/console/admin")).await;
+    driver.screenshot("pending-delete-reseal").await;
+    driver.click(&format!("#approve-{delete}")).await;
+    let page = driver.page_text().await;
+    assert!(
+        page.contains(&format!("Pending action {delete}: Deleted fob-gone.")),
+        "{page}"
+    );
+    assert_eq!(
+        verdict(&harness, "fob-gone", &support::hotp_code(1)).await,
+        "rejected"
+    );
+    driver.click(&format!("#approve-{reseal}")).await;
+    let page = driver.page_text().await;
+    // hotp-1 is the one token left under key 1 (the staff tokens are under key 2).
+    assert!(
+        page.contains(&format!(
+            "Pending action {reseal}: Resealed 1 tokens under the current key."
+        )),
+        "{page}"
+    );
+    driver.screenshot("delete-reseal-approved").await;
+    assert_eq!(
+        keys_in_use().await.get(&1),
+        None,
+        "nothing left under key 1"
+    );
+    assert_eq!(
+        verdict(&harness, "hotp-1", &support::hotp_code(0)).await,
+        "accepted",
+        "the resealed token still verifies"
+    );
+    // The trail names both administrators and the requester's reason.
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    let trail = driver.page_text().await;
+    assert!(
+        trail.contains("console:bert approving ada (reason: key rotation, change 2026-12)"),
+        "{trail}"
+    );
+    driver.go(&harness.url("/console/tokens/fob-gone")).await;
+    assert!(driver.page_text().await.contains("No token has this id."));
+    harness.server.stop().await;
+}
+
 /// A `multipart/form-data` body of `fields` (name, file name, content) and its
 /// content type.
 fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {

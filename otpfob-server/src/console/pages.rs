@@ -484,7 +484,7 @@ pub fn admin(viewer: &Viewer<'_>, actions: &[PendingAction], top: Option<Markup>
                     label for="request-target" { "Token id (for a delete)" }
                     input id="request-target" name="target" type="text" maxlength="128";
                     (reason_field("request-reason"))
-                    button type="submit" { "Ask" }
+                    button type="submit" id="do-request" { "Ask" }
                 }
             }
             section aria-labelledby="pending" {
