@@ -13,6 +13,7 @@
 //! file; by default it lives in a temporary directory removed at the end).
 
 use std::error::Error;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -149,7 +150,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let bank = open_bank(&world)?;
     login(&bank, &id, &last_code, PASSCODE);
 
-    heading("8. Alice loses her fob; a temporary soft token; the fob is found");
+    heading("8. Alice loses her fob; emergency codes, a temporary soft token; the fob is found");
     let alice = CustomerRef::new("CUST-000042")?;
     bank.assign_owner(&id, &alice)?;
     bank.report_lost(&id)?;
@@ -157,6 +158,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     let code = read_fob(&mut fob, "9035")?;
     say("whoever has the fob tries it:");
     login(&bank, &id, &code, PASSCODE);
+    let list = bank.issue_emergency_codes(
+        &id,
+        TokenId::new("CODES-000042-1")?,
+        NonZeroU32::new(3).ok_or("zero codes")?,
+        Duration::from_secs(7 * 86_400),
+    )?;
+    say(&format!(
+        "the bank reads Alice {} emergency codes (token {}, for a week, with her PIN)",
+        list.codes().len(),
+        list.token()
+    ));
+    let first: String = list.codes().next().ok_or("no code")?.to_owned();
+    customer_login(&bank, &alice, &first);
+    say("the same code again:");
+    customer_login(&bank, &alice, &first);
     let (replacement, soft_secret) =
         Enrolment::generate(TokenId::new("SOFT-000042-1")?, TotpParameters::default())?;
     let soft_id = bank.issue_temporary_replacement(
@@ -180,10 +196,18 @@ fn main() -> Result<(), Box<dyn Error>> {
     ));
     world.advance(Duration::from_secs(4 * 86_400));
     say("four days later the soft token has expired on its own:");
-    customer_login(&bank, &alice, &soft.now(&world)?.to_string());
-    say("Alice finds the fob in a coat pocket; the helpdesk marks it found");
+    login(&bank, &soft_id, &soft.now(&world)?.to_string(), PASSCODE);
+    say("Alice finds the fob in a coat pocket; the helpdesk marks it found, which");
+    say("revokes the emergency codes and the soft token with it:");
     bank.report_found(&id)?;
-    bank.revoke(&soft_id)?;
+    let second: String = list.codes().nth(1).ok_or("no code")?.to_owned();
+    match bank.verify(list.token(), &second, Some(PASSCODE)) {
+        Ok(_) => return Err("a revoked emergency code was accepted".into()),
+        Err(rejected) => say(&format!(
+            "emergency code {second}: {rejected}   [log: {}]",
+            rejected.reason()
+        )),
+    }
     let code = read_fob(&mut fob, "9035")?;
     customer_login(&bank, &alice, &code);
 

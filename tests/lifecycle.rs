@@ -3,6 +3,7 @@
 //! tokens with the same work whichever matches, the helpdesk's lookup, and
 //! `Policy::psd2()` through the validator.
 
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -419,9 +420,9 @@ fn the_helpdesk_lookup_finds_without_accepting() {
     let fob = enrol_for(&validator, "fob", &owner);
     let phone = enrol_for(&validator, "phone", &owner);
     validator.report_lost(&id("fob")).unwrap();
-    let versions =
-        || ["fob", "phone"].map(|name| validator.store().load(&id(name)).unwrap().unwrap().version);
-    let before = versions();
+    let states =
+        || ["fob", "phone"].map(|name| validator.store().load(&id(name)).unwrap().unwrap().state);
+    let before = states();
     let found = validator
         .lookup_customer_code(&owner, &code(&fob, &clock))
         .unwrap()
@@ -434,7 +435,19 @@ fn the_helpdesk_lookup_finds_without_accepting() {
         validator.lookup_customer_code(&owner, "000000").unwrap(),
         None
     );
-    assert_eq!(versions(), before);
+    // Nothing changed but the trail: each lookup is a link of each token's chain.
+    assert_eq!(states(), before);
+    for name in ["fob", "phone"] {
+        let report = validator.verify_audit_chain(&id(name)).unwrap();
+        assert!(report.broken.is_none(), "{report:?}");
+        let trail = validator.store().audit_trail(&id(name), 2).unwrap();
+        assert!(
+            trail
+                .iter()
+                .all(|event| event.operation == Operation::Lookup && event.chain.is_some()),
+            "{trail:?}"
+        );
+    }
     let phone_code = code(&phone, &clock);
     let found = validator
         .lookup_customer_code(&owner, &phone_code)
@@ -509,6 +522,20 @@ fn psd2_blocks_alert_then_become_permanent() {
     }
     let record = validator.store().load(&id("psd2")).unwrap().unwrap();
     assert!(matches!(record.state.lock, Lock::UntilUnlocked { .. }));
+    // The alert is a link of the token's chain: deleting its row would be detected.
+    let trail = validator.store().audit_trail(&id("psd2"), 1000).unwrap();
+    let alert = trail
+        .iter()
+        .find(|event| event.operation == Operation::BlockAlert)
+        .unwrap();
+    assert!(alert.chain.is_some(), "{alert:?}");
+    assert!(
+        validator
+            .verify_audit_chain(&id("psd2"))
+            .unwrap()
+            .broken
+            .is_none()
+    );
     clock.advance(Duration::from_secs(365 * 24 * 3600));
     let permanent = validator
         .verify(&id("psd2"), &code(&secret, &clock), None)
@@ -519,5 +546,324 @@ fn psd2_blocks_alert_then_become_permanent() {
         validator
             .verify(&id("psd2"), &code(&secret, &clock), None)
             .is_ok()
+    );
+}
+
+/// Enrols a TOTP token `name` for `owner`, reports it lost, and returns its secret.
+fn lost_fob(validator: &Validator<MemoryStore, ManualClock>, name: &str, owner: &CustomerRef) {
+    enrol_for(validator, name, owner);
+    validator.report_lost(&id(name)).unwrap();
+}
+
+fn uses(count: u32) -> NonZeroU32 {
+    NonZeroU32::new(count).unwrap()
+}
+
+/// Item 3: a short list of single-use emergency codes for a lost fob's customer, shown
+/// once: each is accepted once, in the list's order; the list ends at its number of
+/// uses and at its lifetime; it is refused for a token not lost, without a customer,
+/// or longer than the most allowed; `Debug` shows no code.
+#[test]
+fn emergency_codes_are_single_use_and_end_on_their_own() {
+    let (validator, clock) = bank(MemoryStore::new());
+    let owner = customer("CUST-EMERGENCY");
+    lost_fob(&validator, "fob", &owner);
+    let list = validator
+        .issue_emergency_codes(
+            &id("fob"),
+            id("fob.emergency"),
+            uses(3),
+            Duration::from_secs(86_400),
+        )
+        .unwrap();
+    assert_eq!(list.token(), &id("fob.emergency"));
+    let codes: Vec<String> = list.codes().map(str::to_owned).collect();
+    assert_eq!(codes.len(), 3);
+    assert!(codes.iter().all(|code| code.len() == 8));
+    let shown = format!("{list:?}");
+    assert!(
+        codes.iter().all(|code| !shown.contains(code.as_str())),
+        "{shown}"
+    );
+    let record = validator
+        .store()
+        .load(&id("fob.emergency"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.owner.as_ref(), Some(&owner));
+    assert_eq!(record.replaces, Some(id("fob")));
+    assert_eq!(record.state.uses_left, Some(3));
+
+    for (index, code) in codes.iter().enumerate() {
+        let accepted = validator.verify_customer(&owner, code, None).unwrap();
+        assert_eq!(accepted.token, id("fob.emergency"), "code {index}");
+        // Single use: the same code again is refused.
+        assert!(validator.verify_customer(&owner, code, None).is_err());
+    }
+    // All three used: the list is spent, whatever is typed.
+    let record = validator
+        .store()
+        .load(&id("fob.emergency"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state.uses_left, Some(0));
+    let spent = validator
+        .verify(&id("fob.emergency"), &codes[2], None)
+        .unwrap_err();
+    assert_eq!(spent.reason(), RejectReason::UsesSpent);
+
+    // A second list, unused, ends with its lifetime.
+    let second = validator
+        .issue_emergency_codes(
+            &id("fob"),
+            id("fob.emergency-2"),
+            uses(2),
+            Duration::from_secs(3600),
+        )
+        .unwrap();
+    let first = second.codes().next().unwrap().to_owned();
+    clock.advance(Duration::from_secs(3600));
+    let late = validator
+        .verify(&id("fob.emergency-2"), &first, None)
+        .unwrap_err();
+    assert_eq!(late.reason(), RejectReason::Expired);
+
+    for refused in [
+        validator.issue_emergency_codes(
+            &id("fob"),
+            id("fob.too-many"),
+            uses(otpfob::validator::MAX_EMERGENCY_CODES + 1),
+            Duration::from_secs(60),
+        ),
+        validator.issue_emergency_codes(
+            &id("fob.emergency"),
+            id("not-lost"),
+            uses(1),
+            Duration::from_secs(60),
+        ),
+    ] {
+        assert!(
+            matches!(refused, Err(ValidatorError::Lifecycle { .. })),
+            "{refused:?}"
+        );
+    }
+    validator
+        .enrol(Enrolment::new(
+            id("ownerless"),
+            Secret::generate_default().unwrap(),
+            TotpParameters::default(),
+        ))
+        .unwrap();
+    validator.report_lost(&id("ownerless")).unwrap();
+    assert!(matches!(
+        validator.issue_emergency_codes(
+            &id("ownerless"),
+            id("ownerless.emergency"),
+            uses(1),
+            Duration::from_secs(60),
+        ),
+        Err(ValidatorError::Lifecycle { .. })
+    ));
+    assert!(
+        validator
+            .store()
+            .load(&id("ownerless.emergency"))
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Item 3: a temporary soft token that ends at a set number of uses: each acceptance
+/// takes one, a wrong code none; after the last, every code is refused as spent.
+#[test]
+fn a_temporary_replacement_ends_at_its_number_of_uses() {
+    let (validator, clock) = bank(MemoryStore::new());
+    let owner = customer("CUST-USES");
+    lost_fob(&validator, "fob", &owner);
+    let (soft, secret) = Enrolment::generate(id("soft"), TotpParameters::default()).unwrap();
+    validator
+        .issue_temporary_replacement(
+            &id("fob"),
+            soft.with_use_limit(uses(2)),
+            Duration::from_secs(7 * 86_400),
+        )
+        .unwrap();
+    assert!(validator.verify(&id("soft"), "000000", None).is_err());
+    for _ in 0..2 {
+        assert!(
+            validator
+                .verify_customer(&owner, &code(&secret, &clock), None)
+                .is_ok()
+        );
+        clock.advance(Duration::from_secs(30));
+    }
+    let spent = validator
+        .verify(&id("soft"), &code(&secret, &clock), None)
+        .unwrap_err();
+    assert_eq!(spent.reason(), RejectReason::UsesSpent);
+    // The helpdesk's lookup still finds a spent replacement's code.
+    let found = validator
+        .lookup_customer_code(&owner, &code(&secret, &clock))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.token, id("soft"));
+}
+
+/// Item 3: "found" re-enables the fob and ends its temporary replacements (a soft
+/// token and a list of emergency codes), and "replace" revokes the fob and them; the
+/// customer's other tokens, and another lost token's replacement, stay as they were.
+#[test]
+fn found_or_replaced_fobs_end_their_temporary_replacements() {
+    let (validator, clock) = bank(MemoryStore::new());
+    let owner = customer("CUST-FOUND");
+    let phone = enrol_for(&validator, "phone", &owner);
+    lost_fob(&validator, "fob", &owner);
+    let (soft, soft_secret) = Enrolment::generate(id("soft"), TotpParameters::default()).unwrap();
+    validator
+        .issue_temporary_replacement(&id("fob"), soft, Duration::from_secs(86_400))
+        .unwrap();
+    let list = validator
+        .issue_emergency_codes(
+            &id("fob"),
+            id("codes"),
+            uses(2),
+            Duration::from_secs(86_400),
+        )
+        .unwrap();
+    let listed = list.codes().next().unwrap().to_owned();
+    validator.report_found(&id("fob")).unwrap();
+    let status = |name: &str| {
+        validator
+            .store()
+            .load(&id(name))
+            .unwrap()
+            .unwrap()
+            .state
+            .status
+    };
+    assert_eq!(status("fob"), Status::Active);
+    assert_eq!(status("soft"), Status::Revoked);
+    assert_eq!(status("codes"), Status::Revoked);
+    assert_eq!(status("phone"), Status::Active);
+    for (token, typed) in [("soft", code(&soft_secret, &clock)), ("codes", listed)] {
+        let refused = validator.verify(&id(token), &typed, None).unwrap_err();
+        assert_eq!(refused.reason(), RejectReason::Revoked, "{token}");
+    }
+    assert!(
+        validator
+            .verify_customer(&owner, &code(&phone, &clock), None)
+            .is_ok()
+    );
+
+    // Lost again, with a new replacement, beside another lost fob's replacement
+    // (the customer's four tokens, the most allowed): "replace" ends the fob's
+    // replacement with it, and only that one.
+    validator.report_lost(&id("fob")).unwrap();
+    let (soft2, _) = Enrolment::generate(id("soft-2"), TotpParameters::default()).unwrap();
+    validator
+        .issue_temporary_replacement(&id("fob"), soft2, Duration::from_secs(86_400))
+        .unwrap();
+    lost_fob(&validator, "other-fob", &owner);
+    assert!(matches!(
+        validator.issue_temporary_replacement(
+            &id("other-fob"),
+            Enrolment::generate(id("soft-other"), TotpParameters::default())
+                .unwrap()
+                .0,
+            Duration::from_secs(86_400),
+        ),
+        Err(ValidatorError::Lifecycle { .. })
+    ));
+    let (new_fob, _) = Enrolment::generate(id("fob-new"), TotpParameters::default()).unwrap();
+    validator.replace(&id("fob"), new_fob).unwrap();
+    assert_eq!(status("fob"), Status::Revoked);
+    assert_eq!(status("soft-2"), Status::Revoked);
+    assert_eq!(status("fob-new"), Status::Active);
+    // Two places freed: the other fob's replacement now fits, and survives "found"
+    // of a fob it does not replace.
+    let (other_soft, _) = Enrolment::generate(id("soft-other"), TotpParameters::default()).unwrap();
+    validator
+        .issue_temporary_replacement(&id("other-fob"), other_soft, Duration::from_secs(86_400))
+        .unwrap();
+    validator.report_lost(&id("fob-new")).unwrap();
+    validator.report_found(&id("fob-new")).unwrap();
+    assert_eq!(status("soft-other"), Status::Active);
+    assert_eq!(
+        validator.store().tokens_of(&owner).unwrap(),
+        [
+            id("fob-new"),
+            id("other-fob"),
+            id("phone"),
+            id("soft-other")
+        ]
+    );
+    let audited: Vec<Operation> = validator
+        .store()
+        .audit_trail(&id("soft-2"), 5)
+        .unwrap()
+        .iter()
+        .map(|event| event.operation)
+        .collect();
+    assert!(audited.contains(&Operation::Revoke), "{audited:?}");
+}
+
+/// Issue 18, item 5, through a customer's verification: a PIN hash carried at another
+/// Argon2id cost (a migration's) is rehashed at the validator's own cost in the write
+/// that accepts the first code with the right PIN; a wrong PIN leaves it as it was.
+/// Before, only `verify` rehashed: `verify_customer` kept the old server's cost for
+/// good.
+#[test]
+fn a_customer_verification_rehashes_a_carried_pin() {
+    use otpfob::validator::{CarriedState, PinHashing};
+    let (validator, clock) = bank(MemoryStore::new());
+    let owner = customer("CUST-MIGRATED");
+    let secret = Secret::generate_default().unwrap();
+    let mut carried = CarriedState::default();
+    carried.pin_hash = Some(PinHashing::insecure_fast_for_tests().hash("2468").unwrap());
+    validator
+        .enrol(
+            Enrolment::new(id("migrated"), secret.clone(), TotpParameters::default())
+                .with_owner(owner.clone())
+                .with_carried(carried),
+        )
+        .unwrap();
+    let stored = || {
+        validator
+            .store()
+            .load(&id("migrated"))
+            .unwrap()
+            .unwrap()
+            .pin
+            .unwrap()
+            .as_phc()
+            .to_owned()
+    };
+    let before = stored();
+    assert!(before.contains("m=64,t=1"), "{before}");
+    assert!(
+        validator
+            .verify_customer(&owner, &code(&secret, &clock), Some("1357"))
+            .is_err()
+    );
+    assert_eq!(stored(), before, "a wrong PIN changes nothing");
+    assert!(
+        validator
+            .verify_customer(&owner, &code(&secret, &clock), Some("2468"))
+            .is_ok()
+    );
+    let after = stored();
+    assert!(after.contains("m=19456,t=2,p=1"), "{after}");
+    clock.advance(Duration::from_secs(30));
+    assert!(
+        validator
+            .verify_customer(&owner, &code(&secret, &clock), Some("2468"))
+            .is_ok()
+    );
+    assert!(
+        validator
+            .verify_audit_chain(&id("migrated"))
+            .unwrap()
+            .broken
+            .is_none()
     );
 }

@@ -290,3 +290,46 @@ fn database_files_are_created_owner_only() {
     }
     assert_eq!(checked, 3);
 }
+
+/// Issue 15: a use-limited token (a temporary replacement, emergency codes) whose
+/// uses left are raised or whose limit is lifted in the database is refused; so is one
+/// whose link to the lost token it replaces is cut (which would keep it alive when the
+/// fob is found).
+#[test]
+fn raising_a_use_limit_or_cutting_a_replacement_link_in_the_database_is_detected() {
+    let bank = bank();
+    for (name, byte, sql) in [
+        (
+            "SOFT-RAISED",
+            6,
+            "UPDATE tokens SET uses_left = uses_left + 100 WHERE id = ?1",
+        ),
+        (
+            "SOFT-UNLIMITED",
+            7,
+            "UPDATE tokens SET uses_left = NULL WHERE id = ?1",
+        ),
+        (
+            "SOFT-UNLINKED",
+            8,
+            "UPDATE tokens SET replaces = NULL WHERE id = ?1",
+        ),
+    ] {
+        let lost = bank.enrol_event(&format!("FOB-OF-{name}"), byte + 100);
+        bank.validator
+            .assign_owner(&lost, &otpfob::validator::CustomerRef::new(name).unwrap())
+            .unwrap();
+        bank.validator.report_lost(&lost).unwrap();
+        let id = TokenId::new(name).unwrap();
+        bank.validator
+            .issue_temporary_replacement(
+                &lost,
+                Enrolment::new(id.clone(), secret(byte), HotpParameters::default())
+                    .with_use_limit(core::num::NonZeroU32::new(1).unwrap()),
+                std::time::Duration::from_secs(3600),
+            )
+            .unwrap();
+        bank.edit(sql, &id);
+        bank.assert_tampered(&id, &hotp(byte, 0), name);
+    }
+}

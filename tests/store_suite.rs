@@ -66,6 +66,7 @@ fn time_record(token: &str) -> TokenRecord {
             },
             status: Status::Disabled,
             validity: Validity::ALWAYS,
+            uses_left: Some(7),
             ocra: None,
         },
         enrolled_at: UnixTime::from_nanos(1_600_000_000_000_000_001),
@@ -74,6 +75,7 @@ fn time_record(token: &str) -> TokenRecord {
         owner: None,
         mac: None,
         audit_head: None,
+        replaces: None,
     }
 }
 
@@ -100,6 +102,7 @@ fn event_record(token: &str) -> TokenRecord {
             },
             status: Status::Active,
             validity: Validity::ALWAYS,
+            uses_left: None,
             ocra: None,
         },
         enrolled_at: UnixTime::EPOCH,
@@ -108,6 +111,7 @@ fn event_record(token: &str) -> TokenRecord {
         owner: None,
         mac: None,
         audit_head: None,
+        replaces: None,
     }
 }
 
@@ -1131,6 +1135,8 @@ fn a_version_8_file_gains_the_chain_and_old_rows_are_unchained() {
             "ALTER TABLE audit DROP COLUMN actor_kind; ALTER TABLE audit DROP COLUMN channel;
              ALTER TABLE audit DROP COLUMN request_id; ALTER TABLE audit DROP COLUMN node;
              ALTER TABLE audit DROP COLUMN chain_hash; ALTER TABLE tokens DROP COLUMN audit_head;
+             ALTER TABLE tokens DROP COLUMN uses_left; ALTER TABLE tokens DROP COLUMN replaces;
+             DROP TABLE rejection_standin;
              PRAGMA user_version = 8;",
         )
         .unwrap();

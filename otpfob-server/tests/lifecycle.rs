@@ -215,13 +215,16 @@ async fn a_lost_fob_through_the_api(backend: Backend) {
             .0,
         409
     );
-    // The temporary replacement ended by a revocation.
-    assert_eq!(
-        post(&harness, "admin", "/v1/tokens/temp-1/revoke", None)
-            .await
-            .0,
-        204
-    );
+    // The temporary replacement ended when the fob was found.
+    let (_, temp) = call(
+        &harness,
+        reqwest::Method::GET,
+        "admin",
+        "/v1/tokens/temp-1",
+        None,
+    )
+    .await;
+    assert_eq!(temp["status"], "revoked", "{temp}");
     let (_, tokens) = call(
         &harness,
         reqwest::Method::GET,
@@ -292,6 +295,180 @@ async fn a_lost_fob_through_the_api_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_fob_through_the_api_on_postgres() {
     a_lost_fob_through_the_api(Backend::Postgres).await;
+}
+
+/// Emergency codes through the API: issued once for a lost fob's customer (the fob
+/// reported lost on the way), each accepted once, in order, the list spent after its
+/// last; a soft replacement limited to one use; `found` ends the list; the roles and
+/// the bounds are checked.
+async fn emergency_codes_through_the_api(backend: Backend) {
+    let harness = Harness::start(backend).await;
+    let (status, _) = call(
+        &harness,
+        reqwest::Method::PUT,
+        "admin",
+        "/v1/tokens/hotp-1/owner",
+        Some(json!({"customer": "C-0002"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    for (role, body, expected) in [
+        ("verify", json!({"id": "codes-1"}), 403),
+        ("audit", json!({"id": "codes-1"}), 403),
+        ("helpdesk", json!({"id": "codes-1", "count": 0}), 422),
+        ("helpdesk", json!({"id": "codes-1", "count": 11}), 422),
+        (
+            "helpdesk",
+            json!({"id": "codes-1", "lifetime_seconds": 0}),
+            422,
+        ),
+        ("helpdesk", json!({"id": "bad id"}), 400),
+        ("helpdesk", json!({"id": "codes-1", "extra": 1}), 422),
+    ] {
+        let (status, problem) = post(
+            &harness,
+            role,
+            "/v1/tokens/hotp-1/emergency-codes",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, expected, "{role} {body}: {problem}");
+    }
+    // Nothing was written by the refusals: the fob is still active.
+    let (_, fob) = call(
+        &harness,
+        reqwest::Method::GET,
+        "helpdesk",
+        "/v1/tokens/hotp-1",
+        None,
+    )
+    .await;
+    assert_eq!(fob["status"], "active", "{fob}");
+
+    let (status, list) = post(
+        &harness,
+        "helpdesk",
+        "/v1/tokens/hotp-1/emergency-codes",
+        Some(json!({"id": "codes-1", "count": 3, "lifetime_seconds": 3600})),
+    )
+    .await;
+    assert_eq!(status, 201, "{list}");
+    assert_eq!(list["token"], "codes-1");
+    let codes: Vec<String> = list["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 3);
+    assert!(codes.iter().all(|code| code.len() == 8), "{codes:?}");
+    let (_, fob) = call(
+        &harness,
+        reqwest::Method::GET,
+        "helpdesk",
+        "/v1/tokens/hotp-1",
+        None,
+    )
+    .await;
+    assert_eq!(fob["status"], "lost", "{fob}");
+    // The codes are never shown again.
+    let (_, shown) = call(
+        &harness,
+        reqwest::Method::GET,
+        "admin",
+        "/v1/tokens/codes-1",
+        None,
+    )
+    .await;
+    assert_eq!(shown["owner"], "C-0002");
+    assert!(
+        codes
+            .iter()
+            .all(|code| !shown.to_string().contains(code.as_str())),
+        "{shown}"
+    );
+    for code in &codes[..2] {
+        assert_eq!(customer_verify(&harness, "C-0002", code).await, "accepted");
+        assert_eq!(customer_verify(&harness, "C-0002", code).await, "rejected");
+    }
+
+    // A soft replacement for one use, beside the list.
+    let (status, lost) = post(
+        &harness,
+        "helpdesk",
+        "/v1/tokens/hotp-1/lost",
+        Some(json!({"replacement": {"id": "temp-2", "kind": "totp"}, "max_uses": 1})),
+    )
+    .await;
+    assert_eq!(status, 201, "{lost}");
+    let key_uri = lost["replacement"]["key_uri"].as_str().unwrap().to_owned();
+    assert_eq!(
+        customer_verify(&harness, "C-0002", &totp_now(&key_uri)).await,
+        "accepted"
+    );
+    let (_, temp) = call(
+        &harness,
+        reqwest::Method::GET,
+        "helpdesk",
+        "/v1/tokens/temp-2",
+        None,
+    )
+    .await;
+    assert_eq!(temp["uses_left"], 0, "{temp}");
+    let (status, _) = post(
+        &harness,
+        "helpdesk",
+        "/v1/tokens/hotp-1/lost",
+        Some(json!({"replacement": {"id": "temp-3", "kind": "totp"}, "max_uses": 0})),
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    // Found: the list ends with its last code unused; the fob works again.
+    assert_eq!(
+        post(&harness, "helpdesk", "/v1/tokens/hotp-1/found", None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        customer_verify(&harness, "C-0002", &codes[2]).await,
+        "rejected"
+    );
+    for token in ["codes-1", "temp-2"] {
+        let (_, ended) = call(
+            &harness,
+            reqwest::Method::GET,
+            "helpdesk",
+            &format!("/v1/tokens/{token}"),
+            None,
+        )
+        .await;
+        assert_eq!(ended["status"], "revoked", "{ended}");
+    }
+    assert_eq!(
+        customer_verify(&harness, "C-0002", &hotp_code(0)).await,
+        "accepted"
+    );
+    let codes_trail = trail(&harness, "codes-1").await;
+    assert_eq!(
+        codes_trail.first().map(String::as_str),
+        Some("enrol helpdesk")
+    );
+    assert!(
+        codes_trail.contains(&"revoke helpdesk".to_owned()),
+        "{codes_trail:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_codes_through_the_api_on_sqlite() {
+    emergency_codes_through_the_api(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_codes_through_the_api_on_postgres() {
+    emergency_codes_through_the_api(Backend::Postgres).await;
 }
 
 async fn answer(response: reqwest::Response) -> (u16, Vec<(String, String)>, Vec<u8>) {

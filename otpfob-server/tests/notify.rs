@@ -270,6 +270,10 @@ async fn every_kind_of_notice_reaches_the_webhook() {
         .await,
         201
     );
+    // Three scans (one a second) find the expiring token; it is sent once.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // The replacement fob revokes the lost one and ends its temporary replacement,
+    // with a notice for each.
     assert_eq!(
         send(
             &harness,
@@ -281,24 +285,11 @@ async fn every_kind_of_notice_reaches_the_webhook() {
         .await,
         201
     );
-    // Three scans (one a second) find the expiring token; it is sent once.
-    tokio::time::sleep(Duration::from_millis(3200)).await;
-    assert_eq!(
-        send(
-            &harness,
-            reqwest::Method::POST,
-            "admin",
-            "/v1/tokens/temp-1/revoke",
-            None
-        )
-        .await,
-        204
-    );
-    wait_for("the revocation", || {
-        receiver
-            .bodies()
+    wait_for("the revocation and the replacement", || {
+        let bodies = receiver.bodies();
+        ["revoked", "replaced"]
             .iter()
-            .any(|body| body["event"] == "revoked")
+            .all(|event| bodies.iter().any(|body| body["event"] == *event))
     })
     .await;
     let events: Vec<(String, String)> = receiver
@@ -343,6 +334,106 @@ async fn every_kind_of_notice_reaches_the_webhook() {
     for (headers, body) in receiver.received.lock().unwrap().iter() {
         check_signature(headers, body);
     }
+}
+
+/// PSD2 RTS Art. 4(5) end to end: under `policy = "psd2"`, the failure that imposes
+/// the last temporary block before a permanent one sends a signed `block_alert` to
+/// the webhook (with the lock notice), so that the bank can warn the customer while
+/// the block is still temporary. The two earlier blocks are made beforehand through
+/// the library, on the same database and key, with a clock ten hours back, so that
+/// they have run out by the time the server starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_temporary_block_sends_a_block_alert() {
+    use otpfob::{
+        Enrolment, HotpParameters, Keyring, ManualClock, Policy, SealingKey, Secret, SqliteStore,
+        TokenId, Validator, validator::CustomerRef,
+    };
+    let (receiver, url) = Receiver::start(0).await;
+    let mut setup = setup_with(&[&url], 50, 4);
+    setup.config.policy = otpfob_server::config::PolicyPreset::Psd2;
+    let token = TokenId::new("psd2-1").unwrap();
+    {
+        let key: Vec<u8> = (0u8..32).collect();
+        let clock = ManualClock::at_secs(now_secs() - 10 * 3600);
+        let validator = Validator::new(
+            SqliteStore::open(setup.path().join("otpfob.db")).unwrap(),
+            clock.clone(),
+            Keyring::new(SealingKey::new(1, &key).unwrap()),
+        )
+        .with_policy(Policy::psd2())
+        .unwrap();
+        validator
+            .enrol(
+                Enrolment::new(
+                    token.clone(),
+                    Secret::from_bytes(b"12345678901234567890").unwrap(),
+                    HotpParameters::default(),
+                )
+                .with_owner(CustomerRef::new("C-PSD2").unwrap()),
+            )
+            .unwrap();
+        for block in 0..2u32 {
+            // Five failures block the first time; once a block has run out, the
+            // failure count is still at the limit and one more blocks again.
+            for _ in 0..5 {
+                assert!(validator.verify(&token, "999999", None).is_err());
+            }
+            // Blocks of 15 minutes, then 30: each has run out when the next starts.
+            clock.advance(Duration::from_secs(15 * 60 * (1 << block) + 1));
+        }
+        let state = validator.state(&token).unwrap().unwrap();
+        assert_eq!(state.lockouts, 2);
+    }
+    let harness = Harness::start_with(setup).await;
+    // Nothing sent for the earlier blocks (no webhook was configured then).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(receiver.bodies().is_empty(), "{:?}", receiver.bodies());
+    // The failure count stands at the limit after a block runs out, so the next
+    // wrong code imposes the third block: the last temporary one.
+    harness.verify("psd2-1", "999999").await;
+    wait_for("the block alert", || {
+        receiver
+            .bodies()
+            .iter()
+            .any(|body| body["event"] == "block_alert")
+    })
+    .await;
+    let bodies = receiver.bodies();
+    let alert = bodies
+        .iter()
+        .find(|body| body["event"] == "block_alert")
+        .unwrap();
+    assert_eq!(alert["token"], "psd2-1", "{alert}");
+    assert_eq!(alert["customer"], "C-PSD2", "{alert}");
+    wait_for("the lock notice", || {
+        receiver
+            .bodies()
+            .iter()
+            .any(|body| body["event"] == "locked" && body["token"] == "psd2-1")
+    })
+    .await;
+    for (headers, body) in receiver.received.lock().unwrap().iter() {
+        check_signature(headers, body);
+    }
+    // The audit trail has the alert too.
+    let (_, trail) = {
+        let response = harness
+            .http
+            .get(harness.url("/v1/tokens/psd2-1/audit?limit=100"))
+            .bearer_auth(harness.key("audit"))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json::<Value>().await.unwrap())
+    };
+    assert!(
+        trail
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|event| event["operation"] == "block_alert"),
+        "{trail}"
+    );
 }
 
 /// A notice not yet delivered when the server stops is delivered after it starts

@@ -25,6 +25,11 @@
 //! `audit_head` (see `validator::chain`). All are null in rows written before it: an
 //! old audit row is unchained (before the chain began) and an old record has no head
 //! until its next change.
+//!
+//! Schema version 11: the `tokens` table's `uses_left`, the use limit of a temporary
+//! replacement or a list of emergency codes, and `replaces`, the lost token a
+//! temporary replacement stands in for; both null (no limit, no replacement) for
+//! every older row.
 
 use std::sync::Arc;
 
@@ -131,7 +136,9 @@ macro_rules! for_each_token_column {
             not_before_nanos,
             not_after_seconds,
             not_after_nanos,
-            audit_head
+            audit_head,
+            uses_left,
+            replaces
         }
     };
 }
@@ -237,6 +244,11 @@ pub(crate) struct TokenRow {
     /// The head of the token's audit hash chain, 32 bytes (schema version 9); null
     /// for a record stored before the chain existed and not changed since.
     pub(crate) audit_head: Option<Vec<u8>>,
+    /// How many more codes the token may accept (schema version 11); null for no
+    /// limit.
+    pub(crate) uses_left: Option<i64>,
+    /// For a temporary replacement, the lost token's id (schema version 11).
+    pub(crate) replaces: Option<String>,
 }
 
 /// The `algorithm` column of a CAP card: its cryptograms are Triple DES MACs.
@@ -310,6 +322,11 @@ impl TokenRow {
             not_after_seconds: None,
             not_after_nanos: None,
             audit_head: record.audit_head.map(|head| head.0.to_vec()),
+            uses_left: state.uses_left.map(i64::from),
+            replaces: record
+                .replaces
+                .as_ref()
+                .map(|lost| lost.as_str().to_owned()),
         };
         if let Some(start) = state.validity.not_before {
             let (seconds, nanos) = time_to_sql(start);
@@ -793,6 +810,17 @@ impl TokenRow {
             .map(|head| head.try_into().map(ChainHash))
             .transpose()
             .map_err(|_| corrupt("audit chain head is not 32 bytes"))?;
+        let replaces = self
+            .replaces
+            .as_deref()
+            .map(TokenId::new)
+            .transpose()
+            .map_err(|_| corrupt("malformed replaced token id"))?;
+        let uses_left = self
+            .uses_left
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| corrupt("uses left out of range"))?;
         let pin = self
             .pin_hash
             .map(PinHash::from_phc)
@@ -818,6 +846,7 @@ impl TokenRow {
                 lock,
                 status,
                 validity,
+                uses_left,
             },
             enrolled_at: time_from_sql(self.enrolled_seconds, self.enrolled_nanos),
             incarnation: Incarnation::from_bytes(incarnation),
@@ -825,6 +854,7 @@ impl TokenRow {
             owner,
             mac,
             audit_head,
+            replaces,
         })
     }
 }
@@ -967,6 +997,7 @@ mod tests {
             owner: None,
             mac: None,
             audit_head: Some(ChainHash([3; 32])),
+            replaces: Some(TokenId::new("FOB-LOST").unwrap()),
         };
         let record = TokenRecord {
             mac: Some(keyring.authenticate_record(&record).unwrap()),
@@ -1011,6 +1042,24 @@ mod tests {
             ..row
         };
         assert!(bad_owner.into_record().is_err());
+    }
+
+    #[test]
+    fn use_limit_round_trips_and_a_negative_one_is_corrupt() {
+        let (mut record, _) = ocra_row();
+        for uses in [None, Some(0), Some(1), Some(u32::MAX)] {
+            record.state.uses_left = uses;
+            let row = TokenRow::from_record(&record);
+            assert_eq!(row.uses_left, uses.map(i64::from));
+            assert_eq!(row.into_record().unwrap(), record);
+        }
+        for bad in [-1, i64::from(u32::MAX) + 1] {
+            let row = TokenRow {
+                uses_left: Some(bad),
+                ..TokenRow::from_record(&record)
+            };
+            assert!(row.into_record().is_err(), "{bad}");
+        }
     }
 
     #[test]

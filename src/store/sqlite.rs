@@ -32,9 +32,10 @@ use crate::validator::store::{Store, Swap};
 /// table's `actor`; version 6 the EMV-CAP card kind and its `cap_*` columns; version 7
 /// the `rejection_probes` table; version 8 the life cycle's `owner` and validity
 /// period; version 9 the audit trail's context columns, chain links and each record's
-/// chain head; version 10 the `rejection_standin` table in place of `rejection_probes`.
+/// chain head; version 10 the `rejection_standin` table in place of `rejection_probes`;
+/// version 11 each token's use limit (`uses_left`) and replaced token (`replaces`).
 /// An older file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 10;
+pub const SQLITE_SCHEMA_VERSION: i64 = 11;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -253,6 +254,17 @@ DROP TABLE IF EXISTS rejection_probes;
 DROP TABLE IF EXISTS rejection_standin;
 ";
 
+/// Version 11 (issue 15): each token's use limit (a temporary replacement or a list of
+/// emergency codes ends at a set number of uses), and for a temporary replacement the
+/// lost token it stands in for; null (no limit, no replacement) for every existing row.
+/// The stand-in gets the columns too, so that it stays the shape of `tokens`.
+const MIGRATION_V11_USES_LEFT: &str = "
+ALTER TABLE tokens ADD COLUMN uses_left INTEGER CHECK (uses_left >= 0);
+ALTER TABLE tokens ADD COLUMN replaces TEXT;
+ALTER TABLE rejection_standin ADD COLUMN uses_left INTEGER CHECK (uses_left >= 0);
+ALTER TABLE rejection_standin ADD COLUMN replaces TEXT;
+";
+
 /// The id of the stand-in row: a valid token id, never looked up in `tokens`.
 const STANDIN_ID: &str = "rejection-stand-in";
 
@@ -280,7 +292,7 @@ fn create_rejection_standin(connection: &Connection) -> Result<(), StoreError> {
 }
 
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 10] = [
+const MIGRATIONS: [(i64, &str); 11] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -291,6 +303,7 @@ const MIGRATIONS: [(i64, &str); 10] = [
     (8, MIGRATION_V8_LIFECYCLE),
     (9, MIGRATION_AUDIT_TRAIL),
     (10, MIGRATION_V10_STANDIN),
+    (11, MIGRATION_V11_USES_LEFT),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -1168,6 +1181,7 @@ mod tests {
             owner: None,
             mac: None,
             audit_head: None,
+            replaces: None,
         }
     }
 

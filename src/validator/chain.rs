@@ -7,7 +7,8 @@
 //! # What is chained
 //!
 //! Every event written with a record (enrolment, verification, resync, challenges,
-//! administration) is a link. An event that writes no record cannot move a head and
+//! administration, and the helpdesk's lookups and block alerts, which write the record
+//! with nothing but its version and head moved) is a link. An event that writes no record cannot move a head and
 //! is stored unchained (`chain` null): a rejection for an id that is not enrolled, for
 //! a record that fails its MAC, for a store failure or a keyring that cannot be
 //! reached, and a deletion (the record, and its head, go with it). The first event of

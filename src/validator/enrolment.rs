@@ -4,6 +4,7 @@
 //! written (`device/`, `provision/pskc/`), so the bank side depends on none of them.
 
 use core::fmt;
+use core::num::NonZeroU32;
 
 use zeroize::Zeroizing;
 
@@ -59,6 +60,11 @@ pub struct Enrolment {
     pub(crate) ocra: Option<OcraEnrolment>,
     pub(crate) validity: Validity,
     pub(crate) owner: Option<CustomerRef>,
+    /// How many codes the token may accept in all; `None` for no limit.
+    pub(crate) uses: Option<NonZeroU32>,
+    /// The lost token this one temporarily replaces: set only by
+    /// [`Validator::issue_temporary_replacement`](crate::Validator::issue_temporary_replacement).
+    pub(crate) replaces: Option<TokenId>,
     /// State carried over from another server (a migration); see [`Enrolment::with_carried`].
     pub(crate) carried: CarriedState,
 }
@@ -103,6 +109,8 @@ impl Enrolment {
             ocra: None,
             validity: Validity::ALWAYS,
             owner: None,
+            uses: None,
+            replaces: None,
             carried: CarriedState::default(),
         }
     }
@@ -176,6 +184,16 @@ impl Enrolment {
     #[must_use]
     pub fn with_validity(mut self, validity: Validity) -> Self {
         self.validity = validity;
+        self
+    }
+
+    /// How many codes the token may accept in all: after the last one every code is
+    /// rejected as [`RejectReason::UsesSpent`](crate::validator::RejectReason::UsesSpent),
+    /// as for a temporary replacement that ends at a set number of uses, or a list of
+    /// emergency codes. Not for an EMV-CAP card (refused at enrolment).
+    #[must_use]
+    pub fn with_use_limit(mut self, uses: NonZeroU32) -> Self {
+        self.uses = Some(uses);
         self
     }
 
@@ -265,6 +283,12 @@ impl Enrolment {
     pub fn owner(&self) -> Option<&CustomerRef> {
         self.owner.as_ref()
     }
+
+    /// How many codes the token may accept in all, if that is limited.
+    #[must_use]
+    pub fn use_limit(&self) -> Option<NonZeroU32> {
+        self.uses
+    }
 }
 
 impl fmt::Debug for Enrolment {
@@ -281,6 +305,8 @@ impl fmt::Debug for Enrolment {
             .field("ocra", &self.ocra)
             .field("validity", &self.validity)
             .field("owner", &self.owner)
+            .field("uses", &self.uses)
+            .field("replaces", &self.replaces)
             .field("carried", &self.carried)
             .finish()
     }

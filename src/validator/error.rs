@@ -329,6 +329,9 @@ pub enum RejectReason {
     /// In a customer's verification, the code was accepted for another of the
     /// customer's tokens: this one was left as it was.
     OtherTokenMatched,
+    /// The token's use limit is spent: a temporary replacement or a list of
+    /// emergency codes accepted as many codes as it was issued for.
+    UsesSpent,
 }
 
 impl RejectReason {
@@ -376,6 +379,7 @@ impl RejectReason {
             RejectReason::Expired => "expired",
             RejectReason::NotYetValid => "not_yet_valid",
             RejectReason::OtherTokenMatched => "other_token_matched",
+            RejectReason::UsesSpent => "uses_spent",
         }
     }
 
@@ -389,7 +393,7 @@ impl RejectReason {
     }
 }
 
-const ALL_REASONS: [RejectReason; 27] = [
+const ALL_REASONS: [RejectReason; 28] = [
     RejectReason::WrongCode,
     RejectReason::Replayed,
     RejectReason::WrongPin,
@@ -417,6 +421,7 @@ const ALL_REASONS: [RejectReason; 27] = [
     RejectReason::Expired,
     RejectReason::NotYetValid,
     RejectReason::OtherTokenMatched,
+    RejectReason::UsesSpent,
 ];
 
 impl fmt::Display for RejectReason {

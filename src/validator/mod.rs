@@ -67,8 +67,9 @@ pub use sealed::{NONCE_LEN, RECORD_MAC_LEN, RecordMac, SealedSecret, TAG_LEN};
 #[cfg(feature = "emv-cap")]
 pub use service::CapEnrolment;
 pub use service::{
-    CustomerAcceptance, DEFAULT_GENERATOR_CACHE, LookupMatch, MAX_ATTEMPTS, ResealProgress,
-    SIGN_MODE_MAX_LIFETIME, Validator,
+    CustomerAcceptance, DEFAULT_GENERATOR_CACHE, EMERGENCY_CODE_PARAMETERS, EmergencyCodes,
+    LookupMatch, MAX_ATTEMPTS, MAX_EMERGENCY_CODES, ResealProgress, SIGN_MODE_MAX_LIFETIME,
+    Validator,
 };
 pub use store::{Store, Swap};
 pub use token_id::{MAX_TOKEN_ID_LEN, TokenId};

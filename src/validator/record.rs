@@ -283,6 +283,12 @@ pub struct TokenState {
     /// When the token may be used (schema version 8); [`Validity::ALWAYS`] for no
     /// limit.
     pub validity: Validity,
+    /// How many more codes the token may have accepted (schema version 11): a
+    /// temporary replacement or a list of emergency codes ends on its own at a set
+    /// number of uses. Each acceptance takes one; at zero every code is refused as
+    /// [`RejectReason::UsesSpent`](crate::validator::RejectReason::UsesSpent). `None`
+    /// for no limit.
+    pub uses_left: Option<u32>,
 }
 
 impl TokenState {
@@ -297,6 +303,7 @@ impl TokenState {
             lock: Lock::Unlocked,
             status: Status::Active,
             validity: Validity::ALWAYS,
+            uses_left: None,
         }
     }
 }
@@ -350,6 +357,10 @@ pub struct TokenRecord {
     /// `None` for a record stored before the chain existed (schema version 8) and not
     /// changed since, and for a record not yet written.
     pub audit_head: Option<crate::validator::audit::ChainHash>,
+    /// For a temporary replacement (schema version 11): the lost token it stands in
+    /// for, whose [`report_found`](crate::Validator::report_found) or
+    /// [`replace`](crate::Validator::replace) revokes it; `None` for any other token.
+    pub replaces: Option<TokenId>,
 }
 
 #[cfg(test)]

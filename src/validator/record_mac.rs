@@ -53,6 +53,10 @@ mod bound {
     pub(super) const ID: usize = 4 + super::MAX_TOKEN_ID_LEN;
     /// "audit head" and a chain hash.
     pub(super) const AUDIT_HEAD: usize = (4 + 10) + (4 + 32);
+    /// "uses left" and a u64.
+    pub(super) const USES_LEFT: usize = (4 + 9) + (4 + 8);
+    /// "replaces" and a token id of at most 128 bytes.
+    pub(super) const REPLACES: usize = (4 + 8) + (4 + super::MAX_TOKEN_ID_LEN);
 }
 
 use crate::validator::lifecycle::MAX_CUSTOMER_REF_LEN;
@@ -299,6 +303,20 @@ pub(crate) fn encode_bounded(record: &TokenRecord) -> Encoded {
             encoder.bytes(&head.0);
         }
     });
+    // Schema version 11, likewise only when set: an edit that raises the uses left (or
+    // lifts the limit) no longer matches the MAC.
+    encoder.bounded(bound::USES_LEFT, |encoder| {
+        if let Some(left) = state.uses_left {
+            encoder.tag("uses left");
+            encoder.u64(u64::from(left));
+        }
+    });
+    encoder.bounded(bound::REPLACES, |encoder| {
+        if let Some(lost) = &record.replaces {
+            encoder.tag("replaces");
+            encoder.text(lost.as_str());
+        }
+    });
     Encoded {
         bytes: encoder.0,
         slack: encoder.1,
@@ -340,6 +358,7 @@ mod tests {
             owner: None,
             audit_head: None,
             mac: None,
+            replaces: None,
         }
     }
 
@@ -398,6 +417,8 @@ mod tests {
         everything.state.validity =
             Validity::new(Some(UnixTime::from_secs(1)), Some(UnixTime::from_secs(2))).unwrap();
         everything.audit_head = Some(ChainHash([1; 32]));
+        everything.state.uses_left = Some(u32::MAX);
+        everything.replaces = Some(TokenId::new("R".repeat(MAX_TOKEN_ID_LEN)).unwrap());
         everything.pin = Some(
             PinHash::from_phc(
                 "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
@@ -448,6 +469,14 @@ mod tests {
             changed.state.status = status;
             variants.push(changed);
         }
+        for uses in [0, 1, 2] {
+            let mut limited = plain.clone();
+            limited.state.uses_left = Some(uses);
+            variants.push(limited);
+        }
+        let mut standing_in = plain.clone();
+        standing_in.replaces = Some(crate::validator::record::TokenId::new("FOB-0").unwrap());
+        variants.push(standing_in);
         let mut seen = vec![encoded];
         for variant in &variants {
             let encoding = encode(variant);

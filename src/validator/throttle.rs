@@ -41,13 +41,17 @@ pub(crate) fn drift_extension(
 }
 
 /// Rejects a token that is not active or outside its validity period (the pure
-/// [`standing`] rule), or locked; clears a back-off lock that has run out.
+/// [`standing`] rule), whose use limit is spent, or locked; clears a back-off lock that
+/// has run out.
 pub(crate) fn refuse_without_counting(
     state: &mut TokenState,
     now: UnixTime,
 ) -> Option<RejectReason> {
     if let Some(reason) = standing(state.status, state.validity, now) {
         return Some(reason);
+    }
+    if state.uses_left == Some(0) {
+        return Some(RejectReason::UsesSpent);
     }
     if state.lock.holds_at(now) {
         return Some(RejectReason::Locked);
@@ -57,8 +61,10 @@ pub(crate) fn refuse_without_counting(
 }
 
 /// An acceptance: the failure count and any back-off are cleared (RFC 4226 §7.3
-/// counts consecutive failures).
+/// counts consecutive failures), and one use of a use-limited token is taken (only
+/// a token with one left gets here: [`refuse_without_counting`] refuses at zero).
 pub(crate) fn succeed(mut state: TokenState, acceptance: Acceptance) -> Decision {
+    state.uses_left = state.uses_left.map(|left| left.saturating_sub(1));
     state.failures = 0;
     state.lockouts = 0;
     state.lock = Lock::Unlocked;
@@ -232,5 +238,59 @@ mod tests {
                 ..locked
             };
         }
+    }
+
+    fn accepted(state: TokenState) -> TokenState {
+        succeed(
+            state,
+            crate::validator::verdict::Acceptance {
+                position: 0,
+                offset: 0,
+            },
+        )
+        .state
+    }
+
+    /// Issue 15, item 3: a use-limited token (a temporary replacement, a list of
+    /// emergency codes) loses one use per acceptance and is refused at zero, before
+    /// any code is computed; a failure takes no use; no limit stays no limit.
+    #[test]
+    fn a_use_limit_ends_the_token_after_its_uses() {
+        let now = UnixTime::from_secs(1_000_000);
+        let mut state = TokenState {
+            uses_left: Some(2),
+            ..fresh()
+        };
+        state = fail(&Policy::default(), state, RejectReason::WrongCode, now).state;
+        assert_eq!(state.uses_left, Some(2));
+        assert_eq!(refuse_without_counting(&mut state, now), None);
+        state = accepted(state);
+        assert_eq!(state.uses_left, Some(1));
+        assert_eq!(refuse_without_counting(&mut state, now), None);
+        state = accepted(state);
+        assert_eq!(state.uses_left, Some(0));
+        assert_eq!(
+            refuse_without_counting(&mut state, now),
+            Some(RejectReason::UsesSpent)
+        );
+        let mut unlimited = accepted(fresh());
+        assert_eq!(unlimited.uses_left, None);
+        assert_eq!(refuse_without_counting(&mut unlimited, now), None);
+    }
+
+    /// A revoked or expired token says so, not that its uses are spent: the status
+    /// comes first.
+    #[test]
+    fn standing_comes_before_the_use_limit() {
+        let now = UnixTime::from_secs(1_000_000);
+        let mut state = TokenState {
+            uses_left: Some(0),
+            status: crate::validator::record::Status::Revoked,
+            ..fresh()
+        };
+        assert_eq!(
+            refuse_without_counting(&mut state, now),
+            Some(RejectReason::Revoked)
+        );
     }
 }

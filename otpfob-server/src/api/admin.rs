@@ -205,6 +205,14 @@ pub struct TokenBody {
     /// if limited (a temporary replacement's end, a fob's end of life).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_after: Option<i64>,
+    /// How many more codes it may accept, if that is limited (a temporary
+    /// replacement, emergency codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses_left: Option<u32>,
+    /// For a temporary replacement: the lost token it stands in for (found or
+    /// replaced, that token ends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
     /// Whether a throttling lock holds now.
     pub locked: bool,
     /// Consecutive failures.
@@ -289,6 +297,11 @@ pub fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
         owner: record.owner.as_ref().map(|owner| owner.as_str().to_owned()),
         not_before: state.validity.not_before.map(|at| at.as_secs()),
         not_after: state.validity.not_after.map(|at| at.as_secs()),
+        uses_left: state.uses_left,
+        replaces: record
+            .replaces
+            .as_ref()
+            .map(|lost| lost.as_str().to_owned()),
         locked: state.lock.holds_at(now),
         failures: state.failures,
         lockouts: state.lockouts,

@@ -10,18 +10,20 @@
 //! same bytes apart from the request id. The lookup, which says whether a code is a
 //! customer's, is for the helpdesk role only.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use otpfob::{RejectReason, TimeSource as _, validator::CustomerRef};
+use otpfob::validator::{CustomerRef, MAX_EMERGENCY_CODES, Status};
+use otpfob::{RejectReason, TimeSource as _};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::admin::{
     EnrolRequest, EnrolResponse, FactoryRequest, FreshToken, TokenBody, done, factory_enrolment,
-    fresh_token, no_store, token_body, unprocessable,
+    fresh_token, no_store, token_body, token_id, unprocessable,
 };
 use crate::api::validation::{VerifyRequest, verdict};
 use crate::app::AppState;
@@ -36,6 +38,12 @@ pub const DEFAULT_TEMPORARY_LIFETIME: Duration = Duration::from_secs(7 * 24 * 36
 /// The longest temporary replacement: 31 days. Longer, it is a replacement, not a
 /// stop-gap, and should be enrolled as one (`POST /v1/tokens/{id}/replace`).
 pub const MAX_TEMPORARY_LIFETIME: Duration = Duration::from_secs(31 * 24 * 3600);
+
+/// The most uses a temporary replacement may be limited to (`max_uses`).
+pub const MAX_TEMPORARY_USES: u32 = 10_000;
+
+/// How many emergency codes a list holds when the request does not say: five.
+pub const DEFAULT_EMERGENCY_CODES: u32 = 5;
 
 /// The customer a token is assigned to.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -67,6 +75,38 @@ pub struct LostRequest {
     /// 2678400, 31 days); only with `replacement`.
     #[serde(default)]
     pub lifetime_seconds: Option<u64>,
+    /// How many codes the replacement may accept before it ends on its own (1 to
+    /// 10000; default: no limit but its lifetime); only with `replacement`.
+    #[serde(default)]
+    pub max_uses: Option<u32>,
+}
+
+/// A list of emergency codes for a lost token's customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyCodesRequest {
+    /// The id of the token the list becomes.
+    pub id: String,
+    /// How many codes (1 to 10, default 5): each is accepted once, in the list's
+    /// order; the list ends after the last.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// How long the list is valid, in seconds (default 604800, a week; at most
+    /// 2678400, 31 days).
+    #[serde(default)]
+    pub lifetime_seconds: Option<u64>,
+}
+
+/// Emergency codes, shown once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EmergencyCodesResponse {
+    /// The list's token id (it belongs to the lost token's customer).
+    pub token: String,
+    /// The codes (8 digits each), in the order they are to be used: never stored,
+    /// never shown again.
+    pub codes: Vec<String>,
+    /// When the list stops working, in seconds since the epoch.
+    pub expires_at: i64,
 }
 
 /// A temporary replacement issued with a lost-token report, shown once.
@@ -245,22 +285,23 @@ pub async fn report_lost(
             .await?;
         return Ok(done());
     };
-    let lifetime = request
-        .lifetime_seconds
-        .map_or(DEFAULT_TEMPORARY_LIFETIME, Duration::from_secs);
-    if lifetime.is_zero() || lifetime > MAX_TEMPORARY_LIFETIME {
-        return Err(unprocessable(
-            "lifetime_seconds",
-            format!(
-                "a temporary replacement lives 1 to {} seconds",
-                MAX_TEMPORARY_LIFETIME.as_secs()
-            ),
-        ));
-    }
+    let lifetime = temporary_lifetime(request.lifetime_seconds)?;
     let FreshToken {
         enrolment,
         provisioning,
     } = fresh_token(&state, "replacement.", replacement)?;
+    let enrolment = match request.max_uses {
+        None => enrolment,
+        Some(uses) => match NonZeroU32::new(uses).filter(|uses| uses.get() <= MAX_TEMPORARY_USES) {
+            Some(uses) => enrolment.with_use_limit(uses),
+            None => {
+                return Err(unprocessable(
+                    "max_uses",
+                    format!("a temporary replacement is limited to 1 to {MAX_TEMPORARY_USES} uses"),
+                ));
+            }
+        },
+    };
     // Lost first, then the replacement (the library issues one only for a lost
     // token): if the enrolment fails, the token stays lost, the safe side, and the
     // request can be repeated (a lost token may be reported lost again).
@@ -282,6 +323,76 @@ pub async fn report_lost(
         StatusCode::CREATED,
         LostResponse {
             replacement: provisioning.shown_once(&state)?,
+            expires_at,
+        },
+    ))
+}
+
+/// A temporary replacement's lifetime from the request: the default, or 1 second to
+/// [`MAX_TEMPORARY_LIFETIME`].
+fn temporary_lifetime(seconds: Option<u64>) -> Result<Duration, Problem> {
+    let lifetime = seconds.map_or(DEFAULT_TEMPORARY_LIFETIME, Duration::from_secs);
+    if lifetime.is_zero() || lifetime > MAX_TEMPORARY_LIFETIME {
+        return Err(unprocessable(
+            "lifetime_seconds",
+            format!(
+                "a temporary replacement lives 1 to {} seconds",
+                MAX_TEMPORARY_LIFETIME.as_secs()
+            ),
+        ));
+    }
+    Ok(lifetime)
+}
+
+/// Report a token lost (if it is not already) and issue its customer a list of
+/// single-use emergency codes, returned once: each code is accepted once, in the
+/// list's order, with the lost token's server-side PIN if it had one; the list ends
+/// after its last code, at its lifetime, or when the token is found or replaced.
+#[utoipa::path(post, path = "/v1/tokens/{id}/emergency-codes", tag = "lifecycle",
+    params(("id" = String, Path, description = "The lost token's id")),
+    request_body = EmergencyCodesRequest,
+    responses((status = 201, body = EmergencyCodesResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("client_certificate" = [])))]
+pub async fn emergency_codes(
+    caller: Caller<Helpdesk>,
+    State(state): State<AppState>,
+    TokenPath(id): TokenPath,
+    ApiJson(request): ApiJson<EmergencyCodesRequest>,
+) -> Result<Response, Problem> {
+    let list_id = token_id("id", &request.id)?;
+    let count = request.count.unwrap_or(DEFAULT_EMERGENCY_CODES);
+    let Some(count) = NonZeroU32::new(count).filter(|count| count.get() <= MAX_EMERGENCY_CODES)
+    else {
+        return Err(unprocessable(
+            "count",
+            format!("a list holds 1 to {MAX_EMERGENCY_CODES} emergency codes"),
+        ));
+    };
+    let lifetime = temporary_lifetime(request.lifetime_seconds)?;
+    // Lost first, as for a temporary soft token: if the list cannot be issued, the
+    // token stays lost, and the request can be repeated.
+    let (list, record) = state
+        .administer(caller.client.name.clone(), move |validator| {
+            if validator
+                .state(&id)?
+                .is_some_and(|token| token.status != Status::Lost)
+            {
+                validator.report_lost(&id)?;
+            }
+            let list = validator.issue_emergency_codes(&id, list_id, count, lifetime)?;
+            let record = validator.store().load(list.token())?;
+            Ok((list, record))
+        })
+        .await?;
+    let expires_at = record
+        .and_then(|record| record.state.validity.not_after)
+        .map(|at| at.as_secs())
+        .ok_or_else(Problem::internal)?;
+    Ok(no_store(
+        StatusCode::CREATED,
+        EmergencyCodesResponse {
+            token: list.token().to_string(),
+            codes: list.codes().map(str::to_owned).collect(),
             expires_at,
         },
     ))

@@ -38,7 +38,8 @@ pub const REQUEST_ID: &str = "x-request-id";
         admin::unlock, admin::disable, admin::enable, admin::set_pin, admin::clear_pin,
         admin::delete, admin::reseal, admin::audit, admin::audit_chains, admin::audit_chain,
         lifecycle::assign_owner, lifecycle::unassign_owner, lifecycle::customer_tokens,
-        lifecycle::report_lost, lifecycle::report_found, lifecycle::revoke, lifecycle::replace,
+        lifecycle::report_lost, lifecycle::emergency_codes, lifecycle::report_found,
+        lifecycle::revoke, lifecycle::replace,
         lifecycle::verify_customer, lifecycle::lookup,
     ),
     components(schemas(Problem)),
@@ -184,6 +185,10 @@ pub fn router(state: AppState) -> Router {
             put(lifecycle::assign_owner).delete(lifecycle::unassign_owner),
         )
         .route("/v1/tokens/{id}/lost", post(lifecycle::report_lost))
+        .route(
+            "/v1/tokens/{id}/emergency-codes",
+            post(lifecycle::emergency_codes),
+        )
         .route("/v1/tokens/{id}/found", post(lifecycle::report_found))
         .route("/v1/tokens/{id}/revoke", post(lifecycle::revoke))
         .route("/v1/tokens/{id}/replace", post(lifecycle::replace))

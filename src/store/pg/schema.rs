@@ -8,11 +8,11 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 10;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 11;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 10] = [
+const MIGRATIONS: [(i64, &str); 11] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -23,6 +23,7 @@ const MIGRATIONS: [(i64, &str); 10] = [
     (8, MIGRATION_V8_LIFECYCLE),
     (9, MIGRATION_AUDIT_TRAIL),
     (10, MIGRATION_V10_STANDIN),
+    (11, MIGRATION_V11_USES_LEFT),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -191,6 +192,18 @@ ALTER TABLE {schema}.tokens
 const MIGRATION_V10_STANDIN: &str = r#"
 CREATE TABLE {schema}.rejection_standin (LIKE {schema}.tokens INCLUDING ALL);
 DROP TABLE {schema}.rejection_probes;
+"#;
+
+/// Version 11, each token's use limit and replaced token, as the SQLite store's
+/// version 11: null (no limit, no replacement) for every existing row; the stand-in
+/// gets the columns too, to stay the shape of `tokens`.
+const MIGRATION_V11_USES_LEFT: &str = r#"
+ALTER TABLE {schema}.tokens
+    ADD COLUMN uses_left bigint CHECK (uses_left >= 0),
+    ADD COLUMN replaces  text COLLATE "C";
+ALTER TABLE {schema}.rejection_standin
+    ADD COLUMN uses_left bigint CHECK (uses_left >= 0),
+    ADD COLUMN replaces  text COLLATE "C";
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -484,10 +497,10 @@ mod tests {
         assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40, mac_key_id = $41"));
         assert!(swap.contains("mac = $42, cap_pan = $43,"));
         assert!(swap.contains("cap_look_ahead = $52, owner = $53,"));
-        assert!(swap.contains("not_after_nanos = $57, audit_head = $58 WHERE id = $1"));
+        assert!(swap.contains("uses_left = $59, replaces = $60 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
-        assert!(swap.contains("SELECT $59::text, $60::bigint"));
-        assert!(swap.ends_with("$70::text, $71::bytea FROM swapped"));
+        assert!(swap.contains("SELECT $61::text, $62::bigint"));
+        assert!(swap.ends_with("$72::text, $73::bytea FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -499,11 +512,11 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$57) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$59) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$69::text, $70::bytea FROM enrolled")
+                .contains("$71::text, $72::bytea FROM enrolled")
         );
         assert!(
             statements

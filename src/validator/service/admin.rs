@@ -45,6 +45,33 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         now: UnixTime,
         change: impl Fn(&mut TokenRecord) -> Result<T, ValidatorError>,
     ) -> Result<T, ValidatorError> {
+        self.write_event_at(id, operation, Outcome::Done, now, change)
+    }
+
+    /// Writes an event that changes nothing else about the token (a helpdesk lookup,
+    /// a block alert) as the next link of its chain: the record is written with only
+    /// its version and chain head moved, so that no event of an enrolled token is
+    /// left out of its chain.
+    pub(super) fn chain_event_at(
+        &self,
+        id: &TokenId,
+        operation: Operation,
+        outcome: Outcome,
+        now: UnixTime,
+    ) -> Result<(), ValidatorError> {
+        self.write_event_at(id, operation, outcome, now, |_| Ok(()))
+    }
+
+    /// `change` applied to the token's record, written by a compare-and-swap with an
+    /// event of `operation` and `outcome` chained into it; retried on a conflict.
+    fn write_event_at<T>(
+        &self,
+        id: &TokenId,
+        operation: Operation,
+        outcome: Outcome,
+        now: UnixTime,
+        change: impl Fn(&mut TokenRecord) -> Result<T, ValidatorError>,
+    ) -> Result<T, ValidatorError> {
         for _ in 0..MAX_ATTEMPTS {
             let record =
                 self.load_checked(id, operation)?
@@ -54,7 +81,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let mut updated = record.clone();
             let value = change(&mut updated)?;
             updated.version = record.version.saturating_add(1);
-            let mut event = self.event(id, now, operation, Outcome::Done, None);
+            let mut event = self.event(id, now, operation, outcome, None);
             Self::chain(&mut updated, &mut event);
             let updated = self.authenticated(updated)?;
             if self

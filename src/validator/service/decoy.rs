@@ -294,6 +294,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             // A head like an enrolled token's, so that its MAC and chain link cost the
             // same; the decoy is never written, so the value is never checked.
             audit_head: Some(crate::validator::chain::GENESIS),
+            replaces: None,
         };
         Ok(Decoy {
             record: self.authenticated(record)?,

@@ -1,8 +1,9 @@
 //! Enrolment: a token's secret sealed, its PINs hashed or sealed, its record stored.
 
+use core::num::NonZeroU32;
+
 use crate::clock::TimeSource;
 use crate::ocra::error::{DataInputPart, OcraError};
-use crate::secret::Secret;
 use crate::validator::audit::{Operation, Outcome};
 use crate::validator::challenge::OcraState;
 use crate::validator::enrolment::Enrolment;
@@ -69,10 +70,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         enrolment: Enrolment,
         kind: TokenKind,
     ) -> Result<TokenId, ValidatorError> {
-        check_other_kind(&kind, &enrolment.secret)?;
+        check_other_kind(&kind, &enrolment)?;
         let now = self.clock.now();
         let mut state = TokenState::new(kind);
         state.validity = enrolment.validity;
+        state.uses_left = enrolment.uses.map(NonZeroU32::get);
         if let Some(owner) = &enrolment.owner {
             self.check_room_for(owner, &enrolment.id)?;
         }
@@ -129,6 +131,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             owner: enrolment.owner.clone(),
             mac: None,
             audit_head: None,
+            replaces: enrolment.replaces.clone(),
         };
         let mut record = record;
         let mut event = self.event(&record.id, now, Operation::Enrol, Outcome::Done, None);
@@ -153,17 +156,24 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
 
 /// Checks an enrolment of a kind without code parameters: a CAP card's look-ahead and
 /// ATC, and that its secret is a card master key (16 bytes).
-fn check_other_kind(kind: &TokenKind, secret: &Secret) -> Result<(), ValidatorError> {
+fn check_other_kind(kind: &TokenKind, enrolment: &Enrolment) -> Result<(), ValidatorError> {
     match kind {
         #[cfg(feature = "emv-cap")]
         TokenKind::Cap(card) => {
+            // The card's decision keeps its own throttle and would not count uses.
+            if enrolment.uses.is_some() {
+                return Err(ValidatorError::Lifecycle {
+                    token: enrolment.id.to_string(),
+                    reason: "a card's codes cannot be limited in number",
+                });
+            }
             card.validate()?;
-            crate::emv::CardMasterKey::from_secret(secret)?;
+            crate::emv::CardMasterKey::from_secret(&enrolment.secret)?;
             Ok(())
         }
         // Every other kind is checked by its parameters.
         _ => {
-            let _ = secret;
+            let _ = enrolment;
             Ok(())
         }
     }

@@ -155,22 +155,48 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         Ok(())
     }
 
-    /// A token reported lost was found: back in service.
+    /// A token reported lost was found: back in service, and every temporary
+    /// replacement issued for it ([`Validator::issue_temporary_replacement`],
+    /// [`Validator::issue_emergency_codes`]) is revoked, each audited as `revoke`.
     ///
     /// # Errors
     ///
     /// [`ValidatorError::Lifecycle`] for a token that is not lost (a disabled or
     /// revoked one is not put back in service by this); and as
-    /// [`Validator::report_lost`].
+    /// [`Validator::report_lost`]. The fob is back in service before its
+    /// replacements are revoked: if a revocation fails, call this again or revoke
+    /// the rest; no customer is left without a token.
     pub fn report_found(&self, id: &TokenId) -> Result<(), ValidatorError> {
-        self.change_status(
+        let owner = self.change_status(
             id,
             Operation::ReportFound,
             Status::Active,
             |from| from == Status::Lost,
             "the token was not reported lost",
-        )
-        .map(|_| ())
+        )?;
+        self.end_replacements_of(id, owner.as_ref())
+    }
+
+    /// Revokes every temporary replacement the customer holds for `lost`.
+    fn end_replacements_of(
+        &self,
+        lost: &TokenId,
+        owner: Option<&CustomerRef>,
+    ) -> Result<(), ValidatorError> {
+        let Some(owner) = owner else {
+            // A replacement is only ever issued for a lost token's customer.
+            return Ok(());
+        };
+        for held in self.store.tokens_of(owner)? {
+            let Some(record) = self.load_checked(&held, Operation::Revoke)? else {
+                continue;
+            };
+            if record.replaces.as_ref() == Some(lost) && record.state.status != Status::Revoked {
+                // With its own notice: the customer's stop-gap has ended.
+                self.revoke(&held)?;
+            }
+        }
+        Ok(())
     }
 
     /// Revokes the token: final; its record stays for the audit trail, and no code
@@ -198,8 +224,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         })
     }
 
-    /// Replaces a (lost) token: revokes `old` and enrols `new` for the same customer.
-    /// Returns the new token's id.
+    /// Replaces a (lost) token: revokes `old` and its temporary replacements, and
+    /// enrols `new` for the same customer. Returns the new token's id.
     ///
     /// # Errors
     ///
@@ -214,6 +240,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             })?
             .owner;
         let held_by = self.revoke_quietly(old)?;
+        self.end_replacements_of(old, owner.as_ref())?;
         let new = match owner {
             Some(owner) if new.owner().is_none() => new.with_owner(owner),
             _ => new,
@@ -232,11 +259,15 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Issues a temporary replacement for a token reported lost: `replacement` (a
     /// soft token the customer installs, typically) is enrolled for the lost token's
     /// customer, valid from now for `lifetime`, after which it is refused on its own
-    /// (as `expired`). End it sooner with [`Validator::revoke`] when the fob is found.
+    /// (as `expired`); one enrolled [`Enrolment::with_use_limit`] also ends at its
+    /// number of uses (as `uses_spent`). End it sooner with [`Validator::revoke`] when
+    /// the fob is found. [`Validator::issue_emergency_codes`] issues a list of
+    /// single-use codes instead.
     ///
     /// # Errors
     ///
-    /// [`ValidatorError::Lifecycle`] if `lost` is not reported lost;
+    /// [`ValidatorError::Lifecycle`] if `lost` is not reported lost or has no customer
+    /// (a replacement is for the customer: assign the token first);
     /// [`ValidatorError::Validity`] for a zero `lifetime`; and as [`Validator::enrol`].
     pub fn issue_temporary_replacement(
         &self,
@@ -255,13 +286,16 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 reason: "a temporary replacement is only for a token reported lost",
             });
         }
+        let Some(owner) = record.owner else {
+            return Err(ValidatorError::Lifecycle {
+                token: lost.to_string(),
+                reason: "a temporary replacement is for the lost token's customer, and it has none",
+            });
+        };
         let now = self.clock.now();
         let validity = Validity::new(Some(now), Some(now.plus(lifetime)))?;
-        let replacement = replacement.with_validity(validity);
-        let replacement = match record.owner {
-            Some(owner) => replacement.with_owner(owner),
-            None => replacement,
-        };
+        let mut replacement = replacement.with_validity(validity).with_owner(owner);
+        replacement.replaces = Some(lost.clone());
         self.enrol(replacement)
     }
 
@@ -389,7 +423,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             let mut accepted = None;
             if let Some(index) = chosen {
                 let slot = &slots[index];
-                match self.write_slot(slot, None, now) {
+                match self.write_slot(slot, None, pin, now) {
                     Ok(Some(acceptance)) => accepted = Some((index, acceptance)),
                     Ok(None) => continue,
                     Err(reason) => return Err(Rejected::new(reason)),
@@ -412,11 +446,11 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                         .unwrap_or_else(|| decoy.record.id.clone()),
                     acceptance,
                 }),
-                None => Err(Rejected::new(
-                    slots
+                None => {
+                    let reasons: Vec<RejectReason> = slots
                         .iter()
                         .filter(|slot| slot.id.is_some())
-                        .find_map(|slot| match &slot.decided {
+                        .filter_map(|slot| match &slot.decided {
                             Ok(Decision {
                                 verdict: Verdict::Rejected(reason),
                                 ..
@@ -424,8 +458,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                             Ok(_) => None,
                             Err(reason) => Some(*reason),
                         })
-                        .unwrap_or(RejectReason::UnknownToken),
-                )),
+                        .collect();
+                    // For the log: a code of another length is "malformed" for a token
+                    // whose codes are not that long, which says nothing; the first
+                    // token that could have taken it says why it did not.
+                    let reason = reasons
+                        .iter()
+                        .find(|reason| **reason != RejectReason::Malformed)
+                        .or(reasons.first())
+                        .copied()
+                        .unwrap_or(RejectReason::UnknownToken);
+                    Err(Rejected::new(reason))
+                }
             };
         }
         Err(Rejected::new(RejectReason::Contention))
@@ -438,6 +482,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         &self,
         slot: &Slot,
         other_matched: Option<RejectReason>,
+        pin: Option<&str>,
         now: UnixTime,
     ) -> Result<Option<Acceptance>, RejectReason> {
         let Some(id) = &slot.id else {
@@ -456,9 +501,13 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         let locked = imposed_lock(&slot.record.state, &state);
         let mut event = self.event(id, now, Operation::VerifyCustomer, outcome, offset);
         let expected_version = slot.record.version;
+        // An acceptance implies the right PIN (`decide` accepts nothing else), so a
+        // carried PIN hash is brought to this validator's cost here, as `verify` does.
+        let pin_hash = self.pin_after(&verdict, true, slot.record.pin.as_ref(), pin);
         let mut updated = TokenRecord {
             state,
             version: expected_version.saturating_add(1),
+            pin: pin_hash,
             ..slot.record.clone()
         };
         // The event written with the record is the next link of its chain, as every
@@ -530,7 +579,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 }) => Some(RejectReason::OtherTokenMatched),
                 _ => None,
             });
-            match self.write_slot(slot, other_matched, now) {
+            match self.write_slot(slot, other_matched, pin, now) {
                 Ok(None) => {}
                 _ => return,
             }
@@ -544,7 +593,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
 
     /// Finds which of a customer's tokens `code` belongs to, without accepting it:
     /// nothing changes but the audit trail (one `lookup` row per token of the
-    /// customer). A lost, disabled, locked or expired token's code is found too, and
+    /// customer, each chained into its token's trail, so each record's version and
+    /// chain head move). A lost, disabled, locked or expired token's code is found too, and
     /// a spent one is reported as such; the server-side PIN is not asked.
     ///
     /// # Security
@@ -575,6 +625,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             state.status = Status::Active;
             state.lock = Lock::Unlocked;
             state.validity = Validity::ALWAYS;
+            state.uses_left = None;
             let decision = decide(&self.policy, &state, &generator, &code, true, now);
             if generator.failed() {
                 return Err(RejectReason::KeyringUnavailable);
@@ -587,15 +638,16 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         let mut found = None;
         for slot in &slots {
             let Some(id) = &slot.id else {
-                // Padding: the append a token's lookup makes.
-                let event = self.event(
+                // Padding: the write a token's lookup makes, as the rejection of an
+                // unknown id does it (the probe and its audit row).
+                let _ = self.refuse(
                     &decoy.record.id,
+                    slot.record.clone(),
+                    decoy,
                     now,
                     Operation::Lookup,
-                    Outcome::Rejected(RejectReason::UnknownToken),
-                    None,
+                    RejectReason::UnknownToken,
                 );
-                let _ = self.store.append_audit(&event);
                 continue;
             };
             let matched = match &slot.decided {
@@ -614,9 +666,17 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 Some(_) if found.is_none() => Outcome::Done,
                 _ => Outcome::Rejected(RejectReason::WrongCode),
             };
-            let event = self.event(id, now, Operation::Lookup, outcome, None);
-            let _ = self.store.append_audit(&event);
-            self.publish(&event);
+            // The lookup is the next link of the token's chain: its record is written
+            // with nothing changed but its version and chain head. A write that fails
+            // (a token deleted meanwhile, contention) is appended unchained instead.
+            if self
+                .chain_event_at(id, Operation::Lookup, outcome, now)
+                .is_err()
+            {
+                let event = self.event(id, now, Operation::Lookup, outcome, None);
+                let _ = self.store.append_audit(&event);
+                self.publish(&event);
+            }
             if let (Some(spent), None) = (matched, &found) {
                 found = Some(LookupMatch {
                     token: id.clone(),
@@ -636,9 +696,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         owner: Option<CustomerRef>,
         now: UnixTime,
     ) {
-        let alert = self.event(id, now, Operation::BlockAlert, Outcome::Done, None);
-        let _ = self.store.append_audit(&alert);
-        self.publish(&alert);
+        // Chained into the token's trail, so that deleting the alert's row (the proof
+        // that the customer was to be warned) is detected. If the record cannot be
+        // written (contention, a store failure), the row is appended unchained rather
+        // than lost; the notice goes either way.
+        if self
+            .chain_event_at(id, Operation::BlockAlert, Outcome::Done, now)
+            .is_err()
+        {
+            let alert = self.event(id, now, Operation::BlockAlert, Outcome::Done, None);
+            let _ = self.store.append_audit(&alert);
+            self.publish(&alert);
+        }
         self.send_notice(NoticeKind::BlockAlert, id, owner, now, |notice| notice);
     }
 }

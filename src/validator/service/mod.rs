@@ -12,6 +12,7 @@ mod cap;
 mod challenge;
 pub use challenge::SIGN_MODE_MAX_LIFETIME;
 mod decoy;
+mod emergency;
 mod enrol;
 #[cfg(feature = "pskc")]
 pub(crate) mod export;
@@ -24,6 +25,7 @@ use cache::GeneratorCache;
 #[cfg(feature = "emv-cap")]
 pub use cap::CapEnrolment;
 use decoy::DecoySlot;
+pub use emergency::{EMERGENCY_CODE_PARAMETERS, EmergencyCodes, MAX_EMERGENCY_CODES};
 pub use lifecycle::{CustomerAcceptance, LookupMatch};
 
 use core::fmt;

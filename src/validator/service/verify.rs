@@ -7,6 +7,7 @@ use crate::validator::audit::{Operation, Outcome};
 use crate::validator::decision::{Acceptance, Decision, Verdict, decide, decide_resync};
 use crate::validator::error::{RejectReason, Rejected};
 use crate::validator::generator::CodeGenerator;
+use crate::validator::pin::PinHash;
 use crate::validator::record::{TokenId, TokenRecord};
 use crate::validator::store::{Store, Swap};
 
@@ -164,20 +165,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             // Written even when the state is unchanged (a locked or disabled token): a
             // rejection that counts nothing must cost what one that counts costs.
             let expected_version = record.version;
-            // A PIN hash at another cost (carried from privacyIDEA by a migration) is
-            // replaced by one at this validator's, in the same write as the acceptance:
-            // the PIN is known to be right only now. A failed hash keeps the old one.
-            let pin_hash = match (&decision.verdict, &record.pin, pin) {
-                (Verdict::Accepted(_), Some(stored), Some(supplied))
-                    if pin_ok && !self.pin_hashing.is_current(stored) =>
-                {
-                    self.pin_hashing
-                        .hash(supplied)
-                        .ok()
-                        .or_else(|| record.pin.clone())
-                }
-                _ => record.pin.clone(),
-            };
+            let pin_hash = self.pin_after(&decision.verdict, pin_ok, record.pin.as_ref(), pin);
             let mut updated = TokenRecord {
                 state: decision.state,
                 version: expected_version.saturating_add(1),
@@ -219,6 +207,31 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// request refused before the decision): the audit row, written by the store's
     /// probe with the work of a compare-and-swap of `record` re-authenticated under the
     /// request's id and the decoy's incarnation, which no stored record has.
+    /// The PIN hash to store with a decision. A PIN hash at another cost (carried
+    /// from privacyIDEA by a migration) is replaced by one at this validator's, in the
+    /// same write as the acceptance: the PIN is known to be right only now. A failed
+    /// hash keeps the old one; so does every rejection.
+    pub(super) fn pin_after(
+        &self,
+        verdict: &Verdict,
+        pin_ok: bool,
+        stored: Option<&PinHash>,
+        supplied: Option<&str>,
+    ) -> Option<PinHash> {
+        match (verdict, stored, supplied) {
+            (Verdict::Accepted(_), Some(stored), Some(supplied))
+                if pin_ok && !self.pin_hashing.is_current(stored) =>
+            {
+                Some(
+                    self.pin_hashing
+                        .hash(supplied)
+                        .unwrap_or_else(|_| stored.clone()),
+                )
+            }
+            _ => stored.cloned(),
+        }
+    }
+
     pub(super) fn refuse(
         &self,
         id: &TokenId,
