@@ -203,6 +203,18 @@ impl Driver {
         .await;
     }
 
+    /// Chooses the file at `path` in the file input `css` (WebDriver types the path
+    /// into it, as a person's file dialog would fill it).
+    async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": path.to_str().unwrap() })),
+        )
+        .await;
+    }
+
     /// Clicks what `css` selects (a link or a form's button) and waits, up to 10 s,
     /// until the browser shows the page it leads to: Chromium's WebDriver may return
     /// from a click that submits a form before the answer's page replaced this one, and
@@ -663,6 +675,132 @@ async fn helpdesk_unlocks_and_resyncs_a_fob_with_a_reason_in_the_audit_trail() {
     harness.server.stop().await;
 }
 
+/// The ids in the token list's table of the page shown.
+async fn listed_ids(driver: &Driver) -> Vec<String> {
+    let ids = driver
+        .execute(
+            "return Array.from(document.querySelectorAll('#tokens tbody tr td:first-child'))\
+             .map(cell => cell.textContent);",
+        )
+        .await;
+    serde_json::from_value(ids).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helpdesk_finds_a_customers_tokens_and_filters_by_life_cycle_status() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let harness = Harness::start(Backend::Sqlite).await;
+    add_staff(&harness, "hank", &[Role::Helpdesk]);
+    for id in ["fob-a", "fob-b", "fob-c", "fob-lost", "fob-revoked"] {
+        harness.enrol_hotp(id).await;
+    }
+    let now = now() as i64;
+    harness
+        .server
+        .state()
+        .blocking(move |validator| -> Result<(), otpfob::ValidatorError> {
+            let id = |text: &str| TokenId::new(text).unwrap();
+            let customer = |text: &str| otpfob::validator::CustomerRef::new(text).unwrap();
+            // A fob whose end of life has passed: still `active`, refused as expired.
+            validator.enrol(
+                Enrolment::new(
+                    id("fob-ended"),
+                    otpfob::Secret::from_bytes(support::SECRET).unwrap(),
+                    HotpParameters::default(),
+                )
+                .with_validity(otpfob::validator::Validity::new(
+                    None,
+                    Some(otpfob::UnixTime::from_secs(now - 60)),
+                )?),
+            )?;
+            validator.assign_owner(&id("fob-a"), &customer("C-1001"))?;
+            validator.assign_owner(&id("fob-lost"), &customer("C-1001"))?;
+            validator.assign_owner(&id("fob-b"), &customer("C-2002"))?;
+            validator.report_lost(&id("fob-lost"))?;
+            validator.revoke(&id("fob-revoked"))?;
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    first_sign_in(&driver, &harness, "hank", false).await;
+
+    // Every token but the staff member's own second factor (`staff.hank`).
+    assert_eq!(
+        listed_ids(&driver).await,
+        [
+            "fob-a",
+            "fob-b",
+            "fob-c",
+            "fob-ended",
+            "fob-lost",
+            "fob-revoked",
+            "hotp-1"
+        ]
+    );
+    assert!(!driver.page_text().await.contains("staff."));
+
+    // A customer reference with two tokens lists them.
+    driver.type_into("#id", "C-1001").await;
+    driver.click("#do-find").await;
+    assert_eq!(listed_ids(&driver).await, ["fob-a", "fob-lost"]);
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("Tokens of customer C-1001")
+    );
+    driver.screenshot("token-search-customer").await;
+    driver.check_accessibility("a customer's tokens").await;
+    // One with one token opens its page.
+    driver.type_into("#id", "C-2002").await;
+    driver.click("#do-find").await;
+    assert!(driver.url_ends_with("/console/tokens/fob-b").await);
+    assert_eq!(driver.text("#owner").await, "C-2002");
+    // A serial opens its page.
+    driver.go(&harness.url("/console/tokens?id=fob-c")).await;
+    assert!(driver.url_ends_with("/console/tokens/fob-c").await);
+    // A staff member's token is not found, nor is an unknown reference.
+    for text in ["staff.hank", "C-9999"] {
+        driver.go(&harness.url("/console/tokens")).await;
+        driver.type_into("#id", text).await;
+        driver.click("#do-find").await;
+        assert!(
+            driver
+                .text("#no-tokens")
+                .await
+                .starts_with("No token has the id, serial or customer reference"),
+            "{text}"
+        );
+    }
+
+    // The status filters, the life cycle's included.
+    for (status, ids) in [
+        ("lost", &["fob-lost"][..]),
+        ("revoked", &["fob-revoked"][..]),
+        ("expired", &["fob-ended"][..]),
+        ("active", &["fob-a", "fob-b", "fob-c", "hotp-1"][..]),
+    ] {
+        driver.go(&harness.url("/console/tokens")).await;
+        driver.select("#status", status).await;
+        driver.click("#do-filter").await;
+        assert_eq!(listed_ids(&driver).await, ids, "{status}");
+        if status == "expired" {
+            assert!(
+                driver
+                    .text("#tokens tbody tr td:nth-child(3)")
+                    .await
+                    .contains("(expired)")
+            );
+            driver.screenshot("token-list-expired").await;
+        }
+    }
+    harness.server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual_control() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -697,16 +835,15 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
     assert!(!driver.page_text().await.contains("otpauth://"));
 
     // A PSKC import waits for a second administrator.
-    let document = pskc_document();
-    driver.type_into("#import-name", "vendor-batch-7.xml").await;
-    driver.type_into("#import-document", &document).await;
+    let file = harness.setup.path().join("vendor-batch-7.xml");
+    std::fs::write(&file, pskc_document()).unwrap();
+    driver.choose_file("#import-file", &file).await;
     driver.type_into("#import-reason", "vendor batch 7").await;
     driver.click("#do-import").await;
+    let page = driver.page_text().await;
     assert!(
-        driver
-            .page_text()
-            .await
-            .contains("waits for a second administrator")
+        page.contains("(import vendor-batch-7.xml) waits for a second administrator"),
+        "{page}"
     );
     assert!(
         driver
@@ -722,6 +859,8 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
         .actions(10)
         .unwrap();
     let number = pending[0].id;
+    assert_eq!(pending[0].target, "vendor-batch-7.xml");
+    refuses_forged_and_oversized_uploads(&driver, &harness).await;
     // Ada cannot approve her own import: the form is not there, and a forged one is
     // refused.
     assert!(!driver.page_text().await.contains("Approve"));
@@ -731,6 +870,15 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
     first_sign_in(&driver, &harness, "bert", false).await;
     driver.go(&harness.url("/console/admin")).await;
     driver.screenshot("pending-import").await;
+    // The large upload is refused, and its file dropped.
+    let large = number + 1;
+    driver.click(&format!("#refuse-{large}")).await;
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains(&format!("Refused pending action {large}."))
+    );
     driver.click(&format!("#approve-{number}")).await;
     let page = driver.page_text().await;
     assert!(page.contains("Imported 1 keys, refused 0."), "{page}");
@@ -740,6 +888,283 @@ async fn admin_enrols_a_soft_token_whose_qr_code_verifies_and_imports_under_dual
         "accepted"
     );
     harness.server.stop().await;
+}
+
+/// The newest pending action's number.
+fn newest_action(harness: &Harness) -> i64 {
+    harness.server.state().console().staff().actions(1).unwrap()[0].id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_and_reseal_wait_for_a_second_administrator() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    // Tokens sealed under key 1, then the server restarted with key 2 current (key 1
+    // kept to open them): the rotation a reseal finishes.
+    let mut setup = Setup::new(Backend::Sqlite);
+    let second_key = setup.path().join("sealing-key-2");
+    otpfob_server::config::write_private(
+        &second_key,
+        b"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\n",
+    )
+    .unwrap();
+    let mut key = setup.config.sealing.keys[0].clone();
+    key.id = 2;
+    key.file = Some(second_key);
+    setup.config.sealing.keys.push(key);
+    let harness = Harness::start_with(setup).await;
+    harness.enrol_hotp("fob-gone").await;
+    let Harness {
+        mut setup,
+        server,
+        http,
+        ..
+    } = harness;
+    server.stop().await;
+    setup.config.sealing.current = 2;
+    let server = otpfob_server::start(setup.config.clone()).await.unwrap();
+    let harness = Harness {
+        base: format!("http://{}", server.address()),
+        setup,
+        server,
+        http,
+    };
+    let keys_in_use = || async {
+        harness
+            .server
+            .state()
+            .blocking(|validator| validator.sealing_keys_in_use())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(keys_in_use().await.get(&1), Some(&2), "hotp-1 and fob-gone");
+    add_staff(&harness, "ada", &[Role::Admin]);
+    add_staff(&harness, "bert", &[Role::Admin, Role::Audit]);
+
+    // Ada asks for both; neither runs.
+    let mut ada = first_sign_in(&driver, &harness, "ada", false).await;
+    driver.go(&harness.url("/console/admin")).await;
+    driver.select("#request-kind", "delete").await;
+    driver.type_into("#request-target", "fob-gone").await;
+    driver
+        .type_into("#request-reason", "fob returned broken, ticket 4711")
+        .await;
+    driver.click("#do-request").await;
+    let delete = newest_action(&harness);
+    assert!(
+        driver.page_text().await.contains(&format!(
+            "Pending action {delete} (delete fob-gone) waits for a second administrator."
+        )),
+        "{}",
+        driver.page_text().await
+    );
+    driver.select("#request-kind", "reseal").await;
+    driver
+        .type_into("#request-reason", "key rotation, change 2026-12")
+        .await;
+    driver.click("#do-request").await;
+    let reseal = newest_action(&harness);
+    assert!(
+        driver
+            .try_find(&format!("#approve-{reseal}"))
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        verdict(&harness, "fob-gone", &support::hotp_code(0)).await,
+        "accepted",
+        "not deleted before the approval"
+    );
+    assert_eq!(keys_in_use().await.get(&1), Some(&2), "not resealed yet");
+    // A forged approval of her own action is refused.
+    let cookie = driver
+        .call(reqwest::Method::GET, "/cookie/otpfob_console", None)
+        .await["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csrf = driver.attribute("input[name=csrf]", "value").await;
+    let own = reqwest::Client::new()
+        .post(harness.url("/console/admin/decide"))
+        .header("origin", &harness.base)
+        .header("cookie", format!("otpfob_console={cookie}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", &delete.to_string()),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(own.contains("or it is your own"), "{own}");
+    sign_out(&driver).await;
+    let _ = ada.code();
+
+    // Bert approves both.
+    first_sign_in(&driver, &harness, "bert", false).await;
+    driver.go(&harness.url("/console/admin")).await;
+    driver.screenshot("pending-delete-reseal").await;
+    driver.click(&format!("#approve-{delete}")).await;
+    let page = driver.page_text().await;
+    assert!(
+        page.contains(&format!("Pending action {delete}: Deleted fob-gone.")),
+        "{page}"
+    );
+    assert_eq!(
+        verdict(&harness, "fob-gone", &support::hotp_code(1)).await,
+        "rejected"
+    );
+    driver.click(&format!("#approve-{reseal}")).await;
+    let page = driver.page_text().await;
+    // hotp-1 is the one token left under key 1 (the staff tokens are under key 2).
+    assert!(
+        page.contains(&format!(
+            "Pending action {reseal}: Resealed 1 tokens under the current key."
+        )),
+        "{page}"
+    );
+    driver.screenshot("delete-reseal-approved").await;
+    assert_eq!(
+        keys_in_use().await.get(&1),
+        None,
+        "nothing left under key 1"
+    );
+    assert_eq!(
+        verdict(&harness, "hotp-1", &support::hotp_code(0)).await,
+        "accepted",
+        "the resealed token still verifies"
+    );
+    // The trail names both administrators and the requester's reason.
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    let trail = driver.page_text().await;
+    assert!(
+        trail.contains("console:bert approving ada (reason: key rotation, change 2026-12)"),
+        "{trail}"
+    );
+    driver.go(&harness.url("/console/tokens/fob-gone")).await;
+    assert!(driver.page_text().await.contains("No token has this id."));
+    harness.server.stop().await;
+}
+
+/// A `multipart/form-data` body of `fields` (name, file name, content) and its
+/// content type.
+fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "otpfob-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file_name, content) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file_name {
+            Some(file) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/xml\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The upload's checks, sent directly with the browser's session: the CSRF token must
+/// be the first field, the origin this console's, and the file within `import_bytes`;
+/// none of these asks for an import.
+async fn refuses_forged_and_oversized_uploads(driver: &Driver, harness: &Harness) {
+    let cookie = driver
+        .call(reqwest::Method::GET, "/cookie/otpfob_console", None)
+        .await["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csrf = driver.attribute("input[name=csrf]", "value").await;
+    let document = pskc_document();
+    let send = |origin: String, fields: Vec<(&'static str, Option<&'static str>, Vec<u8>)>| {
+        let cookie = cookie.clone();
+        let url = harness.url("/console/admin/import");
+        async move {
+            let borrowed: Vec<(&str, Option<&str>, &[u8])> = fields
+                .iter()
+                .map(|(name, file, content)| (*name, *file, content.as_slice()))
+                .collect();
+            let (content_type, body) = multipart(&borrowed);
+            let answer = reqwest::Client::new()
+                .post(url)
+                .header("origin", origin)
+                .header("cookie", format!("otpfob_console={cookie}"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    let csrf_field = || ("csrf", None, csrf.clone().into_bytes());
+    let reason = || ("reason", None, b"vendor batch 8".to_vec());
+    let file = |content: Vec<u8>| ("document", Some("batch-8.xml"), content);
+    // The CSRF token after the file: refused before the file is read.
+    let (status, page) = send(
+        harness.base.clone(),
+        vec![file(document.clone().into_bytes()), csrf_field(), reason()],
+    )
+    .await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("did not come from this console"), "{page}");
+    // Another origin, with the right token.
+    let (status, _) = send(
+        "http://evil.example".to_owned(),
+        vec![csrf_field(), file(document.clone().into_bytes()), reason()],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A file larger than `import_bytes` (4 MiB by default).
+    let (_, page) = send(
+        harness.base.clone(),
+        vec![
+            csrf_field(),
+            file(vec![b'x'; 4 * 1024 * 1024 + 1]),
+            reason(),
+        ],
+    )
+    .await;
+    assert!(page.contains("The file could not be read"), "{page}");
+    // An empty file.
+    let (_, page) = send(
+        harness.base.clone(),
+        vec![csrf_field(), file(Vec::new()), reason()],
+    )
+    .await;
+    assert!(page.contains("Choose the PSKC file to import."), "{page}");
+    let actions = harness
+        .server
+        .state()
+        .console()
+        .staff()
+        .actions(10)
+        .unwrap();
+    assert_eq!(actions.len(), 1, "only the browser's import was asked for");
+    // A file past the server's other bodies' limit (16 KiB) but within `import_bytes`
+    // is taken; it is refused by the second administrator below.
+    let mut large = document.into_bytes();
+    large.resize(64 * 1024, b' ');
+    let (status, page) = send(
+        harness.base.clone(),
+        vec![csrf_field(), file(large), reason()],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("(import batch-8.xml) waits for a second administrator"),
+        "{page}"
+    );
 }
 
 /// An unencrypted PSKC document with the RFC 4226 secret as HOTP key `PSKC-1`.

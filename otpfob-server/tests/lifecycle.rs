@@ -878,3 +878,116 @@ async fn the_openapi_document_lists_the_life_cycle() {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
 }
+
+/// The ids of a list page of `path`, as the helpdesk reads it.
+async fn listed(harness: &Harness, path: &str) -> Vec<String> {
+    let (status, page) = call(harness, reqwest::Method::GET, "helpdesk", path, None).await;
+    assert_eq!(status, 200, "{path}: {page}");
+    page["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|token| token["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The list's status filter knows every life-cycle status, and `expired` finds an
+/// active token whose validity period has ended at the server's clock (and `active`
+/// leaves it out); `customer` lists one customer's tokens.
+async fn the_list_filters_by_life_cycle_and_customer(backend: Backend) {
+    let harness = Harness::start(backend).await;
+    for id in ["life-active", "life-lost", "life-revoked", "life-spare"] {
+        harness.enrol_hotp(id).await;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    harness
+        .server
+        .state()
+        .blocking(move |validator| -> Result<(), otpfob::ValidatorError> {
+            let id = |text: &str| otpfob::TokenId::new(text).unwrap();
+            let ended = otpfob::validator::Validity::new(
+                Some(otpfob::UnixTime::from_secs(now - 3600)),
+                Some(otpfob::UnixTime::from_secs(now - 60)),
+            )?;
+            validator.enrol(
+                otpfob::Enrolment::new(
+                    id("life-ended"),
+                    otpfob::Secret::from_bytes(support::SECRET).unwrap(),
+                    otpfob::HotpParameters::default(),
+                )
+                .with_validity(ended),
+            )?;
+            validator.report_lost(&id("life-lost"))?;
+            validator.revoke(&id("life-revoked"))?;
+            let customer = otpfob::validator::CustomerRef::new("C-1001").unwrap();
+            validator.assign_owner(&id("life-active"), &customer)?;
+            validator.assign_owner(&id("life-lost"), &customer)?;
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let of = |status: &str| format!("/v1/tokens?prefix=life-&status={status}");
+    assert_eq!(
+        listed(&harness, &of("active")).await,
+        ["life-active", "life-spare"]
+    );
+    assert_eq!(listed(&harness, &of("lost")).await, ["life-lost"]);
+    assert_eq!(listed(&harness, &of("revoked")).await, ["life-revoked"]);
+    assert_eq!(listed(&harness, &of("expired")).await, ["life-ended"]);
+    let (_, page) = call(
+        &harness,
+        reqwest::Method::GET,
+        "helpdesk",
+        &of("expired"),
+        None,
+    )
+    .await;
+    assert_eq!(page["tokens"][0]["status"], "active");
+    assert_eq!(page["tokens"][0]["expired"], true);
+    assert_eq!(
+        listed(&harness, "/v1/tokens?customer=C-1001").await,
+        ["life-active", "life-lost"]
+    );
+    assert_eq!(
+        listed(&harness, "/v1/tokens?customer=C-1001&status=lost").await,
+        ["life-lost"]
+    );
+    assert_eq!(
+        listed(
+            &harness,
+            "/v1/tokens?customer=C-1001&limit=1&after=life-active"
+        )
+        .await,
+        ["life-lost"]
+    );
+    assert!(
+        listed(&harness, "/v1/tokens?customer=C-9999")
+            .await
+            .is_empty()
+    );
+    let (status, problem) = call(
+        &harness,
+        reqwest::Method::GET,
+        "helpdesk",
+        "/v1/tokens?customer=with%20space",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["field"], "customer");
+    harness.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_filters_by_life_cycle_and_customer_on_sqlite() {
+    the_list_filters_by_life_cycle_and_customer(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_filters_by_life_cycle_and_customer_on_postgres() {
+    the_list_filters_by_life_cycle_and_customer(Backend::Postgres).await;
+}

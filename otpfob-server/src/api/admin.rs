@@ -13,7 +13,8 @@ use otpfob::{
     provision::QrCode,
     pskc::PskcCredential,
     validator::{
-        AuditEvent, ChallengeSlot, OcraEnrolment, Outcome, Status, TokenKind, TokenRecord,
+        AuditEvent, ChallengeSlot, CustomerRef, OcraEnrolment, Outcome, Status, TokenKind,
+        TokenRecord,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -186,8 +187,14 @@ pub struct TokenBody {
     /// TOTP: the learned drift, in steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift_steps: Option<i64>,
-    /// `active`, `disabled`, `lost`, `revoked` or `expired`.
+    /// `active`, `disabled`, `lost`, `revoked` or `expired`: the status an
+    /// administrator set (an active token past its validity period stays `active`
+    /// here, with `expired` true).
     pub status: String,
+    /// Whether the validator refuses the token as expired at the server's clock: its
+    /// status is `expired`, or it is active and its validity period has ended.
+    #[serde(default)]
+    pub expired: bool,
     /// The customer the token belongs to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -236,6 +243,19 @@ pub fn kind_of(kind: &TokenKind) -> KindName {
     }
 }
 
+/// The status a token is listed under at `now`, the one the list's `status` filter
+/// matches: the status an administrator set, except that an active token whose
+/// validity period has ended is listed as expired, since the validator refuses it as
+/// expired ([`otpfob::validator::standing`], whose order this follows: a revoked,
+/// lost or disabled token past its period is refused, and listed, as such).
+#[must_use]
+pub fn listed_status(state: &otpfob::validator::TokenState, now: UnixTime) -> Status {
+    match otpfob::validator::standing(state.status, state.validity, now) {
+        Some(otpfob::validator::RejectReason::Expired) => Status::Expired,
+        _ => state.status,
+    }
+}
+
 /// A token's state as the API and the console show it (never its secret or PIN).
 #[must_use]
 pub fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
@@ -273,6 +293,7 @@ pub fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
         last_accepted_step,
         drift_steps,
         status: state.status.as_str().to_owned(),
+        expired: listed_status(state, now) == Status::Expired,
         owner: record.owner.as_ref().map(|owner| owner.as_str().to_owned()),
         not_before: state.validity.not_before.map(|at| at.as_secs()),
         not_after: state.validity.not_after.map(|at| at.as_secs()),
@@ -592,7 +613,9 @@ pub struct ListQuery {
     /// At most this many (1 to 1000, default 100).
     #[serde(default)]
     pub limit: Option<usize>,
-    /// `active`, `disabled`, `lost`, `revoked` or `expired`.
+    /// `active`, `disabled`, `lost`, `revoked` or `expired`; `expired` also finds
+    /// active tokens whose validity period has ended at the server's clock (and
+    /// `active` leaves them out).
     #[serde(default)]
     pub status: Option<String>,
     /// Only locked (`true`) or unlocked (`false`) tokens.
@@ -604,6 +627,9 @@ pub struct ListQuery {
     /// Only ids starting with this.
     #[serde(default)]
     pub prefix: Option<String>,
+    /// Only the tokens of this customer reference.
+    #[serde(default)]
+    pub customer: Option<String>,
 }
 
 /// A page of tokens.
@@ -653,6 +679,17 @@ pub async fn list(
         .as_deref()
         .map(|after| token_id("after", after))
         .transpose()?;
+    let owner = query
+        .customer
+        .as_deref()
+        .map(|customer| {
+            CustomerRef::new(customer).map_err(|error| {
+                Problem::bad_request("invalid-query", "Invalid query parameter")
+                    .detail(error.to_string())
+                    .field("customer")
+            })
+        })
+        .transpose()?;
     let filter = TokenFilter {
         after,
         limit,
@@ -660,6 +697,8 @@ pub async fn list(
         locked: query.locked,
         kind: query.kind,
         prefix: query.prefix,
+        owner,
+        hidden_prefix: None,
     };
     let page = state
         .blocking(move |validator| list_tokens(validator, &filter))
@@ -683,6 +722,49 @@ pub struct TokenFilter {
     pub kind: Option<KindName>,
     /// Only ids starting with this.
     pub prefix: Option<String>,
+    /// Only the tokens of this customer.
+    pub owner: Option<CustomerRef>,
+    /// Never ids starting with this (the console's staff members' own tokens).
+    pub hidden_prefix: Option<&'static str>,
+}
+
+impl TokenFilter {
+    /// Every token, a page of `limit` at a time.
+    #[must_use]
+    pub fn all(limit: usize) -> Self {
+        Self {
+            after: None,
+            limit,
+            status: None,
+            locked: None,
+            kind: None,
+            prefix: None,
+            owner: None,
+            hidden_prefix: None,
+        }
+    }
+
+    /// Whether an id is one the filter may list, before its record is read.
+    fn admits_id(&self, id: &TokenId) -> bool {
+        self.hidden_prefix
+            .is_none_or(|hidden| !id.as_str().starts_with(hidden))
+            && self
+                .prefix
+                .as_deref()
+                .is_none_or(|prefix| id.as_str().starts_with(prefix))
+    }
+
+    /// Whether a token's record passes the filters at `now`.
+    fn admits(&self, record: &TokenRecord, now: UnixTime) -> bool {
+        self.status
+            .is_none_or(|status| listed_status(&record.state, now) == status)
+            && self
+                .locked
+                .is_none_or(|locked| record.state.lock.holds_at(now) == locked)
+            && self
+                .kind
+                .is_none_or(|kind| kind_of(&record.state.kind) == kind)
+    }
 }
 
 /// A page of the token list (the API's list and the console's): keyset pages of the
@@ -696,8 +778,36 @@ pub fn list_tokens(
     filter: &TokenFilter,
 ) -> Result<TokenPage, otpfob::ValidatorError> {
     let now = validator.clock().now();
-    let mut tokens = Vec::new();
-    let mut next = None;
+    let mut page = TokenPage {
+        tokens: Vec::new(),
+        next: None,
+    };
+    // Whether the page is full: one more token than the page passed the filters.
+    let mut add = |record: &TokenRecord| {
+        if page.tokens.len() == filter.limit {
+            page.next = page.tokens.last().map(|token| token.id.clone());
+            return true;
+        }
+        page.tokens.push(token_body(record, now));
+        false
+    };
+    if let Some(owner) = &filter.owner {
+        // A customer's tokens are few (the owner index, at most a handful each).
+        let mut ids = validator.store().tokens_of(owner)?;
+        ids.sort();
+        for id in ids {
+            if filter.after.as_ref().is_some_and(|after| &id <= after) || !filter.admits_id(&id) {
+                continue;
+            }
+            if let Some(record) = validator.store().load(&id)?
+                && filter.admits(&record, now)
+                && add(&record)
+            {
+                break;
+            }
+        }
+        return Ok(page);
+    }
     // Keyset pages of the store's ids (never every id at once), read until
     // one more token than the page passes the filters, or the ids run out.
     let chunk = (filter.limit + 1).min(LIST_CHUNK);
@@ -707,42 +817,30 @@ pub fn list_tokens(
         let exhausted = ids.len() < chunk;
         for id in ids {
             cursor = Some(id.clone());
-            if let Some(prefix) = filter.prefix.as_deref()
-                && !id.as_str().starts_with(prefix)
-            {
+            if !filter.admits_id(&id) {
                 // Ids are in order: past the prefix's range, no later id
                 // can start with it.
-                if id.as_str() > prefix {
+                if filter
+                    .prefix
+                    .as_deref()
+                    .is_some_and(|prefix| id.as_str() > prefix && !id.as_str().starts_with(prefix))
+                {
                     break 'pages;
                 }
                 continue;
             }
-            let Some(record) = validator.store().load(&id)? else {
-                continue;
-            };
-            if filter
-                .status
-                .is_some_and(|status| record.state.status != status)
-                || filter
-                    .locked
-                    .is_some_and(|locked| record.state.lock.holds_at(now) != locked)
-                || filter
-                    .kind
-                    .is_some_and(|kind| kind_of(&record.state.kind) != kind)
+            if let Some(record) = validator.store().load(&id)?
+                && filter.admits(&record, now)
+                && add(&record)
             {
-                continue;
-            }
-            if tokens.len() == filter.limit {
-                next = tokens.last().map(|token: &TokenBody| token.id.clone());
                 break 'pages;
             }
-            tokens.push(token_body(&record, now));
         }
         if exhausted {
             break;
         }
     }
-    Ok(TokenPage { tokens, next })
+    Ok(page)
 }
 
 /// Read one token's state (never its secret).

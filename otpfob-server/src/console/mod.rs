@@ -18,14 +18,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::multipart::{Field, Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use otpfob::validator::{CustomerRef, Status};
 use otpfob::{Enrolment, KeyUri, Secret, TokenId, TotpParameters, provision::QrCode};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use crate::api::admin::{TokenFilter, TokenPage};
 use crate::app::AppState;
 use crate::auth::{Administrator, Allowed, AuditReader, Helpdesk, Role, StateReader};
 use crate::config::Config;
@@ -605,39 +608,33 @@ async fn token_list(
         Ok(staff) => staff,
         Err(response) => return response,
     };
-    // A whole id typed: straight to its page.
-    if let Some(id) = query
+    if let Some(text) = query
         .id
         .as_deref()
         .map(str::trim)
-        .filter(|id| !id.is_empty())
+        .filter(|text| !text.is_empty())
     {
-        return match TokenId::new(id) {
-            Ok(id) => redirect(&format!(
-                "/console/tokens/{}",
-                pages::path_segment(id.as_str())
-            )),
-            Err(error) => html(
-                StatusCode::BAD_REQUEST,
-                pages::message(Some(&staff.view()), "Invalid token id", &error.to_string()),
-            ),
-        };
+        return find_token(&state, &staff, text).await;
     }
-    let (status, locked) = match query.status.as_deref().unwrap_or("") {
+    let status_name = query.status.as_deref().unwrap_or("");
+    let (status, locked) = match status_name {
         "" => (None, None),
-        "active" => (Some(otpfob::validator::Status::Active), None),
-        "disabled" => (Some(otpfob::validator::Status::Disabled), None),
         "locked" => (None, Some(true)),
-        other => {
-            return html(
-                StatusCode::BAD_REQUEST,
-                pages::message(
-                    Some(&staff.view()),
-                    "Invalid filter",
-                    &format!("The status filter is active, disabled or locked, not {other:?}."),
-                ),
-            );
-        }
+        name => match Status::from_name(name) {
+            Some(status) => (Some(status), None),
+            None => {
+                return html(
+                    StatusCode::BAD_REQUEST,
+                    pages::message(
+                        Some(&staff.view()),
+                        "Invalid filter",
+                        &format!(
+                            "The status filter is active, locked, disabled, lost, revoked or expired, not {name:?}."
+                        ),
+                    ),
+                );
+            }
+        },
     };
     let after = match query
         .after
@@ -654,13 +651,11 @@ async fn token_list(
             );
         }
     };
-    let filter = crate::api::admin::TokenFilter {
+    let filter = TokenFilter {
         after,
-        limit: LIST_PAGE,
         status,
         locked,
-        kind: None,
-        prefix: None,
+        ..listed(LIST_PAGE)
     };
     match state
         .blocking(move |validator| crate::api::admin::list_tokens(validator, &filter))
@@ -668,9 +663,79 @@ async fn token_list(
     {
         Ok(Ok(page)) => html(
             StatusCode::OK,
-            pages::token_list(&staff.view(), &page, query.status.as_deref().unwrap_or("")),
+            pages::token_list(&staff.view(), &page, status_name, pages::Listing::Filtered),
         ),
         Ok(Err(error)) => store_refusal(&staff, &error),
+        Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Internal error."),
+    }
+}
+
+/// The console's list: `limit` tokens a page, never a staff member's own token.
+fn listed(limit: usize) -> TokenFilter {
+    TokenFilter {
+        hidden_prefix: Some(STAFF_PREFIX),
+        ..TokenFilter::all(limit)
+    }
+}
+
+/// The search box: `text` is a token id (a fob's serial is its id) or a customer
+/// reference. One token found opens its page; a customer's several are listed.
+async fn find_token(state: &AppState, staff: &Staff, text: &str) -> Response {
+    // A staff member's own token is not found: the console does not show it.
+    let id = TokenId::new(text)
+        .ok()
+        .filter(|id| !id.as_str().starts_with(STAFF_PREFIX));
+    let owner = CustomerRef::new(text).ok();
+    if id.is_none() && owner.is_none() {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::message(
+                Some(&staff.view()),
+                "Invalid search",
+                "Type a token id, a serial or a customer reference (printable characters, no spaces).",
+            ),
+        );
+    }
+    let found = state
+        .blocking(move |validator| -> Result<_, otpfob::ValidatorError> {
+            let mut page = match owner {
+                Some(owner) => crate::api::admin::list_tokens(
+                    validator,
+                    &TokenFilter {
+                        owner: Some(owner),
+                        ..listed(LIST_PAGE)
+                    },
+                )?,
+                None => TokenPage {
+                    tokens: Vec::new(),
+                    next: None,
+                },
+            };
+            if let Some(id) = id
+                && !page.tokens.iter().any(|token| token.id == id.as_str())
+                && let Some(record) = validator.store().load(&id)?
+            {
+                let now = otpfob::TimeSource::now(validator.clock());
+                page.tokens
+                    .insert(0, crate::api::admin::token_body(&record, now));
+            }
+            Ok(page)
+        })
+        .await;
+    match found {
+        Ok(Ok(page)) if page.tokens.len() == 1 => redirect(&format!(
+            "/console/tokens/{}",
+            pages::path_segment(&page.tokens[0].id)
+        )),
+        Ok(Ok(page)) => html(
+            if page.tokens.is_empty() {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::OK
+            },
+            pages::token_list(&staff.view(), &page, "", pages::Listing::Found(text)),
+        ),
+        Ok(Err(error)) => store_refusal(staff, &error),
         Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "Internal error."),
     }
 }
@@ -1035,36 +1100,122 @@ async fn admin_factory(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ImportForm {
-    csrf: String,
-    file_name: String,
-    document: String,
-    reason: String,
+/// The largest text field of the upload form (the CSRF token, the reason), in bytes.
+const UPLOAD_FIELD_BYTES: usize = 1024;
+
+/// A small text field of a `multipart/form-data` form, read to its end: at most
+/// [`UPLOAD_FIELD_BYTES`] bytes of UTF-8.
+async fn upload_text(field: &mut Field<'_>) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|error| error.body_text())? {
+        if bytes.len() + chunk.len() > UPLOAD_FIELD_BYTES {
+            return Err(format!(
+                "The form's field {} is longer than {UPLOAD_FIELD_BYTES} bytes.",
+                field.name().unwrap_or("without a name")
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| "The form's fields are UTF-8 text.".to_owned())
 }
 
-/// An import is asked for here and runs when a second administrator approves it
-/// (with the file's credential, which is never stored).
+/// An uploaded file's name as the pending action shows it: no control characters, at
+/// most 100 characters, `upload.xml` when the browser sent none.
+fn shown_file_name(name: Option<&str>) -> String {
+    let name: String = name
+        .unwrap_or("")
+        .chars()
+        .filter(|character| !character.is_control())
+        .take(100)
+        .collect();
+    match name.trim() {
+        "" => "upload.xml".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
+/// An import is asked for here, with the PSKC file uploaded as `multipart/form-data`
+/// (the route's body limit is the server's `import_bytes`), and runs when a second
+/// administrator approves it (with the file's credential, which is never stored).
+///
+/// Nothing of the file is read before the request is known to come from this
+/// console: the `Origin` first, then the CSRF token, which must be the form's first
+/// field (a browser sends the fields in the page's order, and the hidden token comes
+/// first).
 async fn admin_import(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<ImportForm>,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, Administrator::ROLES) {
+    let forged = || {
+        refusal(
+            StatusCode::FORBIDDEN,
+            "This form did not come from this console (or its session ended). Reload the page and try again.",
+        )
+    };
+    let (true, Ok(mut multipart)) = (same_origin(&state, &headers), multipart) else {
+        return forged();
+    };
+    let csrf = match multipart.next_field().await {
+        Ok(Some(mut field)) if field.name() == Some("csrf") => upload_text(&mut field).await,
+        _ => return forged(),
+    };
+    let Ok(csrf) = csrf else {
+        return forged();
+    };
+    let staff = match require_post(&state, &headers, &csrf, Administrator::ROLES) {
         Ok(staff) => staff,
         Err(response) => return response,
     };
-    let reason = match reason(&form.reason) {
-        Ok(reason) => reason,
-        Err(message) => return render_admin(&state, &staff, Some(pages::notice(&message))).await,
+    let failed = |message: String| {
+        let markup = pages::notice(&message);
+        render_admin(&state, &staff, Some(markup))
     };
-    let file_name = match form.file_name.trim() {
-        "" => "upload.xml".to_owned(),
-        name => name
-            .chars()
-            .filter(|character| !character.is_control())
-            .take(100)
-            .collect(),
+    let mut reason_text = None;
+    let mut file = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) => {
+                return failed(format!(
+                    "The upload could not be read: {}",
+                    error.body_text()
+                ))
+                .await;
+            }
+        };
+        match field.name() {
+            Some("reason") => {
+                let mut field = field;
+                match upload_text(&mut field).await {
+                    Ok(text) => reason_text = Some(text),
+                    Err(message) => return failed(message).await,
+                }
+            }
+            Some("document") => {
+                let name = shown_file_name(field.file_name());
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes)),
+                    Err(error) => {
+                        return failed(format!(
+                            "The file could not be read: {} (the largest accepted is {} bytes).",
+                            error.body_text(),
+                            state.config().limits.import_bytes
+                        ))
+                        .await;
+                    }
+                }
+            }
+            _ => return failed("The form has a field it should not have.".to_owned()).await,
+        }
+    }
+    let reason = match reason(reason_text.as_deref().unwrap_or("")) {
+        Ok(reason) => reason,
+        Err(message) => return failed(message).await,
+    };
+    let Some((file_name, document)) = file.filter(|(_, bytes)| !bytes.is_empty()) else {
+        return failed("Choose the PSKC file to import.".to_owned()).await;
     };
     request(
         &state,
@@ -1072,7 +1223,7 @@ async fn admin_import(
         ActionKind::Import,
         file_name,
         reason,
-        Some(form.document.into_bytes()),
+        Some(document.to_vec()),
     )
     .await
 }

@@ -159,46 +159,91 @@ fn kind_name(kind: KindName) -> &'static str {
 }
 
 fn status_text(token: &TokenBody) -> String {
-    if token.locked {
-        format!("{} (locked)", token.status)
-    } else {
-        token.status.clone()
+    let mut text = token.status.clone();
+    // An active token past its validity period is refused as expired.
+    if token.expired && token.status != "expired" {
+        text.push_str(" (expired)");
     }
+    if token.locked {
+        text.push_str(" (locked)");
+    }
+    text
 }
 
-/// The token list: search by id, filter by status, keyset pages.
+/// The status filter's choices: a status, or `locked`.
+const STATUS_FILTERS: [(&str, &str); 7] = [
+    ("", "any"),
+    ("active", "active"),
+    ("locked", "locked"),
+    ("disabled", "disabled"),
+    ("lost", "lost"),
+    ("revoked", "revoked"),
+    ("expired", "expired"),
+];
+
+/// What a list of tokens shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing<'a> {
+    /// A page of every token, by the status filter.
+    Filtered,
+    /// What the search box found for this text (a customer's tokens).
+    Found(&'a str),
+}
+
+/// The token list: search by id, serial or customer reference, filter by status,
+/// keyset pages.
 #[must_use]
-pub fn token_list(viewer: &Viewer<'_>, page: &TokenPage, status: &str) -> Markup {
+pub fn token_list(
+    viewer: &Viewer<'_>,
+    page: &TokenPage,
+    status: &str,
+    listing: Listing<'_>,
+) -> Markup {
+    let searched = match listing {
+        Listing::Found(text) => text,
+        Listing::Filtered => "",
+    };
     layout(
         Some(viewer),
         "Tokens",
         html! {
             form.search method="get" action="/console/tokens" role="search" {
-                label for="id" { "Token id or serial" }
-                input id="id" name="id" type="search";
-                button type="submit" { "Open" }
+                label for="id" { "Token id, serial or customer reference" }
+                input id="id" name="id" type="search" value=(searched);
+                button type="submit" id="do-find" { "Find" }
             }
             form.search method="get" action="/console/tokens" {
                 label for="status" { "Status" }
                 select id="status" name="status" {
-                    @for (value, label) in [("", "any"), ("active", "active"), ("locked", "locked"), ("disabled", "disabled")] {
+                    @for (value, label) in STATUS_FILTERS {
                         option value=(value) selected[value == status] { (label) }
                     }
                 }
-                button type="submit" { "Filter" }
+                button type="submit" id="do-filter" { "Filter" }
             }
             @if page.tokens.is_empty() {
-                p { "No tokens." }
+                p id="no-tokens" {
+                    @match listing {
+                        Listing::Found(text) => { "No token has the id, serial or customer reference " strong { (text) } "." }
+                        Listing::Filtered => { "No tokens." }
+                    }
+                }
             } @else {
-                table {
-                    caption { "Tokens in id order" }
-                    thead { tr { th scope="col" { "Id" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Failures" } } }
+                table id="tokens" {
+                    caption {
+                        @match listing {
+                            Listing::Found(text) => { "Tokens of customer " (text) }
+                            Listing::Filtered => { "Tokens in id order" }
+                        }
+                    }
+                    thead { tr { th scope="col" { "Id" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Customer" } th scope="col" { "Failures" } } }
                     tbody {
                         @for token in &page.tokens {
                             tr {
                                 td { a href={ "/console/tokens/" (path_segment(&token.id)) } { (token.id) } }
                                 td { (kind_name(token.kind)) }
                                 td { (status_text(token)) }
+                                td { (token.owner.as_deref().unwrap_or("")) }
                                 td { (token.failures) }
                             }
                         }
@@ -206,7 +251,12 @@ pub fn token_list(viewer: &Viewer<'_>, page: &TokenPage, status: &str) -> Markup
                 }
             }
             @if let Some(next) = &page.next {
-                p { a href={ "/console/tokens?status=" (query_value(status)) "&after=" (query_value(next)) } { "Next page" } }
+                @match listing {
+                    Listing::Filtered => {
+                        p { a href={ "/console/tokens?status=" (query_value(status)) "&after=" (query_value(next)) } { "Next page" } }
+                    }
+                    Listing::Found(_) => { p { "More tokens than one page shows: filter the list instead." } }
+                }
             }
         },
     )
@@ -296,6 +346,9 @@ pub fn token(
                 }
                 dt { "Last accepted use" } dd { (last_use.unwrap_or_else(|| "none in the trail".to_owned())) }
                 dt { "Enrolled" } dd { (time_text(token.enrolled_at)) }
+                @if let Some(start) = token.not_before { dt { "Valid from" } dd { (time_text(start)) } }
+                dt { "Valid until" } dd id="not-after" { @if let Some(end) = token.not_after { (time_text(end)) } @else { "no end" } }
+                dt { "Customer" } dd id="owner" { (token.owner.as_deref().unwrap_or("none assigned")) }
                 dt { "Server-side PIN" } dd { @if token.has_pin { "set" } @else { "none" } }
                 @if let Some(suite) = &token.ocra_suite { dt { "OCRA suite" } dd { (suite) } }
             } }
@@ -412,14 +465,13 @@ pub fn admin(viewer: &Viewer<'_>, actions: &[PendingAction], top: Option<Markup>
                     (reason_field("factory-reason"))
                     button type="submit" { "Enrol" }
                 }
-                form.card method="post" action="/console/admin/import" {
+                // The CSRF token first: the server reads it before the file.
+                form.card method="post" action="/console/admin/import" enctype="multipart/form-data" {
                     h2 { "Import a PSKC file" }
                     p.hint { "Waits for a second administrator, who types the file's password." }
                     input type="hidden" name="csrf" value=(viewer.csrf);
-                    label for="import-name" { "File name" }
-                    input id="import-name" name="file_name" type="text" maxlength="100";
-                    label for="import-document" { "PSKC document (paste the XML)" }
-                    textarea id="import-document" name="document" rows="6" required {}
+                    label for="import-file" { "PSKC file (RFC 6030 XML)" }
+                    input id="import-file" name="document" type="file" accept=".xml,.pskc,application/xml,text/xml,application/pskc+xml" required;
                     (reason_field("import-reason"))
                     button type="submit" id="do-import" { "Ask for import" }
                 }
@@ -432,7 +484,7 @@ pub fn admin(viewer: &Viewer<'_>, actions: &[PendingAction], top: Option<Markup>
                     label for="request-target" { "Token id (for a delete)" }
                     input id="request-target" name="target" type="text" maxlength="128";
                     (reason_field("request-reason"))
-                    button type="submit" { "Ask" }
+                    button type="submit" id="do-request" { "Ask" }
                 }
             }
             section aria-labelledby="pending" {
@@ -462,7 +514,7 @@ pub fn admin(viewer: &Viewer<'_>, actions: &[PendingAction], top: Option<Markup>
                                                     input id={ "password-" (action.id) } name="password" type="password";
                                                 }
                                                 button type="submit" name="decision" value="approve" id={ "approve-" (action.id) } { "Approve" }
-                                                button type="submit" name="decision" value="refuse" { "Refuse" }
+                                                button type="submit" name="decision" value="refuse" id={ "refuse-" (action.id) } { "Refuse" }
                                             }
                                         } @else if action.state == "pending" {
                                             "waits for another administrator"
