@@ -10,7 +10,6 @@ use crate::algorithm::Algorithm;
 use crate::clock::TimeSource;
 use crate::hotp::{Hotp, HotpParameters};
 use crate::secret::Secret;
-use crate::validator::audit::Operation;
 use crate::validator::enrolment::{CarriedState, Enrolment};
 use crate::validator::error::{SealError, ValidatorError};
 use crate::validator::record::TokenId;
@@ -23,8 +22,9 @@ use super::Validator;
 /// strand the ones after it.
 pub const MAX_EMERGENCY_CODES: u32 = 10;
 
-/// How the codes of a list are made: 8 digits (a guess matches one of the list's
-/// remaining codes with probability at most 10 in 10^8), HMAC-SHA-256.
+/// How the codes of a list are made: 8 digits (with the default look-ahead of 10, a
+/// guess matches one of the 11 codes in the window with probability 11 in 10^8),
+/// HMAC-SHA-256.
 pub const EMERGENCY_CODE_PARAMETERS: HotpParameters = HotpParameters {
     algorithm: Algorithm::Sha256,
     digits: 8,
@@ -129,19 +129,16 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         let codes = (0..u64::from(count.get()))
             .map(|counter| Zeroizing::new(generator.at(counter).to_string()))
             .collect();
+        let enrolment = Enrolment::new(id, secret, EMERGENCY_CODE_PARAMETERS).with_use_limit(count);
         // The customer's PIN stays what it was: the lost token's server-side PIN hash,
         // if it has one, guards the list too, so that a list read by someone else is
         // not enough on its own.
-        let pin_hash = self
-            .load_checked(lost, Operation::Enrol)?
-            .and_then(|record| record.pin);
-        let enrolment = Enrolment::new(id, secret, EMERGENCY_CODE_PARAMETERS)
-            .with_use_limit(count)
-            .with_carried(CarriedState {
-                pin_hash,
+        let token = self.enrol_temporary(lost, lifetime, |record| {
+            enrolment.with_carried(CarriedState {
+                pin_hash: record.pin.clone(),
                 ..CarriedState::default()
-            });
-        let token = self.issue_temporary_replacement(lost, enrolment, lifetime)?;
+            })
+        })?;
         Ok(EmergencyCodes { token, codes })
     }
 }

@@ -275,6 +275,18 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         replacement: Enrolment,
         lifetime: core::time::Duration,
     ) -> Result<TokenId, ValidatorError> {
+        self.enrol_temporary(lost, lifetime, |_| replacement)
+    }
+
+    /// Loads the lost token once, checks it may have a temporary replacement, and
+    /// enrols the one `make` builds from its record for its customer, valid from now
+    /// for `lifetime` and linked to it.
+    pub(super) fn enrol_temporary(
+        &self,
+        lost: &TokenId,
+        lifetime: core::time::Duration,
+        make: impl FnOnce(&TokenRecord) -> Enrolment,
+    ) -> Result<TokenId, ValidatorError> {
         let record =
             self.load_checked(lost, Operation::Enrol)?
                 .ok_or_else(|| StoreError::NotEnrolled {
@@ -286,7 +298,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                 reason: "a temporary replacement is only for a token reported lost",
             });
         }
-        let Some(owner) = record.owner else {
+        let Some(owner) = record.owner.clone() else {
             return Err(ValidatorError::Lifecycle {
                 token: lost.to_string(),
                 reason: "a temporary replacement is for the lost token's customer, and it has none",
@@ -294,7 +306,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         };
         let now = self.clock.now();
         let validity = Validity::new(Some(now), Some(now.plus(lifetime)))?;
-        let mut replacement = replacement.with_validity(validity).with_owner(owner);
+        let mut replacement = make(&record).with_validity(validity).with_owner(owner);
         replacement.replaces = Some(lost.clone());
         self.enrol(replacement)
     }
