@@ -92,12 +92,14 @@ fn a_version_4_schema_gains_the_audit_actor() {
         offset: None,
         actor: None,
         context: Default::default(),
+        reason: None,
         chain: None,
     };
     // Back to version 4 as that library left it: no actor column, its rows without one,
     // none of version 6's card columns, no version 7 probe rows (nor version 10's
     // stand-in) and none of version 8's life-cycle columns nor version 9's audit trail
-    // columns, nor version 11's use limit and replaced token.
+    // columns, nor version 11's use limit and replaced token, nor version 12's given
+    // reason.
     pg_support::client_at(&pg_support::url())
         .batch_execute(&format!(
             "DROP TABLE {schema}.rejection_standin;
@@ -110,7 +112,7 @@ fn a_version_4_schema_gains_the_audit_actor() {
                  DROP COLUMN not_after_nanos;
              ALTER TABLE {schema}.audit DROP COLUMN actor, DROP COLUMN actor_kind,
                  DROP COLUMN channel, DROP COLUMN request_id, DROP COLUMN node,
-                 DROP COLUMN chain_hash;
+                 DROP COLUMN chain_hash, DROP COLUMN given_reason;
              ALTER TABLE {schema}.tokens
                  DROP COLUMN audit_head, DROP COLUMN uses_left, DROP COLUMN replaces,
                  DROP CONSTRAINT tokens_kind_check,
@@ -126,7 +128,7 @@ fn a_version_4_schema_gains_the_audit_actor() {
         ))
         .unwrap();
     assert_eq!(store.schema_version().unwrap(), 4);
-    assert_eq!(store.migrate().unwrap(), 7);
+    assert_eq!(store.migrate().unwrap(), 8);
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
     let named = otpfob::validator::AuditEvent {
         actor: Some("helpdesk-7".into()),

@@ -233,6 +233,7 @@ fn a_tampered_record_is_rejected_through_the_probe() {
         offset: None,
         actor: None,
         context: Default::default(),
+        reason: None,
         chain: None,
     };
     assert_eq!(

@@ -42,6 +42,7 @@ fn audit(token: &TokenId, operation: Operation, outcome: Outcome) -> AuditEvent 
         offset: None,
         actor: None,
         context: Default::default(),
+        reason: None,
         chain: None,
     }
 }

@@ -35,6 +35,7 @@ fn event(token: &TokenId, operation: Operation, outcome: Outcome) -> AuditEvent 
         offset: Some(-1),
         actor: None,
         context: Default::default(),
+        reason: None,
         chain: None,
     }
 }
@@ -451,6 +452,48 @@ fn audit_actor_round_trips<S: Store>(store: S) {
     assert_eq!(
         store.audit_trail(&token, 10).unwrap(),
         vec![enrolled, verified, anonymous, deleted]
+    );
+}
+
+/// Why an operator did it (schema version 12) comes back as it went in, through
+/// every write that carries an audit row; an event without one comes back without.
+fn audit_reason_round_trips<S: Store>(store: S) {
+    use otpfob::validator::AuditReason;
+    let record = event_record("reasoned");
+    let token = record.id.clone();
+    let because = |reason: Option<&str>, operation, outcome| AuditEvent {
+        reason: reason.map(|text| AuditReason::new(text).unwrap()),
+        actor: Some(Arc::from("console:hank")),
+        ..event(&token, operation, outcome)
+    };
+    let enrolled = because(
+        Some("new customer, branch 12"),
+        Operation::Enrol,
+        Outcome::Done,
+    );
+    store.enrol(&record, &enrolled).unwrap();
+    let mut next = record.clone();
+    next.version = 2;
+    let unlocked = because(
+        Some("customer called, identity checked (é, ünïcode)"),
+        Operation::Unlock,
+        Outcome::Done,
+    );
+    assert_eq!(
+        store.compare_and_swap(&next, 1, &unlocked).unwrap(),
+        Swap::Swapped
+    );
+    let none = because(None, Operation::Verify, Outcome::Accepted);
+    store.append_audit(&none).unwrap();
+    let deleted = because(
+        Some("fob returned broken"),
+        Operation::Delete,
+        Outcome::Done,
+    );
+    assert!(store.delete(&token, &deleted).unwrap());
+    assert_eq!(
+        store.audit_trail(&token, 10).unwrap(),
+        vec![enrolled, unlocked, none, deleted]
     );
 }
 
@@ -1077,6 +1120,22 @@ fn audit_chain_detects_raw_edits<S: Store>(store: S, raw: &dyn Fn(&str)) {
         ChainBreakKind::RecordUnauthentic
     );
 
+    // The reason a helpdesk gave, edited: the link no longer matches.
+    let reasoned = otpfob::validator::giving_reason(
+        otpfob::validator::AuditReason::new("customer called").unwrap(),
+        || trail(&validator, "reason-edited"),
+    );
+    assert!(broken(&reasoned).is_none());
+    raw(&format!(
+        "UPDATE {{audit}} SET given_reason = 'no reason needed' WHERE sequence = {}",
+        row("reason-edited", 1)
+    ));
+    let reason = broken(&reasoned).expect("an edited reason is detected");
+    assert_eq!(
+        (reason.position, reason.kind),
+        (1, ChainBreakKind::LinkMismatch)
+    );
+
     assert!(broken(&intact).is_none(), "an untouched chain stays intact");
     let reports = validator.verify_audit_chains().unwrap();
     let broken_ids: Vec<&str> = reports
@@ -1086,8 +1145,26 @@ fn audit_chain_detects_raw_edits<S: Store>(store: S, raw: &dyn Fn(&str)) {
         .collect();
     assert_eq!(
         broken_ids,
-        ["cut", "edited", "nulled", "removed", "reordered", "rewound"]
+        [
+            "cut",
+            "edited",
+            "nulled",
+            "reason-edited",
+            "removed",
+            "reordered",
+            "rewound"
+        ]
     );
+    // A reason edited to hold a right-to-left override reads as corruption, never as
+    // text for a page or a terminal.
+    raw(&format!(
+        "UPDATE {{audit}} SET given_reason = 'ok \u{202e}sdrawkcab' WHERE sequence = {}",
+        row("reason-edited", 2)
+    ));
+    assert!(matches!(
+        validator.store().audit_trail(&reasoned, 10),
+        Err(otpfob::StoreError::Corrupt { .. })
+    ));
 }
 
 #[cfg(feature = "sqlite")]
@@ -1136,6 +1213,7 @@ fn a_version_8_file_gains_the_chain_and_old_rows_are_unchained() {
              ALTER TABLE audit DROP COLUMN request_id; ALTER TABLE audit DROP COLUMN node;
              ALTER TABLE audit DROP COLUMN chain_hash; ALTER TABLE tokens DROP COLUMN audit_head;
              ALTER TABLE tokens DROP COLUMN uses_left; ALTER TABLE tokens DROP COLUMN replaces;
+             ALTER TABLE audit DROP COLUMN given_reason;
              DROP TABLE rejection_standin;
              PRAGMA user_version = 8;",
         )
@@ -1216,6 +1294,8 @@ macro_rules! store_suite {
             fn list_pages_walk_every_id_once() { super::list_pages_walk_every_id_once($make); }
             #[test]
             fn audit_actor_round_trips() { super::audit_actor_round_trips($make); }
+            #[test]
+            fn audit_reason_round_trips() { super::audit_reason_round_trips($make); }
             #[test]
             fn concurrent_swaps_have_one_winner() { super::concurrent_swaps_have_one_winner($make); }
             #[test]

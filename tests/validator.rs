@@ -562,6 +562,7 @@ fn enrol_event(token: &TokenId) -> AuditEvent {
         offset: None,
         actor: None,
         context: Default::default(),
+        reason: None,
         chain: None,
     }
 }

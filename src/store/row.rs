@@ -26,6 +26,10 @@
 //! old audit row is unchained (before the chain began) and an old record has no head
 //! until its next change.
 //!
+//! Schema version 12: the audit table's `given_reason`, why an operator did it as
+//! they gave it (`AuditEvent::reason`); null when none was given, and in every older
+//! row.
+//!
 //! Schema version 11: the `tokens` table's `uses_left`, the use limit of a temporary
 //! replacement or a list of emergency codes, and `replaces`, the lost token a
 //! temporary replacement stands in for; both null (no limit, no replacement) for
@@ -38,7 +42,9 @@ use crate::clock::UnixTime;
 use crate::hotp::HotpParameters;
 use crate::ocra::{Challenge, OcraSuite, SigningNonce};
 use crate::totp::TotpParameters;
-use crate::validator::audit::{ActorKind, AuditContext, AuditEvent, ChainHash, Operation, Outcome};
+use crate::validator::audit::{
+    ActorKind, AuditContext, AuditEvent, AuditReason, ChainHash, Operation, Outcome,
+};
 use crate::validator::challenge::{
     ChallengeSlot, IssuedChallenge, OcraState, TransactionCommitment,
 };
@@ -881,6 +887,9 @@ pub(crate) struct AuditRow {
     /// The event's link in its token's hash chain, 32 bytes (schema version 9); null
     /// for an unchained event, and for every row written before version 9.
     pub(crate) chain_hash: Option<Vec<u8>>,
+    /// Why an operator did it, as they gave it (schema version 12); null when none
+    /// was given.
+    pub(crate) given_reason: Option<String>,
 }
 
 impl AuditRow {
@@ -908,6 +917,10 @@ impl AuditRow {
             request_id: event.context.request_id.as_deref().map(str::to_owned),
             node: event.context.node.as_deref().map(str::to_owned),
             chain_hash: event.chain.map(|hash| hash.0.to_vec()),
+            given_reason: event
+                .reason
+                .as_ref()
+                .map(|reason| reason.as_str().to_owned()),
         }
     }
 
@@ -944,6 +957,14 @@ impl AuditRow {
                 request_id: self.request_id.as_deref().map(Arc::from),
                 node: self.node.as_deref().map(Arc::from),
             },
+            // Checked as it was when given: a row edited to hold a control or bidi
+            // character reads as corrupt, never reaches a page or a terminal.
+            reason: self
+                .given_reason
+                .as_deref()
+                .map(AuditReason::new)
+                .transpose()
+                .map_err(|_| corrupt("malformed given reason"))?,
             chain: self
                 .chain_hash
                 .as_deref()

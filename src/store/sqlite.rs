@@ -33,9 +33,9 @@ use crate::validator::store::{Store, Swap};
 /// the `rejection_probes` table; version 8 the life cycle's `owner` and validity
 /// period; version 9 the audit trail's context columns, chain links and each record's
 /// chain head; version 10 the `rejection_standin` table in place of `rejection_probes`;
-/// version 11 each token's use limit (`uses_left`) and replaced token (`replaces`).
-/// An older file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 11;
+/// version 11 each token's use limit (`uses_left`) and replaced token (`replaces`);
+/// version 12 the audit table's `given_reason`. An older file is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 12;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -265,6 +265,13 @@ ALTER TABLE rejection_standin ADD COLUMN uses_left INTEGER CHECK (uses_left >= 0
 ALTER TABLE rejection_standin ADD COLUMN replaces TEXT;
 ";
 
+/// Version 12 (issue 14): why an operator did what an audit event records, as they
+/// gave it (a helpdesk member's typed reason), in its own column rather than folded
+/// into the actor's name; null for every existing row.
+const MIGRATION_V12_GIVEN_REASON: &str = "
+ALTER TABLE audit ADD COLUMN given_reason TEXT;
+";
+
 /// The id of the stand-in row: a valid token id, never looked up in `tokens`.
 const STANDIN_ID: &str = "rejection-stand-in";
 
@@ -292,7 +299,7 @@ fn create_rejection_standin(connection: &Connection) -> Result<(), StoreError> {
 }
 
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 11] = [
+const MIGRATIONS: [(i64, &str); 12] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -304,6 +311,7 @@ const MIGRATIONS: [(i64, &str); 11] = [
     (9, MIGRATION_AUDIT_TRAIL),
     (10, MIGRATION_V10_STANDIN),
     (11, MIGRATION_V11_USES_LEFT),
+    (12, MIGRATION_V12_GIVEN_REASON),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -812,8 +820,8 @@ fn insert_audit(connection: &Connection, row: &AuditRow) -> Result<(), StoreErro
         .prepare_cached(
             "INSERT INTO audit \
              (token, at_seconds, at_nanos, operation, outcome, reason, offset, actor, \
-              actor_kind, channel, request_id, node, chain_hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+              actor_kind, channel, request_id, node, chain_hash, given_reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )
         .map_err(backend)?
         .execute(params![
@@ -829,7 +837,8 @@ fn insert_audit(connection: &Connection, row: &AuditRow) -> Result<(), StoreErro
             row.channel,
             row.request_id,
             row.node,
-            row.chain_hash
+            row.chain_hash,
+            row.given_reason
         ])
         .map_err(backend)?;
     Ok(())
@@ -1116,7 +1125,7 @@ impl Store for SqliteStore {
         let mut statement = connection
             .prepare_cached(
                 "SELECT token, at_seconds, at_nanos, operation, outcome, reason, offset, actor, \
-                 actor_kind, channel, request_id, node, chain_hash \
+                 actor_kind, channel, request_id, node, chain_hash, given_reason \
                  FROM audit \
                  WHERE token = ?1 ORDER BY sequence DESC LIMIT ?2",
             )
@@ -1138,6 +1147,7 @@ impl Store for SqliteStore {
                     request_id: row.get(10)?,
                     node: row.get(11)?,
                     chain_hash: row.get(12)?,
+                    given_reason: row.get(13)?,
                 })
             })
             .map_err(backend)?
@@ -1194,6 +1204,7 @@ mod tests {
             offset: None,
             actor: None,
             context: crate::validator::AuditContext::default(),
+            reason: None,
             chain: None,
         }
     }

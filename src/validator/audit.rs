@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::clock::UnixTime;
-use crate::validator::error::RejectReason;
+use crate::validator::error::{RejectReason, ValidatorError};
 use crate::validator::record::TokenId;
 
 /// What was done to a token.
@@ -161,10 +161,86 @@ pub struct AuditEvent {
     /// What kind of actor that is, the channel, the request id and the node (schema
     /// version 8), from the [`within`] scope around the validator call.
     pub context: AuditContext,
+    /// Why it was done, as the person who did it gave it (a helpdesk member's typed
+    /// reason), from the [`giving_reason`] scope around the validator call (schema
+    /// version 12); `None` when none was given, and for every older event.
+    pub reason: Option<AuditReason>,
     /// The event's link in its token's hash chain (schema version 8): `None` for an
     /// event that changed no record (see [`crate::validator::chain`]) and for every
     /// event recorded before the chain existed.
     pub chain: Option<ChainHash>,
+}
+
+/// The most characters of an [`AuditReason`].
+pub const MAX_AUDIT_REASON_CHARS: usize = 200;
+
+/// Why an operator did something, as they gave it, for the audit trail: 1 to
+/// [`MAX_AUDIT_REASON_CHARS`] characters, not blank, and none of them a control,
+/// bidirectional or other invisible character
+/// ([`is_invisible_character`](crate::text::is_invisible_character)), so that the
+/// trail shows what was typed and a reason cannot make the line around it read as
+/// something else.
+///
+/// ```
+/// use otpfob::validator::AuditReason;
+///
+/// let reason = AuditReason::new("customer called, identity checked")?;
+/// assert_eq!(reason.as_str(), "customer called, identity checked");
+/// assert!(AuditReason::new("fine\u{202e}enil").is_err()); // a right-to-left override
+/// assert!(AuditReason::new("  ").is_err());
+/// # Ok::<(), otpfob::ValidatorError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AuditReason(Arc<str>);
+
+impl AuditReason {
+    /// A reason.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidatorError::AuditReason`] for a blank or too long reason, or one with an
+    /// invisible character (the error names its position, never shows it).
+    pub fn new(reason: &str) -> Result<Self, ValidatorError> {
+        let fail = |problem: String| ValidatorError::AuditReason { problem };
+        if reason.trim().is_empty() {
+            return Err(fail("it is blank".to_owned()));
+        }
+        let length = reason.chars().count();
+        if length > MAX_AUDIT_REASON_CHARS {
+            return Err(fail(format!(
+                "it has {length} characters, more than {MAX_AUDIT_REASON_CHARS}"
+            )));
+        }
+        if let Some((position, character)) = reason
+            .chars()
+            .enumerate()
+            .find(|(_, character)| crate::text::is_invisible_character(*character))
+        {
+            return Err(fail(format!(
+                "character {position} is U+{:04X}, a control or invisible character",
+                u32::from(character)
+            )));
+        }
+        Ok(Self(Arc::from(reason)))
+    }
+
+    /// The reason as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for AuditReason {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(formatter, "AuditReason({:?})", self.0)
+    }
+}
+
+impl core::fmt::Display for AuditReason {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter.write_str(&self.0)
+    }
 }
 
 /// Bytes of a [`ChainHash`] (SHA-256).
@@ -274,6 +350,7 @@ impl AuditContext {
 
 thread_local! {
     static ACTOR: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+    static REASON: RefCell<Option<AuditReason>> = const { RefCell::new(None) };
     static CONTEXT: RefCell<Option<AuditContext>> = const { RefCell::new(None) };
 }
 
@@ -349,6 +426,42 @@ pub fn acting_as<T>(actor: Arc<str>, job: impl FnOnce() -> T) -> T {
 #[must_use]
 pub fn current_actor() -> Option<Arc<str>> {
     ACTOR.with(|slot| slot.borrow().clone())
+}
+
+/// Runs `job` for `reason`: every audit event the validator makes during it, on this
+/// thread, carries the reason (why an operator did it, as they gave it). Like
+/// [`acting_as`], which names who, scopes nest and the inner one wins until it ends,
+/// also when `job` panics.
+///
+/// ```
+/// use otpfob::validator::{AuditReason, Store, acting_as, giving_reason};
+/// use otpfob::{Enrolment, Keyring, ManualClock, MemoryStore, SealingKey, TokenId, TotpParameters, Validator};
+///
+/// let bank = Validator::new(MemoryStore::new(), ManualClock::at_secs(1_767_225_600), Keyring::new(SealingKey::generate(1)?));
+/// let (enrolment, _secret) = Enrolment::generate(TokenId::new("alice-phone")?, TotpParameters::default())?;
+/// let reason = AuditReason::new("new customer, branch 12")?;
+/// let id = acting_as("helpdesk-7".into(), || giving_reason(reason, || bank.enrol(enrolment)))?;
+/// let trail = bank.store().audit_trail(&id, 10)?;
+/// assert_eq!(trail[0].reason.as_ref().map(|reason| reason.as_str()), Some("new customer, branch 12"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn giving_reason<T>(reason: AuditReason, job: impl FnOnce() -> T) -> T {
+    struct Restore(Option<AuditReason>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            REASON.with(|slot| *slot.borrow_mut() = previous);
+        }
+    }
+    let previous = REASON.with(|slot| slot.borrow_mut().replace(reason));
+    let _restore = Restore(previous);
+    job()
+}
+
+/// The reason of the innermost [`giving_reason`] scope on this thread, if any.
+#[must_use]
+pub fn current_reason() -> Option<AuditReason> {
+    REASON.with(|slot| slot.borrow().clone())
 }
 
 /// Somewhere audit events go besides the store's own audit table: a log file, a SIEM.
@@ -432,8 +545,43 @@ mod tests {
             offset: None,
             actor: None,
             context: AuditContext::default(),
+            reason: None,
             chain: None,
         }
+    }
+
+    #[test]
+    fn reasons_are_bounded_and_visible_and_their_scopes_end() {
+        assert!(AuditReason::new("a").is_ok());
+        let longest = "é".repeat(MAX_AUDIT_REASON_CHARS);
+        assert!(AuditReason::new(&longest).is_ok());
+        assert!(AuditReason::new(&format!("{longest}x")).is_err());
+        for bad in [
+            "",
+            " \t ",
+            "line\nbreak",
+            "esc\u{1b}[2J",
+            "rlo\u{202e}x",
+            "zero\u{200b}width",
+        ] {
+            let error = AuditReason::new(bad).unwrap_err().to_string();
+            assert!(
+                !error.contains('\u{202e}') && !error.contains('\u{1b}'),
+                "{error}"
+            );
+        }
+        assert_eq!(current_reason(), None);
+        giving_reason(AuditReason::new("outer").unwrap(), || {
+            giving_reason(AuditReason::new("inner").unwrap(), || {
+                assert_eq!(current_reason().unwrap().as_str(), "inner");
+            });
+            assert_eq!(current_reason().unwrap().as_str(), "outer");
+        });
+        let panicked = std::panic::catch_unwind(|| {
+            giving_reason(AuditReason::new("gone").unwrap(), || panic!("job"))
+        });
+        assert!(panicked.is_err());
+        assert_eq!(current_reason(), None);
     }
 
     #[test]

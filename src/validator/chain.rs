@@ -98,6 +98,13 @@ pub fn link(previous: Option<&ChainHash>, event: &AuditEvent) -> ChainHash {
     optional(&mut hasher, context.channel.as_deref());
     optional(&mut hasher, context.request_id.as_deref());
     optional(&mut hasher, context.node.as_deref());
+    // Schema version 12, appended only when given: an event without a reason links
+    // exactly as before, so older chains still check, and a reason cannot be added,
+    // removed or edited without breaking the link.
+    if let Some(reason) = &event.reason {
+        field(&mut hasher, b"reason");
+        field(&mut hasher, reason.as_str().as_bytes());
+    }
     ChainHash(hasher.finalize().into())
 }
 
@@ -244,6 +251,7 @@ mod tests {
                 offset: None,
                 actor: Some("client".into()),
                 context: AuditContext::new().channel("api"),
+                reason: None,
                 chain: None,
             };
             let next = link(head.as_ref(), &event);
@@ -252,6 +260,18 @@ mod tests {
             events.push(event);
         }
         (events, head)
+    }
+
+    #[test]
+    fn a_reason_is_part_of_the_link() {
+        let (events, _) = chain(1);
+        let plain = link(None, &events[0]);
+        let mut given = events[0].clone();
+        given.reason = Some(crate::validator::AuditReason::new("customer called").unwrap());
+        let with_reason = link(None, &given);
+        assert_ne!(plain, with_reason);
+        given.reason = Some(crate::validator::AuditReason::new("customer calls").unwrap());
+        assert_ne!(link(None, &given), with_reason);
     }
 
     #[test]

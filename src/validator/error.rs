@@ -236,6 +236,12 @@ pub enum ValidatorError {
         /// What was wrong.
         reason: &'static str,
     },
+    /// An audit reason was blank, too long, or held a control or invisible character.
+    #[error("invalid audit reason: {problem}")]
+    AuditReason {
+        /// What was wrong (never the reason's text).
+        problem: String,
+    },
     /// A validity period that ends at or before it starts.
     #[error("validity period ends ({not_after}) at or before it starts ({not_before})")]
     Validity {

@@ -40,6 +40,7 @@ pub(crate) mod verdict;
 // `otpfob::validator::TokenRecord`, not the file it is written in.
 pub use audit::{ActorKind, AuditContext, CHAIN_HASH_LEN, ChainHash, current_context, within};
 pub use audit::{AuditEvent, AuditLog, AuditSink, Operation, Outcome, acting_as, current_actor};
+pub use audit::{AuditReason, MAX_AUDIT_REASON_CHARS, current_reason, giving_reason};
 #[cfg(feature = "emv-cap")]
 pub use cap_decision::{
     ATC_END, CapAttempt, CapCard, CapDecision, CapState, DEFAULT_CAP_LOOK_AHEAD,

@@ -276,7 +276,7 @@ fn swap_parameters<'a>(
     parameters
 }
 
-fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 13] {
+fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 14] {
     [
         &row.token,
         &row.at_seconds,
@@ -291,6 +291,7 @@ fn audit_parameters(row: &AuditRow) -> [Parameter<'_>; 13] {
         &row.request_id,
         &row.node,
         &row.chain_hash,
+        &row.given_reason,
     ]
 }
 
@@ -326,6 +327,7 @@ fn read_audit(row: &Row) -> Result<AuditRow, postgres::Error> {
         request_id: row.try_get(10)?,
         node: row.try_get(11)?,
         chain_hash: row.try_get(12)?,
+        given_reason: row.try_get(13)?,
     })
 }
 

@@ -8,11 +8,11 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 11;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 12;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 11] = [
+const MIGRATIONS: [(i64, &str); 12] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -24,6 +24,7 @@ const MIGRATIONS: [(i64, &str); 11] = [
     (9, MIGRATION_AUDIT_TRAIL),
     (10, MIGRATION_V10_STANDIN),
     (11, MIGRATION_V11_USES_LEFT),
+    (12, MIGRATION_V12_GIVEN_REASON),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -206,6 +207,12 @@ ALTER TABLE {schema}.rejection_standin
     ADD COLUMN replaces  text COLLATE "C";
 "#;
 
+/// Version 12, the audit table's `given_reason`, as the SQLite store's version 12:
+/// why an operator did it, as they gave it; null for every existing row.
+const MIGRATION_V12_GIVEN_REASON: &str = r#"
+ALTER TABLE {schema}.audit ADD COLUMN given_reason text;
+"#;
+
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
 /// hash of the schema name, so schemas migrate independently.
 const MIGRATION_LOCK: i32 = 0x6f74_7066;
@@ -325,14 +332,14 @@ pub(crate) enum Query {
 
 pub(crate) const QUERY_COUNT: usize = 10;
 
-const AUDIT_COLUMNS: &str = r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset", actor, actor_kind, channel, request_id, node, chain_hash"#;
+const AUDIT_COLUMNS: &str = r#"token, at_seconds, at_nanos, operation, outcome, reason, "offset", actor, actor_kind, channel, request_id, node, chain_hash, given_reason"#;
 
 /// The audit values as parameters from `first` on, typed: in `SELECT $n` the server
 /// could not infer them.
 fn audit_parameters(first: usize) -> String {
     let types = [
         "text", "bigint", "bigint", "text", "text", "text", "bigint", "text", "text", "text",
-        "text", "text", "bytea",
+        "text", "text", "bytea", "text",
     ];
     types
         .iter()
@@ -507,7 +514,7 @@ mod tests {
         assert!(swap.contains("uses_left = $59, replaces = $60 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
         assert!(swap.contains("SELECT $61::text, $62::bigint"));
-        assert!(swap.ends_with("$72::text, $73::bytea FROM swapped"));
+        assert!(swap.ends_with("$73::bytea, $74::text FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -523,18 +530,18 @@ mod tests {
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$71::text, $72::bytea FROM enrolled")
+                .contains("$72::bytea, $73::text FROM enrolled")
         );
         assert!(
             statements
                 .text(Query::Delete)
-                .contains("$13::text, $14::bytea FROM deleted")
+                .contains("$14::bytea, $15::text FROM deleted")
         );
         assert!(statements.text(Query::List).ends_with("ORDER BY id"));
         assert!(
             statements
                 .text(Query::AppendAudit)
-                .ends_with("$12::text, $13::bytea)")
+                .ends_with("$13::bytea, $14::text)")
         );
         assert!(statements.text(Query::AuditTrail).ends_with("LIMIT $2"));
         assert!(

@@ -45,6 +45,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             offset,
             actor: crate::validator::audit::current_actor(),
             context: crate::validator::audit::current_context(),
+            reason: crate::validator::audit::current_reason(),
             chain: None,
         }
     }
