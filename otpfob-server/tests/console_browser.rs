@@ -759,6 +759,16 @@ async fn helpdesk_finds_a_customers_tokens_and_filters_by_life_cycle_status() {
     );
     driver.screenshot("token-search-customer").await;
     driver.check_accessibility("a customer's tokens").await;
+    // The list has the helpdesk's code lookup among the customer's tokens.
+    driver.type_into("#lookup-code", "000000").await;
+    driver.click("#do-lookup").await;
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("No token of customer C-1001 shows this code now.")
+    );
+    driver.go(&harness.url("/console/tokens?id=C-1001")).await;
     // One with one token opens its page.
     driver.type_into("#id", "C-2002").await;
     driver.click("#do-find").await;
@@ -1388,6 +1398,32 @@ async fn a_lost_fob_gets_temporary_replacements_then_is_found_replaced_and_revok
         .await;
     driver.click("#do-owner").await;
     assert_eq!(driver.text("#owner").await, "C-7001");
+
+    // Issue 15, item 4: the helpdesk finds which of the customer's tokens shows a code
+    // the customer reads out, without accepting it (the fob is accepted below).
+    // (The customer has one token, so the search opens its page, which has the form.)
+    driver.go(&harness.url("/console/tokens")).await;
+    driver.type_into("#id", "C-7001").await;
+    driver.click("#do-find").await;
+    driver.type_into("#lookup-code", "000000").await;
+    driver.click("#do-lookup").await;
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("No token of customer C-7001 shows this code now.")
+    );
+    driver.go(&harness.url("/console/tokens?id=C-7001")).await;
+    driver
+        .type_into("#lookup-code", &support::hotp_code(0))
+        .await;
+    driver.click("#do-lookup").await;
+    let page = driver.page_text().await;
+    assert!(
+        page.contains("The code is from hotp-1 (lost). It was not accepted."),
+        "{page}"
+    );
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
 
     // Lost, with five emergency codes shown once.
     driver.select("#temporary-kind", "codes").await;

@@ -8,7 +8,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{Form, Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use otpfob::validator::{CustomerRef, MAX_EMERGENCY_CODES, Status};
 use otpfob::{Enrolment, TokenId};
@@ -16,8 +16,8 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{
-    factory_enrolment, pages, problem_text, render_token, render_token_with, shown_once,
-    soft_parameters, token_post,
+    factory_enrolment, html, pages, problem_text, render_token, render_token_with, require_post,
+    shown_once, soft_parameters, token_post,
 };
 use crate::api::lifecycle::{MAX_TEMPORARY_LIFETIME, MAX_TEMPORARY_USES};
 use crate::app::AppState;
@@ -404,4 +404,64 @@ pub(super) async fn token_replace(
         (Err(problem), _) => (format!("Not replaced: {}", problem_text(&problem)), None),
     };
     render_token_with(&state, &staff, &id, 0, Some(notice), shown).await
+}
+
+/// The code lookup form under a customer's tokens.
+#[derive(Debug, Deserialize)]
+pub(super) struct LookupForm {
+    csrf: String,
+    code: Zeroizing<String>,
+}
+
+/// Which of a customer's tokens made the code they read out, without accepting it
+/// (the library audits the lookup on the token found).
+pub(super) async fn customer_lookup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(customer): Path<String>,
+    Form(form): Form<LookupForm>,
+) -> Response {
+    let staff = match require_post(&state, &headers, &form.csrf, Helpdesk::ROLES) {
+        Ok(staff) => staff,
+        Err(response) => return response,
+    };
+    let view = staff.view();
+    let answer =
+        |status, text: &str| html(status, pages::message(Some(&view), "Code lookup", text));
+    let Ok(owner) = CustomerRef::new(customer.as_str()) else {
+        return answer(StatusCode::BAD_REQUEST, "Invalid customer reference.");
+    };
+    let code = Zeroizing::new(form.code.trim().to_owned());
+    if code.is_empty() || code.len() > 10 || !code.bytes().all(|byte| byte.is_ascii_digit()) {
+        return answer(StatusCode::BAD_REQUEST, "A code is 1 to 10 digits.");
+    }
+    let actor = staff.actor();
+    let found = state
+        .blocking(move |validator| {
+            crate::actor::acting_as(&actor, || validator.lookup_customer_code(&owner, &code))
+        })
+        .await;
+    match found {
+        Ok(Ok(Some(found))) if !found.token.as_str().starts_with(super::STAFF_PREFIX) => answer(
+            StatusCode::OK,
+            &format!(
+                "The code is from {} ({}){}. It was not accepted.",
+                found.token,
+                found.status.as_str(),
+                if found.spent {
+                    ", and was already used"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        Ok(Ok(_)) => answer(
+            StatusCode::OK,
+            &format!("No token of customer {customer} shows this code now."),
+        ),
+        Ok(Err(_)) | Err(_) => answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The token store did not answer; try again.",
+        ),
+    }
 }

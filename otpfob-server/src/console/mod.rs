@@ -104,6 +104,10 @@ pub fn router(import_bytes: usize) -> Router<AppState> {
             "/console/tokens/{id}/replace",
             post(lifecycle::token_replace),
         )
+        .route(
+            "/console/customers/{customer}/lookup",
+            post(lifecycle::customer_lookup),
+        )
         .route("/console/admin", get(admin_page))
         .route("/console/admin/enrol", post(admin_enrol))
         .route("/console/admin/factory", post(admin_factory))

@@ -253,6 +253,11 @@ pub fn token_list(
                     }
                 }
             }
+            @if let Listing::Found(customer) = listing {
+                @if !page.tokens.is_empty() && viewer.roles.contains(&Role::Helpdesk) && page.tokens.iter().any(|token| token.owner.as_deref() == Some(customer)) {
+                    (lifecycle::lookup_form(viewer, customer))
+                }
+            }
             @if let Some(next) = &page.next {
                 @match listing {
                     Listing::Filtered => {
@@ -391,6 +396,12 @@ pub fn token(
                 }
             }
             @if helpdesk { (lifecycle::helpdesk_forms(viewer, &segment)) }
+            @if helpdesk { @if let Some(customer) = &token.owner {
+                section aria-labelledby="lookup" {
+                    h2 id="lookup" { "Customer " (customer) ": whose code is it?" }
+                    (lifecycle::lookup_form(viewer, customer))
+                }
+            } }
             @if viewer.roles.contains(&Role::Admin) { (lifecycle::admin_forms(viewer, token, &segment)) }
             @if audit_reader { section aria-labelledby="trail" {
                 h2 id="trail" { "Audit trail, newest first" }

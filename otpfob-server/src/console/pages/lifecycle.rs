@@ -100,3 +100,17 @@ pub fn emergency_codes<'a>(
         }
     }
 }
+
+/// The helpdesk's code lookup under a customer's tokens: which of them made the code
+/// the customer reads out, without accepting it.
+#[must_use]
+pub(super) fn lookup_form(viewer: &Viewer<'_>, customer: &str) -> Markup {
+    html! {
+        form.card method="post" action={ "/console/customers/" (super::path_segment(customer)) "/lookup" } autocomplete="off" {
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            label for="lookup-code" { "Which of the customer's tokens shows this code? (It is not accepted.)" }
+            input id="lookup-code" name="code" type="text" inputmode="numeric" required maxlength="10";
+            button type="submit" id="do-lookup" { "Look up" }
+        }
+    }
+}
