@@ -250,9 +250,16 @@ impl AppState {
         let started = Instant::now();
         // Taken here, on the request's task: the blocking pool's thread has no task-local.
         let context = crate::actor::current_request();
-        let result = tokio::task::spawn_blocking(move || match context {
-            Some(context) => otpfob::validator::within(context, || job(&validator)),
-            None => job(&validator),
+        let reason = crate::actor::current_reason();
+        let result = tokio::task::spawn_blocking(move || {
+            let given = move || match reason {
+                Some(reason) => otpfob::validator::giving_reason(reason, || job(&validator)),
+                None => job(&validator),
+            };
+            match context {
+                Some(context) => otpfob::validator::within(context, given),
+                None => given(),
+            }
         })
         .await;
         metrics::histogram!("otpfob_store_call_seconds").record(started.elapsed().as_secs_f64());

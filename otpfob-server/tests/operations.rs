@@ -393,3 +393,66 @@ async fn audit_events_carry_their_request_and_chains_are_checked() {
     assert_eq!(chain["broken"]["position"], 1);
     assert_eq!(chain["broken"]["kind"], "link_mismatch");
 }
+
+/// Issue 14, item 4: an API client gives the reason for an administrative request in
+/// the `x-audit-reason` header, and the audit event carries it in its own field; a
+/// reason the library refuses (a right-to-left override) is a 400 problem and the
+/// request is not carried out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_reason_header_is_recorded_and_a_spoofing_one_refused() {
+    let harness = Harness::start(Backend::Sqlite).await;
+    let disable = |reason: &'static str| {
+        harness
+            .http
+            .post(harness.url("/v1/tokens/hotp-1/disable"))
+            .bearer_auth(harness.key("helpdesk"))
+            .header("x-audit-reason", reason)
+            .send()
+    };
+    let state = || async {
+        harness
+            .http
+            .get(harness.url("/v1/tokens/hotp-1"))
+            .bearer_auth(harness.key("helpdesk"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+
+    let refused = disable("fraud\u{202e}detceted").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "urn:otpfob:problem:invalid-audit-reason");
+    assert_eq!(state().await["status"], "active", "nothing was done");
+
+    let done = disable("customer called: phone stolen").await.unwrap();
+    assert!(done.status().is_success(), "{}", done.status());
+    assert_eq!(state().await["status"], "disabled");
+    let trail: Value = harness
+        .http
+        .get(harness.url("/v1/tokens/hotp-1/audit"))
+        .bearer_auth(harness.key("audit"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = trail.as_array().unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last["operation"], "disable");
+    assert_eq!(last["actor"], "helpdesk");
+    assert_eq!(last["given_reason"], "customer called: phone stolen");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|event| event["operation"] == "disable")
+            .count(),
+        1,
+        "the refused request wrote no event: {trail}"
+    );
+    harness.server.stop().await;
+}

@@ -1007,6 +1007,10 @@ pub struct AuditBody {
     /// Why a code was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why it was done, as the person who did it gave it: a staff member's reason in
+    /// the console, or an API client's `x-audit-reason` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_reason: Option<String>,
     /// The matched offset of an accepted code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
@@ -1040,6 +1044,10 @@ fn audit_body(event: &AuditEvent) -> AuditBody {
         operation: event.operation.as_str().to_owned(),
         outcome: outcome.to_owned(),
         reason,
+        given_reason: event
+            .reason
+            .as_ref()
+            .map(|reason| reason.as_str().to_owned()),
         offset: event.offset,
         actor_kind: event
             .context

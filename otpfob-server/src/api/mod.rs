@@ -29,7 +29,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// The OpenAPI 3.1 description of the API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "otpfob-server", description = "One-time password validation and token administration"),
+    info(title = "otpfob-server", description = "One-time password validation and token administration. Any request may carry an `x-audit-reason` header (1 to 200 characters, no control or invisible character; otherwise a 400 `invalid-audit-reason` problem and nothing is done): the audit events it causes record it as their `given_reason`."),
     paths(
         validation::verify, validation::resync, validation::issue_challenge,
         validation::verify_response, validation::issue_signature_challenge,

@@ -2,11 +2,12 @@
 //!
 //! One more client of the library, on the API's rules: every change is the same
 //! validator call the administration API makes, inside the same `acting_as` scope, so
-//! it writes the same audit event (naming `console:<staff member>` and the reason
-//! typed). The console adds only what a browser needs: staff accounts with a password
-//! and a TOTP second factor (a token in the validator), sessions in cookies, a CSRF
-//! token and an `Origin` check on every POST, and strict headers (no script at all, no
-//! framing). Pages are [`maud`] templates; the one style sheet is served from here.
+//! it writes the same audit event (naming `console:<staff member>`, with the reason
+//! typed in the event's own field). The console adds only what a browser needs: staff
+//! accounts with a password and a TOTP second factor (a token in the validator),
+//! sessions in cookies, a CSRF token and an `Origin` check on every POST, and strict
+//! headers (no script at all, no framing). Pages are [`maud`] templates; the one style
+//! sheet is served from here.
 
 pub mod pages;
 pub mod pending;
@@ -23,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use otpfob::validator::{CustomerRef, Status};
+use otpfob::validator::{AuditReason, CustomerRef, Status};
 use otpfob::{Enrolment, KeyUri, Secret, TokenId, TotpParameters, provision::QrCode};
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -209,12 +210,10 @@ struct Staff {
 }
 
 impl Staff {
-    /// The actor audit events name: `console:<name>`, and the reason when there is one.
-    fn actor(&self, reason: Option<&str>) -> Arc<str> {
-        match reason {
-            Some(reason) => Arc::from(format!("console:{} (reason: {reason})", self.name)),
-            None => Arc::from(format!("console:{}", self.name)),
-        }
+    /// The actor audit events name: `console:<name>` (the reason a staff member
+    /// types goes into the event's own field, through [`crate::actor::giving_reason`]).
+    fn actor(&self) -> Arc<str> {
+        Arc::from(format!("console:{}", self.name))
     }
 
     fn view(&self) -> pages::Viewer<'_> {
@@ -309,19 +308,19 @@ fn require_post(
     require(state, headers, roles)
 }
 
-/// A reason typed for the audit trail: 3 to 200 characters, no control characters.
-fn reason(text: &str) -> Result<String, String> {
+/// A reason typed for the audit trail: 3 to 200 characters, none of them a control
+/// or invisible character (the library's [`AuditReason`] rules, and a floor of 3 so
+/// that "ok" is not a reason).
+fn reason(text: &str) -> Result<AuditReason, String> {
     let text = text.trim();
     let length = text.chars().count();
-    if !(3..=200).contains(&length) {
+    if !(3..=otpfob::validator::MAX_AUDIT_REASON_CHARS).contains(&length) {
         return Err(format!(
             "A reason of 3 to 200 characters is needed (this one has {length})."
         ));
     }
-    if text.chars().any(char::is_control) {
-        return Err("The reason may not hold control characters.".to_owned());
-    }
-    Ok(text.to_owned())
+    AuditReason::new(text)
+        .map_err(|_| "The reason may not hold control or invisible characters.".to_owned())
 }
 
 async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -867,18 +866,18 @@ async fn token_action(
         return refusal(StatusCode::BAD_REQUEST, "Invalid token id.");
     };
     let action = form.action.clone();
-    let done = state
-        .administer(staff.actor(Some(&reason)), move |validator| {
-            match action.as_str() {
-                "unlock" => validator.unlock(&token),
-                "disable" => validator.disable(&token),
-                "enable" => validator.enable(&token),
-                other => Err(otpfob::ValidatorError::Pin {
-                    reason: format!("unknown action {other:?}"),
-                }),
-            }
-        })
-        .await;
+    let done = crate::actor::giving_reason(
+        reason,
+        state.administer(staff.actor(), move |validator| match action.as_str() {
+            "unlock" => validator.unlock(&token),
+            "disable" => validator.disable(&token),
+            "enable" => validator.enable(&token),
+            other => Err(otpfob::ValidatorError::Pin {
+                reason: format!("unknown action {other:?}"),
+            }),
+        }),
+    )
+    .await;
     let notice = match done {
         Ok(()) => format!("Done: {}.", form.action),
         Err(problem) => format!("Not done: {}", problem_text(&problem)),
@@ -914,14 +913,16 @@ async fn token_resync(
     let Ok(token) = TokenId::new(id.as_str()) else {
         return refusal(StatusCode::BAD_REQUEST, "Invalid token id.");
     };
-    let actor = staff.actor(Some(&reason));
-    let resynced = state
-        .blocking(move |validator| {
+    let actor = staff.actor();
+    let resynced = crate::actor::giving_reason(
+        reason,
+        state.blocking(move |validator| {
             crate::actor::acting_as(&actor, || {
                 validator.resync(&token, form.first.trim(), form.second.trim(), None)
             })
-        })
-        .await;
+        }),
+    )
+    .await;
     let notice = match resynced {
         Ok(Ok(acceptance)) => format!(
             "Resynchronised: the token was {} steps or presses away.",
@@ -1001,11 +1002,13 @@ async fn admin_enrol(
         Ok(generated) => generated,
         Err(error) => return failed(format!("Not enrolled: {error}")).await,
     };
-    if let Err(problem) = state
-        .administer(staff.actor(Some(&reason)), move |validator| {
+    if let Err(problem) = crate::actor::giving_reason(
+        reason,
+        state.administer(staff.actor(), move |validator| {
             validator.enrol(enrolment).map(|_| ())
-        })
-        .await
+        }),
+    )
+    .await
     {
         return failed(format!("Not enrolled: {}", problem_text(&problem))).await;
     }
@@ -1087,13 +1090,15 @@ async fn admin_factory(
         other => return answer(format!("The kind is totp or hotp, not {other:?}.")).await,
     };
     let enrol_id = id.clone();
-    match state
-        .administer(staff.actor(Some(&reason)), move |validator| {
+    match crate::actor::giving_reason(
+        reason,
+        state.administer(staff.actor(), move |validator| {
             validator
                 .enrol(Enrolment::new(enrol_id, secret, parameters).with_counter(counter))
                 .map(|_| ())
-        })
-        .await
+        }),
+    )
+    .await
     {
         Ok(()) => answer(format!("Enrolled {id} from its factory record.")).await,
         Err(problem) => answer(format!("Not enrolled: {}", problem_text(&problem))).await,
@@ -1281,7 +1286,7 @@ async fn request(
     staff: &Staff,
     kind: ActionKind,
     target: String,
-    reason: String,
+    reason: AuditReason,
     payload: Option<Vec<u8>>,
 ) -> Response {
     let app = state.clone();
@@ -1289,9 +1294,13 @@ async fn request(
     let shown = target.clone();
     let recorded = state
         .blocking(move |_| {
-            console(&app)
-                .staff
-                .request_action(kind, &target, &reason, &name, payload.as_deref())
+            console(&app).staff.request_action(
+                kind,
+                &target,
+                reason.as_str(),
+                &name,
+                payload.as_deref(),
+            )
         })
         .await;
     let message = match recorded {
@@ -1368,67 +1377,84 @@ async fn admin_decide(
         )
         .await;
     }
-    // The audit events name both administrators and the requester's reason.
+    // The audit events name both administrators, and carry the requester's reason
+    // (checked when it was asked for; a stored one the library now refuses is not
+    // carried out on trust).
     let actor: Arc<str> = Arc::from(format!(
-        "console:{} approving {} (reason: {})",
-        staff.name, action.requested_by, action.reason
+        "console:{} approving {}",
+        staff.name, action.requested_by
     ));
-    let result = match action.kind {
-        ActionKind::Delete => match TokenId::new(action.target.as_str()) {
-            Ok(id) => state
-                .administer(actor, move |validator| validator.delete(&id))
+    let Ok(reason) = AuditReason::new(&action.reason) else {
+        return render_admin(
+            &state,
+            &staff,
+            Some(pages::notice(&format!(
+                "Pending action {} has a reason the audit trail refuses; ask again.",
+                action.id
+            ))),
+        )
+        .await;
+    };
+    let result = crate::actor::giving_reason(reason, async {
+        match action.kind {
+            ActionKind::Delete => match TokenId::new(action.target.as_str()) {
+                Ok(id) => state
+                    .administer(actor, move |validator| validator.delete(&id))
+                    .await
+                    .map(|()| format!("Deleted {}.", action.target))
+                    .unwrap_or_else(|problem| format!("Not deleted: {}", problem_text(&problem))),
+                Err(error) => format!("Not deleted: {error}"),
+            },
+            ActionKind::Reseal => state
+                .administer(actor, |validator| validator.reseal_all())
                 .await
-                .map(|()| format!("Deleted {}.", action.target))
-                .unwrap_or_else(|problem| format!("Not deleted: {}", problem_text(&problem))),
-            Err(error) => format!("Not deleted: {error}"),
-        },
-        ActionKind::Reseal => state
-            .administer(actor, |validator| validator.reseal_all())
-            .await
-            .map(|count| format!("Resealed {count} tokens under the current key."))
-            .unwrap_or_else(|problem| format!("Not resealed: {}", problem_text(&problem))),
-        ActionKind::Import => {
-            let document = payload.unwrap_or_default();
-            let credential = if form.password.is_empty() {
-                Ok(otpfob::pskc::PskcCredential::None)
-            } else {
-                Secret::from_bytes(form.password.as_bytes())
-                    .map(otpfob::pskc::PskcCredential::Password)
-            };
-            match credential {
-                Err(error) => format!("Not imported: the password: {error}"),
-                Ok(credential) => {
-                    let imported = state
-                        .blocking(move |validator| {
-                            let container = otpfob::pskc::read_pskc(&document, &credential)?;
-                            Ok::<_, otpfob::pskc::PskcError>(crate::actor::acting_as(
-                                &actor,
-                                || validator.enrol_pskc(&container),
-                            ))
-                        })
-                        .await;
-                    match imported {
-                        Ok(Ok(report)) => {
-                            let mut lines = vec![format!(
-                                "Imported {} keys, refused {}.",
-                                report.enrolled.len(),
-                                report.refused.len()
-                            )];
-                            for key in &report.enrolled {
-                                lines.push(format!("{}: enrolled as {}", key.key_id, key.token));
+                .map(|count| format!("Resealed {count} tokens under the current key."))
+                .unwrap_or_else(|problem| format!("Not resealed: {}", problem_text(&problem))),
+            ActionKind::Import => {
+                let document = payload.unwrap_or_default();
+                let credential = if form.password.is_empty() {
+                    Ok(otpfob::pskc::PskcCredential::None)
+                } else {
+                    Secret::from_bytes(form.password.as_bytes())
+                        .map(otpfob::pskc::PskcCredential::Password)
+                };
+                match credential {
+                    Err(error) => format!("Not imported: the password: {error}"),
+                    Ok(credential) => {
+                        let imported = state
+                            .blocking(move |validator| {
+                                let container = otpfob::pskc::read_pskc(&document, &credential)?;
+                                Ok::<_, otpfob::pskc::PskcError>(crate::actor::acting_as(
+                                    &actor,
+                                    || validator.enrol_pskc(&container),
+                                ))
+                            })
+                            .await;
+                        match imported {
+                            Ok(Ok(report)) => {
+                                let mut lines = vec![format!(
+                                    "Imported {} keys, refused {}.",
+                                    report.enrolled.len(),
+                                    report.refused.len()
+                                )];
+                                for key in &report.enrolled {
+                                    lines
+                                        .push(format!("{}: enrolled as {}", key.key_id, key.token));
+                                }
+                                for key in &report.refused {
+                                    lines.push(format!("{}: refused: {}", key.key_id, key.error));
+                                }
+                                lines.join("\n")
                             }
-                            for key in &report.refused {
-                                lines.push(format!("{}: refused: {}", key.key_id, key.error));
-                            }
-                            lines.join("\n")
+                            Ok(Err(error)) => format!("Not imported: {error}"),
+                            Err(_) => "Internal error.".to_owned(),
                         }
-                        Ok(Err(error)) => format!("Not imported: {error}"),
-                        Err(_) => "Internal error.".to_owned(),
                     }
                 }
             }
         }
-    };
+    })
+    .await;
     let app = state.clone();
     let stored = result.clone();
     let number = action.id;

@@ -383,7 +383,7 @@ pub fn token(
                 h2 id="trail" { "Audit trail, newest first" }
                 @if shown.is_empty() { p { "No events." } } @else {
                     table {
-                        thead { tr { th scope="col" { "When" } th scope="col" { "Operation" } th scope="col" { "Outcome" } th scope="col" { "Who" } } }
+                        thead { tr { th scope="col" { "When" } th scope="col" { "Operation" } th scope="col" { "Outcome" } th scope="col" { "Who" } th scope="col" { "Channel" } th scope="col" { "Reason given" } } }
                         tbody {
                             @for event in &shown {
                                 tr {
@@ -391,6 +391,8 @@ pub fn token(
                                     td { (event.operation.as_str()) }
                                     td { (outcome_text(event)) }
                                     td { (event.actor.as_deref().unwrap_or("")) }
+                                    td { (event.context.channel.as_deref().unwrap_or("")) }
+                                    td { (event.reason.as_ref().map(|reason| reason.as_str()).unwrap_or("")) }
                                 }
                             }
                         }
