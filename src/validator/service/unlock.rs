@@ -40,7 +40,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// unlock key edited or swapped in the store; store errors and contention.
     ///
     /// ```
-    /// use otpfob::{Enrolment, KeyFob, Keyring, ManualClock, MemoryStore, SealingKey};
+    /// use otpfob::{Device, Enrolment, KeyFob, Keyring, ManualClock, MemoryStore, SealingKey};
     /// use otpfob::{TotpParameters, Validator, device::DeviceState};
     ///
     /// let world = ManualClock::at_secs(1_767_225_600);
