@@ -13,6 +13,7 @@ pub mod pages;
 pub mod pending;
 pub mod session;
 pub mod staff;
+mod unlock;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -93,6 +94,10 @@ pub fn router(import_bytes: usize) -> Router<AppState> {
         .route("/console/tokens/{id}", get(token_page))
         .route("/console/tokens/{id}/action", post(token_action))
         .route("/console/tokens/{id}/resync", post(token_resync))
+        .route(
+            "/console/tokens/{id}/unlock-code",
+            post(unlock::token_unlock_code),
+        )
         .route("/console/admin", get(admin_page))
         .route("/console/admin/enrol", post(admin_enrol))
         .route("/console/admin/factory", post(admin_factory))
