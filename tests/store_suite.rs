@@ -956,6 +956,71 @@ fn owners_and_states_round_trip<S: Store>(store: S) {
     assert_eq!(store.tokens_of(&bob).unwrap(), [id("owned-3")]);
 }
 
+/// Schema version 11: a temporary replacement's link to the lost token (an id of the
+/// longest length) and its uses left are stored as written, and a swap changes both;
+/// then, through the validator on the same store, a found fob ends its temporary
+/// replacement (found by that link) and a replaced fob ends the next one.
+fn replacement_links_round_trip<S: Store>(store: S) {
+    let longest = "L".repeat(otpfob::validator::MAX_TOKEN_ID_LEN);
+    let mut record = time_record("stand-in-1");
+    record.replaces = Some(id(&longest));
+    record.state.uses_left = Some(u32::MAX);
+    store
+        .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+        .unwrap();
+    assert_eq!(store.load(&record.id).unwrap().as_ref(), Some(&record));
+    record.replaces = None;
+    record.state.uses_left = Some(0);
+    record.version = 2;
+    let audit = event(&record.id, Operation::Revoke, Outcome::Done);
+    assert_eq!(
+        store.compare_and_swap(&record, 1, &audit).unwrap(),
+        Swap::Swapped
+    );
+    assert_eq!(store.load(&record.id).unwrap(), Some(record));
+
+    let clock = ManualClock::at_secs(1_700_000_000);
+    let validator = Validator::new(store, clock, keyring());
+    let owner = customer("CUST-LOST");
+    validator
+        .enrol(
+            Enrolment::new(
+                id("lost-fob"),
+                Secret::generate_default().unwrap(),
+                HotpParameters::default(),
+            )
+            .with_owner(owner),
+        )
+        .unwrap();
+    let temporary = |name: &str| {
+        let (enrolment, _secret) =
+            Enrolment::generate(id(name), TotpParameters::default()).unwrap();
+        validator
+            .issue_temporary_replacement(
+                &id("lost-fob"),
+                enrolment.with_use_limit(std::num::NonZeroU32::new(3).unwrap()),
+                std::time::Duration::from_secs(3600),
+            )
+            .unwrap()
+    };
+    let status = |name: &str| validator.state(&id(name)).unwrap().unwrap().status;
+    validator.report_lost(&id("lost-fob")).unwrap();
+    let first = temporary("stand-in-2");
+    let stored = validator.store().load(&first).unwrap().unwrap();
+    assert_eq!(stored.replaces, Some(id("lost-fob")));
+    assert_eq!(stored.state.uses_left, Some(3));
+    validator.report_found(&id("lost-fob")).unwrap();
+    assert_eq!(status("stand-in-2"), Status::Revoked);
+    assert_eq!(status("lost-fob"), Status::Active);
+    validator.report_lost(&id("lost-fob")).unwrap();
+    temporary("stand-in-3");
+    let (fresh, _secret) = Enrolment::generate(id("new-fob"), TotpParameters::default()).unwrap();
+    validator.replace(&id("lost-fob"), fresh).unwrap();
+    assert_eq!(status("stand-in-3"), Status::Revoked);
+    assert_eq!(status("lost-fob"), Status::Revoked);
+    assert_eq!(status("new-fob"), Status::Active);
+}
+
 fn totp_code(secret: &Secret, clock: &ManualClock) -> String {
     Totp::new(secret, TotpParameters::default())
         .unwrap()
@@ -1415,6 +1480,8 @@ macro_rules! store_suite {
             fn owners_and_states_round_trip() { super::owners_and_states_round_trip($make); }
             #[test]
             fn customer_codes_are_accepted_at_most_once() { super::customer_codes_are_accepted_at_most_once($make); }
+            #[test]
+            fn replacement_links_round_trip() { super::replacement_links_round_trip($make); }
         }
     )*};
 }

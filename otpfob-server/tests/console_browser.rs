@@ -1337,6 +1337,50 @@ async fn forged_posts_foreign_roles_and_expired_sessions_are_refused() {
         "This page needs the role admin."
     );
     driver.screenshot("helpdesk-refused-admin").await;
+    // ...and a token's administration forms, on the page and on the server: a well-formed
+    // revoke, owner or replace POST with his own session and CSRF token is a 403.
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    assert!(driver.try_find("#do-revoke").await.is_none());
+    assert!(
+        driver.try_find("#do-temporary").await.is_some(),
+        "helpdesk's own form"
+    );
+    let cookie = driver
+        .call(reqwest::Method::GET, "/cookie/otpfob_console", None)
+        .await["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own_csrf = driver.attribute("input[name=csrf]", "value").await;
+    for (path, fields) in [
+        ("revoke", vec![("confirm", "hotp-1")]),
+        ("owner", vec![("customer", "C-1")]),
+        ("replace", vec![("kind", "totp"), ("new_id", "app-9")]),
+    ] {
+        let mut form = vec![("csrf", own_csrf.as_str()), ("reason", "not my job")];
+        form.extend(fields);
+        let answer = reqwest::Client::new()
+            .post(harness.url(&format!("/console/tokens/hotp-1/{path}")))
+            .header("origin", &harness.base)
+            .header("cookie", format!("otpfob_console={cookie}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 403, "{path}");
+    }
+    let state: Value = harness
+        .http
+        .get(harness.url("/v1/tokens/hotp-1"))
+        .bearer_auth(harness.key("helpdesk"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["status"], "active", "{state}");
+    assert!(state.get("owner").is_none_or(Value::is_null), "{state}");
 
     // CSRF: a page on another origin posts the unlock form, even with the session's
     // real CSRF token planted in it; the Origin check refuses it.
@@ -1394,5 +1438,233 @@ async fn forged_posts_foreign_roles_and_expired_sessions_are_refused() {
     driver.go(&harness.url("/console/tokens")).await;
     assert!(driver.url_ends_with("/console/sign-in").await, "expired");
     driver.clear_cookies().await;
+    harness.server.stop().await;
+}
+
+/// A token's state through the API (helpdesk role).
+async fn token_state(harness: &Harness, id: &str) -> Value {
+    harness
+        .http
+        .get(harness.url(&format!("/v1/tokens/{id}")))
+        .bearer_auth(harness.key("helpdesk"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The texts of the elements `css` selects, in page order.
+async fn texts(driver: &Driver, css: &str) -> Vec<String> {
+    let script = format!(
+        "return Array.from(document.querySelectorAll({css:?})).map(e => e.textContent.trim());"
+    );
+    serde_json::from_value(driver.execute(&script).await).unwrap()
+}
+
+/// Issue 15, items 1 and 3, from the console: an administrator gives a fob its
+/// customer; the helpdesk reports it lost and issues emergency codes (shown once,
+/// single use) and a use-limited temporary soft token; the found fob works again and
+/// ends both; the fob is replaced by a fresh soft token for the same customer, which is
+/// then revoked, final. Every step's reason is in the trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_fob_gets_temporary_replacements_then_is_found_replaced_and_revoked() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let harness = Harness::start(Backend::Sqlite).await;
+    add_staff(&harness, "rita", &[Role::Helpdesk, Role::Admin]);
+    first_sign_in(&driver, &harness, "rita", false).await;
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+
+    // A temporary replacement is for the customer: none without one.
+    driver.type_into("#temporary-id", "hotp-1-codes").await;
+    driver
+        .type_into("#temporary-reason", "customer lost the fob")
+        .await;
+    driver.click("#do-temporary").await;
+    assert!(driver.page_text().await.contains("No replacement issued:"));
+    assert!(texts(&driver, "#emergency-codes li").await.is_empty());
+    // The report came first and stands: the safe side.
+    assert_eq!(driver.text("#status").await, "lost");
+
+    driver.type_into("#owner-customer", "C-7001").await;
+    driver
+        .type_into("#owner-reason", "account opened in branch 4")
+        .await;
+    driver.click("#do-owner").await;
+    assert_eq!(driver.text("#owner").await, "C-7001");
+
+    // Lost, with five emergency codes shown once.
+    driver.select("#temporary-kind", "codes").await;
+    driver.type_into("#temporary-id", "hotp-1-codes").await;
+    driver.type_into("#temporary-count", "5").await;
+    driver
+        .type_into("#temporary-reason", "customer lost the fob")
+        .await;
+    driver.click("#do-temporary").await;
+    driver.screenshot("token-lost-emergency-codes").await;
+    driver
+        .check_accessibility("lost token with emergency codes")
+        .await;
+    let codes = texts(&driver, "#emergency-codes li").await;
+    assert_eq!(codes.len(), 5, "{}", driver.page_text().await);
+    assert!(codes.iter().all(|code| code.len() == 8), "{codes:?}");
+    assert_eq!(driver.text("#status").await, "lost");
+    assert_eq!(
+        verdict(&harness, "hotp-1", &support::hotp_code(0)).await,
+        "rejected",
+        "a lost fob's codes are refused"
+    );
+    assert_eq!(
+        verdict(&harness, "hotp-1-codes", &codes[0]).await,
+        "accepted"
+    );
+    assert_eq!(
+        verdict(&harness, "hotp-1-codes", &codes[0]).await,
+        "rejected",
+        "each code works once"
+    );
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    assert!(
+        !driver.page_text().await.contains(&codes[1]),
+        "the codes are shown once"
+    );
+
+    // A temporary soft token of two uses, its QR code shown once.
+    driver.select("#temporary-kind", "soft").await;
+    driver.type_into("#temporary-id", "hotp-1-app").await;
+    driver.type_into("#temporary-uses", "2").await;
+    driver
+        .type_into("#temporary-reason", "customer prefers the app")
+        .await;
+    driver.click("#do-temporary").await;
+    let shown = driver.text("#key-uri").await;
+    assert_eq!(
+        decode_qr_image(&driver.attribute("#qr", "src").await),
+        shown
+    );
+    let app = Totp::new(
+        KeyUri::parse(&shown).unwrap().secret(),
+        TotpParameters::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        verdict(&harness, "hotp-1-app", &app.at(now()).unwrap().to_string()).await,
+        "accepted"
+    );
+    let temporary = token_state(&harness, "hotp-1-app").await;
+    assert_eq!(temporary["uses_left"], 1, "{temporary}");
+    assert_eq!(temporary["replaces"], "hotp-1", "{temporary}");
+    assert_eq!(temporary["owner"], "C-7001", "{temporary}");
+
+    // Found: the fob works again, and both replacements end.
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    driver.select("#action", "found").await;
+    driver
+        .type_into("#action-reason", "found in a coat pocket")
+        .await;
+    driver.click("#do-action").await;
+    assert_eq!(driver.text("#status").await, "active");
+    for replacement in ["hotp-1-codes", "hotp-1-app"] {
+        assert_eq!(
+            token_state(&harness, replacement).await["status"],
+            "revoked",
+            "{replacement}"
+        );
+    }
+    assert_eq!(
+        verdict(&harness, "hotp-1-codes", &codes[1]).await,
+        "rejected"
+    );
+    assert_eq!(
+        verdict(&harness, "hotp-1", &support::hotp_code(0)).await,
+        "accepted"
+    );
+
+    // Replaced by a fresh soft token for the same customer.
+    driver.select("#replace-kind", "totp").await;
+    driver.type_into("#replace-id", "app-2").await;
+    driver
+        .type_into("#replace-reason", "fob battery is failing")
+        .await;
+    driver.click("#do-replace").await;
+    driver.screenshot("token-replaced").await;
+    assert_eq!(driver.text("#status").await, "revoked");
+    let shown = driver.text("#key-uri").await;
+    let fresh = Totp::new(
+        KeyUri::parse(&shown).unwrap().secret(),
+        TotpParameters::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        verdict(&harness, "app-2", &fresh.at(now()).unwrap().to_string()).await,
+        "accepted"
+    );
+    assert_eq!(token_state(&harness, "app-2").await["owner"], "C-7001");
+    assert_eq!(
+        verdict(&harness, "hotp-1", &support::hotp_code(1)).await,
+        "rejected",
+        "the replaced fob is revoked"
+    );
+
+    // Revocation asks for the id typed again, and is final.
+    driver.go(&harness.url("/console/tokens/app-2")).await;
+    driver.type_into("#revoke-confirm", "app-3").await;
+    driver
+        .type_into("#revoke-reason", "customer closed the account")
+        .await;
+    driver.click("#do-revoke").await;
+    assert!(driver.page_text().await.contains("Not revoked"));
+    assert_eq!(driver.text("#status").await, "active");
+    driver.type_into("#revoke-confirm", "app-2").await;
+    driver
+        .type_into("#revoke-reason", "customer closed the account")
+        .await;
+    driver.click("#do-revoke").await;
+    assert_eq!(driver.text("#status").await, "revoked");
+    assert_eq!(
+        verdict(
+            &harness,
+            "app-2",
+            &fresh.at(now() + 30).unwrap().to_string()
+        )
+        .await,
+        "rejected"
+    );
+
+    // The fob's trail holds each step with its reason, newest first.
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    let reasons = texts(
+        &driver,
+        "section[aria-labelledby=trail] tbody td:nth-child(6)",
+    )
+    .await;
+    for reason in [
+        "fob battery is failing",
+        "found in a coat pocket",
+        "customer lost the fob",
+        "account opened in branch 4",
+    ] {
+        assert!(
+            reasons.iter().any(|given| given == reason),
+            "{reason}: {reasons:?}"
+        );
+    }
+    // The soft token's enrolment is in its own trail.
+    driver.go(&harness.url("/console/tokens/hotp-1-app")).await;
+    let reasons = texts(
+        &driver,
+        "section[aria-labelledby=trail] tbody td:nth-child(6)",
+    )
+    .await;
+    assert!(
+        reasons
+            .iter()
+            .any(|given| given == "customer prefers the app"),
+        "{reasons:?}"
+    );
     harness.server.stop().await;
 }

@@ -9,6 +9,7 @@
 //! headers (no script at all, no framing). Pages are [`maud`] templates; the one style
 //! sheet is served from here.
 
+mod lifecycle;
 pub mod pages;
 pub mod pending;
 pub mod session;
@@ -97,6 +98,16 @@ pub fn router(import_bytes: usize) -> Router<AppState> {
         .route(
             "/console/tokens/{id}/unlock-code",
             post(unlock::token_unlock_code),
+        )
+        .route(
+            "/console/tokens/{id}/temporary",
+            post(lifecycle::token_temporary),
+        )
+        .route("/console/tokens/{id}/owner", post(lifecycle::token_owner))
+        .route("/console/tokens/{id}/revoke", post(lifecycle::token_revoke))
+        .route(
+            "/console/tokens/{id}/replace",
+            post(lifecycle::token_replace),
         )
         .route("/console/admin", get(admin_page))
         .route("/console/admin/enrol", post(admin_enrol))
@@ -798,6 +809,19 @@ async fn render_token(
     audit_page: usize,
     notice: Option<String>,
 ) -> Response {
+    render_token_with(state, staff, id, audit_page, notice, None).await
+}
+
+/// A token's page with `shown_once` above its state: a replacement's QR code or
+/// emergency codes, on the answer to the request that made them, and never again.
+async fn render_token_with(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    audit_page: usize,
+    notice: Option<String>,
+    shown_once: Option<maud::Markup>,
+) -> Response {
     let id = match TokenId::new(id) {
         Ok(id) => id,
         Err(error) => {
@@ -831,6 +855,7 @@ async fn render_token(
                     audit_page,
                     AUDIT_PAGE,
                     notice.as_deref(),
+                    shown_once,
                 ),
             )
         }
@@ -850,25 +875,49 @@ struct ActionForm {
     reason: String,
 }
 
+/// The checks every POST to a token's page starts with: the `Origin` and CSRF token,
+/// one of `roles`, not a staff member's own second factor, a valid token id and a
+/// reason. `Err` is the answer to give instead.
+async fn token_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    roles: &[Role],
+    id: &str,
+    reason_text: &str,
+) -> Result<(Staff, TokenId, AuditReason), Response> {
+    let staff = require_post(state, headers, csrf, roles)?;
+    if id.starts_with(STAFF_PREFIX) {
+        return Err(render_token(state, &staff, id, 0, Some(STAFF_REFUSED.to_owned())).await);
+    }
+    let reason = match reason(reason_text) {
+        Ok(reason) => reason,
+        Err(message) => return Err(render_token(state, &staff, id, 0, Some(message)).await),
+    };
+    let Ok(token) = TokenId::new(id) else {
+        return Err(refusal(StatusCode::BAD_REQUEST, "Invalid token id."));
+    };
+    Ok((staff, token, reason))
+}
+
 async fn token_action(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, Helpdesk::ROLES) {
-        Ok(staff) => staff,
+    let (staff, token, reason) = match token_post(
+        &state,
+        &headers,
+        &form.csrf,
+        Helpdesk::ROLES,
+        &id,
+        &form.reason,
+    )
+    .await
+    {
+        Ok(checked) => checked,
         Err(response) => return response,
-    };
-    if id.starts_with(STAFF_PREFIX) {
-        return render_token(&state, &staff, &id, 0, Some(STAFF_REFUSED.to_owned())).await;
-    }
-    let reason = match reason(&form.reason) {
-        Ok(reason) => reason,
-        Err(message) => return render_token(&state, &staff, &id, 0, Some(message)).await,
-    };
-    let Ok(token) = TokenId::new(id.as_str()) else {
-        return refusal(StatusCode::BAD_REQUEST, "Invalid token id.");
     };
     let action = form.action.clone();
     let done = crate::actor::giving_reason(
@@ -877,6 +926,8 @@ async fn token_action(
             "unlock" => validator.unlock(&token),
             "disable" => validator.disable(&token),
             "enable" => validator.enable(&token),
+            "lost" => validator.report_lost(&token),
+            "found" => validator.report_found(&token),
             other => Err(otpfob::ValidatorError::Pin {
                 reason: format!("unknown action {other:?}"),
             }),
@@ -904,19 +955,18 @@ async fn token_resync(
     Path(id): Path<String>,
     Form(form): Form<ResyncForm>,
 ) -> Response {
-    let staff = match require_post(&state, &headers, &form.csrf, Helpdesk::ROLES) {
-        Ok(staff) => staff,
+    let (staff, token, reason) = match token_post(
+        &state,
+        &headers,
+        &form.csrf,
+        Helpdesk::ROLES,
+        &id,
+        &form.reason,
+    )
+    .await
+    {
+        Ok(checked) => checked,
         Err(response) => return response,
-    };
-    if id.starts_with(STAFF_PREFIX) {
-        return render_token(&state, &staff, &id, 0, Some(STAFF_REFUSED.to_owned())).await;
-    }
-    let reason = match reason(&form.reason) {
-        Ok(reason) => reason,
-        Err(message) => return render_token(&state, &staff, &id, 0, Some(message)).await,
-    };
-    let Ok(token) = TokenId::new(id.as_str()) else {
-        return refusal(StatusCode::BAD_REQUEST, "Invalid token id.");
     };
     let actor = staff.actor();
     let resynced = crate::actor::giving_reason(
@@ -998,10 +1048,9 @@ async fn admin_enrol(
         Ok(id) => id,
         Err(error) => return failed(format!("Invalid token id: {error}")).await,
     };
-    let parameters = match form.kind.as_str() {
-        "totp" => otpfob::OtpParameters::Totp(TotpParameters::default()),
-        "hotp" => otpfob::OtpParameters::Hotp(otpfob::HotpParameters::default()),
-        other => return failed(format!("The kind is totp or hotp, not {other:?}.")).await,
+    let parameters = match soft_parameters(&form.kind) {
+        Ok(parameters) => parameters,
+        Err(message) => return failed(message).await,
     };
     let (enrolment, secret) = match Enrolment::generate(id.clone(), parameters) {
         Ok(generated) => generated,
@@ -1017,26 +1066,8 @@ async fn admin_enrol(
     {
         return failed(format!("Not enrolled: {}", problem_text(&problem))).await;
     }
-    let issuer = state.config().issuer.clone();
-    let made = KeyUri::new(secret, id.as_str(), parameters)
-        .and_then(|uri| uri.with_issuer(&issuer))
-        .map_err(|error| error.to_string())
-        .and_then(|uri| {
-            let text = uri.to_uri();
-            let svg = QrCode::encode(&text)
-                .and_then(|qr| qr.to_svg(4))
-                .map_err(|error| error.to_string())?;
-            Ok((text, svg))
-        });
-    match made {
-        Ok((text, svg)) => {
-            render_admin(
-                &state,
-                &staff,
-                Some(pages::enrolled(id.as_str(), &text, svg.as_ref())),
-            )
-            .await
-        }
+    match shown_once(&state, &id, secret, parameters) {
+        Ok(markup) => render_admin(&state, &staff, Some(markup)).await,
         Err(error) => {
             failed(format!(
                 "Enrolled, but its key URI could not be made: {error}"
@@ -1044,6 +1075,54 @@ async fn admin_enrol(
             .await
         }
     }
+}
+
+/// A soft token's key URI and QR code, made after its enrolment to be shown once.
+fn shown_once(
+    state: &AppState,
+    id: &TokenId,
+    secret: Secret,
+    parameters: otpfob::OtpParameters,
+) -> Result<maud::Markup, String> {
+    let uri = KeyUri::new(secret, id.as_str(), parameters)
+        .and_then(|uri| uri.with_issuer(&state.config().issuer))
+        .map_err(|error| error.to_string())?;
+    let text = uri.to_uri();
+    let svg = QrCode::encode(&text)
+        .and_then(|qr| qr.to_svg(4))
+        .map_err(|error| error.to_string())?;
+    Ok(pages::enrolled(id.as_str(), &text, svg.as_ref()))
+}
+
+/// A soft token's parameters from a form's kind: `totp` or `hotp`, the defaults.
+fn soft_parameters(kind: &str) -> Result<otpfob::OtpParameters, String> {
+    match kind {
+        "totp" => Ok(otpfob::OtpParameters::Totp(TotpParameters::default())),
+        "hotp" => Ok(otpfob::OtpParameters::Hotp(
+            otpfob::HotpParameters::default(),
+        )),
+        other => Err(format!("The kind is totp or hotp, not {other:?}.")),
+    }
+}
+
+/// A fob's enrolment from the fields of its factory record typed into a form.
+fn factory_enrolment(
+    serial: &str,
+    secret_hex: &str,
+    kind: &str,
+    counter: &str,
+) -> Result<Enrolment, String> {
+    let id = TokenId::new(serial.trim()).map_err(|error| format!("Invalid serial: {error}"))?;
+    let secret =
+        Secret::from_hex(secret_hex.trim()).map_err(|error| format!("Invalid secret: {error}"))?;
+    let counter = match counter.trim() {
+        "" => 0,
+        text => text
+            .parse::<u64>()
+            .map_err(|_| format!("The counter is a whole number, not {text:?}."))?,
+    };
+    let parameters = soft_parameters(kind)?;
+    Ok(Enrolment::new(id, secret, parameters).with_counter(counter))
 }
 
 #[derive(Debug, Deserialize)]
@@ -1074,33 +1153,16 @@ async fn admin_factory(
         Ok(reason) => reason,
         Err(message) => return answer(message).await,
     };
-    let id = match TokenId::new(form.serial.trim()) {
-        Ok(id) => id,
-        Err(error) => return answer(format!("Invalid serial: {error}")).await,
-    };
-    let secret = match Secret::from_hex(form.secret_hex.trim()) {
-        Ok(secret) => secret,
-        Err(error) => return answer(format!("Invalid secret: {error}")).await,
-    };
-    let counter = match form.counter.trim() {
-        "" => 0,
-        text => match text.parse::<u64>() {
-            Ok(counter) => counter,
-            Err(_) => return answer(format!("The counter is a whole number, not {text:?}.")).await,
-        },
-    };
-    let parameters = match form.kind.as_str() {
-        "totp" => otpfob::OtpParameters::Totp(TotpParameters::default()),
-        "hotp" => otpfob::OtpParameters::Hotp(otpfob::HotpParameters::default()),
-        other => return answer(format!("The kind is totp or hotp, not {other:?}.")).await,
-    };
-    let enrol_id = id.clone();
+    let enrolment =
+        match factory_enrolment(&form.serial, &form.secret_hex, &form.kind, &form.counter) {
+            Ok(enrolment) => enrolment,
+            Err(message) => return answer(message).await,
+        };
+    let id = enrolment.id().clone();
     match crate::actor::giving_reason(
         reason,
         state.administer(staff.actor(), move |validator| {
-            validator
-                .enrol(Enrolment::new(enrol_id, secret, parameters).with_counter(counter))
-                .map(|_| ())
+            validator.enrol(enrolment).map(|_| ())
         }),
     )
     .await

@@ -9,8 +9,11 @@ use maud::{DOCTYPE, Markup, html};
 use otpfob::validator::{AuditEvent, Outcome};
 
 use super::pending::{ActionKind, PendingAction};
+
+mod lifecycle;
 use crate::api::admin::{KindName, TokenBody, TokenPage};
 use crate::auth::{Allowed as _, Role};
+pub use lifecycle::emergency_codes;
 
 /// Who looks at a page: the signed-in staff member.
 #[derive(Debug, Clone, Copy)]
@@ -308,6 +311,7 @@ pub fn token(
     audit_page: usize,
     per_page: usize,
     notice_text: Option<&str>,
+    shown_once: Option<Markup>,
 ) -> Markup {
     let newest_first: Vec<&AuditEvent> = trail.iter().rev().collect();
     let shown: Vec<&AuditEvent> = newest_first
@@ -331,6 +335,7 @@ pub fn token(
         &format!("Token {}", token.id),
         html! {
             @if let Some(text) = notice_text { (notice(text)) }
+            @if let Some(shown) = shown_once { (shown) }
             @if state_reader { dl.facts {
                 dt { "Kind" } dd { (kind_name(token.kind)) ", " (token.algorithm) ", " (token.digits) " digits"
                     @if let Some(period) = token.period { ", " (period) " s steps" } }
@@ -349,6 +354,10 @@ pub fn token(
                 @if let Some(start) = token.not_before { dt { "Valid from" } dd { (time_text(start)) } }
                 dt { "Valid until" } dd id="not-after" { @if let Some(end) = token.not_after { (time_text(end)) } @else { "no end" } }
                 dt { "Customer" } dd id="owner" { (token.owner.as_deref().unwrap_or("none assigned")) }
+                @if let Some(lost) = &token.replaces {
+                    dt { "Stands in for" } dd id="replaces" { a href={ "/console/tokens/" (path_segment(lost)) } { (lost) } " (temporary)" }
+                }
+                @if let Some(uses) = token.uses_left { dt { "Uses left" } dd id="uses-left" { (uses) } }
                 dt { "Server-side PIN" } dd { @if token.has_pin { "set" } @else { "none" } }
                 dt { "Fob unlock key" } dd id="unlock-key" { @if token.has_unlock_key { "held, sealed: the helpdesk can answer the fob's unlock challenge" } @else { "none" } }
                 @if let Some(suite) = &token.ocra_suite { dt { "OCRA suite" } dd { (suite) } }
@@ -363,6 +372,8 @@ pub fn token(
                             option value="unlock" { "Unlock" }
                             option value="disable" { "Disable" }
                             option value="enable" { "Enable" }
+                            option value="lost" { "Report lost (no replacement)" }
+                            option value="found" { "Found (back in service)" }
                         }
                         label for="action-reason" { "Reason (goes into the audit trail)" }
                         input id="action-reason" name="reason" type="text" required minlength="3" maxlength="200";
@@ -391,6 +402,8 @@ pub fn token(
                     }
                 }
             }
+            @if helpdesk { (lifecycle::helpdesk_forms(viewer, &segment)) }
+            @if viewer.roles.contains(&Role::Admin) { (lifecycle::admin_forms(viewer, token, &segment)) }
             @if audit_reader { section aria-labelledby="trail" {
                 h2 id="trail" { "Audit trail, newest first" }
                 @if shown.is_empty() { p { "No events." } } @else {
@@ -456,7 +469,7 @@ pub fn enrolled(id: &str, key_uri: &str, svg: &str) -> Markup {
     }
 }
 
-fn reason_field(id: &str) -> Markup {
+pub(super) fn reason_field(id: &str) -> Markup {
     html! {
         label for=(id) { "Reason (goes into the audit trail)" }
         input id=(id) name="reason" type="text" required minlength="3" maxlength="200";
