@@ -416,6 +416,17 @@ fn pskc_export_makes_a_batch_that_imports_enrols_and_verifies() {
         let verified = otpfob(&["verify", "--database", &database, "--token", serial, &code]);
         assert_eq!(stdout(&verified), "accepted\n", "{serial}");
     }
+    // Enrolled from their factory records, the fobs' unlock keys are in the database,
+    // sealed, so the bank can answer their unlock challenges without the TSV file.
+    {
+        use otpfob::validator::Store as _;
+        let store = otpfob::SqliteStore::open(&database).unwrap();
+        for token in &tokens {
+            let id = otpfob::TokenId::new(token.serial.as_deref().unwrap()).unwrap();
+            let record = store.load(&id).unwrap().unwrap();
+            assert!(record.unlock_key.is_some(), "{id}");
+        }
+    }
     // The simulated fob of the same seed file shows the same codes.
     let fob = otpfob(&[
         "fob",

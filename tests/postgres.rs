@@ -99,7 +99,7 @@ fn a_version_4_schema_gains_the_audit_actor() {
     // none of version 6's card columns, no version 7 probe rows (nor version 10's
     // stand-in) and none of version 8's life-cycle columns nor version 9's audit trail
     // columns, nor version 11's use limit and replaced token, nor version 12's given
-    // reason.
+    // reason, nor version 13's sealed unlock key.
     pg_support::client_at(&pg_support::url())
         .batch_execute(&format!(
             "DROP TABLE {schema}.rejection_standin;
@@ -115,6 +115,8 @@ fn a_version_4_schema_gains_the_audit_actor() {
                  DROP COLUMN chain_hash, DROP COLUMN given_reason;
              ALTER TABLE {schema}.tokens
                  DROP COLUMN audit_head, DROP COLUMN uses_left, DROP COLUMN replaces,
+                 DROP COLUMN unlock_seal_key_id, DROP COLUMN unlock_seal_nonce,
+                 DROP COLUMN unlock_seal_ciphertext,
                  DROP CONSTRAINT tokens_kind_check,
                  ADD CONSTRAINT tokens_kind_check CHECK (kind IN ('event', 'time')),
                  DROP COLUMN cap_pan, DROP COLUMN cap_sequence,
@@ -128,7 +130,7 @@ fn a_version_4_schema_gains_the_audit_actor() {
         ))
         .unwrap();
     assert_eq!(store.schema_version().unwrap(), 4);
-    assert_eq!(store.migrate().unwrap(), 8);
+    assert_eq!(store.migrate().unwrap(), 9);
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
     let named = otpfob::validator::AuditEvent {
         actor: Some("helpdesk-7".into()),

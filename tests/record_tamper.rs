@@ -333,3 +333,92 @@ fn raising_a_use_limit_or_cutting_a_replacement_link_in_the_database_is_detected
         bank.assert_tampered(&id, &hotp(byte, 0), name);
     }
 }
+
+/// Issue 14, item 4: a fob's sealed unlock key at rest. Swapped in from another fob's
+/// row (whose unlock code the attacker knows from their own fob), or removed, the row
+/// no longer matches its MAC and no unlock code is given; even with a MAC made again
+/// (a holder of the MAC key), an unlock key from an earlier enrolment of the same id
+/// does not open, being bound to the record's incarnation.
+#[test]
+fn swapping_or_removing_a_sealed_unlock_key_in_the_database_is_detected() {
+    use otpfob::KeyFob;
+    use otpfob::device::UnlockChallenge;
+    let bank = bank();
+    let fob = |serial: &str| {
+        let (fob, record) = KeyFob::builder(serial, TotpParameters::default())
+            .pin("2468")
+            .build(bank.clock.clone())
+            .unwrap();
+        let id = bank.validator.enrol(Enrolment::from(&record)).unwrap();
+        (fob, record, id)
+    };
+    let challenge: UnlockChallenge = "12345678".parse().unwrap();
+    let (_victim_fob, victim_record, victim) = fob("FOB-UNLOCK-VICTIM");
+    let (_attacker_fob, attacker_record, _attacker) = fob("FOB-UNLOCK-ATTACKER");
+    assert_eq!(
+        bank.validator.unlock_code(&victim, &challenge).unwrap(),
+        victim_record.unlock_code(&challenge)
+    );
+    bank.edit(
+        "UPDATE tokens SET (unlock_seal_key_id, unlock_seal_nonce, unlock_seal_ciphertext) = \
+         (SELECT unlock_seal_key_id, unlock_seal_nonce, unlock_seal_ciphertext FROM tokens \
+          WHERE id = 'FOB-UNLOCK-ATTACKER') WHERE id = ?1",
+        &victim,
+    );
+    let refused = |id: &TokenId| {
+        matches!(
+            bank.validator.unlock_code(id, &challenge),
+            Err(ValidatorError::Seal(SealError::RecordTampered { ref token })) if token == id.as_str()
+        )
+    };
+    assert!(refused(&victim), "unlock key swapped");
+    assert_ne!(
+        victim_record.unlock_code(&challenge),
+        attacker_record.unlock_code(&challenge)
+    );
+    let trail = bank.validator.store().audit_trail(&victim, 1).unwrap();
+    assert_eq!(trail[0].operation, Operation::UnlockCode);
+    assert_eq!(
+        trail[0].outcome,
+        Outcome::Rejected(RejectReason::RecordTampered)
+    );
+
+    let (_fob, _record, removed) = fob("FOB-UNLOCK-REMOVED");
+    bank.edit(
+        "UPDATE tokens SET unlock_seal_key_id = NULL, unlock_seal_nonce = NULL, \
+         unlock_seal_ciphertext = NULL WHERE id = ?1",
+        &removed,
+    );
+    assert!(refused(&removed), "unlock key removed");
+
+    // The id enrolled again for another fob; the first fob's unlock key put back into
+    // the new row, MACed anew: the key does not open for the new incarnation.
+    let (_old_fob, _old_record, reused) = fob("FOB-UNLOCK-REUSED");
+    let old = bank.validator.store().load(&reused).unwrap().unwrap();
+    bank.validator.delete(&reused).unwrap();
+    let (_new_fob, _new_record, reused) = fob("FOB-UNLOCK-REUSED");
+    let mut new = bank.validator.store().load(&reused).unwrap().unwrap();
+    assert_ne!(new.incarnation, old.incarnation);
+    new.unlock_key = old.unlock_key;
+    new.mac = Some(keyring().authenticate_record(&new).unwrap());
+    let connection = rusqlite::Connection::open(&bank.path).unwrap();
+    let sealed = new.unlock_key.as_ref().unwrap();
+    let mac = new.mac.unwrap();
+    connection
+        .execute(
+            "UPDATE tokens SET unlock_seal_key_id = ?1, unlock_seal_nonce = ?2, \
+             unlock_seal_ciphertext = ?3, mac = ?4 WHERE id = ?5",
+            rusqlite::params![
+                i64::from(sealed.key_id),
+                sealed.nonce.to_vec(),
+                sealed.ciphertext.to_vec(),
+                mac.tag.to_vec(),
+                reused.as_str()
+            ],
+        )
+        .unwrap();
+    assert!(matches!(
+        bank.validator.unlock_code(&reused, &challenge),
+        Err(ValidatorError::Seal(SealError::Unauthentic { ref token })) if token == reused.as_str()
+    ));
+}

@@ -48,6 +48,7 @@ fn time_record(token: &str) -> TokenRecord {
         id: token,
         pin: Some(PinHashing::insecure_fast_for_tests().hash("2468").unwrap()),
         ocra_pin: None,
+        unlock_key: None,
         state: TokenState {
             kind: TokenKind::Time {
                 parameters: TotpParameters {
@@ -88,6 +89,7 @@ fn event_record(token: &str) -> TokenRecord {
         id: token,
         pin: None,
         ocra_pin: None,
+        unlock_key: None,
         state: TokenState {
             kind: TokenKind::event(
                 HotpParameters {
@@ -250,6 +252,104 @@ fn cap_records_round_trip<S: Store>(store: S) {
         );
         assert_eq!(store.load(&record.id).unwrap(), Some(next));
     }
+}
+
+/// Issue 14, item 4: a fob's sealed unlock key (schema version 13) comes back as
+/// written, is replaced and cleared by the swap like any other field, and through a
+/// validator on the same store answers the unlock challenge of the fob it came from,
+/// also after every key was resealed under a new one.
+fn unlock_keys_round_trip<S: Store>(store: S) {
+    use otpfob::device::DeviceState;
+    use otpfob::{Device, KeyFob};
+    let mut record = event_record("unlockable");
+    record.unlock_key = Some(
+        keyring()
+            .seal_unlock_key(
+                &record.id,
+                record.incarnation,
+                &Secret::from_bytes(&[0x3c; 32]).unwrap(),
+            )
+            .unwrap(),
+    );
+    store
+        .enrol(&record, &event(&record.id, Operation::Enrol, Outcome::Done))
+        .unwrap();
+    assert_eq!(store.load(&record.id).unwrap(), Some(record.clone()));
+    let audit = event(&record.id, Operation::Reseal, Outcome::Done);
+    let mut resealed = record.clone();
+    resealed.unlock_key = Some(
+        keyring()
+            .seal_unlock_key(
+                &record.id,
+                record.incarnation,
+                &Secret::from_bytes(&[0x3c; 64]).unwrap(),
+            )
+            .unwrap(),
+    );
+    resealed.version = 2;
+    assert_eq!(
+        store.compare_and_swap(&resealed, 1, &audit).unwrap(),
+        Swap::Swapped
+    );
+    assert_eq!(store.load(&record.id).unwrap(), Some(resealed.clone()));
+    let mut cleared = resealed;
+    cleared.unlock_key = None;
+    cleared.version = 3;
+    assert_eq!(
+        store.compare_and_swap(&cleared, 2, &audit).unwrap(),
+        Swap::Swapped
+    );
+    assert_eq!(store.load(&record.id).unwrap(), Some(cleared));
+    // Written raw, without a MAC: the validators below would refuse it.
+    assert!(store.delete(&record.id, &audit).unwrap());
+
+    let store = Arc::new(store);
+    let world = ManualClock::at_secs(1_767_225_600);
+    let (mut fob, factory) = KeyFob::builder("FOB-UNLOCK-1", TotpParameters::default())
+        .pin("2468")
+        .build(world.clone())
+        .unwrap();
+    let validator = Validator::new(Arc::clone(&store), world.clone(), keyring());
+    let token = validator.enrol(Enrolment::from(&factory)).unwrap();
+    drop(factory);
+    assert!(
+        validator
+            .store()
+            .load(&token)
+            .unwrap()
+            .unwrap()
+            .unlock_key
+            .is_some()
+    );
+    let rotated = Keyring::new(SealingKey::new(2, &[8; 32]).unwrap())
+        .with_previous(SealingKey::new(1, &[7; 32]).unwrap())
+        .unwrap();
+    let validator = Validator::new(store, world, rotated);
+    assert_eq!(validator.reseal_all().unwrap(), 1);
+    let stored = validator.store().load(&token).unwrap().unwrap();
+    assert_eq!(
+        stored.unlock_key.as_ref().map(|sealed| sealed.key_id),
+        Some(2)
+    );
+    assert_eq!(
+        validator
+            .sealing_keys_in_use()
+            .unwrap()
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        [2]
+    );
+    for _ in 0..3 {
+        let _ = fob.enter_pin("0000");
+    }
+    assert_eq!(fob.state(), DeviceState::Locked);
+    let answer = validator
+        .unlock_code(&token, &fob.unlock_challenge().unwrap())
+        .unwrap();
+    fob.unlock(&answer, "1357").unwrap();
+    fob.enter_pin("1357").unwrap();
+    assert!(fob.press().is_ok());
 }
 
 fn records_round_trip<S: Store>(store: S) {
@@ -1279,6 +1379,9 @@ fn a_version_8_file_gains_the_chain_and_old_rows_are_unchained() {
              ALTER TABLE audit DROP COLUMN chain_hash; ALTER TABLE tokens DROP COLUMN audit_head;
              ALTER TABLE tokens DROP COLUMN uses_left; ALTER TABLE tokens DROP COLUMN replaces;
              ALTER TABLE audit DROP COLUMN given_reason;
+             ALTER TABLE tokens DROP COLUMN unlock_seal_key_id;
+             ALTER TABLE tokens DROP COLUMN unlock_seal_nonce;
+             ALTER TABLE tokens DROP COLUMN unlock_seal_ciphertext;
              DROP TABLE rejection_standin;
              PRAGMA user_version = 8;",
         )
@@ -1344,6 +1447,8 @@ macro_rules! store_suite {
             fn records_round_trip() { super::records_round_trip($make); }
             #[test]
             fn ocra_records_round_trip() { super::ocra_records_round_trip($make); }
+            #[test]
+            fn unlock_keys_round_trip() { super::unlock_keys_round_trip($make); }
             #[cfg(feature = "emv-cap")]
             #[test]
             fn cap_records_round_trip() { super::cap_records_round_trip($make); }

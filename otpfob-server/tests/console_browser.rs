@@ -679,6 +679,114 @@ async fn helpdesk_unlocks_and_resyncs_a_fob_with_a_reason_in_the_audit_trail() {
     harness.server.stop().await;
 }
 
+/// Issue 14, item 4: a fob enrolled from its factory record (with its unlock key) is
+/// locked by wrong PINs; the helpdesk types the challenge it shows into its token page
+/// with a reason, reads the unlock code from the answer (in no URL), and the code
+/// unlocks the fob. The trail names the staff member and the reason, never the code;
+/// a token without an unlock key has no such form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helpdesk_answers_a_locked_fobs_unlock_challenge() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(driver) = browser().await else {
+        return;
+    };
+    let harness = Harness::start(Backend::Sqlite).await;
+    add_staff(&harness, "hana", &[Role::Helpdesk]);
+    let (mut fob, record) = KeyFob::builder("OTPF-0000000099", TotpParameters::default())
+        .pin("2468")
+        .build(SystemClock)
+        .unwrap();
+    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|byte| format!("{byte:02x}")).collect() };
+    let enrolled = harness
+        .http
+        .post(harness.url("/v1/factory-records"))
+        .bearer_auth(harness.key("admin"))
+        .json(&json!({
+            "serial": record.serial.as_str(),
+            "secret_hex": hex(record.secret.expose_bytes()),
+            "kind": "totp",
+            "unlock_key_hex": hex(record.unlock_key.expose_bytes()),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrolled.status().as_u16(), 201);
+    drop(record);
+    for _ in 0..3 {
+        let _ = fob.enter_pin("0000");
+    }
+    assert_eq!(fob.state(), otpfob::device::DeviceState::Locked);
+    let challenge = fob.unlock_challenge().unwrap().to_string();
+
+    first_sign_in(&driver, &harness, "hana", false).await;
+    driver.go(&harness.url("/console/tokens/hotp-1")).await;
+    driver.find("#status").await;
+    assert!(driver.try_find("#unlock-challenge").await.is_none());
+    assert_eq!(driver.text("#unlock-key").await, "none");
+    driver
+        .go(&harness.url("/console/tokens/OTPF-0000000099"))
+        .await;
+    assert!(driver.text("#unlock-key").await.starts_with("held"));
+    // Read out in two groups, as a customer does.
+    let spoken = format!("{} {}", &challenge[..4], &challenge[4..]);
+    driver.type_into("#unlock-challenge", &spoken).await;
+    driver
+        .type_into(
+            "#unlock-reason",
+            "fob locked by wrong PINs, customer identified",
+        )
+        .await;
+    driver.screenshot("unlock-code-form").await;
+    driver.click("#do-unlock-code").await;
+    let code = driver.text("#unlock-code").await;
+    assert_eq!(code.len(), 8, "{code}");
+    assert!(!driver.url().await.contains(&code));
+    driver.screenshot("unlock-code").await;
+    driver.check_accessibility("unlock code").await;
+    fob.unlock(&code.parse().unwrap(), "1357").unwrap();
+    fob.enter_pin("1357").unwrap();
+    assert!(fob.press().is_ok());
+
+    driver
+        .click("a[href='/console/tokens/OTPF-0000000099']")
+        .await;
+    let cell = |column: usize| {
+        format!("section[aria-labelledby=trail] tbody tr:first-child td:nth-child({column})")
+    };
+    assert_eq!(driver.text(&cell(2)).await, "unlock_code");
+    assert_eq!(driver.text(&cell(4)).await, "console:hana");
+    assert_eq!(
+        driver.text(&cell(6)).await,
+        "fob locked by wrong PINs, customer identified"
+    );
+    let page = driver.page_text().await;
+    assert!(
+        !page.contains(&code) && !page.contains(&challenge),
+        "{page}"
+    );
+
+    // A challenge mistyped is refused on the token page, with nothing done.
+    driver.type_into("#unlock-challenge", "1234567").await;
+    driver
+        .type_into("#unlock-reason", "second try, customer misread")
+        .await;
+    driver.click("#do-unlock-code").await;
+    assert!(
+        driver
+            .page_text()
+            .await
+            .contains("Not done: Invalid unlock challenge"),
+        "{}",
+        driver.page_text().await
+    );
+    assert_eq!(driver.text(&cell(2)).await, "unlock_code");
+    assert_eq!(
+        driver.text(&cell(6)).await,
+        "fob locked by wrong PINs, customer identified"
+    );
+    harness.server.stop().await;
+}
+
 /// The ids in the token list's table of the page shown.
 async fn listed_ids(driver: &Driver) -> Vec<String> {
     let ids = driver

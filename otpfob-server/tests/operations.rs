@@ -25,7 +25,7 @@ async fn the_openapi_description_is_3_1_and_lists_every_operation() {
         .values()
         .map(|path| path.as_object().unwrap().len())
         .sum();
-    assert_eq!(operations, 31);
+    assert_eq!(operations, 32);
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     assert!(document["components"]["schemas"]["Problem"].is_object());
 }

@@ -96,6 +96,12 @@ fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint(
             Method::POST,
+            "/v1/tokens/hotp-1/unlock-code",
+            Some(json!({"challenge": "12345678"})),
+            &["helpdesk"],
+        ),
+        endpoint(
+            Method::POST,
             "/v1/tokens/hotp-1/disable",
             None,
             &["helpdesk"],
@@ -226,8 +232,8 @@ async fn every_endpoint_checks_every_role(backend: Backend) {
             checked += 1;
         }
     }
-    // 31 endpoints, 2 kinds of 401 and 6 roles each.
-    assert_eq!(checked, 31 * 8);
+    // 32 endpoints, 2 kinds of 401 and 6 roles each.
+    assert_eq!(checked, 32 * 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,7 +79,9 @@ impl From<&FactoryRecord> for Enrolment {
     /// the record's issue time, when the factory set its clock; a keypad fob's OCRA
     /// suite, first OCRA counter and (for `P` suites) PIN hash come along
     /// ([`Enrolment::with_ocra`]); its validity period is from its issue to its
-    /// expiry ([`Enrolment::with_validity`]). A server-side PIN is the bank's to add
+    /// expiry ([`Enrolment::with_validity`]); its unlock key comes along
+    /// ([`Enrolment::with_unlock_key`]), so that the bank can answer the fob's unlock
+    /// challenge once the record is destroyed. A server-side PIN is the bank's to add
     /// ([`Enrolment::with_pin`]).
     fn from(record: &FactoryRecord) -> Self {
         let enrolment = Enrolment::new(
@@ -89,6 +91,7 @@ impl From<&FactoryRecord> for Enrolment {
         )
         .with_counter(record.initial_counter)
         .with_synced_at(record.issued_at)
+        .with_unlock_key(record.unlock_key.clone())
         // The bank refuses the fob's codes outside its life, as the fob itself does
         // past its expiry. A record whose expiry is not after its issue (no factory
         // writes one) keeps only the expiry.

@@ -34,6 +34,11 @@
 //! replacement or a list of emergency codes, and `replaces`, the lost token a
 //! temporary replacement stands in for; both null (no limit, no replacement) for
 //! every older row.
+//!
+//! Schema version 13: the `tokens` table's `unlock_seal_key_id`, `unlock_seal_nonce`
+//! and `unlock_seal_ciphertext`, a fob's unlock key sealed like the secret (key id,
+//! nonce, ciphertext); all null for a token without one (a soft token, a PSKC import,
+//! every older row), all set for a fob enrolled from its factory record.
 
 use std::sync::Arc;
 
@@ -144,7 +149,10 @@ macro_rules! for_each_token_column {
             not_after_nanos,
             audit_head,
             uses_left,
-            replaces
+            replaces,
+            unlock_seal_key_id,
+            unlock_seal_nonce,
+            unlock_seal_ciphertext
         }
     };
 }
@@ -255,6 +263,11 @@ pub(crate) struct TokenRow {
     pub(crate) uses_left: Option<i64>,
     /// For a temporary replacement, the lost token's id (schema version 11).
     pub(crate) replaces: Option<String>,
+    /// A fob's sealed unlock key (schema version 13): key id, nonce, ciphertext; all
+    /// null for a token without one.
+    pub(crate) unlock_seal_key_id: Option<i64>,
+    pub(crate) unlock_seal_nonce: Option<Vec<u8>>,
+    pub(crate) unlock_seal_ciphertext: Option<Vec<u8>>,
 }
 
 /// The `algorithm` column of a CAP card: its cryptograms are Triple DES MACs.
@@ -333,6 +346,18 @@ impl TokenRow {
                 .replaces
                 .as_ref()
                 .map(|lost| lost.as_str().to_owned()),
+            unlock_seal_key_id: record
+                .unlock_key
+                .as_ref()
+                .map(|sealed| i64::from(sealed.key_id)),
+            unlock_seal_nonce: record
+                .unlock_key
+                .as_ref()
+                .map(|sealed| sealed.nonce.to_vec()),
+            unlock_seal_ciphertext: record
+                .unlock_key
+                .as_ref()
+                .map(|sealed| sealed.ciphertext.to_vec()),
         };
         if let Some(start) = state.validity.not_before {
             let (seconds, nanos) = time_to_sql(start);
@@ -827,6 +852,23 @@ impl TokenRow {
             .map(u32::try_from)
             .transpose()
             .map_err(|_| corrupt("uses left out of range"))?;
+        let unlock_key = match (
+            self.unlock_seal_key_id,
+            self.unlock_seal_nonce,
+            self.unlock_seal_ciphertext,
+        ) {
+            (None, None, None) => None,
+            (Some(key_id), Some(nonce), Some(ciphertext)) => Some(SealedSecret {
+                key_id: u32::try_from(key_id)
+                    .map_err(|_| corrupt("unlock key's key id out of range"))?,
+                nonce: nonce
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("unlock key's nonce is not 12 bytes"))?,
+                ciphertext: ciphertext.into(),
+            }),
+            _ => return Err(corrupt("incomplete sealed unlock key")),
+        };
         let pin = self
             .pin_hash
             .map(PinHash::from_phc)
@@ -842,6 +884,7 @@ impl TokenRow {
             },
             pin,
             ocra_pin,
+            unlock_key,
             state: TokenState {
                 kind,
                 ocra: ocra.map(Box::new),
@@ -1009,6 +1052,15 @@ mod tests {
                 .seal(&id, &Secret::from_bytes(b"12345678901234567890").unwrap())
                 .unwrap(),
             ocra_pin: Some(keyring.seal_ocra_pin_hash(&id, &[7; 20]).unwrap()),
+            unlock_key: Some(
+                keyring
+                    .seal_unlock_key(
+                        &id,
+                        Incarnation::from_bytes([9; 16]),
+                        &Secret::from_bytes(&[8; 32]).unwrap(),
+                    )
+                    .unwrap(),
+            ),
             id,
             pin: None,
             state,
@@ -1129,6 +1181,15 @@ mod tests {
             }),
             ("OCRA PIN nonce is not 12 bytes", |row| {
                 row.ocra_pin_nonce = Some(vec![0; 11])
+            }),
+            ("incomplete sealed unlock key", |row| {
+                row.unlock_seal_ciphertext = None
+            }),
+            ("unlock key's nonce is not 12 bytes", |row| {
+                row.unlock_seal_nonce = Some(vec![0; 13])
+            }),
+            ("unlock key's key id out of range", |row| {
+                row.unlock_seal_key_id = Some(-1)
             }),
             ("OCRA token without sync time", |row| {
                 row.ocra_synced_seconds = None

@@ -34,8 +34,9 @@ use crate::validator::store::{Store, Swap};
 /// period; version 9 the audit trail's context columns, chain links and each record's
 /// chain head; version 10 the `rejection_standin` table in place of `rejection_probes`;
 /// version 11 each token's use limit (`uses_left`) and replaced token (`replaces`);
-/// version 12 the audit table's `given_reason`. An older file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 12;
+/// version 12 the audit table's `given_reason`; version 13 a fob's sealed unlock key
+/// (`unlock_seal_*`). An older file is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 13;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -272,6 +273,19 @@ const MIGRATION_V12_GIVEN_REASON: &str = "
 ALTER TABLE audit ADD COLUMN given_reason TEXT;
 ";
 
+/// Version 13 (issue 14): a fob's unlock key, sealed like the secret, so that the bank
+/// can answer the unlock challenge of a fob enrolled from its factory record; null for
+/// every existing row (no unlock key: soft tokens, PSKC imports, and fobs enrolled
+/// before, whose factory records still hold theirs). The stand-in gets the columns too.
+const MIGRATION_V13_UNLOCK_KEY: &str = "
+ALTER TABLE tokens ADD COLUMN unlock_seal_key_id INTEGER;
+ALTER TABLE tokens ADD COLUMN unlock_seal_nonce BLOB CHECK (length(unlock_seal_nonce) = 12);
+ALTER TABLE tokens ADD COLUMN unlock_seal_ciphertext BLOB;
+ALTER TABLE rejection_standin ADD COLUMN unlock_seal_key_id INTEGER;
+ALTER TABLE rejection_standin ADD COLUMN unlock_seal_nonce BLOB CHECK (length(unlock_seal_nonce) = 12);
+ALTER TABLE rejection_standin ADD COLUMN unlock_seal_ciphertext BLOB;
+";
+
 /// The id of the stand-in row: a valid token id, never looked up in `tokens`.
 const STANDIN_ID: &str = "rejection-stand-in";
 
@@ -299,7 +313,7 @@ fn create_rejection_standin(connection: &Connection) -> Result<(), StoreError> {
 }
 
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 12] = [
+const MIGRATIONS: [(i64, &str); 13] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -312,6 +326,7 @@ const MIGRATIONS: [(i64, &str); 12] = [
     (10, MIGRATION_V10_STANDIN),
     (11, MIGRATION_V11_USES_LEFT),
     (12, MIGRATION_V12_GIVEN_REASON),
+    (13, MIGRATION_V13_UNLOCK_KEY),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -1184,6 +1199,7 @@ mod tests {
             id,
             pin: None,
             ocra_pin: None,
+            unlock_key: None,
             state: TokenState::new(TokenKind::event(HotpParameters::default(), 9)),
             enrolled_at: UnixTime::from_secs(77),
             incarnation: crate::validator::record::Incarnation::generate().unwrap(),

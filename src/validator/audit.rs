@@ -60,6 +60,10 @@ pub enum Operation {
     /// The token's secret was opened and written into an export file (PSKC, OATH
     /// CSV) for another server; the event names who asked.
     Export,
+    /// A helpdesk had the bank answer the unlock challenge a locked fob showed (its
+    /// unlock code made from the sealed unlock key); the event names who asked and
+    /// why, never the challenge or the code.
+    UnlockCode,
 }
 
 impl Operation {
@@ -90,6 +94,7 @@ impl Operation {
             Operation::Lookup => "lookup",
             Operation::BlockAlert => "block_alert",
             Operation::Export => "export",
+            Operation::UnlockCode => "unlock_code",
         }
     }
 
@@ -120,6 +125,7 @@ impl Operation {
             Operation::Lookup,
             Operation::BlockAlert,
             Operation::Export,
+            Operation::UnlockCode,
         ]
         .into_iter()
         .find(|operation| operation.as_str() == name)
@@ -655,6 +661,8 @@ mod tests {
             "verify_response",
             "verify_signature",
             "set_ocra_pin",
+            "export",
+            "unlock_code",
         ] {
             assert_eq!(Operation::from_name(name).unwrap().as_str(), name);
         }

@@ -67,6 +67,8 @@ pub struct Enrolment {
     pub(crate) replaces: Option<TokenId>,
     /// State carried over from another server (a migration); see [`Enrolment::with_carried`].
     pub(crate) carried: CarriedState,
+    /// A fob's unlock key, from its factory record; see [`Enrolment::with_unlock_key`].
+    pub(crate) unlock_key: Option<Secret>,
 }
 
 /// The state a token brings from the server it leaves (privacyIDEA, LinOTP): what a
@@ -112,6 +114,7 @@ impl Enrolment {
             uses: None,
             replaces: None,
             carried: CarriedState::default(),
+            unlock_key: None,
         }
     }
 
@@ -232,6 +235,28 @@ impl Enrolment {
         self
     }
 
+    /// A fob's unlock key (its factory record's), which the validator seals with the
+    /// record so that it can answer the fob's unlock challenge
+    /// ([`Validator::unlock_code`](crate::Validator::unlock_code)).
+    /// `Enrolment::from(&factory_record)` sets it; a token without a PIN pad to unlock
+    /// (a soft token, a PSKC key) has none.
+    ///
+    /// # Security
+    ///
+    /// The key opens the fob's PIN gate: it is zeroized when the enrolment is dropped,
+    /// printed redacted by `Debug`, and stored only sealed.
+    #[must_use]
+    pub fn with_unlock_key(mut self, unlock_key: Secret) -> Self {
+        self.unlock_key = Some(unlock_key);
+        self
+    }
+
+    /// Whether the enrolment carries a fob's unlock key ([`Enrolment::with_unlock_key`]).
+    #[must_use]
+    pub fn has_unlock_key(&self) -> bool {
+        self.unlock_key.is_some()
+    }
+
     /// The token's id.
     #[must_use]
     pub fn id(&self) -> &TokenId {
@@ -308,6 +333,7 @@ impl fmt::Debug for Enrolment {
             .field("uses", &self.uses)
             .field("replaces", &self.replaces)
             .field("carried", &self.carried)
+            .field("unlock_key", &self.unlock_key)
             .finish()
     }
 }

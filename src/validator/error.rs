@@ -207,6 +207,13 @@ pub enum ValidatorError {
         /// The token id.
         token: String,
     },
+    /// An unlock code was asked for a token enrolled without a fob's unlock key (a
+    /// soft token, a PSKC import, a fob enrolled before the bank kept unlock keys).
+    #[error("token {token} has no unlock key: its unlock challenges cannot be answered")]
+    NoUnlockKey {
+        /// The token id.
+        token: String,
+    },
     /// An OCRA suite the validator does not verify: one with session information
     /// (`S`), which no request carries, or a PIN change for a suite without `P`.
     #[error("the validator cannot use OCRA suite {suite}: {reason}")]

@@ -313,7 +313,8 @@ impl TokenState {
 /// # Security
 ///
 /// The secret is only ever here sealed (AES-256-GCM under the application's key, with
-/// the token id as associated data), the OCRA PIN hash sealed the same way, and the
+/// the token id as associated data), the OCRA PIN hash and a fob's unlock key sealed
+/// the same way, and the
 /// server-side PIN only as an Argon2id hash; a store holds nothing that yields a code.
 /// `version` increases by one with every change, and stores update a record only if
 /// its version and its [`Incarnation`] are unchanged (compare-and-swap), which is what
@@ -335,6 +336,13 @@ pub struct TokenRecord {
     /// hash, sealed like the secret but under its own associated data
     /// ([`Keyring::seal_ocra_pin_hash`](crate::Keyring::seal_ocra_pin_hash)).
     pub ocra_pin: Option<SealedSecret>,
+    /// For a fob enrolled from its factory record (schema version 13): the key of its
+    /// unlock procedure, sealed like the secret but under its own associated data,
+    /// bound to the record's incarnation too
+    /// ([`Keyring::seal_unlock_key`](crate::Keyring::seal_unlock_key)), from which
+    /// [`Validator::unlock_code`](crate::Validator::unlock_code) answers the fob's
+    /// unlock challenge; `None` for a token without one (a soft token, a PSKC import).
+    pub unlock_key: Option<SealedSecret>,
     /// What verification changes.
     pub state: TokenState,
     /// When the token was enrolled.

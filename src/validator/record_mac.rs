@@ -57,6 +57,10 @@ mod bound {
     pub(super) const USES_LEFT: usize = (4 + 9) + (4 + 8);
     /// "replaces" and a token id of at most 128 bytes.
     pub(super) const REPLACES: usize = (4 + 8) + (4 + super::MAX_TOKEN_ID_LEN);
+    /// "unlock key" and a sealed unlock key of at most 64 bytes (factories write 32),
+    /// with its tag: every record pays for it, so a fob with an unlock key costs the
+    /// MAC work of any other token (and of the decoy of an unknown id).
+    pub(super) const UNLOCK_KEY: usize = (4 + 10) + (4 + 8) + (4 + 12) + (4 + 64 + 16);
 }
 
 use crate::validator::lifecycle::MAX_CUSTOMER_REF_LEN;
@@ -317,6 +321,14 @@ pub(crate) fn encode_bounded(record: &TokenRecord) -> Encoded {
             encoder.text(lost.as_str());
         }
     });
+    // Schema version 13, likewise only when set: an unlock key swapped in from another
+    // row, or removed, no longer matches the MAC.
+    encoder.bounded(bound::UNLOCK_KEY, |encoder| {
+        if let Some(sealed) = &record.unlock_key {
+            encoder.tag("unlock key");
+            encoder.sealed(sealed);
+        }
+    });
     Encoded {
         bytes: encoder.0,
         slack: encoder.1,
@@ -351,6 +363,7 @@ mod tests {
             },
             pin: None,
             ocra_pin: None,
+            unlock_key: None,
             state: TokenState::new(TokenKind::event(HotpParameters::default(), 9)),
             enrolled_at: UnixTime::from_secs(77),
             incarnation: Incarnation::from_bytes([7; 16]),
@@ -419,6 +432,11 @@ mod tests {
         everything.audit_head = Some(ChainHash([1; 32]));
         everything.state.uses_left = Some(u32::MAX);
         everything.replaces = Some(TokenId::new("R".repeat(MAX_TOKEN_ID_LEN)).unwrap());
+        everything.unlock_key = Some(SealedSecret {
+            key_id: 1,
+            nonce: [4; 12],
+            ciphertext: vec![6; 32 + 16].into(),
+        });
         everything.pin = Some(
             PinHash::from_phc(
                 "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
@@ -477,6 +495,15 @@ mod tests {
         let mut standing_in = plain.clone();
         standing_in.replaces = Some(crate::validator::record::TokenId::new("FOB-0").unwrap());
         variants.push(standing_in);
+        for ciphertext in [[1; 48], [2; 48]] {
+            let mut unlockable = plain.clone();
+            unlockable.unlock_key = Some(SealedSecret {
+                key_id: 1,
+                nonce: [4; 12],
+                ciphertext: ciphertext.to_vec().into(),
+            });
+            variants.push(unlockable);
+        }
         let mut seen = vec![encoded];
         for variant in &variants {
             let encoding = encode(variant);

@@ -15,7 +15,7 @@ use crate::secret::Secret;
 use crate::validator::error::SealError;
 use crate::validator::generator::TokenKeyBackend;
 use crate::validator::keyring_backend::{BackendError, KeyringBackend};
-use crate::validator::record::TokenRecord;
+use crate::validator::record::{Incarnation, TokenRecord};
 use crate::validator::record_mac::{RECORD_MAC_KEY_LABEL, encode_bounded, pad_mac_work};
 use crate::validator::sealed::{NONCE_LEN, RECORD_MAC_LEN, RecordMac, SealedSecret, TAG_LEN};
 use crate::validator::token_id::{MAX_TOKEN_ID_LEN, TokenId};
@@ -31,11 +31,17 @@ const ASSOCIATED_DATA_PREFIX: &[u8] = b"otpfob sealed secret v1\0";
 /// copied into a record's secret (or the other way round) does not open.
 const PIN_HASH_ASSOCIATED_DATA_PREFIX: &[u8] = b"otpfob sealed OCRA PIN hash v1\0";
 
+/// Associated data prefix of a fob's unlock key: a third purpose, so that neither a
+/// sealed secret nor a sealed PIN hash opens as an unlock key (or the other way round).
+/// The record's incarnation follows it (see [`Keyring::seal_unlock_key`]).
+const UNLOCK_KEY_ASSOCIATED_DATA_PREFIX: &[u8] = b"otpfob sealed unlock key v1\0";
+
 /// Room for the longest prefix.
 const MAX_PREFIX_LEN: usize = 32;
 const _: () = assert!(
     ASSOCIATED_DATA_PREFIX.len() <= MAX_PREFIX_LEN
         && PIN_HASH_ASSOCIATED_DATA_PREFIX.len() <= MAX_PREFIX_LEN
+        && UNLOCK_KEY_ASSOCIATED_DATA_PREFIX.len() <= MAX_PREFIX_LEN
 );
 
 /// An AES-256-GCM key that seals token secrets, with the id a sealed secret names it by:
@@ -313,7 +319,7 @@ impl Keyring {
     /// [`SealError::RandomSource`] if no nonce can be drawn, [`SealError::Backend`] if
     /// the current key cannot be used.
     pub fn seal(&self, token: &TokenId, secret: &Secret) -> Result<SealedSecret, SealError> {
-        self.seal_bytes(ASSOCIATED_DATA_PREFIX, token, secret.expose_bytes())
+        self.seal_bytes(ASSOCIATED_DATA_PREFIX, &[], token, secret.expose_bytes())
     }
 
     /// Seals the device PIN's hash of an OCRA suite with a PIN (`P`) for token
@@ -332,7 +338,7 @@ impl Keyring {
         token: &TokenId,
         pin_hash: &[u8],
     ) -> Result<SealedSecret, SealError> {
-        self.seal_bytes(PIN_HASH_ASSOCIATED_DATA_PREFIX, token, pin_hash)
+        self.seal_bytes(PIN_HASH_ASSOCIATED_DATA_PREFIX, &[], token, pin_hash)
     }
 
     /// Opens a sealed OCRA PIN hash of token `token`.
@@ -345,7 +351,7 @@ impl Keyring {
         token: &TokenId,
         sealed: &SealedSecret,
     ) -> Result<Secret, SealError> {
-        let plaintext = self.open_with(PIN_HASH_ASSOCIATED_DATA_PREFIX, token, sealed)?;
+        let plaintext = self.open_with(PIN_HASH_ASSOCIATED_DATA_PREFIX, &[], token, sealed)?;
         Secret::from_bytes(&plaintext).map_err(|_| SealError::Unauthentic {
             token: token.to_string(),
         })
@@ -365,9 +371,89 @@ impl Keyring {
         self.seal_ocra_pin_hash(token, pin_hash.expose_bytes())
     }
 
+    /// Seals a fob's unlock key (from its factory record) for the enrolment
+    /// `incarnation` of token `token`, like [`Keyring::seal`] but under its own
+    /// associated data, which also names the incarnation.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::RandomSource`] if no nonce can be drawn, [`SealError::Backend`] if
+    /// the current key cannot be used.
+    ///
+    /// # Security
+    ///
+    /// The unlock key opens the fob's PIN gate for the whole of its life. Bound to the
+    /// incarnation as well as the id, a sealed unlock key copied from an earlier
+    /// enrolment of the same id (a fob the id was given to before) does not open.
+    ///
+    /// ```
+    /// use otpfob::{Keyring, SealingKey, Secret, TokenId, validator::Incarnation};
+    ///
+    /// let keyring = Keyring::new(SealingKey::generate(1)?);
+    /// let token = TokenId::new("FOB-1")?;
+    /// let incarnation = Incarnation::generate()?;
+    /// let sealed = keyring.seal_unlock_key(&token, incarnation, &Secret::from_bytes(&[7; 32])?)?;
+    /// assert_eq!(keyring.open_unlock_key(&token, incarnation, &sealed)?.expose_bytes(), [7; 32]);
+    /// assert!(keyring.open_unlock_key(&token, Incarnation::generate()?, &sealed).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seal_unlock_key(
+        &self,
+        token: &TokenId,
+        incarnation: Incarnation,
+        unlock_key: &Secret,
+    ) -> Result<SealedSecret, SealError> {
+        self.seal_bytes(
+            UNLOCK_KEY_ASSOCIATED_DATA_PREFIX,
+            &incarnation.to_bytes(),
+            token,
+            unlock_key.expose_bytes(),
+        )
+    }
+
+    /// Opens the sealed unlock key of the enrolment `incarnation` of token `token`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Keyring::open`]; a sealed secret, a sealed PIN hash, or an unlock key
+    /// sealed for another token or another incarnation does not open.
+    pub fn open_unlock_key(
+        &self,
+        token: &TokenId,
+        incarnation: Incarnation,
+        sealed: &SealedSecret,
+    ) -> Result<Secret, SealError> {
+        let plaintext = self.open_with(
+            UNLOCK_KEY_ASSOCIATED_DATA_PREFIX,
+            &incarnation.to_bytes(),
+            token,
+            sealed,
+        )?;
+        Secret::from_bytes(&plaintext).map_err(|_| SealError::Unauthentic {
+            token: token.to_string(),
+        })
+    }
+
+    /// Opens a sealed unlock key and seals it again under the current key.
+    ///
+    /// # Errors
+    ///
+    /// As [`Keyring::open_unlock_key`] and [`Keyring::seal_unlock_key`].
+    pub fn reseal_unlock_key(
+        &self,
+        token: &TokenId,
+        incarnation: Incarnation,
+        sealed: &SealedSecret,
+    ) -> Result<SealedSecret, SealError> {
+        let unlock_key = self.open_unlock_key(token, incarnation, sealed)?;
+        self.seal_unlock_key(token, incarnation, &unlock_key)
+    }
+
+    /// Seals `plaintext` under the associated data `prefix ‖ binding ‖ token`.
     fn seal_bytes(
         &self,
         prefix: &[u8],
+        binding: &[u8],
         token: &TokenId,
         plaintext: &[u8],
     ) -> Result<SealedSecret, SealError> {
@@ -375,7 +461,7 @@ impl Keyring {
         getrandom::fill(&mut nonce).map_err(|error| SealError::RandomSource {
             reason: error.to_string(),
         })?;
-        let (associated_data, associated_len) = associated_data(prefix, token);
+        let (associated_data, associated_len) = associated_data(prefix, binding, token);
         let key_id = self.current.key_id();
         let ciphertext = self
             .current
@@ -413,19 +499,21 @@ impl Keyring {
         token: &TokenId,
         sealed: &SealedSecret,
     ) -> Result<Zeroizing<Vec<u8>>, SealError> {
-        self.open_with(ASSOCIATED_DATA_PREFIX, token, sealed)
+        self.open_with(ASSOCIATED_DATA_PREFIX, &[], token, sealed)
     }
 
+    /// Opens `sealed` under the associated data `prefix ‖ binding ‖ token`.
     fn open_with(
         &self,
         prefix: &[u8],
+        binding: &[u8],
         token: &TokenId,
         sealed: &SealedSecret,
     ) -> Result<Zeroizing<Vec<u8>>, SealError> {
         let key = self.key(sealed.key_id).ok_or(SealError::UnknownKey {
             key_id: sealed.key_id,
         })?;
-        let (associated_data, associated_len) = associated_data(prefix, token);
+        let (associated_data, associated_len) = associated_data(prefix, binding, token);
         key.open(
             &sealed.nonce,
             &associated_data[..associated_len],
@@ -457,18 +545,26 @@ impl Keyring {
     }
 }
 
-/// The associated data for `token`, on the stack: the purpose's prefix, then the
-/// id's bytes.
+/// Room for the associated data: the longest prefix, an incarnation, the longest id.
+const MAX_ASSOCIATED_LEN: usize = MAX_PREFIX_LEN + Incarnation::LEN + MAX_TOKEN_ID_LEN;
+
+/// The associated data for `token`, on the stack: the purpose's prefix, what else the
+/// purpose binds to (an unlock key's incarnation; empty for the others, whose
+/// associated data is unchanged), then the id's bytes. The prefix ends in a NUL and
+/// the binding has a fixed length per prefix, so no two inputs give the same bytes.
 fn associated_data(
     prefix: &[u8],
+    binding: &[u8],
     token: &TokenId,
-) -> ([u8; MAX_PREFIX_LEN + MAX_TOKEN_ID_LEN], usize) {
-    let mut data = [0u8; MAX_PREFIX_LEN + MAX_TOKEN_ID_LEN];
+) -> ([u8; MAX_ASSOCIATED_LEN], usize) {
+    let mut data = [0u8; MAX_ASSOCIATED_LEN];
     let mut total = 0;
-    for (slot, byte) in data
-        .iter_mut()
-        .zip(prefix.iter().chain(token.as_str().as_bytes()))
-    {
+    for (slot, byte) in data.iter_mut().zip(
+        prefix
+            .iter()
+            .chain(binding)
+            .chain(token.as_str().as_bytes()),
+    ) {
         *slot = *byte;
         total += 1;
     }
@@ -591,6 +687,46 @@ mod tests {
                 .unwrap()
                 .expose_bytes(),
             hash
+        );
+    }
+
+    #[test]
+    fn unlock_keys_open_only_as_unlock_keys_of_their_incarnation() {
+        let ring = keyring();
+        let token = id("FOB-1");
+        let incarnation = Incarnation::from_bytes([1; 16]);
+        let key = Secret::from_bytes(&[0x5a; 32]).unwrap();
+        let sealed = ring.seal_unlock_key(&token, incarnation, &key).unwrap();
+        assert_eq!(
+            ring.open_unlock_key(&token, incarnation, &sealed)
+                .unwrap()
+                .expose_bytes(),
+            key.expose_bytes()
+        );
+        // Another enrolment of the same id, another id, another purpose: refused.
+        let earlier = Incarnation::from_bytes([2; 16]);
+        assert!(ring.open_unlock_key(&token, earlier, &sealed).is_err());
+        assert!(
+            ring.open_unlock_key(&id("FOB-2"), incarnation, &sealed)
+                .is_err()
+        );
+        assert!(ring.open(&token, &sealed).is_err());
+        assert!(ring.open_ocra_pin_hash(&token, &sealed).is_err());
+        let secret = ring.seal(&token, &key).unwrap();
+        assert!(ring.open_unlock_key(&token, incarnation, &secret).is_err());
+        let rotated = Keyring::new(SealingKey::new(8, &[3; 32]).unwrap())
+            .with_previous(ring.current().clone())
+            .unwrap();
+        let resealed = rotated
+            .reseal_unlock_key(&token, incarnation, &sealed)
+            .unwrap();
+        assert_eq!(resealed.key_id, 8);
+        assert_eq!(
+            rotated
+                .open_unlock_key(&token, incarnation, &resealed)
+                .unwrap()
+                .expose_bytes(),
+            key.expose_bytes()
         );
     }
 

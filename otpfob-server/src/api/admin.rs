@@ -121,6 +121,11 @@ pub struct FactoryRequest {
     /// A server-side PIN to require, if any.
     #[serde(default)]
     pub pin: Option<String>,
+    /// The key of the fob's unlock procedure, in hex (16 to 64 bytes), for a fob with
+    /// a PIN pad: sealed with the record, so that the helpdesk can answer the unlock
+    /// challenge a locked fob shows (`POST /v1/tokens/{id}/unlock-code`).
+    #[serde(default)]
+    pub unlock_key_hex: Option<String>,
 }
 
 /// A PSKC (RFC 6030) file to import.
@@ -221,6 +226,10 @@ pub struct TokenBody {
     pub lockouts: u32,
     /// Whether a server-side PIN is set.
     pub has_pin: bool,
+    /// Whether the bank holds the fob's unlock key (sealed), so that it can answer
+    /// the fob's unlock challenge.
+    #[serde(default)]
+    pub has_unlock_key: bool,
     /// The OCRA suite, for a keypad token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ocra_suite: Option<String>,
@@ -306,6 +315,7 @@ pub fn token_body(record: &TokenRecord, now: UnixTime) -> TokenBody {
         failures: state.failures,
         lockouts: state.lockouts,
         has_pin: record.pin.is_some(),
+        has_unlock_key: record.unlock_key.is_some(),
         ocra_suite: state.ocra.as_ref().map(|ocra| ocra.suite.to_string()),
         challenge_open: state
             .ocra
@@ -503,7 +513,15 @@ pub(crate) fn factory_enrolment(
         .map(|hex| Secret::from_hex(hex.trim()))
         .transpose()
         .map_err(|error| unprocessable(&format!("{field}ocra_pin_hash_hex"), error.to_string()))?;
+    let unlock_key = request
+        .unlock_key_hex
+        .as_deref()
+        .map(|hex| unlock_key(&format!("{field}unlock_key_hex"), hex))
+        .transpose()?;
     let mut enrolment = Enrolment::new(id, secret, parameters).with_counter(request.counter);
+    if let Some(unlock_key) = unlock_key {
+        enrolment = enrolment.with_unlock_key(unlock_key);
+    }
     if let Some(issued_at) = request.issued_at {
         enrolment = enrolment.with_synced_at(UnixTime::from_secs(issued_at));
     }
@@ -518,6 +536,29 @@ pub(crate) fn factory_enrolment(
         });
     }
     Ok(enrolment)
+}
+
+/// The shortest and longest unlock key a factory record may give, in bytes: 128 bits
+/// at least (an unlock key opens the fob's PIN gate for its whole life), 64 bytes at
+/// most (the record MAC's bound for it).
+const UNLOCK_KEY_BYTES: core::ops::RangeInclusive<usize> = 16..=64;
+
+/// A factory record's unlock key from its hex, checked for its length.
+fn unlock_key(field: &str, hex: &str) -> Result<Secret, Problem> {
+    let key =
+        Secret::from_hex(hex.trim()).map_err(|error| unprocessable(field, error.to_string()))?;
+    let length = key.expose_bytes().len();
+    if !UNLOCK_KEY_BYTES.contains(&length) {
+        return Err(unprocessable(
+            field,
+            format!(
+                "an unlock key has {} to {} bytes, not {length}",
+                UNLOCK_KEY_BYTES.start(),
+                UNLOCK_KEY_BYTES.end()
+            ),
+        ));
+    }
+    Ok(key)
 }
 
 /// Enrol a token from its vendor's factory record.

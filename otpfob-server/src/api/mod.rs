@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod lifecycle;
+pub mod unlock;
 pub mod validation;
 
 use std::sync::Arc;
@@ -36,7 +37,7 @@ pub const REQUEST_ID: &str = "x-request-id";
         validation::verify_signature,
         admin::enrol, admin::enrol_factory, admin::import, admin::list, admin::show,
         admin::unlock, admin::disable, admin::enable, admin::set_pin, admin::clear_pin,
-        admin::delete, admin::reseal, admin::audit, admin::audit_chains, admin::audit_chain,
+        admin::delete, admin::reseal, unlock::unlock_code, admin::audit, admin::audit_chains, admin::audit_chain,
         lifecycle::assign_owner, lifecycle::unassign_owner, lifecycle::customer_tokens,
         lifecycle::report_lost, lifecycle::emergency_codes, lifecycle::report_found,
         lifecycle::revoke, lifecycle::replace,
@@ -174,6 +175,7 @@ pub fn router(state: AppState) -> Router {
             post(validation::verify_signature),
         )
         .route("/v1/tokens/{id}/unlock", post(admin::unlock))
+        .route("/v1/tokens/{id}/unlock-code", post(unlock::unlock_code))
         .route("/v1/tokens/{id}/disable", post(admin::disable))
         .route("/v1/tokens/{id}/enable", post(admin::enable))
         .route(

@@ -14,6 +14,7 @@ pub mod pages;
 pub mod pending;
 pub mod session;
 pub mod staff;
+mod unlock;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -94,6 +95,10 @@ pub fn router(import_bytes: usize) -> Router<AppState> {
         .route("/console/tokens/{id}", get(token_page))
         .route("/console/tokens/{id}/action", post(token_action))
         .route("/console/tokens/{id}/resync", post(token_resync))
+        .route(
+            "/console/tokens/{id}/unlock-code",
+            post(unlock::token_unlock_code),
+        )
         .route(
             "/console/tokens/{id}/temporary",
             post(lifecycle::token_temporary),

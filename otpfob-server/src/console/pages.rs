@@ -364,6 +364,7 @@ pub fn token(
                 }
                 @if let Some(uses) = token.uses_left { dt { "Uses left" } dd id="uses-left" { (uses) } }
                 dt { "Server-side PIN" } dd { @if token.has_pin { "set" } @else { "none" } }
+                dt { "Fob unlock key" } dd id="unlock-key" { @if token.has_unlock_key { "held, sealed: the helpdesk can answer the fob's unlock challenge" } @else { "none" } }
                 @if let Some(suite) = &token.ocra_suite { dt { "OCRA suite" } dd { (suite) } }
             } }
             @if helpdesk {
@@ -392,6 +393,17 @@ pub fn token(
                         label for="resync-reason" { "Reason" }
                         input id="resync-reason" name="reason" type="text" required minlength="3" maxlength="200";
                         button type="submit" id="do-resync" { "Resynchronise" }
+                    }
+                    // Only for a fob whose unlock key the bank holds: for any other token
+                    // the answer would only ever be "no unlock key".
+                    @if token.has_unlock_key {
+                        form.card method="post" action={ "/console/tokens/" (segment) "/unlock-code" } {
+                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            label for="unlock-challenge" { "Unlock code for the fob's challenge: the 8 digits the locked fob shows" }
+                            input id="unlock-challenge" name="challenge" type="text" inputmode="numeric" autocomplete="off" required maxlength="9";
+                            (reason_field("unlock-reason"))
+                            button type="submit" id="do-unlock-code" { "Show the unlock code" }
+                        }
                     }
                 }
             }
@@ -433,6 +445,24 @@ pub fn token(
 
 fn has_any(viewer: &Viewer<'_>, roles: &[Role]) -> bool {
     roles.iter().any(|role| viewer.roles.contains(role))
+}
+
+/// The unlock code that answers a locked fob's challenge, shown this once (the page
+/// answers the form's POST, so the code is in no URL).
+#[must_use]
+pub fn unlock_code(viewer: &Viewer<'_>, id: &str, code: &str) -> Markup {
+    layout(
+        Some(viewer),
+        &format!("Unlock code for {id}"),
+        html! {
+            section.notice aria-labelledby="unlock-code-title" {
+                h2 id="unlock-code-title" { "The code to read out" }
+                p { "Read it to the customer, who types it into the fob and then sets a new PIN. It is shown only this once." }
+                p { strong id="unlock-code" { (code) } }
+            }
+            p { a href={ "/console/tokens/" (path_segment(id)) } { "Back to the token" } }
+        },
+    )
 }
 
 /// A soft token just enrolled: its QR code and key URI, shown this once.

@@ -8,11 +8,11 @@ use crate::validator::error::StoreError;
 
 /// The schema version this library writes and reads (the highest `version` in the
 /// `schema_version` table).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 12;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 13;
 
 /// Each migration in order: the version it brings the schema to, and its SQL, with
 /// `{schema}` standing for the schema name. Append only; never edit a shipped one.
-const MIGRATIONS: [(i64, &str); 12] = [
+const MIGRATIONS: [(i64, &str); 13] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -25,6 +25,7 @@ const MIGRATIONS: [(i64, &str); 12] = [
     (10, MIGRATION_V10_STANDIN),
     (11, MIGRATION_V11_USES_LEFT),
     (12, MIGRATION_V12_GIVEN_REASON),
+    (13, MIGRATION_V13_UNLOCK_KEY),
 ];
 
 /// The same columns as the SQLite store, with the same meaning (`store::row`).
@@ -211,6 +212,19 @@ ALTER TABLE {schema}.rejection_standin
 /// why an operator did it, as they gave it; null for every existing row.
 const MIGRATION_V12_GIVEN_REASON: &str = r#"
 ALTER TABLE {schema}.audit ADD COLUMN given_reason text;
+"#;
+
+/// Version 13, a fob's sealed unlock key, as the SQLite store's version 13: null for
+/// every existing row (no unlock key); the stand-in gets the columns too.
+const MIGRATION_V13_UNLOCK_KEY: &str = r#"
+ALTER TABLE {schema}.tokens
+    ADD COLUMN unlock_seal_key_id     bigint,
+    ADD COLUMN unlock_seal_nonce      bytea CHECK (octet_length(unlock_seal_nonce) = 12),
+    ADD COLUMN unlock_seal_ciphertext bytea;
+ALTER TABLE {schema}.rejection_standin
+    ADD COLUMN unlock_seal_key_id     bigint,
+    ADD COLUMN unlock_seal_nonce      bytea CHECK (octet_length(unlock_seal_nonce) = 12),
+    ADD COLUMN unlock_seal_ciphertext bytea;
 "#;
 
 /// The first key of the advisory lock migrations take ("otpf"); the second is a
@@ -511,10 +525,11 @@ mod tests {
         assert!(swap.contains("ocra_pin_ciphertext = $39, incarnation = $40, mac_key_id = $41"));
         assert!(swap.contains("mac = $42, cap_pan = $43,"));
         assert!(swap.contains("cap_look_ahead = $52, owner = $53,"));
-        assert!(swap.contains("uses_left = $59, replaces = $60 WHERE id = $1"));
+        assert!(swap.contains("uses_left = $59, replaces = $60, unlock_seal_key_id = $61,"));
+        assert!(swap.contains("unlock_seal_ciphertext = $63 WHERE id = $1"));
         assert!(swap.contains("WHERE id = $1 AND version = $2 AND incarnation = $40 RETURNING"));
-        assert!(swap.contains("SELECT $61::text, $62::bigint"));
-        assert!(swap.ends_with("$73::bytea, $74::text FROM swapped"));
+        assert!(swap.contains("SELECT $64::text, $65::bigint"));
+        assert!(swap.ends_with("$76::bytea, $77::text FROM swapped"));
         assert_eq!(swap.matches("UPDATE").count(), 1);
     }
 
@@ -526,11 +541,11 @@ mod tests {
                 .text(Query::Load)
                 .starts_with("SELECT id, version")
         );
-        assert!(statements.text(Query::Enrol).contains("$59) ON CONFLICT"));
+        assert!(statements.text(Query::Enrol).contains("$62) ON CONFLICT"));
         assert!(
             statements
                 .text(Query::Enrol)
-                .contains("$72::bytea, $73::text FROM enrolled")
+                .contains("$75::bytea, $76::text FROM enrolled")
         );
         assert!(
             statements

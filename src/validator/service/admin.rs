@@ -235,9 +235,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
         }
     }
 
-    /// Seals every token's secret (and OCRA PIN hash) again under the keyring's
-    /// current key, and authenticates its record under the current key's record MAC
-    /// key, after a key rotation; returns how many tokens were resealed. Tokens
+    /// Seals every token's secret (and OCRA PIN hash, and fob unlock key) again under
+    /// the keyring's current key, and authenticates its record under the current key's
+    /// record MAC key, after a key rotation; returns how many tokens were resealed. Tokens
     /// already under the current key are left alone, so an interrupted run can simply
     /// be repeated. As [`Validator::reseal_all_with_progress`] without the progress.
     ///
@@ -253,8 +253,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ///
     /// Verifications may go on meanwhile, on this validator or others: each token is
     /// resealed by a compare-and-swap on its version like any other change, retried if
-    /// a verification changed it first. The new record (secret, OCRA PIN hash and MAC
-    /// under the new key) replaces the old one in one swap, so a token is always
+    /// a verification changed it first. The new record (secret, OCRA PIN hash, unlock
+    /// key and MAC under the new key) replaces the old one in one swap, so a token is always
     /// wholly under one key or wholly under the other, never half-resealed. Keep the
     /// old key in the keyring (as a previous key) until
     /// [`Validator::sealing_keys_in_use`] shows no record under it; only then retire
@@ -286,6 +286,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                         .ocra_pin
                         .as_ref()
                         .is_some_and(|sealed| sealed.key_id != current)
+                    || record
+                        .unlock_key
+                        .as_ref()
+                        .is_some_and(|sealed| sealed.key_id != current)
             };
             let needs = self
                 .load_checked(&id, Operation::Reseal)?
@@ -303,6 +307,17 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
                     {
                         record.ocra_pin =
                             Some(self.keyring.reseal_ocra_pin_hash(&record.id, sealed)?);
+                    }
+                    if let Some(sealed) = record
+                        .unlock_key
+                        .as_ref()
+                        .filter(|sealed| sealed.key_id != current)
+                    {
+                        record.unlock_key = Some(self.keyring.reseal_unlock_key(
+                            &record.id,
+                            record.incarnation,
+                            sealed,
+                        )?);
                     }
                     Ok(())
                 })?;
@@ -354,8 +369,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     }
 
     /// How many stored records each sealing key id holds something under (the token
-    /// secret, the OCRA PIN hash or the record MAC): a key may be retired only once no
-    /// record names it.
+    /// secret, the OCRA PIN hash, the unlock key or the record MAC): a key may be
+    /// retired only once no record names it.
     ///
     /// # Errors
     ///
@@ -368,6 +383,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             };
             let mut keys: Vec<u32> = core::iter::once(record.sealed_secret.key_id)
                 .chain(record.ocra_pin.as_ref().map(|sealed| sealed.key_id))
+                .chain(record.unlock_key.as_ref().map(|sealed| sealed.key_id))
                 .chain(record.mac.map(|mac| mac.key_id))
                 .collect();
             keys.sort_unstable();
@@ -479,7 +495,7 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
 }
 
 /// Refuses a change to a revoked token's status: revocation is final.
-fn refuse_if_revoked(record: &TokenRecord) -> Result<(), ValidatorError> {
+pub(super) fn refuse_if_revoked(record: &TokenRecord) -> Result<(), ValidatorError> {
     if record.state.status == Status::Revoked {
         return Err(ValidatorError::Lifecycle {
             token: record.id.to_string(),

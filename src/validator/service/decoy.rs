@@ -285,6 +285,9 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             id,
             pin: None,
             ocra_pin: None,
+            // The MAC's work is padded to the unlock key's bound whether or not a
+            // record has one (`record_mac::bound`), so the decoy needs none.
+            unlock_key: None,
             state,
             enrolled_at: now,
             incarnation,

@@ -19,8 +19,9 @@ use super::challenge::check_suite;
 impl<S: Store, C: TimeSource> Validator<S, C> {
     /// Enrols a new token, the one way every token comes in (a secret the bank has, a
     /// fresh one, a vendor's factory record, a PSKC key: see [`Enrolment`]): seals its
-    /// secret, hashes its server-side PIN, seals its keypad's PIN hash, stores its
-    /// record, and returns its id.
+    /// secret, hashes its server-side PIN, seals its keypad's PIN hash and a fob's
+    /// unlock key ([`Enrolment::with_unlock_key`]), stores its record, and returns its
+    /// id.
     ///
     /// A time token's drift tolerance counts from the enrolment's synchronisation time
     /// if that has passed ([`Enrolment::with_synced_at`]), or from now. A keypad
@@ -100,6 +101,16 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             state.ocra = Some(Box::new(OcraState::new(ocra.suite, ocra.counter, now)));
         }
         let sealed_secret = self.keyring.seal(&enrolment.id, &enrolment.secret)?;
+        // Drawn before the record so that the unlock key can be bound to it.
+        let incarnation = Incarnation::generate()?;
+        let unlock_key = enrolment
+            .unlock_key
+            .as_ref()
+            .map(|key| {
+                self.keyring
+                    .seal_unlock_key(&enrolment.id, incarnation, key)
+            })
+            .transpose()?;
         let pin = match &enrolment.carried.pin_hash {
             // A migration carries the old server's hash as it is (checked to be Argon2id
             // when it was parsed); nobody needs to know the PIN.
@@ -124,9 +135,10 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
             sealed_secret,
             pin,
             ocra_pin,
+            unlock_key,
             state,
             enrolled_at: now,
-            incarnation: Incarnation::generate()?,
+            incarnation,
             version: 1,
             owner: enrolment.owner.clone(),
             mac: None,

@@ -14,7 +14,9 @@ use crate::validator::store::Store;
 use super::Validator;
 
 /// A token opened for export: its id, its secret and its state as the audited
-/// compare-and-swap found them.
+/// compare-and-swap found them. Not a fob's unlock key: PSKC (RFC 6030) has no place
+/// for one, so it stays sealed here, and the server the token moves to answers no
+/// unlock challenge of it unless it is given the vendor's key apart.
 pub(crate) struct OpenedToken {
     pub(crate) id: TokenId,
     pub(crate) secret: Secret,

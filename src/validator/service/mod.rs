@@ -2,7 +2,8 @@
 //!
 //! One `impl Validator` block per job: configuration here, then enrolment (`enrol`),
 //! verification and resync (`verify`), OCRA challenges (`challenge`), administration
-//! (`admin`), audit events (`audit`) and the generator cache (`cache`).
+//! (`admin`), audit events (`audit`), the generator cache (`cache`) and the answer
+//! to a locked fob's unlock challenge (`unlock`).
 
 mod admin;
 mod audit;
@@ -18,6 +19,7 @@ mod enrol;
 pub(crate) mod export;
 mod lifecycle;
 mod notify;
+mod unlock;
 mod verify;
 
 pub use admin::ResealProgress;

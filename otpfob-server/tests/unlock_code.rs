@@ -1,0 +1,160 @@
+//! Issue 14, item 4: the helpdesk answers a locked fob's unlock challenge through the
+//! API. A fob enrolled from its factory record (with its unlock key) is locked by
+//! wrong PINs; the code the server gives for its challenge unlocks it; the request is
+//! audited with the caller and the reason, never the challenge or the code; an
+//! unknown token and one without an unlock key answer alike; bad input is a problem.
+
+mod support;
+
+use otpfob::device::DeviceState;
+use otpfob::{Device, KeyFob, SystemClock, TotpParameters};
+use serde_json::{Value, json};
+use support::{Backend, Harness};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+async fn unlock_code(harness: &Harness, token: &str, challenge: &str) -> reqwest::Response {
+    harness
+        .http
+        .post(harness.url(&format!("/v1/tokens/{token}/unlock-code")))
+        .bearer_auth(harness.key("helpdesk"))
+        .header("x-audit-reason", "customer identified by passport")
+        .json(&json!({ "challenge": challenge }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_helpdesk_unlocks_a_locked_fob_with_the_code_the_server_gives() {
+    let harness = Harness::start(Backend::Sqlite).await;
+    let (mut fob, record) = KeyFob::builder("OTPF-0000000077", TotpParameters::default())
+        .pin("2468")
+        .build(SystemClock)
+        .unwrap();
+    let enrolled = harness
+        .http
+        .post(harness.url("/v1/factory-records"))
+        .bearer_auth(harness.key("admin"))
+        .json(&json!({
+            "serial": record.serial.as_str(),
+            "secret_hex": hex(record.secret.expose_bytes()),
+            "kind": "totp",
+            "unlock_key_hex": hex(record.unlock_key.expose_bytes()),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrolled.status().as_u16(), 201);
+    let body: Value = enrolled.json().await.unwrap();
+    assert_eq!(body["has_unlock_key"], true);
+    drop(record);
+
+    for _ in 0..3 {
+        let _ = fob.enter_pin("0000");
+    }
+    assert_eq!(fob.state(), DeviceState::Locked);
+    let challenge = fob.unlock_challenge().unwrap().to_string();
+    let response = unlock_code(&harness, "OTPF-0000000077", &challenge).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let answer: Value = response.json().await.unwrap();
+    let code = answer["unlock_code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 8);
+    fob.unlock(&code.parse().unwrap(), "1357").unwrap();
+    fob.enter_pin("1357").unwrap();
+    assert!(fob.press().is_ok());
+
+    let trail = harness
+        .http
+        .get(harness.url("/v1/tokens/OTPF-0000000077/audit"))
+        .bearer_auth(harness.key("audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events: Value = serde_json::from_str(&trail).unwrap();
+    let last = events.as_array().unwrap().last().unwrap();
+    assert_eq!(last["operation"], "unlock_code");
+    assert_eq!(last["outcome"], "done");
+    assert_eq!(last["actor"], "helpdesk");
+    assert_eq!(last["given_reason"], "customer identified by passport");
+    assert!(
+        !trail.contains(&code) && !trail.contains(&challenge),
+        "{trail}"
+    );
+    harness.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_tokens_and_tokens_without_an_unlock_key_answer_alike() {
+    let harness = Harness::start(Backend::Memory).await;
+    let problem = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let mut body: Value = response.json().await.unwrap();
+        // Only the request id may differ.
+        if let Some(object) = body.as_object_mut() {
+            object.remove("request_id");
+            object.remove("instance");
+        }
+        (status, content_type, body)
+    };
+    // hotp-1 is enrolled without an unlock key; nobody is not enrolled.
+    let without = problem(unlock_code(&harness, "hotp-1", "12345678").await).await;
+    let unknown = problem(unlock_code(&harness, "nobody", "12345678").await).await;
+    assert_eq!(without, unknown);
+    assert_eq!(without.0, 404);
+    assert_eq!(without.1, "application/problem+json");
+    assert_eq!(without.2["type"], "urn:otpfob:problem:no-unlock-key");
+    assert!(!without.2.to_string().contains("hotp-1"), "{}", without.2);
+
+    for bad in ["1234567", "1234567a", "12345678 9", ""] {
+        let (status, content_type, body) =
+            problem(unlock_code(&harness, "hotp-1", bad).await).await;
+        assert_eq!(status, 422, "{bad:?}: {body}");
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(body["type"], "urn:otpfob:problem:invalid-unlock-challenge");
+        assert_eq!(body["field"], "challenge");
+    }
+    let (status, _, body) = problem(
+        harness
+            .http
+            .post(harness.url("/v1/tokens/hotp-1/unlock-code"))
+            .bearer_auth(harness.key("helpdesk"))
+            .json(&json!({ "challenge": "12345678", "code": "1" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(status == 400 || status == 422, "{status} {body}");
+
+    // An unlock key too short to be a key is refused at enrolment.
+    let (status, _, body) = problem(
+        harness
+            .http
+            .post(harness.url("/v1/factory-records"))
+            .bearer_auth(harness.key("admin"))
+            .json(&json!({
+                "serial": "FOB-SHORT",
+                "secret_hex": "3132333435363738393031323334353637383930",
+                "kind": "hotp",
+                "unlock_key_hex": "0102",
+            }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "unlock_key_hex");
+    harness.server.stop().await;
+}
