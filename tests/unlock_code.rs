@@ -98,7 +98,7 @@ fn an_answer_for_another_challenge_does_not_unlock() {
 }
 
 #[test]
-fn tokens_without_an_unlock_key_unknown_and_revoked_tokens_get_typed_errors() {
+fn tokens_without_an_unlock_key_unknown_lost_and_revoked_tokens_get_typed_errors() {
     let clock = ManualClock::at_secs(START);
     let bank = bank(&clock);
     let challenge: UnlockChallenge = "12345678".parse().unwrap();
@@ -120,6 +120,14 @@ fn tokens_without_an_unlock_key_unknown_and_revoked_tokens_get_typed_errors() {
         Err(ValidatorError::Store(StoreError::NotEnrolled { .. }))
     ));
     let (_fob, fob_id) = enrolled_fob(&bank, &clock);
+    // A fob reported lost may be in a thief's hands: no unlock code until it is found.
+    bank.report_lost(&fob_id).unwrap();
+    assert!(matches!(
+        bank.unlock_code(&fob_id, &challenge),
+        Err(ValidatorError::Lifecycle { reason, .. }) if reason.contains("lost")
+    ));
+    bank.report_found(&fob_id).unwrap();
+    assert!(bank.unlock_code(&fob_id, &challenge).is_ok());
     bank.revoke(&fob_id).unwrap();
     assert!(matches!(
         bank.unlock_code(&fob_id, &challenge),

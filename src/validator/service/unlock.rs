@@ -9,7 +9,7 @@ use crate::code::Code;
 use crate::device::{UnlockChallenge, unlock_code};
 use crate::validator::audit::Operation;
 use crate::validator::error::ValidatorError;
-use crate::validator::record::TokenId;
+use crate::validator::record::{Status, TokenId};
 use crate::validator::store::Store;
 
 use super::Validator;
@@ -35,7 +35,8 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     /// [`StoreError::NotEnrolled`](crate::StoreError::NotEnrolled) for an unknown id;
     /// [`ValidatorError::NoUnlockKey`] for a token enrolled without an unlock key;
     /// [`ValidatorError::Lifecycle`] for a revoked token (whose fob must not be used
-    /// again); [`SealError::RecordTampered`](crate::SealError::RecordTampered) or
+    /// again) and for one reported lost (until it is found);
+    /// [`SealError::RecordTampered`](crate::SealError::RecordTampered) or
     /// [`SealError::Unauthentic`](crate::SealError::Unauthentic) for a record or an
     /// unlock key edited or swapped in the store; store errors and contention.
     ///
@@ -77,6 +78,14 @@ impl<S: Store, C: TimeSource> Validator<S, C> {
     ) -> Result<Code, ValidatorError> {
         self.administer(id, Operation::UnlockCode, |record| {
             refuse_if_revoked(record)?;
+            // A lost fob may be in a thief's hands, who has only to call the helpdesk
+            // with its challenge: the customer reports it found first.
+            if record.state.status == Status::Lost {
+                return Err(ValidatorError::Lifecycle {
+                    token: record.id.to_string(),
+                    reason: "the token is reported lost: report it found before unlocking it",
+                });
+            }
             let sealed = record
                 .unlock_key
                 .as_ref()
