@@ -11,6 +11,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -71,7 +72,11 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
+        // A process group of its own, so that dropping the driver ends the browsers it
+        // started too (killed alone, chromedriver left every Chromium of the run behind,
+        // using the CPU of whatever ran next).
         let child = Command::new(path)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -340,6 +345,10 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
