@@ -211,16 +211,18 @@ impl<W: BatchedWrite> GroupCommit<W> {
     pub(super) fn close(&self) {
         // A writer already gone has dropped the queue's receiver: nothing to tell it.
         let _ = self.queue.send(Message::Close);
-        let writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(writer) = writer {
-            // A writer that panicked has already failed its callers (their reply
-            // channels closed); there is nothing more to report here.
-            let _ = writer.join();
-        }
+        // A writer that panicked has already failed its callers (their reply channels
+        // closed); there is nothing more to report here.
+        join_once(&self.writer);
+    }
+}
+
+/// Waits for the thread in `thread` to end, the first time only: a store's threads
+/// are stopped both by an explicit close and by its drop.
+pub(super) fn join_once(thread: &Mutex<Option<JoinHandle<()>>>) {
+    let thread = thread.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(thread) = thread {
+        let _ = thread.join();
     }
 }
 
