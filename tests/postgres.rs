@@ -689,13 +689,14 @@ fn random_traffic_matches_a_sequential_model() {
 
 /// Issue 11, item 3: a row edited with `psql` (the lock lifted, the failures reset) is
 /// refused as tampered, audited, and administration says so.
-/// A rejection for an unknown id upserts the whole `rejection_standin` row in
+/// A rejection for an unknown id rewrites the whole `rejection_standin` row in
 /// the statement that writes its audit row (schema version 10): it writes a token-sized
 /// row version, as the rejection of an enrolled token does, and so costs what that
 /// costs. The stand-in's MAC is zeros, so it never checks as a record. A rejection of
-/// an enrolled token updates its own row instead.
+/// an enrolled token updates its own row instead. The first probe in a schema creates
+/// the row; so does the next probe after someone deleted it, and no audit row is lost.
 #[test]
-fn a_rejection_probe_upserts_a_standin_row() {
+fn a_rejection_probe_writes_a_standin_row() {
     let config = pg_support::config("probe", 2);
     let schema = config.get_schema();
     let validator = Validator::new(
@@ -738,9 +739,57 @@ fn a_rejection_probe_upserts_a_standin_row() {
     let rejected = validator.verify(&token(1), "000000", None).unwrap_err();
     assert_eq!(rejected.reason(), RejectReason::WrongCode);
     assert_eq!(standins().0, written);
+    pg_support::client_at(&pg_support::url())
+        .execute(&format!("DELETE FROM {schema}.rejection_standin"), &[])
+        .unwrap();
+    assert_eq!(standins(), (0, 0, 0));
+    let rejected = validator.verify(&token(2), "123456", None).unwrap_err();
+    assert_eq!(rejected.reason(), RejectReason::UnknownToken);
+    let (versions, rows, stand_ins) = standins();
+    assert!(
+        versions > 0 && rows == 1 && stand_ins == 1,
+        "the row is made again"
+    );
     let trail = validator.store().audit_trail(&token(2), 10).unwrap();
-    assert_eq!(trail.len(), 5);
+    assert_eq!(trail.len(), 6);
     assert_eq!(validator.store().load(&token(2)).unwrap(), None);
+}
+
+/// Probes racing on a schema without a stand-in row: one creates it, the others wait
+/// for its row lock and update it, and every probe writes its audit row.
+#[test]
+fn racing_first_probes_all_write_their_audit_rows() {
+    const THREADS: usize = 8;
+    const PROBES: usize = 25;
+    let config = pg_support::config("probe_race", THREADS as u32);
+    let schema = config.get_schema();
+    let validator = Validator::new(
+        pg_support::connect(&config),
+        ManualClock::at_secs(START),
+        keyring(),
+    );
+    let start = std::sync::Barrier::new(THREADS);
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                start.wait();
+                for _ in 0..PROBES {
+                    let rejected = validator.verify(&token(7), "123456", None).unwrap_err();
+                    assert_eq!(rejected.reason(), RejectReason::UnknownToken);
+                }
+            });
+        }
+    });
+    let trail = validator.store().audit_trail(&token(7), 1_000).unwrap();
+    assert_eq!(trail.len(), THREADS * PROBES);
+    let rows: i64 = pg_support::client_at(&pg_support::url())
+        .query_one(
+            &format!("SELECT count(*) FROM {schema}.rejection_standin"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1);
 }
 
 #[test]

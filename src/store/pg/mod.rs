@@ -410,7 +410,12 @@ impl Store for PgStore {
         let audit = AuditRow::from_event(audit);
         let expected = to_sql(expected_version);
         let parameters = swap_parameters(&row, &expected, &audit);
-        match self.execute(Query::Probe, &parameters)? {
+        // Only the first probe in a schema finds no stand-in row to update.
+        let written = match self.execute(Query::Probe, &parameters)? {
+            0 => self.execute(Query::ProbeCreating, &parameters)?,
+            written => written,
+        };
+        match written {
             1 => Ok(()),
             _ => Err(StoreError::Backend {
                 reason: "a rejection's audit row was not written".to_owned(),
