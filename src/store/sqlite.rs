@@ -459,8 +459,9 @@ pub struct SqliteStore {
 ///
 /// Group commit is on by default: it keeps the [`Store`] contract exactly (durable
 /// before `Swapped`, audit rows in the change's transaction, each compare-and-swap
-/// checked on its own), costs two threads (the writer, and one that checkpoints the
-/// log off the writer's path) and two more connections per store and, for a lone
+/// checked on its own), costs three threads (the writer, one that answers the callers
+/// of large batches and one that checkpoints the log, both off the writer's path) and
+/// two more connections per store and, for a lone
 /// caller, one hand-over to the writer thread (microseconds beside the
 /// milliseconds of an `fsync`), and multiplies the write rate under concurrency by
 /// the number of writes that share each commit. Turn it off to compare, or for a
