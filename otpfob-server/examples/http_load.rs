@@ -70,7 +70,16 @@ fn arguments() -> Arguments {
     };
     let mut given = std::env::args().skip(1);
     while let Some(argument) = given.next() {
-        let value = given.next().expect("every option takes a value");
+        if argument == "--help" || argument == "-h" {
+            println!(
+                "Options: --seconds S (default 30) per measurement, --connections 16,64, --stores trivial,sqlite-group,sqlite-plain[,postgres], --tokens 10000"
+            );
+            std::process::exit(0);
+        }
+        let Some(value) = given.next() else {
+            eprintln!("{argument} takes a value (--help lists the options)");
+            std::process::exit(2);
+        };
         match argument.as_str() {
             "--seconds" => parsed.seconds = value.parse().expect("--seconds takes a number"),
             "--connections" => {
@@ -81,7 +90,10 @@ fn arguments() -> Arguments {
             }
             "--stores" => parsed.stores = value.split(',').map(str::to_owned).collect(),
             "--tokens" => parsed.tokens = value.parse().expect("--tokens takes a number"),
-            other => panic!("unknown option {other}"),
+            other => {
+                eprintln!("unknown option {other} (--help lists the options)");
+                std::process::exit(2);
+            }
         }
     }
     parsed
