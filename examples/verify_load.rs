@@ -31,49 +31,21 @@ use otpfob::{
     TokenId, TotpParameters, UnixTime, Validator,
 };
 
+/// In-process load: wrong codes to random tokens, for each store and thread count.
+#[derive(clap::Parser)]
 struct Arguments {
+    /// Seconds per configuration.
+    #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// Thread counts, measured one after the other.
+    #[arg(long, value_delimiter = ',', default_values_t = [16, 64])]
     threads: Vec<usize>,
+    /// Stores: sqlite-group, sqlite-plain, postgres (feature `postgres`).
+    #[arg(long, value_delimiter = ',', default_values = ["sqlite-group", "sqlite-plain"])]
     stores: Vec<String>,
+    /// Tokens enrolled.
+    #[arg(long, default_value_t = 10_000)]
     tokens: usize,
-}
-
-fn arguments() -> Arguments {
-    let mut parsed = Arguments {
-        seconds: 30,
-        threads: vec![16, 64],
-        stores: vec!["sqlite-group".to_owned(), "sqlite-plain".to_owned()],
-        tokens: 10_000,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(argument) = given.next() {
-        if argument == "--help" || argument == "-h" {
-            println!(
-                "Options: --seconds S (default 30) per configuration, --threads 16,64, --stores sqlite-group,sqlite-plain[,postgres], --tokens 10000"
-            );
-            std::process::exit(0);
-        }
-        let Some(value) = given.next() else {
-            eprintln!("{argument} takes a value (--help lists the options)");
-            std::process::exit(2);
-        };
-        match argument.as_str() {
-            "--seconds" => parsed.seconds = value.parse().expect("--seconds takes a number"),
-            "--threads" => {
-                parsed.threads = value
-                    .split(',')
-                    .map(|count| count.parse().expect("--threads takes numbers"))
-                    .collect();
-            }
-            "--stores" => parsed.stores = value.split(',').map(str::to_owned).collect(),
-            "--tokens" => parsed.tokens = value.parse().expect("--tokens takes a number"),
-            other => {
-                eprintln!("unknown option {other} (--help lists the options)");
-                std::process::exit(2);
-            }
-        }
-    }
-    parsed
 }
 
 fn token(index: usize) -> TokenId {
@@ -255,7 +227,7 @@ fn postgres(_: &Arguments) {
 }
 
 fn main() {
-    let arguments = arguments();
+    let arguments = <Arguments as clap::Parser>::parse();
     println!(
         "Validator::verify, wrong codes to random tokens of {} enrolled, {} s per run",
         arguments.tokens, arguments.seconds

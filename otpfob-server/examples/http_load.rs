@@ -52,51 +52,21 @@ const SEALING_KEY: [u8; 32] = [
 ];
 const SEALING_KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
 
+/// HTTP load: wrong-code verifications against the server on each store, beside a trivial handler.
+#[derive(clap::Parser)]
 struct Arguments {
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// Connection counts, measured one after the other.
+    #[arg(long, value_delimiter = ',', default_values_t = [16, 64])]
     connections: Vec<usize>,
+    /// Servers: trivial, sqlite-group, sqlite-plain, postgres.
+    #[arg(long, value_delimiter = ',', default_values = ["trivial", "sqlite-group", "sqlite-plain"])]
     stores: Vec<String>,
+    /// Tokens enrolled.
+    #[arg(long, default_value_t = 10_000)]
     tokens: usize,
-}
-
-fn arguments() -> Arguments {
-    let mut parsed = Arguments {
-        seconds: 30,
-        connections: vec![16, 64],
-        stores: ["trivial", "sqlite-group", "sqlite-plain"]
-            .map(str::to_owned)
-            .to_vec(),
-        tokens: 10_000,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(argument) = given.next() {
-        if argument == "--help" || argument == "-h" {
-            println!(
-                "Options: --seconds S (default 30) per measurement, --connections 16,64, --stores trivial,sqlite-group,sqlite-plain[,postgres], --tokens 10000"
-            );
-            std::process::exit(0);
-        }
-        let Some(value) = given.next() else {
-            eprintln!("{argument} takes a value (--help lists the options)");
-            std::process::exit(2);
-        };
-        match argument.as_str() {
-            "--seconds" => parsed.seconds = value.parse().expect("--seconds takes a number"),
-            "--connections" => {
-                parsed.connections = value
-                    .split(',')
-                    .map(|count| count.parse().expect("--connections takes numbers"))
-                    .collect();
-            }
-            "--stores" => parsed.stores = value.split(',').map(str::to_owned).collect(),
-            "--tokens" => parsed.tokens = value.parse().expect("--tokens takes a number"),
-            other => {
-                eprintln!("unknown option {other} (--help lists the options)");
-                std::process::exit(2);
-            }
-        }
-    }
-    parsed
 }
 
 fn token(index: usize) -> TokenId {
@@ -340,7 +310,7 @@ fn measure_server(
 
 fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let arguments = arguments();
+    let arguments = <Arguments as clap::Parser>::parse();
     let generator = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
