@@ -11,7 +11,11 @@
 //! ```
 //!
 //! Options: `--seconds S` (default 30) per measurement, `--connections 16,64`,
-//! `--stores trivial,sqlite-group,sqlite-plain[,postgres]`, `--tokens 10000`.
+//! `--stores trivial,sqlite-group,sqlite-plain[,postgres]`, `--tokens 10000`, and
+//! `--external NAME=URL` (repeatable) for a privacyIDEA-style server running elsewhere
+//! (`POST URL/validate/check`, a form with `serial` and `pass`), measured after the
+//! stores with the same generator: `bash scripts/bench-privacyidea` runs privacyIDEA
+//! under gunicorn and a trivial Flask handler that way.
 //!
 //! The load generator is this program's own: `reqwest` (hyper underneath) on a tokio
 //! runtime of its own with two workers, one client per connection (a pool of one
@@ -61,12 +65,39 @@ struct Arguments {
     /// Connection counts, measured one after the other.
     #[arg(long, value_delimiter = ',', default_values_t = [16, 64])]
     connections: Vec<usize>,
-    /// Servers: trivial, sqlite-group, sqlite-plain, postgres.
+    /// Servers: trivial, sqlite-group, sqlite-plain, postgres (`--stores ''` for none,
+    /// to measure only `--external` servers).
     #[arg(long, value_delimiter = ',', default_values = ["trivial", "sqlite-group", "sqlite-plain"])]
     stores: Vec<String>,
     /// Tokens enrolled.
     #[arg(long, default_value_t = 10_000)]
     tokens: usize,
+    /// A privacyIDEA-style server already running elsewhere, as NAME=URL (repeatable):
+    /// `POST URL/validate/check` with the form `serial=BENCH-nnnnn&pass=nnnnnn`, the
+    /// tokens enrolled there beforehand (scripts/bench-privacyidea does both).
+    #[arg(long = "external", value_parser = external_target)]
+    externals: Vec<(String, String)>,
+}
+
+fn external_target(text: &str) -> Result<(String, String), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--external takes NAME=URL, not '{text}'"))?;
+    if name.is_empty() || !url.starts_with("http://") {
+        return Err(format!(
+            "--external takes NAME=http://HOST:PORT, not '{text}'"
+        ));
+    }
+    Ok((name.to_owned(), url.trim_end_matches('/').to_owned()))
+}
+
+/// What a load connection sends.
+#[derive(Clone, Copy)]
+enum Api<'a> {
+    /// otpfob-server's `POST /v1/tokens/{id}/verify`, JSON, with this bearer key.
+    Otpfob(&'a str),
+    /// privacyIDEA's `POST /validate/check`, a form with the serial and the code.
+    PrivacyIdea,
 }
 
 fn token(index: usize) -> TokenId {
@@ -173,7 +204,7 @@ struct Measured {
 fn load(
     generator: &tokio::runtime::Runtime,
     base: &str,
-    key: &str,
+    api: Api<'_>,
     tokens: usize,
     connections: usize,
     duration: Duration,
@@ -183,7 +214,10 @@ fn load(
         let tasks: Vec<_> = (0..connections)
             .map(|connection| {
                 let base = base.to_owned();
-                let authorization = format!("Bearer {key}");
+                let authorization = match api {
+                    Api::Otpfob(key) => Some(format!("Bearer {key}")),
+                    Api::PrivacyIdea => None,
+                };
                 tokio::spawn(async move {
                     let client = reqwest::Client::builder()
                         .pool_max_idle_per_host(1)
@@ -199,16 +233,19 @@ fn load(
                         random ^= random << 17;
                         let index = (random % tokens as u64) as usize;
                         let code = (random >> 20) % 1_000_000;
-                        let url = format!("{base}/v1/tokens/BENCH-{index:05}/verify");
-                        let body = format!("{{\"code\":\"{code:06}\"}}");
+                        let request = match &authorization {
+                            Some(authorization) => client
+                                .post(format!("{base}/v1/tokens/BENCH-{index:05}/verify"))
+                                .header("authorization", authorization)
+                                .header("content-type", "application/json")
+                                .body(format!("{{\"code\":\"{code:06}\"}}")),
+                            None => client
+                                .post(format!("{base}/validate/check"))
+                                .header("content-type", "application/x-www-form-urlencoded")
+                                .body(format!("serial=BENCH-{index:05}&pass={code:06}")),
+                        };
                         let before = Instant::now();
-                        let answer = client
-                            .post(url)
-                            .header("authorization", &authorization)
-                            .header("content-type", "application/json")
-                            .body(body)
-                            .send()
-                            .await;
+                        let answer = request.send().await;
                         match answer {
                             Ok(response) => {
                                 let status = response.status();
@@ -289,7 +326,7 @@ fn measure_server(
         let measured = load(
             generator,
             &base,
-            key,
+            Api::Otpfob(key),
             arguments.tokens,
             connections,
             Duration::from_secs(arguments.seconds),
@@ -320,7 +357,7 @@ fn main() {
         "POST /v1/tokens/{{id}}/verify, wrong codes to random tokens of {} enrolled, {} s per run",
         arguments.tokens, arguments.seconds
     );
-    for store in &arguments.stores {
+    for store in arguments.stores.iter().filter(|store| !store.is_empty()) {
         let directory = tempfile::tempdir().unwrap();
         match store.as_str() {
             "trivial" => {
@@ -331,7 +368,7 @@ fn main() {
                     let measured = load(
                         &generator,
                         &base,
-                        "none",
+                        Api::Otpfob("none"),
                         arguments.tokens,
                         connections,
                         Duration::from_secs(arguments.seconds),
@@ -382,6 +419,19 @@ fn main() {
                 measure_server(store, config, &key, &arguments, &generator);
             }
             other => panic!("unknown store {other}: trivial, sqlite-group, sqlite-plain, postgres"),
+        }
+    }
+    for (name, base) in &arguments.externals {
+        for &connections in &arguments.connections {
+            let measured = load(
+                &generator,
+                base,
+                Api::PrivacyIdea,
+                arguments.tokens,
+                connections,
+                Duration::from_secs(arguments.seconds),
+            );
+            report(name, connections, &measured, "");
         }
     }
 }
