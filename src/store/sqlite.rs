@@ -36,8 +36,9 @@ use crate::validator::store::{Store, Swap};
 /// chain head; version 10 the `rejection_standin` table in place of `rejection_probes`;
 /// version 11 each token's use limit (`uses_left`) and replaced token (`replaces`);
 /// version 12 the audit table's `given_reason`; version 13 a fob's sealed unlock key
-/// (`unlock_seal_*`). An older file is migrated when opened.
-pub const SQLITE_SCHEMA_VERSION: i64 = 13;
+/// (`unlock_seal_*`); version 14 the same `kind` check written as comparisons, which
+/// SQLite checks without a temporary b-tree. An older file is migrated when opened.
+pub const SQLITE_SCHEMA_VERSION: i64 = 14;
 
 /// Version 1: the tokens and the audit trail.
 const SCHEMA_V1: &str = "
@@ -287,6 +288,58 @@ ALTER TABLE rejection_standin ADD COLUMN unlock_seal_nonce BLOB CHECK (length(un
 ALTER TABLE rejection_standin ADD COLUMN unlock_seal_ciphertext BLOB;
 ";
 
+/// Version 14: the `kind` check of version 6 as three comparisons. SQLite tests `IN`
+/// over a list of three or more constants by building a temporary b-tree of the list,
+/// anew at every run of the statement: every swap, probe and enrolment opened, filled
+/// and closed one (issue 13's profile: a pager created and destroyed per write, its
+/// page cache scanned on close, about a twentieth of the group-commit writer's time).
+/// Two or fewer, or plain comparisons, are tested in place. The check accepts exactly
+/// the kinds it accepted. SQLite cannot change a `CHECK` in place, so
+/// [`rebuild_kind_check`] rebuilds `tokens` and `rejection_standin` with every row,
+/// inside the migration's one transaction; this SQL then puts back the index that went
+/// with the old `tokens`.
+const MIGRATION_V14_KIND_CHECK: &str = "
+CREATE INDEX IF NOT EXISTS tokens_by_owner ON tokens (owner, id) WHERE owner IS NOT NULL;
+";
+
+/// The `kind` check as version 6 wrote it, and as version 14 writes it.
+const KIND_CHECK_V6: &str = "CHECK (kind IN ('event', 'time', 'cap'))";
+const KIND_CHECK_V14: &str = "CHECK (kind = 'event' OR kind = 'time' OR kind = 'cap')";
+
+/// Rebuilds `table` (`tokens` or `rejection_standin`, which has its definition) with
+/// version 14's `kind` check in place of version 6's and every column and row as they
+/// are: the new table is made from the old one's own definition, filled, and renamed.
+/// A table that already has version 14's check (a file its owner set back to an older
+/// version number) is left as it is; one with neither is refused.
+fn rebuild_kind_check(connection: &Connection, table: &str) -> Result<(), StoreError> {
+    let definition: String = connection
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |row| row.get(0),
+        )
+        .map_err(backend)?;
+    if definition.contains(KIND_CHECK_V14) && !definition.contains(KIND_CHECK_V6) {
+        return Ok(());
+    }
+    let columns = definition
+        .find('(')
+        .map(|start| &definition[start..])
+        .filter(|columns| columns.matches(KIND_CHECK_V6).count() == 1)
+        .ok_or_else(|| StoreError::Backend {
+            reason: format!("the {table} table's definition has not version 6's kind check"),
+        })?;
+    let columns = columns.replacen(KIND_CHECK_V6, KIND_CHECK_V14, 1);
+    connection
+        .execute_batch(&format!(
+            "CREATE TABLE {table}_v14 {columns};
+             INSERT INTO {table}_v14 SELECT * FROM {table};
+             DROP TABLE {table};
+             ALTER TABLE {table}_v14 RENAME TO {table};"
+        ))
+        .map_err(backend)
+}
+
 /// The id of the stand-in row: a valid token id, never looked up in `tokens`.
 const STANDIN_ID: &str = "rejection-stand-in";
 
@@ -314,7 +367,7 @@ fn create_rejection_standin(connection: &Connection) -> Result<(), StoreError> {
 }
 
 /// Each schema version and the SQL that brings the previous version to it, in order.
-const MIGRATIONS: [(i64, &str); 13] = [
+const MIGRATIONS: [(i64, &str); 14] = [
     (1, SCHEMA_V1),
     (2, MIGRATION_V2),
     (3, MIGRATION_V3),
@@ -328,6 +381,7 @@ const MIGRATIONS: [(i64, &str); 13] = [
     (11, MIGRATION_V11_USES_LEFT),
     (12, MIGRATION_V12_GIVEN_REASON),
     (13, MIGRATION_V13_UNLOCK_KEY),
+    (14, MIGRATION_V14_KIND_CHECK),
 ];
 
 /// `SELECT` of every column, in `TOKEN_COLUMNS` order, by id.
@@ -820,19 +874,30 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     if found < SQLITE_SCHEMA_VERSION {
         // Every step from the file's version on, in the one transaction: a crash
         // mid-way leaves the file at its old version.
-        for (version, sql) in MIGRATIONS {
-            if found < version {
-                transaction.execute_batch(sql).map_err(backend)?;
-                if version == 10 {
-                    create_rejection_standin(&transaction)?;
-                }
-            }
-        }
+        migrate_between(&transaction, found, SQLITE_SCHEMA_VERSION)?;
         transaction
             .execute_batch(&format!("PRAGMA user_version = {SQLITE_SCHEMA_VERSION}"))
             .map_err(backend)?;
     }
     transaction.commit().map_err(backend)
+}
+
+/// Runs the migrations after version `from` up to version `to`, inside the caller's
+/// transaction.
+fn migrate_between(connection: &Connection, from: i64, to: i64) -> Result<(), StoreError> {
+    for (version, sql) in MIGRATIONS {
+        if from < version && version <= to {
+            if version == 14 {
+                rebuild_kind_check(connection, "tokens")?;
+                rebuild_kind_check(connection, "rejection_standin")?;
+            }
+            connection.execute_batch(sql).map_err(backend)?;
+            if version == 10 {
+                create_rejection_standin(connection)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 macro_rules! define_read_token {
@@ -1525,6 +1590,147 @@ mod tests {
         assert_eq!(
             store.audit_trail(&old.id, 10).unwrap(),
             vec![enrolled(&old), named]
+        );
+    }
+
+    /// The opcodes SQLite compiles `sql` to on `connection`.
+    fn opcodes(connection: &Connection, sql: &str) -> Vec<String> {
+        // raw_query: the statements' parameters stay unbound (NULL), which EXPLAIN
+        // does not mind; query_map would insist that every one is given.
+        let mut statement = connection.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let mut rows = statement.raw_query();
+        let mut opcodes = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            opcodes.push(row.get::<_, String>(1).unwrap());
+        }
+        opcodes
+    }
+
+    /// The writes every verification makes, and enrolment, check their rows without a
+    /// temporary b-tree (version 14): version 6's `kind IN (three kinds)` had every
+    /// swap and probe build and drop one (issue 13's profile).
+    #[test]
+    fn the_token_writes_build_no_temporary_btree() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(directory.path().join("t.db")).unwrap();
+        let connection = store.connection();
+        for sql in [
+            &*SWAP_TOKEN,
+            &*SWAP_STANDIN,
+            &*INSERT_TOKEN,
+            &*INSERT_STANDIN,
+        ] {
+            let opcodes = opcodes(&connection, sql);
+            assert!(opcodes.iter().any(|opcode| opcode == "TypeCheck"), "{sql}");
+            assert!(
+                !opcodes.iter().any(|opcode| opcode == "OpenEphemeral"),
+                "{sql} builds a temporary b-tree"
+            );
+        }
+    }
+
+    /// A version-13 file (written by the migrations up to 13, with a token and the
+    /// stand-in row in it) is rebuilt to version 14: the rows read back as they were,
+    /// both tables have the new check and still the same definition, the owner index
+    /// is back, and a kind that is not a token kind is still refused.
+    #[test]
+    fn a_version_13_file_is_rebuilt_with_its_rows_and_the_same_kind_check() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v13.db");
+        let old = TokenRecord {
+            owner: Some(crate::validator::lifecycle::CustomerRef::new("customer-13").unwrap()),
+            ..record("FOB-13")
+        };
+        {
+            let mut connection = Connection::open(&path).unwrap();
+            let transaction = connection.transaction().unwrap();
+            migrate_between(&transaction, 0, 13).unwrap();
+            transaction
+                .execute_batch("PRAGMA user_version = 13")
+                .unwrap();
+            let row = TokenRow::from_record(&old);
+            transaction
+                .execute(&INSERT_TOKEN, &token_params(&row)[..])
+                .unwrap();
+            transaction
+                .execute(&INSERT_STANDIN, &token_params(&row)[..])
+                .unwrap();
+            transaction.commit().unwrap();
+            let definition: String = connection
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = 'tokens'",
+                    [],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert!(definition.contains(KIND_CHECK_V6));
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let connection = store.connection();
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 14);
+        for table in ["tokens", "rejection_standin"] {
+            let definition: String = connection
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = ?1",
+                    [table],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert!(definition.contains(KIND_CHECK_V14), "{definition}");
+            assert!(!definition.contains(KIND_CHECK_V6), "{definition}");
+            let rows: i64 = connection
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                    row.get(0)
+                })
+                .unwrap();
+            assert_eq!(rows, 1, "{table}");
+        }
+        let index: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'tokens_by_owner'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(index, 1);
+        // The store's own connection is read-only; a second one writes.
+        let refused = Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE tokens SET kind = 'card' WHERE id = 'FOB-13'", [])
+            .unwrap_err();
+        assert!(refused.to_string().contains("CHECK"), "{refused}");
+        drop(connection);
+        assert_eq!(store.load(&old.id).unwrap(), Some(old.clone()));
+        assert_eq!(
+            store.tokens_of(old.owner.as_ref().unwrap()).unwrap(),
+            vec![old.id.clone()]
+        );
+    }
+
+    /// The rebuild leaves a table that has version 14's check as it is, and refuses one
+    /// with neither check rather than guess at its definition.
+    #[test]
+    fn the_kind_check_rebuild_keeps_a_new_table_and_refuses_an_unknown_one() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(&format!(
+                "CREATE TABLE tokens (id TEXT PRIMARY KEY, kind TEXT NOT NULL {KIND_CHECK_V14});
+                 INSERT INTO tokens VALUES ('FOB-14', 'time');
+                 CREATE TABLE rejection_standin (id TEXT PRIMARY KEY, kind TEXT NOT NULL);"
+            ))
+            .unwrap();
+        rebuild_kind_check(&connection, "tokens").unwrap();
+        let rows: i64 = connection
+            .query_row("SELECT count(*) FROM tokens", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+        let refused = rebuild_kind_check(&connection, "rejection_standin").unwrap_err();
+        assert!(
+            matches!(&refused, StoreError::Backend { reason } if reason.contains("kind check")),
+            "{refused:?}"
         );
     }
 
