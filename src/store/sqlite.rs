@@ -848,11 +848,21 @@ fn configure(connection: Connection) -> Result<Connection, StoreError> {
 }
 
 /// Each connection's page cache, in KiB (SQLite's default is 2,048). The writer
-/// updates tokens at random and inserts into the audit index at random places: with
-/// the default, issue 13's profile of 10,000 tokens had the writer spend a tenth of its
-/// time reading back pages it had just evicted. SQLite allocates the cache as pages
-/// are read, so a small store uses what it needs.
-const PAGE_CACHE_KIB: u32 = 64 * 1024;
+/// updates tokens at random and inserts into the audit index at random places, so a
+/// larger cache reads back fewer of the pages it evicted; but a larger cache also
+/// costs every commit more. When a b-tree balance swaps two pages' numbers, SQLite
+/// parks one under the number of the page that holds the lock byte (262,145 with
+/// 4 KiB pages), and the end of the transaction then drops every cached page past the
+/// file's end by walking the cache's whole hash table (`pcache1TruncateUnsafe`), a
+/// walk as long as the cache is large. Inserts at random places into an index balance
+/// at nearly every commit, so in issue 13's load a 64 MiB cache spent about a fifth of
+/// the writer's user-space time there. In four alternating 30 s in-process rounds of
+/// 8, 16 and 64 MiB (2 and 4 MiB in two of them), 8 MiB did best at 64 threads (18.5
+/// thousand verifications a second on average against 16.6 with 64 MiB) and at 16
+/// (14.9 against 13.8), on average. SQLite allocates the cache as pages are read, so
+/// a small store uses what it needs; readers drop theirs whenever the log has changed,
+/// so theirs stays small whatever this is.
+const PAGE_CACHE_KIB: u32 = 8 * 1024;
 
 /// More than the store's distinct statements (about 20), so none is ever evicted.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
