@@ -6,10 +6,49 @@
 
 mod support;
 
+use std::sync::{Mutex, OnceLock};
+
 use otpfob::device::DeviceState;
 use otpfob::{Device, KeyFob, SystemClock, TotpParameters};
 use serde_json::{Value, json};
 use support::{Backend, Harness};
+
+/// The server's log of this test binary, as JSON lines, for the test that reads it.
+static LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOG.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends the log of every server this binary starts to `LOG`, once.
+fn capture_logs() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+            .with_writer(|| LogWriter)
+            .init();
+    });
+}
+
+/// The log lines so far whose text contains `needle`, parsed.
+fn log_lines_with(needle: &str) -> Vec<Value> {
+    let log = String::from_utf8(LOG.lock().unwrap().clone()).unwrap();
+    log.lines()
+        .filter(|line| line.contains(needle))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -157,4 +196,68 @@ async fn unknown_tokens_and_tokens_without_an_unlock_key_answer_alike() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["field"], "unlock_key_hex");
     harness.server.stop().await;
+}
+
+/// A refused unlock code writes no audit event, so it is a warning in the server's
+/// log, with the request's client and the token, never the challenge: for a fob
+/// reported lost (the thief's call to the helpdesk) and for an unknown token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_unlock_code_is_a_warning_naming_the_client_and_the_token() {
+    capture_logs();
+    let harness = Harness::start(Backend::Memory).await;
+    let (mut fob, record) = KeyFob::builder("OTPF-0000000078", TotpParameters::default())
+        .pin("2468")
+        .build(SystemClock)
+        .unwrap();
+    let enrolled = harness
+        .http
+        .post(harness.url("/v1/factory-records"))
+        .bearer_auth(harness.key("admin"))
+        .json(&json!({
+            "serial": record.serial.as_str(),
+            "secret_hex": hex(record.secret.expose_bytes()),
+            "kind": "totp",
+            "unlock_key_hex": hex(record.unlock_key.expose_bytes()),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrolled.status().as_u16(), 201);
+    drop(record);
+    let lost = harness
+        .http
+        .post(harness.url("/v1/tokens/OTPF-0000000078/lost"))
+        .bearer_auth(harness.key("helpdesk"))
+        .send()
+        .await
+        .unwrap();
+    assert!(lost.status().is_success(), "{}", lost.status());
+    for _ in 0..3 {
+        let _ = fob.enter_pin("0000");
+    }
+    let challenge = fob.unlock_challenge().unwrap().to_string();
+
+    let refused = unlock_code(&harness, "OTPF-0000000078", &challenge).await;
+    assert_eq!(refused.status().as_u16(), 409);
+    let unknown = unlock_code(&harness, "OTPF-0000000099", &challenge).await;
+    assert_eq!(unknown.status().as_u16(), 404);
+    harness.server.stop().await;
+
+    for token in ["OTPF-0000000078", "OTPF-0000000099"] {
+        let lines: Vec<Value> = log_lines_with(token)
+            .into_iter()
+            .filter(|line| line["fields"]["message"] == "unlock code refused")
+            .collect();
+        assert_eq!(lines.len(), 1, "{token}: {lines:?}");
+        let line = &lines[0];
+        assert_eq!(line["level"], "WARN", "{line}");
+        assert_eq!(line["span"]["client"], "helpdesk", "{line}");
+        assert!(
+            line["fields"]["error"].as_str().unwrap().contains(token),
+            "{line}"
+        );
+    }
+    let digits: String = challenge.chars().filter(char::is_ascii_digit).collect();
+    assert!(log_lines_with(&digits).is_empty());
+    assert!(log_lines_with(&challenge).is_empty());
 }

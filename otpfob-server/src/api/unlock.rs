@@ -67,7 +67,13 @@ pub(crate) fn parse_challenge(text: &str) -> Result<UnlockChallenge, Problem> {
 }
 
 /// Maps the library's refusal: an unknown token and one without an unlock key alike.
+///
+/// Every refusal is a warning in the server's log, under the request's span (its id
+/// and the client): a refused request writes no audit event, and a caller asking for
+/// the unlock code of a fob reported lost, revoked or unknown is what a bank's
+/// monitoring looks for. The error names the token and why, never the challenge.
 pub(crate) fn unlock_problem(error: &ValidatorError) -> Problem {
+    tracing::warn!(%error, "unlock code refused");
     match error {
         ValidatorError::Store(StoreError::NotEnrolled { .. })
         | ValidatorError::NoUnlockKey { .. } => no_unlock_key(),
