@@ -66,10 +66,10 @@ async fn unlock_code(harness: &Harness, token: &str, challenge: &str) -> reqwest
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_helpdesk_unlocks_a_locked_fob_with_the_code_the_server_gives() {
-    let harness = Harness::start(Backend::Sqlite).await;
-    let (mut fob, record) = KeyFob::builder("OTPF-0000000077", TotpParameters::default())
+/// A PIN fob (PIN 2468) enrolled from its factory record with its unlock key, which
+/// the bank then holds only sealed.
+async fn enrol_fob(harness: &Harness, serial: &str) -> KeyFob<SystemClock> {
+    let (fob, record) = KeyFob::builder(serial, TotpParameters::default())
         .pin("2468")
         .build(SystemClock)
         .unwrap();
@@ -89,7 +89,13 @@ async fn the_helpdesk_unlocks_a_locked_fob_with_the_code_the_server_gives() {
     assert_eq!(enrolled.status().as_u16(), 201);
     let body: Value = enrolled.json().await.unwrap();
     assert_eq!(body["has_unlock_key"], true);
-    drop(record);
+    fob
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_helpdesk_unlocks_a_locked_fob_with_the_code_the_server_gives() {
+    let harness = Harness::start(Backend::Sqlite).await;
+    let mut fob = enrol_fob(&harness, "OTPF-0000000077").await;
 
     for _ in 0..3 {
         let _ = fob.enter_pin("0000");
@@ -205,25 +211,7 @@ async fn unknown_tokens_and_tokens_without_an_unlock_key_answer_alike() {
 async fn a_refused_unlock_code_is_a_warning_naming_the_client_and_the_token() {
     capture_logs();
     let harness = Harness::start(Backend::Memory).await;
-    let (mut fob, record) = KeyFob::builder("OTPF-0000000078", TotpParameters::default())
-        .pin("2468")
-        .build(SystemClock)
-        .unwrap();
-    let enrolled = harness
-        .http
-        .post(harness.url("/v1/factory-records"))
-        .bearer_auth(harness.key("admin"))
-        .json(&json!({
-            "serial": record.serial.as_str(),
-            "secret_hex": hex(record.secret.expose_bytes()),
-            "kind": "totp",
-            "unlock_key_hex": hex(record.unlock_key.expose_bytes()),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(enrolled.status().as_u16(), 201);
-    drop(record);
+    let mut fob = enrol_fob(&harness, "OTPF-0000000078").await;
     let lost = harness
         .http
         .post(harness.url("/v1/tokens/OTPF-0000000078/lost"))
