@@ -330,10 +330,14 @@ fn rebuild_kind_check(connection: &Connection, table: &str) -> Result<(), StoreE
             reason: format!("the {table} table's definition has not version 6's kind check"),
         })?;
     let columns = columns.replacen(KIND_CHECK_V6, KIND_CHECK_V14, 1);
+    // `execute` runs one statement and refuses any after it: the definition comes from
+    // the file, and only the `CREATE TABLE` of it may run.
+    connection
+        .execute(&format!("CREATE TABLE {table}_v14 {columns}"), [])
+        .map_err(backend)?;
     connection
         .execute_batch(&format!(
-            "CREATE TABLE {table}_v14 {columns};
-             INSERT INTO {table}_v14 SELECT * FROM {table};
+            "INSERT INTO {table}_v14 SELECT * FROM {table};
              DROP TABLE {table};
              ALTER TABLE {table}_v14 RENAME TO {table};"
         ))
@@ -1742,6 +1746,74 @@ mod tests {
             matches!(&refused, StoreError::Backend { reason } if reason.contains("kind check")),
             "{refused:?}"
         );
+    }
+
+    /// The rebuild runs the table's definition as read from the file. A definition
+    /// edited to carry a statement after it (which could `ATTACH` a file anywhere the
+    /// process may write) is refused, and nothing of it runs: SQLite refuses such a
+    /// schema when it loads it, and the rebuild runs the definition as one statement
+    /// only, should an SQLite ever load it. The file stays at version 13.
+    #[test]
+    fn a_definition_with_a_statement_after_it_is_refused_and_not_run() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("edited.db");
+        {
+            let mut connection = Connection::open(&path).unwrap();
+            let transaction = connection.transaction().unwrap();
+            migrate_between(&transaction, 0, 13).unwrap();
+            transaction
+                .execute_batch("PRAGMA user_version = 13")
+                .unwrap();
+            transaction.commit().unwrap();
+            connection
+                .execute_batch(
+                    "PRAGMA writable_schema = ON;
+                     UPDATE sqlite_master SET sql = sql || '; CREATE TABLE planted (x)'
+                         WHERE name = 'tokens';
+                     PRAGMA writable_schema = OFF;",
+                )
+                .unwrap();
+        }
+        let refused = SqliteStore::open(&path).unwrap_err();
+        assert!(refused.to_string().contains("malformed"), "{refused}");
+        // Read past the edited entry, as only this test may.
+        let connection = Connection::open(&path).unwrap();
+        connection
+            .execute_batch("PRAGMA writable_schema = ON")
+            .unwrap();
+        let planted: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'planted'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(planted, 0);
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 13);
+
+        // And the rebuild itself, given such a definition (the connection that edited
+        // it has not reloaded its schema), runs none of it.
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(&format!(
+                "CREATE TABLE tokens (id TEXT PRIMARY KEY, kind TEXT NOT NULL {KIND_CHECK_V6});
+                 PRAGMA writable_schema = ON;
+                 UPDATE sqlite_master SET sql = sql || '; CREATE TABLE planted (x)'
+                     WHERE name = 'tokens';"
+            ))
+            .unwrap();
+        assert!(rebuild_kind_check(&connection, "tokens").is_err());
+        let planted: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'planted'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(planted, 0);
     }
 
     #[test]
